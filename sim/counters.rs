@@ -1,0 +1,70 @@
+//! The named counters a run reports: JSON `totals` keys, `expect:` names and summary rows.
+//!
+//! One enum, one list, so a counter added here is at once expectable, printed and in JSON.
+//! The names are a contract with users' scripts: only ever add.
+
+macro_rules! counters {
+    ($($variant:ident => $name:literal: $doc:literal,)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum Counter { $($variant,)* }
+
+        impl Counter {
+            pub const ALL: &'static [Counter] = &[$(Counter::$variant,)*];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Counter::$variant => $name,)* }
+            }
+
+            /// One sentence for README and `--help` readers.
+            pub fn doc(self) -> &'static str {
+                match self { $(Counter::$variant => $doc,)* }
+            }
+        }
+    };
+}
+
+counters! {
+    Produced => "produced": "records handed to a producer's send() (including service publishes)",
+    Acked => "acked": "sends the producer saw acknowledged",
+    Appended => "appended": "records appended to partition logs (a retried send may append twice)",
+    Delivered => "delivered": "records returned by a consumer poll",
+    Processed => "processed": "records a consumer finished handling (effect applied or skipped as a duplicate)",
+    DuplicateDeliveries => "duplicate_deliveries": "deliveries of a partition+offset the group had already delivered",
+    DuplicateEffects => "duplicate_effects": "effects applied again for an eventId the group had already applied",
+    Lost => "lost": "acknowledged records at or after the group's starting offset that it never processed",
+    KeyOrderViolations => "key_order_violations": "records first processed before an earlier-produced record of the same key",
+    SkippedOffsets => "skipped_offsets": "offsets a member jumped over within a partition",
+    Rebalances => "rebalances": "completed rebalances (new generations)",
+    IdleMembers => "idle_members": "members left without partitions by a rebalance, counted per generation",
+    DuplicatesAbsorbed => "duplicates_absorbed": "redeliveries an idempotent consumer recognised and skipped",
+    OrdersCommitted => "orders_committed": "orders committed in a service's database",
+    CommittedWithoutEvent => "committed_without_event": "committed orders whose event never reached the log",
+    PublishedDuplicates => "published_duplicates": "extra copies of an eventId in the log",
+    OrdersNotApplied => "orders_not_applied": "committed orders whose effect no consumer group applied",
+    OrdersAppliedTwice => "orders_applied_twice": "committed orders whose effect some group applied more than once",
+}
+
+/// A value for every counter, indexed by `Counter`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts([u64; Counter::ALL.len()]);
+
+impl Counts {
+    pub fn get(&self, c: Counter) -> u64 {
+        self.0[c as usize]
+    }
+    pub fn add(&mut self, c: Counter, n: u64) {
+        self.0[c as usize] += n;
+    }
+    pub fn set(&mut self, c: Counter, n: u64) {
+        self.0[c as usize] = n;
+    }
+    pub fn bump(&mut self, c: Counter) {
+        self.add(c, 1);
+    }
+}
+
+impl Counter {
+    pub fn from_name(name: &str) -> Option<Counter> {
+        Counter::ALL.iter().copied().find(|c| c.name() == name)
+    }
+}

@@ -1,0 +1,78 @@
+//! User-facing diagnostics for scenario files: `FILE:LINE:COL: message` and a source snippet.
+//!
+//! Both stages of loading report through here (YAML syntax and shape from serde-saphyr, then
+//! meaning from our own validation), so every error a student sees has the same form.
+//! Nothing here panics on any input: lines and columns past the end are clamped.
+
+use std::fmt::Write;
+
+/// One problem in a scenario file, at a 1-based line and column (0 when unknown).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(line: u64, column: u64, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+/// Renders diagnostics against the file's text, in line order.
+pub fn render(file: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
+    let mut sorted: Vec<&Diagnostic> = diagnostics.iter().collect();
+    sorted.sort_by_key(|d| (d.line, d.column));
+    let mut out = String::new();
+    for d in sorted {
+        render_one(&mut out, file, source, d);
+    }
+    out
+}
+
+fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
+    let line = d.line.max(1);
+    let column = d.column.max(1);
+    let _ = writeln!(out, "{file}:{line}:{column}: {}", d.message);
+    let Some(text) = source.lines().nth((line - 1) as usize) else {
+        return;
+    };
+    // Long lines (a minified file, a pasted blob) are cut so a snippet stays readable.
+    let shown: String = text.chars().take(120).collect();
+    let gutter = line.to_string().len();
+    let _ = writeln!(out, "{:gutter$} |", "");
+    let _ = writeln!(out, "{line} | {shown}");
+    let caret_at = (column as usize - 1).min(shown.chars().count());
+    let pad: String = shown
+        .chars()
+        .take(caret_at)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let _ = writeln!(out, "{:gutter$} | {pad}^", "");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_diagnostic_points_a_caret_at_its_column() {
+        let src = "name: x\ncount: -5\n";
+        let out = render("f.yaml", src, &[Diagnostic::new(2, 8, "expected a count, got -5")]);
+        assert_eq!(
+            out,
+            "f.yaml:2:8: expected a count, got -5\n  |\n2 | count: -5\n  |        ^\n"
+        );
+    }
+
+    #[test]
+    fn positions_past_the_end_do_not_panic() {
+        let out = render("f.yaml", "", &[Diagnostic::new(99, 999, "empty")]);
+        assert_eq!(out, "f.yaml:99:999: empty\n");
+    }
+}

@@ -1,0 +1,36 @@
+//! The lessons in `scenarios/`, compiled into the binary so `kafkasim` runs with no files.
+//!
+//! The list is explicit (a test checks it matches the folder), and its order is the
+//! teaching order that `kafkasim list` prints.
+
+pub struct Lesson {
+    /// The file name under `scenarios/`.
+    pub file: &'static str,
+    pub source: &'static str,
+}
+
+macro_rules! lessons {
+    ($($file:literal),* $(,)?) => {
+        pub const LESSONS: &[Lesson] = &[
+            $(Lesson { file: $file, source: include_str!(concat!("../scenarios/", $file)) },)*
+        ];
+    };
+}
+
+lessons![
+    "keys-and-partitions.yaml",
+    "consumer-group-scaling.yaml",
+    "crash-before-commit.yaml",
+    "commit-before-processing.yaml",
+    "auto-commit.yaml",
+];
+
+/// The lesson `kafkasim` runs when given no arguments.
+pub const DEFAULT: &str = "crash-before-commit.yaml";
+
+pub fn find(name: &str) -> Option<&'static Lesson> {
+    let stem = name.trim_end_matches(".yaml");
+    LESSONS
+        .iter()
+        .find(|l| l.file.trim_end_matches(".yaml") == stem)
+}

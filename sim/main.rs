@@ -1,0 +1,295 @@
+//! The `kafkasim` command line: run a scenario, check a folder of them, show partitions,
+//! list the embedded lessons. Exit codes: 0 all expectations hold, 1 one fails,
+//! 2 the input is unusable (with `FILE:LINE:COL: message` and a snippet).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use kafkasim::{diag, lessons, partitioner, report, scenario, simulate};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "kafkasim",
+    version,
+    about = "A deterministic simulator of Apache Kafka and event-driven architecture, for teaching.",
+    after_help = "With no command, runs the embedded lesson 'crash-before-commit'."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one scenario: a YAML file, or the name of an embedded lesson.
+    Run {
+        file: String,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Also write every trace event to this file, one JSON object per line.
+        #[arg(long, value_name = "FILE.jsonl")]
+        trace: Option<PathBuf>,
+        /// How much of the timeline to print: auto (all up to 1000 rows), full, or none.
+        #[arg(long, value_enum, default_value_t = Timeline::Auto)]
+        timeline: Timeline,
+    },
+    /// Run every scenario under the paths; one line each; exit 1 if any fails.
+    Check {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Show each key's murmur2 hash and partition, as Kafka's producer computes them.
+    Partition {
+        #[arg(long)]
+        partitions: u32,
+        #[arg(required = true)]
+        keys: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// List the embedded lessons with their titles.
+    List,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Timeline {
+    Auto,
+    Full,
+    None,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => {
+            let code = run(lessons::DEFAULT, None, Format::Text, None, Timeline::Auto);
+            println!();
+            println!("Next: `kafkasim list` shows every lesson; `kafkasim run FILE` runs one (a lesson's name or your own YAML file);");
+            println!("      `kafkasim run FILE --seed N` replays it with another seed; `kafkasim --help` shows the rest.");
+            code
+        }
+        Some(Command::Run {
+            file,
+            seed,
+            format,
+            trace,
+            timeline,
+        }) => run(&file, seed, format, trace.as_deref(), timeline),
+        Some(Command::Check { paths }) => check(&paths),
+        Some(Command::Partition {
+            partitions,
+            keys,
+            format,
+        }) => partition(partitions, &keys, format),
+        Some(Command::List) => {
+            for l in lessons::LESSONS {
+                let title = scenario::parse(l.source).map_or_else(|_| "(invalid)".to_string(), |s| s.title);
+                println!("{:<28} {}", l.file.trim_end_matches(".yaml"), title);
+            }
+            println!("\nRun one with `kafkasim run NAME`; the files are in scenarios/.");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Reads a scenario from a path, or from the embedded lessons by name.
+fn load(file: &str) -> Result<(String, String), String> {
+    let path = Path::new(file);
+    if path.exists() {
+        let bytes = std::fs::read(path).map_err(|e| format!("{file}: cannot read: {e}"))?;
+        if bytes.len() > scenario::limits::FILE_BYTES {
+            return Err(format!(
+                "{file}:1:1: the file is {} bytes; a scenario may be at most {} bytes",
+                bytes.len(),
+                scenario::limits::FILE_BYTES
+            ));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            format!("{file}:1:1: the file is not UTF-8 text (invalid byte at position {})", e.utf8_error().valid_up_to())
+        })?;
+        return Ok((file.to_string(), text));
+    }
+    match lessons::find(file) {
+        Some(l) => Ok((l.file.trim_end_matches(".yaml").to_string(), l.source.to_string())),
+        None => Err(format!(
+            "{file}: no such file, and no embedded lesson of that name (see `kafkasim list`)"
+        )),
+    }
+}
+
+fn run(file: &str, seed: Option<u64>, format: Format, trace: Option<&Path>, timeline: Timeline) -> ExitCode {
+    let (name, text) = match load(file) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let sc = match scenario::parse(&text) {
+        Ok(sc) => sc,
+        Err(problems) => {
+            eprint!("{}", diag::render(&name, &text, &problems));
+            return ExitCode::from(2);
+        }
+    };
+    let seed = seed.unwrap_or(sc.seed);
+    let (result, verdict) = simulate(&sc, seed);
+    let reproduce = format!("kafkasim run {name} --seed {seed}");
+    match format {
+        Format::Text => {
+            let limit = match timeline {
+                Timeline::Auto => Some(1000),
+                Timeline::Full => None,
+                Timeline::None => Some(0),
+            };
+            print!(
+                "{}",
+                report::text(
+                    &sc,
+                    seed,
+                    &result,
+                    &verdict,
+                    &report::TextOptions {
+                        reproduce: &reproduce,
+                        timeline_limit: limit,
+                    }
+                )
+            );
+        }
+        Format::Json => print!("{}", report::json(&sc, seed, &result, &verdict)),
+    }
+    if let Some(path) = trace {
+        if let Err(e) = std::fs::write(path, report::jsonl(&sc, &result)) {
+            eprintln!("{}: cannot write the trace: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if verdict.pass {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("expectations failed; reproduce with: {reproduce}");
+        ExitCode::from(1)
+    }
+}
+
+fn scenario_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut stack = vec![p.clone()];
+            while let Some(dir) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+                for e in entries.flatten() {
+                    let path = e.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                        out.push(path);
+                    }
+                }
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out.sort();
+    out
+}
+
+fn check(paths: &[PathBuf]) -> ExitCode {
+    let files = scenario_files(paths);
+    let mut failed = 0;
+    for f in &files {
+        let name = f.display().to_string();
+        let line = match load(&name) {
+            Err(e) => {
+                failed += 1;
+                format!("ERROR {e}")
+            }
+            Ok((_, text)) => match scenario::parse(&text) {
+                Err(problems) => {
+                    failed += 1;
+                    let first = diag::render(&name, &text, &problems[..1]);
+                    format!("ERROR {}", first.lines().next().unwrap_or(""))
+                }
+                Ok(sc) => {
+                    let (_, v) = simulate(&sc, sc.seed);
+                    let missed: Vec<String> = v
+                        .expectations
+                        .iter()
+                        .filter(|e| !e.holds)
+                        .map(|e| {
+                            format!(
+                                "{} expected {} got {}",
+                                e.expectation.counter.name(),
+                                e.expectation.condition,
+                                e.actual
+                            )
+                        })
+                        .collect();
+                    if missed.is_empty() {
+                        format!("PASS  {name}  ({} expectations)", v.expectations.len())
+                    } else {
+                        failed += 1;
+                        format!("FAIL  {name}  {}", missed.join("; "))
+                    }
+                }
+            },
+        };
+        println!("{line}");
+    }
+    println!("{} passed, {} failed", files.len() - failed, failed);
+    if failed == 0 && !files.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn partition(partitions: u32, keys: &[String], format: Format) -> ExitCode {
+    if partitions == 0 {
+        eprintln!("--partitions must be at least 1");
+        return ExitCode::from(2);
+    }
+    let rows: Vec<(&str, i32, u32)> = keys
+        .iter()
+        .map(|k| {
+            let h = partitioner::murmur2(k.as_bytes());
+            (k.as_str(), h, partitioner::partition_for_key(k.as_bytes(), partitions))
+        })
+        .collect();
+    match format {
+        Format::Text => {
+            println!("{:<24} {:>12} {:>10}", "key", "murmur2", "partition");
+            for (k, h, p) in rows {
+                println!("{k:<24} {h:>12} {p:>10}");
+            }
+            println!("\npartition = toPositive(murmur2(utf8(key))) % {partitions}, as Kafka's producer computes it");
+        }
+        Format::Json => {
+            let mut j = kafkasim::json::Json::new();
+            j.open_array();
+            for (k, h, p) in rows {
+                j.open_object();
+                j.field_str("key", k);
+                // murmur2 is a signed 32-bit value; JSON numbers carry the sign.
+                j.key("murmur2");
+                j.raw_i64(i64::from(h));
+                j.field_num("partition", u64::from(p));
+                j.close_object();
+            }
+            j.close_array();
+            println!("{}", j.finish());
+        }
+    }
+    ExitCode::SUCCESS
+}

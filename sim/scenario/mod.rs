@@ -1,0 +1,1359 @@
+//! Scenario files: loading (stage one, `raw`), validation into a `Scenario` (stage two), and
+//! the defaults, which are Kafka's own wherever Kafka has the setting.
+//!
+//! Stage two reports every problem at once, each at its line. Nothing here panics on any
+//! input; a `Scenario` that validation accepted is consistent (all references resolve, all
+//! counts are within the bounds below), and the model may rely on that.
+
+pub mod raw;
+
+use crate::counters::Counter;
+use crate::diag::Diagnostic;
+use raw::*;
+use serde_saphyr::Location;
+
+/// Upper bounds that keep every run bounded in time and memory, whatever a student writes.
+pub mod limits {
+    pub const FILE_BYTES: usize = 1 << 20;
+    pub const BROKERS: u64 = 100;
+    pub const PARTITIONS: u64 = 1_000;
+    pub const MEMBERS: u64 = 200;
+    pub const RECORDS: u64 = 2_000_000;
+    pub const TIME_MS: u64 = 1_000_000_000;
+    pub const EVENTS: u64 = 100_000_000;
+    pub const NAMES: usize = 100;
+}
+
+pub const DEFAULT_UNTIL_MS: u64 = 60_000;
+pub const DEFAULT_MAX_EVENTS: u64 = 20_000_000;
+
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub title: String,
+    pub lesson: String,
+    pub seed: u64,
+    pub cluster: ClusterSpec,
+    pub topics: Vec<TopicSpec>,
+    pub producers: Vec<ProducerSpec>,
+    pub groups: Vec<GroupSpec>,
+    pub services: Vec<ServiceSpec>,
+    pub faults: Vec<Fault>,
+    pub run: RunSpec,
+    pub expect: Vec<Expectation>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ClusterSpec {
+    pub brokers: u32,
+    pub latency_min_ms: u64,
+    pub latency_max_ms: u64,
+    /// `group.initial.rebalance.delay.ms`: how long a new group waits for more members.
+    pub initial_rebalance_delay_ms: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Acks {
+    None,
+    Leader,
+    All,
+}
+
+impl Acks {
+    pub fn kafka_name(self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ProducerConfig {
+    pub acks: Acks,
+    pub enable_idempotence: bool,
+    pub retries: u64,
+    pub retry_backoff_ms: u64,
+    pub request_timeout_ms: u64,
+    pub delivery_timeout_ms: u64,
+}
+
+impl Default for ProducerConfig {
+    /// Kafka 3.x+ producer defaults (ProducerConfig.java).
+    fn default() -> Self {
+        ProducerConfig {
+            acks: Acks::All,
+            enable_idempotence: true,
+            retries: i32::MAX as u64,
+            retry_backoff_ms: 100,
+            request_timeout_ms: 30_000,
+            delivery_timeout_ms: 120_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Keys {
+    /// Null keys: kafkajs-style round robin over the partitions.
+    Null,
+    /// `pattern` with `{n}` replaced by 1..=distinct, cycling in send order.
+    Pattern { pattern: String, distinct: u64 },
+}
+
+impl Keys {
+    /// The key of the `i`-th send (0-based), or None for a null key.
+    pub fn key(&self, i: u64) -> Option<String> {
+        match self {
+            Keys::Null => None,
+            Keys::Pattern { pattern, distinct } => {
+                Some(pattern.replace("{n}", &(i % distinct + 1).to_string()))
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SendSpec {
+    pub count: u64,
+    pub every_ms: u64,
+    pub start_ms: u64,
+    pub keys: Keys,
+    pub event_type: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProducerSpec {
+    pub name: String,
+    pub topic: usize,
+    pub config: ProducerConfig,
+    pub send: SendSpec,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OffsetReset {
+    Earliest,
+    Latest,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Assignor {
+    Range,
+    RoundRobin,
+}
+
+#[derive(Clone, Debug)]
+pub struct ConsumerConfig {
+    pub enable_auto_commit: bool,
+    pub auto_commit_interval_ms: u64,
+    pub auto_offset_reset: OffsetReset,
+    pub assignor: Assignor,
+    pub session_timeout_ms: u64,
+    pub max_poll_records: u64,
+    pub fetch_max_wait_ms: u64,
+}
+
+impl Default for ConsumerConfig {
+    /// Kafka 3.x+ consumer defaults (ConsumerConfig.java).
+    fn default() -> Self {
+        ConsumerConfig {
+            enable_auto_commit: true,
+            auto_commit_interval_ms: 5_000,
+            auto_offset_reset: OffsetReset::Latest,
+            assignor: Assignor::Range,
+            session_timeout_ms: 45_000,
+            max_poll_records: 500,
+            fetch_max_wait_ms: 500,
+        }
+    }
+}
+
+/// When the handler commits offsets itself (besides any auto-commit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitMode {
+    None,
+    AfterEachRecord,
+    AfterBatch,
+    BeforeProcessing,
+}
+
+impl CommitMode {
+    pub const NAMES: &'static [&'static str] = &[
+        "none",
+        "after-each-record",
+        "after-batch",
+        "before-processing",
+    ];
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Processing {
+    pub time_ms: u64,
+    pub effect: String,
+    pub commit: CommitMode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    /// Redis `SET id 1 EX ttl`: marking is a separate step from the effect.
+    External,
+    /// A processed-ids table written in the effect's own database transaction.
+    SameTransaction,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreUnavailable {
+    /// Retry the check until the store answers (the record waits; nothing is applied).
+    Retry,
+    /// Apply the effect without the check (availability over safety).
+    ApplyAnyway,
+}
+
+#[derive(Clone, Debug)]
+pub struct Idempotency {
+    pub store: StoreKind,
+    pub ttl_ms: Option<u64>,
+    pub on_unavailable: StoreUnavailable,
+}
+
+#[derive(Clone, Debug)]
+pub struct GroupSpec {
+    pub name: String,
+    pub topics: Vec<usize>,
+    pub members: u32,
+    pub config: ConsumerConfig,
+    pub processing: Processing,
+    pub idempotency: Option<Idempotency>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Publish {
+    DualWrite,
+    Outbox,
+}
+
+#[derive(Clone, Debug)]
+pub struct RelaySpec {
+    pub poll_interval_ms: u64,
+    pub batch_size: u64,
+    pub count: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub topic: usize,
+    pub commands: SendSpec,
+    pub publish: Publish,
+    pub commit_ms: u64,
+    pub producer: ProducerConfig,
+    pub relay: RelaySpec,
+}
+
+/// Where a crash strikes: a named boundary in the handler, relay or service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashPoint {
+    BeforeProcess,
+    AfterProcessBeforeCommit,
+    AfterCommit,
+    AfterEffectBeforeMark,
+    AfterMarkBeforeCommit,
+    AfterDbCommit,
+    AfterPublishBeforeMark,
+}
+
+impl CrashPoint {
+    pub const ALL: &'static [CrashPoint] = &[
+        CrashPoint::BeforeProcess,
+        CrashPoint::AfterProcessBeforeCommit,
+        CrashPoint::AfterCommit,
+        CrashPoint::AfterEffectBeforeMark,
+        CrashPoint::AfterMarkBeforeCommit,
+        CrashPoint::AfterDbCommit,
+        CrashPoint::AfterPublishBeforeMark,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            CrashPoint::BeforeProcess => "before-process",
+            CrashPoint::AfterProcessBeforeCommit => "after-process-before-commit",
+            CrashPoint::AfterCommit => "after-commit",
+            CrashPoint::AfterEffectBeforeMark => "after-effect-before-mark",
+            CrashPoint::AfterMarkBeforeCommit => "after-mark-before-commit",
+            CrashPoint::AfterDbCommit => "after-db-commit",
+            CrashPoint::AfterPublishBeforeMark => "after-publish-before-mark",
+        }
+    }
+    fn from_name(s: &str) -> Option<CrashPoint> {
+        CrashPoint::ALL.iter().copied().find(|p| p.name() == s)
+    }
+    fn target_kind(self) -> TargetKind {
+        match self {
+            CrashPoint::AfterDbCommit => TargetKind::Service,
+            CrashPoint::AfterPublishBeforeMark => TargetKind::Relay,
+            _ => TargetKind::Member,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TargetKind {
+    Member,
+    Service,
+    Relay,
+}
+
+/// Something a fault can crash or restart. Member and relay indexes are 0-based; their
+/// names are `<group>-<index+1>` and `<service>-relay-<index+1>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    Member { group: usize, index: u32 },
+    Service(usize),
+    Relay { service: usize, index: u32 },
+}
+
+/// A Kafka client that can be cut off from the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Client {
+    Producer(usize),
+    Service(usize),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    Crash {
+        target: Target,
+        point: Option<CrashPoint>,
+        on_record: Option<u64>,
+    },
+    Restart(Target),
+    Join {
+        group: usize,
+        members: u32,
+    },
+    Leave {
+        group: usize,
+        index: u32,
+    },
+    Isolate {
+        client: Client,
+        for_ms: u64,
+    },
+    KafkaOutage {
+        for_ms: u64,
+    },
+    StoreOutage {
+        group: usize,
+        for_ms: u64,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub at_ms: u64,
+    pub action: FaultAction,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    pub until_ms: u64,
+    pub max_events: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Ge,
+    Gt,
+    Le,
+    Lt,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Condition {
+    pub op: Op,
+    pub value: u64,
+}
+
+impl Condition {
+    pub fn holds(self, actual: u64) -> bool {
+        match self.op {
+            Op::Eq => actual == self.value,
+            Op::Ne => actual != self.value,
+            Op::Ge => actual >= self.value,
+            Op::Gt => actual > self.value,
+            Op::Le => actual <= self.value,
+            Op::Lt => actual < self.value,
+        }
+    }
+    pub fn parse(text: &str) -> Option<Condition> {
+        let t = text.trim();
+        let (op, rest) = [
+            (">=", Op::Ge),
+            ("<=", Op::Le),
+            ("==", Op::Eq),
+            ("!=", Op::Ne),
+            (">", Op::Gt),
+            ("<", Op::Lt),
+        ]
+        .iter()
+        .find_map(|(p, op)| t.strip_prefix(p).map(|r| (*op, r)))
+        .unwrap_or((Op::Eq, t));
+        rest.trim().parse().ok().map(|value| Condition { op, value })
+    }
+}
+
+impl std::fmt::Display for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let op = match self.op {
+            Op::Eq => return write!(f, "{}", self.value),
+            Op::Ne => "!=",
+            Op::Ge => ">=",
+            Op::Gt => ">",
+            Op::Le => "<=",
+            Op::Lt => "<",
+        };
+        write!(f, "{op} {}", self.value)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Expectation {
+    pub counter: Counter,
+    pub condition: Condition,
+}
+
+impl Scenario {
+    pub fn member_name(&self, group: usize, index: u32) -> String {
+        format!("{}-{}", self.groups[group].name, index + 1)
+    }
+    pub fn relay_name(&self, service: usize, index: u32) -> String {
+        format!("{}-relay-{}", self.services[service].name, index + 1)
+    }
+    pub fn target_name(&self, t: Target) -> String {
+        match t {
+            Target::Member { group, index } => self.member_name(group, index),
+            Target::Service(s) => self.services[s].name.clone(),
+            Target::Relay { service, index } => self.relay_name(service, index),
+        }
+    }
+    pub fn topic_index(&self, name: &str) -> Option<usize> {
+        self.topics.iter().position(|t| t.name == name)
+    }
+}
+
+/// Reads and validates a scenario from its text. `Err` holds every problem found.
+pub fn parse(source: &str) -> Result<Scenario, Vec<Diagnostic>> {
+    if source.len() > limits::FILE_BYTES {
+        return Err(vec![Diagnostic::new(
+            1,
+            1,
+            format!(
+                "the file is {} bytes; a scenario may be at most {} bytes",
+                source.len(),
+                limits::FILE_BYTES
+            ),
+        )]);
+    }
+    if source.trim().is_empty() {
+        return Err(vec![Diagnostic::new(
+            1,
+            1,
+            "the file is empty; a scenario needs at least `name`, `title` and `topics`",
+        )]);
+    }
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_events: 200_000,
+            max_aliases: 200,
+            max_anchors: 200,
+            max_depth: 32,
+            max_nodes: 50_000,
+            max_total_scalar_bytes: 1 << 20,
+            max_documents: 1,
+        },
+    };
+    let raw: RawScenario = serde_saphyr::from_str_with_options(source, options)
+        .map_err(|e| vec![yaml_diagnostic(&e)])?;
+    Validator::default().scenario(raw)
+}
+
+/// Turns serde-saphyr's error into our one-line message, in words a student can act on.
+fn yaml_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    let text = e.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or("").to_string();
+    let mut msg = first
+        .strip_prefix("error: ")
+        .unwrap_or(&first)
+        .to_string();
+    let prefix = format!("line {line} column {column}: ");
+    if let Some(rest) = msg.strip_prefix(&prefix) {
+        msg = rest.to_string();
+    }
+    let friendly = [
+        (
+            "invalid u64",
+            "expected a whole number (0 or more), got something else",
+        ),
+        (
+            "data did not match any variant of untagged enum RawScalar",
+            "expected a number or a word",
+        ),
+        (
+            "data did not match any variant of untagged enum RawLatency",
+            "expected a latency in ms (`2`) or a range (`{ min: 1, max: 3 }`)",
+        ),
+        (
+            ", set DuplicateKeyPolicy in Options if acceptable",
+            " (each key may appear once)",
+        ),
+    ];
+    for (from, to) in friendly {
+        msg = msg.replace(from, to);
+    }
+    Diagnostic::new(line, column, msg)
+}
+
+fn at(loc: &Location) -> (u64, u64) {
+    (loc.line(), loc.column())
+}
+
+#[derive(Default)]
+struct Validator {
+    problems: Vec<Diagnostic>,
+}
+
+/// `expected X, got Y` at the value's location.
+macro_rules! bad {
+    ($v:expr, $s:expr, $($fmt:tt)*) => {{
+        let (l, c) = at(&$s.referenced);
+        $v.problems.push(Diagnostic::new(l, c, format!($($fmt)*)));
+    }};
+}
+
+impl Validator {
+    fn scenario(mut self, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
+        self.name(&raw.name, "scenario name");
+        let cluster = self.cluster(raw.cluster.as_ref());
+        let topics = self.topics(&raw.topics);
+        let mut sc = Scenario {
+            name: raw.name.value.clone(),
+            title: raw.title.value.clone(),
+            lesson: raw.lesson.clone().unwrap_or_default(),
+            seed: raw.seed.as_ref().map_or(1, |s| s.value),
+            cluster,
+            topics,
+            producers: Vec::new(),
+            groups: Vec::new(),
+            services: Vec::new(),
+            faults: Vec::new(),
+            run: RunSpec {
+                until_ms: DEFAULT_UNTIL_MS,
+                max_events: DEFAULT_MAX_EVENTS,
+            },
+            expect: Vec::new(),
+        };
+        let mut total_records = 0u64;
+        for p in &raw.producers {
+            if let Some(spec) = self.producer(&sc, p) {
+                total_records = total_records.saturating_add(spec.send.count);
+                sc.producers.push(spec);
+            }
+        }
+        for g in &raw.consumer_groups {
+            if let Some(spec) = self.group(&sc, g) {
+                sc.groups.push(spec);
+            }
+        }
+        for s in &raw.services {
+            if let Some(spec) = self.service(&sc, s) {
+                total_records = total_records.saturating_add(spec.commands.count);
+                sc.services.push(spec);
+            }
+        }
+        if total_records > limits::RECORDS {
+            bad!(
+                self,
+                raw.topics,
+                "the scenario sends {total_records} records in all; at most {} are allowed",
+                limits::RECORDS
+            );
+        }
+        self.unique_names(&raw);
+        sc.run = self.run(raw.run.as_ref());
+        for f in &raw.faults {
+            if let Some(fault) = self.fault(&sc, f) {
+                sc.faults.push(fault);
+            }
+        }
+        sc.faults.sort_by_key(|f| f.at_ms);
+        sc.expect = self.expect(raw.expect.as_ref());
+        if self.problems.is_empty() {
+            Ok(sc)
+        } else {
+            Err(self.problems)
+        }
+    }
+
+    fn name(&mut self, s: &S<String>, what: &str) {
+        let ok = !s.value.is_empty()
+            && s.value.len() <= 64
+            && s
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !ok {
+            bad!(
+                self,
+                s,
+                "expected a {what} of 1 to 64 letters, digits, '.', '_' or '-', got {:?}",
+                s.value
+            );
+        }
+    }
+
+    fn range(&mut self, s: &S<u64>, lo: u64, hi: u64, what: &str) -> u64 {
+        if s.value < lo || s.value > hi {
+            bad!(
+                self,
+                s,
+                "expected {what} between {lo} and {hi}, got {}",
+                s.value
+            );
+            return lo;
+        }
+        s.value
+    }
+
+    fn opt(&mut self, s: &Option<S<u64>>, default: u64, lo: u64, hi: u64, what: &str) -> u64 {
+        match s {
+            Some(s) => self.range(s, lo, hi, what),
+            None => default,
+        }
+    }
+
+    fn choice<T: Copy>(&mut self, s: &Option<S<String>>, default: T, options: &[(&str, T)]) -> T {
+        let Some(s) = s else { return default };
+        match options.iter().find(|(n, _)| *n == s.value) {
+            Some((_, v)) => *v,
+            None => {
+                let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+                bad!(
+                    self,
+                    s,
+                    "expected one of {}, got {:?}",
+                    names.join(", "),
+                    s.value
+                );
+                default
+            }
+        }
+    }
+
+    fn cluster(&mut self, raw: Option<&RawCluster>) -> ClusterSpec {
+        let mut spec = ClusterSpec {
+            brokers: 1,
+            latency_min_ms: 1,
+            latency_max_ms: 1,
+            initial_rebalance_delay_ms: 3_000,
+        };
+        let Some(raw) = raw else { return spec };
+        spec.brokers = self.opt(&raw.brokers, 1, 1, limits::BROKERS, "a broker count") as u32;
+        if let Some(n) = &raw.network {
+            let (lo, hi) = match n.latency_ms.value {
+                RawLatency::Fixed(ms) => (ms, ms),
+                RawLatency::Range { min, max } => (min, max),
+            };
+            if lo > hi || hi > 60_000 {
+                bad!(
+                    self,
+                    n.latency_ms,
+                    "expected 0 <= min <= max <= 60000 ms, got min {lo} and max {hi}"
+                );
+            }
+            spec.latency_min_ms = lo;
+            spec.latency_max_ms = hi.max(lo);
+        }
+        if let Some(c) = &raw.config {
+            spec.initial_rebalance_delay_ms = self.opt(
+                &c.group_initial_rebalance_delay_ms,
+                3_000,
+                0,
+                300_000,
+                "group.initial.rebalance.delay.ms",
+            );
+        }
+        spec
+    }
+
+    fn topics(&mut self, raw: &S<Vec<RawTopic>>) -> Vec<TopicSpec> {
+        if raw.value.is_empty() {
+            bad!(self, raw, "expected at least one topic");
+        }
+        if raw.value.len() > limits::NAMES {
+            bad!(self, raw, "expected at most {} topics", limits::NAMES);
+        }
+        let mut out: Vec<TopicSpec> = Vec::new();
+        for t in &raw.value {
+            self.name(&t.name, "topic name");
+            if out.iter().any(|o| o.name == t.name.value) {
+                bad!(self, t.name, "topic {:?} is defined twice", t.name.value);
+            }
+            let partitions =
+                self.opt(&t.partitions, 1, 1, limits::PARTITIONS, "a partition count") as u32;
+            out.push(TopicSpec {
+                name: t.name.value.clone(),
+                partitions,
+            });
+        }
+        out
+    }
+
+    fn topic_ref(&mut self, sc: &Scenario, s: &S<String>) -> Option<usize> {
+        let found = sc.topic_index(&s.value);
+        if found.is_none() {
+            let known: Vec<&str> = sc.topics.iter().map(|t| t.name.as_str()).collect();
+            bad!(
+                self,
+                s,
+                "unknown topic {:?}; the topics are: {}",
+                s.value,
+                known.join(", ")
+            );
+        }
+        found
+    }
+
+    fn producer_config(&mut self, raw: Option<&RawProducerConfig>) -> ProducerConfig {
+        let mut c = ProducerConfig::default();
+        let Some(raw) = raw else { return c };
+        if let Some(a) = &raw.acks {
+            c.acks = match &a.value {
+                RawScalar::Int(0) => Acks::None,
+                RawScalar::Int(1) => Acks::Leader,
+                RawScalar::Int(-1) => Acks::All,
+                RawScalar::Text(t) if t == "all" || t == "-1" => Acks::All,
+                RawScalar::Text(t) if t == "1" => Acks::Leader,
+                RawScalar::Text(t) if t == "0" => Acks::None,
+                other => {
+                    bad!(self, a, "expected acks 0, 1 or all, got {}", scalar(other));
+                    Acks::All
+                }
+            };
+        }
+        let explicit_idempotence = raw.enable_idempotence.as_ref().map(|b| b.value);
+        c.retries = self.opt(&raw.retries, c.retries, 0, i32::MAX as u64, "retries");
+        c.retry_backoff_ms = self.opt(&raw.retry_backoff_ms, 100, 0, 3_600_000, "retry.backoff.ms");
+        c.request_timeout_ms =
+            self.opt(&raw.request_timeout_ms, 30_000, 1, 3_600_000, "request.timeout.ms");
+        c.delivery_timeout_ms = self.opt(
+            &raw.delivery_timeout_ms,
+            120_000,
+            1,
+            limits::TIME_MS,
+            "delivery.timeout.ms",
+        );
+        // Kafka: idempotence needs acks=all and retries > 0. Set explicitly, a conflict is a
+        // ConfigException; left at its default, idempotence is quietly switched off.
+        let conflicts = c.acks != Acks::All || c.retries == 0;
+        match (explicit_idempotence, conflicts) {
+            (Some(true), true) => {
+                let s = raw.enable_idempotence.as_ref().expect("checked above");
+                bad!(
+                    self,
+                    s,
+                    "enable.idempotence: true needs acks: all and retries > 0 (Kafka refuses this configuration)"
+                );
+            }
+            (Some(v), _) => c.enable_idempotence = v,
+            (None, true) => c.enable_idempotence = false,
+            (None, false) => {}
+        }
+        c
+    }
+
+    fn send(&mut self, raw: &RawSend, topic_name: &str) -> SendSpec {
+        let count = self.range(&raw.count, 0, limits::RECORDS, "a count");
+        let every_ms = self.opt(&raw.every_ms, 1, 0, limits::TIME_MS, "every_ms");
+        let start_ms = self.opt(&raw.start_ms, 0, 0, limits::TIME_MS, "start_ms");
+        let keys = match &raw.keys {
+            None => Keys::Null,
+            Some(k) => {
+                if !k.pattern.value.contains("{n}") && k.distinct.as_ref().is_some_and(|d| d.value > 1) {
+                    bad!(
+                        self,
+                        k.pattern,
+                        "expected a key pattern containing {{n}} when distinct > 1, got {:?}",
+                        k.pattern.value
+                    );
+                }
+                if k.pattern.value.len() > 200 {
+                    bad!(self, k.pattern, "expected a key pattern of at most 200 bytes");
+                }
+                let distinct = self.opt(&k.distinct, count.max(1), 1, limits::RECORDS, "distinct");
+                Keys::Pattern {
+                    pattern: k.pattern.value.clone(),
+                    distinct,
+                }
+            }
+        };
+        let event_type = match &raw.event_type {
+            Some(t) => {
+                self.name(t, "event type");
+                t.value.clone()
+            }
+            None => event_type_for(topic_name),
+        };
+        SendSpec {
+            count,
+            every_ms,
+            start_ms,
+            keys,
+            event_type,
+        }
+    }
+
+    fn producer(&mut self, sc: &Scenario, raw: &RawProducer) -> Option<ProducerSpec> {
+        self.name(&raw.name, "producer name");
+        let topic = self.topic_ref(sc, &raw.topic);
+        let config = self.producer_config(raw.config.as_ref());
+        let send = self.send(&raw.send, &raw.topic.value);
+        Some(ProducerSpec {
+            name: raw.name.value.clone(),
+            topic: topic?,
+            config,
+            send,
+        })
+    }
+
+    fn group(&mut self, sc: &Scenario, raw: &RawGroup) -> Option<GroupSpec> {
+        self.name(&raw.name, "group name");
+        let mut topics = Vec::new();
+        for t in &raw.topics {
+            if let Some(i) = self.topic_ref(sc, t) {
+                if !topics.contains(&i) {
+                    topics.push(i);
+                }
+            }
+        }
+        if raw.topics.is_empty() {
+            bad!(self, raw.name, "group {:?} subscribes to no topic", raw.name.value);
+        }
+        let members = self.opt(&raw.members, 1, 0, limits::MEMBERS, "a member count") as u32;
+        let config = self.consumer_config(raw.config.as_ref());
+        let processing = self.processing(raw.processing.as_ref());
+        let idempotency = raw.idempotency.as_ref().map(|i| self.idempotency(i));
+        Some(GroupSpec {
+            name: raw.name.value.clone(),
+            topics,
+            members,
+            config,
+            processing,
+            idempotency,
+        })
+    }
+
+    fn consumer_config(&mut self, raw: Option<&RawConsumerConfig>) -> ConsumerConfig {
+        let d = ConsumerConfig::default();
+        let Some(raw) = raw else { return d };
+        ConsumerConfig {
+            enable_auto_commit: raw
+                .enable_auto_commit
+                .as_ref()
+                .map_or(d.enable_auto_commit, |b| b.value),
+            auto_commit_interval_ms: self.opt(
+                &raw.auto_commit_interval_ms,
+                d.auto_commit_interval_ms,
+                1,
+                limits::TIME_MS,
+                "auto.commit.interval.ms",
+            ),
+            auto_offset_reset: self.choice(
+                &raw.auto_offset_reset,
+                d.auto_offset_reset,
+                &[("earliest", OffsetReset::Earliest), ("latest", OffsetReset::Latest)],
+            ),
+            assignor: self.choice(
+                &raw.partition_assignment_strategy,
+                d.assignor,
+                &[("range", Assignor::Range), ("roundrobin", Assignor::RoundRobin)],
+            ),
+            // Kafka's broker refuses sessions outside group.min/max.session.timeout.ms.
+            session_timeout_ms: self.opt(
+                &raw.session_timeout_ms,
+                d.session_timeout_ms,
+                6_000,
+                1_800_000,
+                "session.timeout.ms (group.min.session.timeout.ms to group.max.session.timeout.ms)",
+            ),
+            max_poll_records: self.opt(
+                &raw.max_poll_records,
+                d.max_poll_records,
+                1,
+                100_000,
+                "max.poll.records",
+            ),
+            fetch_max_wait_ms: self.opt(
+                &raw.fetch_max_wait_ms,
+                d.fetch_max_wait_ms,
+                1,
+                60_000,
+                "fetch.max.wait.ms",
+            ),
+        }
+    }
+
+    fn processing(&mut self, raw: Option<&RawProcessing>) -> Processing {
+        let mut p = Processing {
+            time_ms: 1,
+            effect: "process".to_string(),
+            commit: CommitMode::None,
+        };
+        let Some(raw) = raw else { return p };
+        p.time_ms = self.opt(&raw.time_ms, 1, 0, limits::TIME_MS, "time_ms");
+        if let Some(e) = &raw.effect {
+            self.name(e, "effect name");
+            p.effect = e.value.clone();
+        }
+        p.commit = self.choice(
+            &raw.commit,
+            CommitMode::None,
+            &[
+                ("none", CommitMode::None),
+                ("after-each-record", CommitMode::AfterEachRecord),
+                ("after-batch", CommitMode::AfterBatch),
+                ("before-processing", CommitMode::BeforeProcessing),
+            ],
+        );
+        p
+    }
+
+    fn idempotency(&mut self, raw: &RawIdempotency) -> Idempotency {
+        let store = self.choice(
+            &Some(raw.store.clone()),
+            StoreKind::External,
+            &[
+                ("external", StoreKind::External),
+                ("same-transaction", StoreKind::SameTransaction),
+            ],
+        );
+        let ttl_ms = raw
+            .ttl_ms
+            .as_ref()
+            .map(|t| self.range(t, 1, limits::TIME_MS * 100, "ttl_ms"));
+        let on_unavailable = self.choice(
+            &raw.on_store_unavailable,
+            StoreUnavailable::Retry,
+            &[
+                ("retry", StoreUnavailable::Retry),
+                ("apply-anyway", StoreUnavailable::ApplyAnyway),
+            ],
+        );
+        Idempotency {
+            store,
+            ttl_ms,
+            on_unavailable,
+        }
+    }
+
+    fn service(&mut self, sc: &Scenario, raw: &RawService) -> Option<ServiceSpec> {
+        self.name(&raw.name, "service name");
+        let topic = self.topic_ref(sc, &raw.topic);
+        let commands = self.send(&raw.commands, &raw.topic.value);
+        let publish = self.choice(
+            &Some(raw.publish.clone()),
+            Publish::Outbox,
+            &[("dual-write", Publish::DualWrite), ("outbox", Publish::Outbox)],
+        );
+        let commit_ms = raw
+            .database
+            .as_ref()
+            .map_or(1, |d| self.opt(&d.commit_ms, 1, 0, limits::TIME_MS, "commit_ms"));
+        let producer = self.producer_config(raw.producer.as_ref());
+        let mut relay = RelaySpec {
+            poll_interval_ms: 100,
+            batch_size: 10,
+            count: 1,
+        };
+        if let Some(r) = &raw.relay {
+            if publish == Publish::DualWrite {
+                bad!(
+                    self,
+                    raw.publish,
+                    "a relay only runs with publish: outbox (a dual write sends directly)"
+                );
+            }
+            relay.poll_interval_ms =
+                self.opt(&r.poll_interval_ms, 100, 1, limits::TIME_MS, "poll_interval_ms");
+            relay.batch_size = self.opt(&r.batch_size, 10, 1, 100_000, "batch_size");
+            relay.count = self.opt(&r.count, 1, 1, 16, "a relay count") as u32;
+        }
+        Some(ServiceSpec {
+            name: raw.name.value.clone(),
+            topic: topic?,
+            commands,
+            publish,
+            commit_ms,
+            producer,
+            relay,
+        })
+    }
+
+    /// Producers, groups and services share one namespace: a fault names them by it.
+    fn unique_names(&mut self, raw: &RawScenario) {
+        let mut seen: Vec<&str> = Vec::new();
+        let names = raw
+            .producers
+            .iter()
+            .map(|p| &p.name)
+            .chain(raw.consumer_groups.iter().map(|g| &g.name))
+            .chain(raw.services.iter().map(|s| &s.name));
+        for n in names {
+            if seen.contains(&n.value.as_str()) {
+                bad!(
+                    self,
+                    n,
+                    "the name {:?} is used twice; producers, groups and services need distinct names",
+                    n.value
+                );
+            }
+            seen.push(&n.value);
+        }
+    }
+
+    fn run(&mut self, raw: Option<&RawRun>) -> RunSpec {
+        let Some(raw) = raw else {
+            return RunSpec {
+                until_ms: DEFAULT_UNTIL_MS,
+                max_events: DEFAULT_MAX_EVENTS,
+            };
+        };
+        RunSpec {
+            until_ms: self.opt(&raw.until_ms, DEFAULT_UNTIL_MS, 1, limits::TIME_MS, "until_ms"),
+            max_events: self.opt(
+                &raw.max_events,
+                DEFAULT_MAX_EVENTS,
+                1,
+                limits::EVENTS,
+                "max_events",
+            ),
+        }
+    }
+
+    /// Resolves a name to what a fault can crash or restart.
+    fn target(&mut self, sc: &Scenario, s: &S<String>) -> Option<Target> {
+        let name = s.value.as_str();
+        if let Some(i) = sc.services.iter().position(|x| x.name == name) {
+            return Some(Target::Service(i));
+        }
+        for (gi, g) in sc.groups.iter().enumerate() {
+            if let Some(n) = indexed(name, &g.name) {
+                return Some(Target::Member {
+                    group: gi,
+                    index: n,
+                });
+            }
+        }
+        for (si, svc) in sc.services.iter().enumerate() {
+            if let Some(n) = indexed(name, &format!("{}-relay", svc.name)) {
+                if n < svc.relay.count && svc.publish == Publish::Outbox {
+                    return Some(Target::Relay {
+                        service: si,
+                        index: n,
+                    });
+                }
+            }
+        }
+        let mut known: Vec<String> = Vec::new();
+        for (gi, g) in sc.groups.iter().enumerate() {
+            known.extend((0..g.members.min(3)).map(|i| sc.member_name(gi, i)));
+        }
+        known.extend(sc.services.iter().map(|s| s.name.clone()));
+        bad!(
+            self,
+            s,
+            "unknown member, service or relay {:?}; known names include: {}",
+            name,
+            known.join(", ")
+        );
+        None
+    }
+
+    fn fault(&mut self, sc: &Scenario, f: &RawFault) -> Option<Fault> {
+        let at_ms = self.range(&f.at_ms, 0, limits::TIME_MS, "at_ms");
+        let actions = [
+            f.crash.is_some(),
+            f.restart.is_some(),
+            f.join.is_some(),
+            f.leave.is_some(),
+            f.isolate.is_some(),
+            f.kafka_outage.is_some(),
+            f.store_outage.is_some(),
+        ];
+        if actions.iter().filter(|a| **a).count() != 1 {
+            bad!(
+                self,
+                f.at_ms,
+                "expected exactly one of crash, restart, join, leave, isolate, kafka_outage, store_outage in this fault"
+            );
+            return None;
+        }
+        let action = if let Some(c) = &f.crash {
+            self.crash(sc, f, c)?
+        } else if let Some(r) = &f.restart {
+            FaultAction::Restart(self.target(sc, r)?)
+        } else if let Some(j) = &f.join {
+            let group = self.group_ref(sc, j)?;
+            let members = self.opt(&f.members, 1, 1, limits::MEMBERS, "members") as u32;
+            FaultAction::Join { group, members }
+        } else if let Some(l) = &f.leave {
+            match self.target(sc, l)? {
+                Target::Member { group, index } => FaultAction::Leave { group, index },
+                _ => {
+                    bad!(self, l, "only a consumer group member can leave, got {:?}", l.value);
+                    return None;
+                }
+            }
+        } else if let Some(i) = &f.isolate {
+            let client = if let Some(p) = sc.producers.iter().position(|p| p.name == i.value) {
+                Client::Producer(p)
+            } else if let Some(s) = sc.services.iter().position(|s| s.name == i.value) {
+                Client::Service(s)
+            } else {
+                bad!(self, i, "unknown producer or service {:?} to isolate", i.value);
+                return None;
+            };
+            FaultAction::Isolate {
+                client,
+                for_ms: self.duration(f)?,
+            }
+        } else if let Some(k) = &f.kafka_outage {
+            if !k.value {
+                bad!(self, k, "expected kafka_outage: true");
+            }
+            FaultAction::KafkaOutage {
+                for_ms: self.duration(f)?,
+            }
+        } else {
+            let s = f.store_outage.as_ref().expect("one action is present");
+            let group = self.group_ref(sc, s)?;
+            if sc.groups[group].idempotency.as_ref().map(|i| i.store) != Some(StoreKind::External) {
+                bad!(
+                    self,
+                    s,
+                    "group {:?} has no external idempotency store to take down",
+                    s.value
+                );
+            }
+            FaultAction::StoreOutage {
+                group,
+                for_ms: self.duration(f)?,
+            }
+        };
+        self.check_fault_fields(f, &action);
+        Some(Fault { at_ms, action })
+    }
+
+    fn crash(&mut self, sc: &Scenario, f: &RawFault, c: &S<String>) -> Option<FaultAction> {
+        let target = self.target(sc, c)?;
+        let point = match &f.point {
+            None => None,
+            Some(p) => match CrashPoint::from_name(&p.value) {
+                None => {
+                    let names: Vec<&str> = CrashPoint::ALL.iter().map(|p| p.name()).collect();
+                    bad!(self, p, "expected a crash point ({}), got {:?}", names.join(", "), p.value);
+                    return None;
+                }
+                Some(point) => {
+                    let kind = match target {
+                        Target::Member { .. } => TargetKind::Member,
+                        Target::Service(_) => TargetKind::Service,
+                        Target::Relay { .. } => TargetKind::Relay,
+                    };
+                    if point.target_kind() != kind {
+                        bad!(
+                            self,
+                            p,
+                            "{:?} cannot crash at {}: that point belongs to a {}",
+                            c.value,
+                            point.name(),
+                            match point.target_kind() {
+                                TargetKind::Member => "consumer member",
+                                TargetKind::Service => "service",
+                                TargetKind::Relay => "relay",
+                            }
+                        );
+                    }
+                    Some(point)
+                }
+            },
+        };
+        let on_record = f
+            .on_record
+            .as_ref()
+            .map(|n| self.range(n, 1, limits::RECORDS, "on_record"));
+        if on_record.is_some() && point.is_none() {
+            bad!(self, c, "on_record needs a crash point to count records at");
+        }
+        Some(FaultAction::Crash {
+            target,
+            point,
+            on_record,
+        })
+    }
+
+    fn duration(&mut self, f: &RawFault) -> Option<u64> {
+        match &f.for_ms {
+            Some(d) => Some(self.range(d, 1, limits::TIME_MS, "for_ms")),
+            None => {
+                bad!(self, f.at_ms, "this fault needs for_ms: how long it lasts");
+                None
+            }
+        }
+    }
+
+    fn group_ref(&mut self, sc: &Scenario, s: &S<String>) -> Option<usize> {
+        let g = sc.groups.iter().position(|g| g.name == s.value);
+        if g.is_none() {
+            bad!(self, s, "unknown consumer group {:?}", s.value);
+        }
+        g
+    }
+
+    /// Fields that belong to another action are mistakes worth naming.
+    fn check_fault_fields(&mut self, f: &RawFault, action: &FaultAction) {
+        let is_crash = matches!(action, FaultAction::Crash { .. });
+        if !is_crash {
+            if let Some(p) = &f.point {
+                bad!(self, p, "point only applies to crash");
+            }
+            if let Some(n) = &f.on_record {
+                bad!(self, n, "on_record only applies to crash");
+            }
+        }
+        if !matches!(action, FaultAction::Join { .. }) {
+            if let Some(m) = &f.members {
+                bad!(self, m, "members only applies to join");
+            }
+        }
+        let timed = matches!(
+            action,
+            FaultAction::Isolate { .. } | FaultAction::KafkaOutage { .. } | FaultAction::StoreOutage { .. }
+        );
+        if !timed {
+            if let Some(d) = &f.for_ms {
+                bad!(self, d, "for_ms only applies to isolate, kafka_outage and store_outage");
+            }
+        }
+    }
+
+    fn expect(&mut self, raw: Option<&RawExpect>) -> Vec<Expectation> {
+        let Some(raw) = raw else { return Vec::new() };
+        let mut out = Vec::new();
+        for (name, value) in &raw.0 {
+            let Some(counter) = Counter::from_name(&name.value) else {
+                let names: Vec<&str> = Counter::ALL.iter().map(|c| c.name()).collect();
+                bad!(
+                    self,
+                    name,
+                    "unknown counter {:?}; expected one of {}",
+                    name.value,
+                    names.join(", ")
+                );
+                continue;
+            };
+            let condition = match &value.value {
+                RawScalar::Int(n) if *n >= 0 => Some(Condition {
+                    op: Op::Eq,
+                    value: *n as u64,
+                }),
+                RawScalar::Int(_) => None,
+                RawScalar::Text(t) => Condition::parse(t),
+            };
+            match condition {
+                Some(condition) => out.push(Expectation { counter, condition }),
+                None => bad!(
+                    self,
+                    value,
+                    "expected a count or a condition such as \">= 1\" or \"< 3\", got {}",
+                    scalar(&value.value)
+                ),
+            }
+        }
+        out
+    }
+}
+
+/// `name-N` → Some(N-1) for N >= 1.
+fn indexed(name: &str, base: &str) -> Option<u32> {
+    let rest = name.strip_prefix(base)?.strip_prefix('-')?;
+    if rest.starts_with('0') {
+        return None;
+    }
+    let n: u32 = rest.parse().ok()?;
+    n.checked_sub(1)
+}
+
+fn scalar(s: &RawScalar) -> String {
+    match s {
+        RawScalar::Int(n) => n.to_string(),
+        RawScalar::Text(t) => format!("{t:?}"),
+    }
+}
+
+/// `order.placed` → `OrderPlaced`: the event type a topic's events get unless one is given.
+pub fn event_type_for(topic: &str) -> String {
+    topic
+        .split(['.', '-', '_'])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_parse_every_operator() {
+        let c = |s| Condition::parse(s).unwrap();
+        assert!(c(">= 1").holds(1) && !c(">= 1").holds(0));
+        assert!(c("> 1").holds(2) && !c("> 1").holds(1));
+        assert!(c("<3").holds(2) && !c("<3").holds(3));
+        assert!(c("<= 3").holds(3) && c("0").holds(0) && c("!= 2").holds(1));
+        assert_eq!(Condition::parse("lots"), None);
+    }
+
+    #[test]
+    fn topics_name_their_default_event_type() {
+        assert_eq!(event_type_for("order.placed"), "OrderPlaced");
+        assert_eq!(event_type_for("payments"), "Payments");
+    }
+
+    #[test]
+    fn member_names_resolve_to_indexes() {
+        assert_eq!(indexed("pay-2", "pay"), Some(1));
+        assert_eq!(indexed("pay-0", "pay"), None);
+        assert_eq!(indexed("pay-02", "pay"), None);
+        assert_eq!(indexed("payx-2", "pay"), None);
+    }
+}

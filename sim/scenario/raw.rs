@@ -1,0 +1,287 @@
+//! Stage one of loading a scenario: the file's shape, exactly as written, with source spans.
+//!
+//! Plain serde with `deny_unknown_fields`, so a typo is an error with a line and a caret.
+//! No meaning is checked here (that is `validate`), and no defaults are applied beyond
+//! "absent"; every `Option` is resolved to Kafka's default in stage two, in one place.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+pub type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: S<String>,
+    pub title: S<String>,
+    #[serde(default)]
+    pub lesson: Option<String>,
+    #[serde(default)]
+    pub seed: Option<S<u64>>,
+    #[serde(default)]
+    pub cluster: Option<RawCluster>,
+    pub topics: S<Vec<RawTopic>>,
+    #[serde(default)]
+    pub producers: Vec<RawProducer>,
+    #[serde(default)]
+    pub consumer_groups: Vec<RawGroup>,
+    #[serde(default)]
+    pub services: Vec<RawService>,
+    #[serde(default)]
+    pub faults: Vec<RawFault>,
+    #[serde(default)]
+    pub run: Option<RawRun>,
+    #[serde(default)]
+    pub expect: Option<RawExpect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    #[serde(default)]
+    pub brokers: Option<S<u64>>,
+    #[serde(default)]
+    pub network: Option<RawNetwork>,
+    #[serde(default)]
+    pub config: Option<RawBrokerConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    pub latency_ms: S<RawLatency>,
+}
+
+/// `latency_ms: 2` or `latency_ms: { min: 1, max: 3 }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawLatency {
+    Fixed(u64),
+    Range { min: u64, max: u64 },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBrokerConfig {
+    #[serde(rename = "group.initial.rebalance.delay.ms", default)]
+    pub group_initial_rebalance_delay_ms: Option<S<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopic {
+    pub name: S<String>,
+    #[serde(default)]
+    pub partitions: Option<S<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProducer {
+    pub name: S<String>,
+    pub topic: S<String>,
+    #[serde(default)]
+    pub config: Option<RawProducerConfig>,
+    pub send: RawSend,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProducerConfig {
+    #[serde(default)]
+    pub acks: Option<S<RawScalar>>,
+    #[serde(rename = "enable.idempotence", default)]
+    pub enable_idempotence: Option<S<bool>>,
+    #[serde(default)]
+    pub retries: Option<S<u64>>,
+    #[serde(rename = "retry.backoff.ms", default)]
+    pub retry_backoff_ms: Option<S<u64>>,
+    #[serde(rename = "request.timeout.ms", default)]
+    pub request_timeout_ms: Option<S<u64>>,
+    #[serde(rename = "delivery.timeout.ms", default)]
+    pub delivery_timeout_ms: Option<S<u64>>,
+}
+
+/// A YAML scalar that Kafka lets be a number or a word (`acks: all`, `acks: 1`).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum RawScalar {
+    Int(i64),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSend {
+    pub count: S<u64>,
+    #[serde(default)]
+    pub every_ms: Option<S<u64>>,
+    #[serde(default)]
+    pub start_ms: Option<S<u64>>,
+    /// Absent or `null`: null keys, spread round-robin as kafkajs does.
+    #[serde(default)]
+    pub keys: Option<RawKeys>,
+    #[serde(default)]
+    pub event_type: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeys {
+    pub pattern: S<String>,
+    #[serde(default)]
+    pub distinct: Option<S<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    pub name: S<String>,
+    pub topics: Vec<S<String>>,
+    #[serde(default)]
+    pub members: Option<S<u64>>,
+    #[serde(default)]
+    pub config: Option<RawConsumerConfig>,
+    #[serde(default)]
+    pub processing: Option<RawProcessing>,
+    #[serde(default)]
+    pub idempotency: Option<RawIdempotency>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsumerConfig {
+    #[serde(rename = "enable.auto.commit", default)]
+    pub enable_auto_commit: Option<S<bool>>,
+    #[serde(rename = "auto.commit.interval.ms", default)]
+    pub auto_commit_interval_ms: Option<S<u64>>,
+    #[serde(rename = "auto.offset.reset", default)]
+    pub auto_offset_reset: Option<S<String>>,
+    #[serde(rename = "partition.assignment.strategy", default)]
+    pub partition_assignment_strategy: Option<S<String>>,
+    #[serde(rename = "session.timeout.ms", default)]
+    pub session_timeout_ms: Option<S<u64>>,
+    #[serde(rename = "max.poll.records", default)]
+    pub max_poll_records: Option<S<u64>>,
+    #[serde(rename = "fetch.max.wait.ms", default)]
+    pub fetch_max_wait_ms: Option<S<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProcessing {
+    #[serde(default)]
+    pub time_ms: Option<S<u64>>,
+    #[serde(default)]
+    pub effect: Option<S<String>>,
+    #[serde(default)]
+    pub commit: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIdempotency {
+    pub store: S<String>,
+    #[serde(default)]
+    pub ttl_ms: Option<S<u64>>,
+    #[serde(default)]
+    pub on_store_unavailable: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub name: S<String>,
+    pub topic: S<String>,
+    pub commands: RawSend,
+    pub publish: S<String>,
+    #[serde(default)]
+    pub database: Option<RawDatabase>,
+    #[serde(default)]
+    pub producer: Option<RawProducerConfig>,
+    #[serde(default)]
+    pub relay: Option<RawRelay>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    #[serde(default)]
+    pub commit_ms: Option<S<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelay {
+    #[serde(default)]
+    pub poll_interval_ms: Option<S<u64>>,
+    #[serde(default)]
+    pub batch_size: Option<S<u64>>,
+    #[serde(default)]
+    pub count: Option<S<u64>>,
+}
+
+/// One scheduled fault. Exactly one action field (`crash`, `restart`, `join`, `leave`,
+/// `isolate`, `kafka_outage`, `store_outage`) must be present; stage two checks that.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub at_ms: S<u64>,
+    #[serde(default)]
+    pub crash: Option<S<String>>,
+    #[serde(default)]
+    pub point: Option<S<String>>,
+    #[serde(default)]
+    pub on_record: Option<S<u64>>,
+    #[serde(default)]
+    pub restart: Option<S<String>>,
+    #[serde(default)]
+    pub join: Option<S<String>>,
+    #[serde(default)]
+    pub members: Option<S<u64>>,
+    #[serde(default)]
+    pub leave: Option<S<String>>,
+    #[serde(default)]
+    pub isolate: Option<S<String>>,
+    #[serde(default)]
+    pub kafka_outage: Option<S<bool>>,
+    #[serde(default)]
+    pub store_outage: Option<S<String>>,
+    #[serde(default)]
+    pub for_ms: Option<S<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    #[serde(default)]
+    pub until_ms: Option<S<u64>>,
+    #[serde(default)]
+    pub max_events: Option<S<u64>>,
+}
+
+/// Expectations as written: `counter: condition` pairs, in file order, each with its span.
+/// A map visitor rather than a struct, so the counter names live in one place
+/// (`Counter`) and an unknown one is reported by stage two with its line.
+#[derive(Debug, Default)]
+pub struct RawExpect(pub Vec<(S<String>, S<RawScalar>)>);
+
+impl<'de> Deserialize<'de> for RawExpect {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Pairs;
+        impl<'de> serde::de::Visitor<'de> for Pairs {
+            type Value = RawExpect;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of counter: condition")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<RawExpect, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(key) = m.next_key::<S<String>>()? {
+                    pairs.push((key, m.next_value()?));
+                }
+                Ok(RawExpect(pairs))
+            }
+        }
+        d.deserialize_map(Pairs)
+    }
+}

@@ -1,0 +1,376 @@
+//! Checks the partitioner and the classic assignors against the upstream test vectors in tests/vectors/.
+//!
+//! The YAML files are copies of the Kafka, kafkajs and librdkafka vectors (with provenance), so a
+//! failure here means kafkasim places records or partitions differently from the real clients.
+
+use std::collections::BTreeMap;
+
+use kafkasim::assignor::{assign, Strategy, Subscription};
+use kafkasim::partitioner::{murmur2, partition_for_key, to_positive};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+const PARTITIONER_VECTORS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/vectors/partitioner.yaml"
+);
+const ASSIGNOR_VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/assignors.yaml");
+
+#[derive(Deserialize)]
+struct PartitionerVectors {
+    murmur2: Vec<HashVector>,
+    to_positive: Vec<ToPositiveVector>,
+    keyed_partition: Vec<KeyedVector>,
+    librdkafka_partitioner_0048_murmur2: Librdkafka0048,
+}
+
+#[derive(Deserialize)]
+struct HashVector {
+    key: String,
+    murmur2: i32,
+    /// librdkafka writes its expectations in hex; when present it must agree with `murmur2`.
+    hex: Option<String>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+struct ToPositiveVector {
+    #[serde(rename = "in")]
+    input: i32,
+    #[serde(rename = "out")]
+    output: i32,
+}
+
+#[derive(Deserialize)]
+struct KeyedVector {
+    key: String,
+    #[serde(rename = "numPartitions")]
+    num_partitions: u32,
+    partition: u32,
+    murmur2: Option<i32>,
+}
+
+#[derive(Deserialize)]
+struct Librdkafka0048 {
+    keys: Vec<Option<String>>,
+    consts: Vec<String>,
+    p17: Vec<u32>,
+    p7: Vec<u32>,
+}
+
+#[derive(Deserialize)]
+struct AssignorVectors {
+    range_assignor: Vec<AssignorCase>,
+    round_robin_assignor: Vec<AssignorCase>,
+}
+
+#[derive(Deserialize)]
+struct AssignorCase {
+    name: String,
+    source: String,
+    partitions: BTreeMap<String, u32>,
+    members: Vec<Member>,
+    /// Expected partitions keyed by member id.
+    expected: Option<BTreeMap<String, Vec<String>>>,
+    /// Expected partitions keyed by `group.instance.id`, which must hold whatever the member ids are.
+    expected_by_instance: Option<BTreeMap<String, Vec<String>>>,
+}
+
+#[derive(Deserialize, Clone)]
+struct Member {
+    member: String,
+    instance: Option<String>,
+    topics: Vec<String>,
+}
+
+fn load<T: DeserializeOwned>(path: &str) -> T {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("cannot parse {path}: {e}"))
+}
+
+/// Parses librdkafka's `0x...` constants, which are unsigned 32-bit values.
+fn parse_hex(text: &str) -> u32 {
+    let digits = text
+        .strip_prefix("0x")
+        .unwrap_or_else(|| panic!("{text:?} should start with 0x"));
+    u32::from_str_radix(digits, 16).unwrap_or_else(|e| panic!("{text:?} is not hex: {e}"))
+}
+
+#[test]
+fn murmur2_matches_every_upstream_vector() {
+    let vectors: PartitionerVectors = load(PARTITIONER_VECTORS);
+    let mut checked = 0;
+    for v in &vectors.murmur2 {
+        assert_eq!(
+            murmur2(v.key.as_bytes()),
+            v.murmur2,
+            "murmur2 of key {:?} ({})",
+            v.key,
+            v.source
+        );
+        if let Some(hex) = &v.hex {
+            // The hex column is the same 32 bits read as unsigned, so the cast is a bit cast.
+            assert_eq!(
+                parse_hex(hex) as i32,
+                v.murmur2,
+                "hex and decimal disagree in the vector file for key {:?}",
+                v.key
+            );
+        }
+        checked += 1;
+    }
+    println!("murmur2: {checked} vectors checked");
+    assert!(
+        checked >= 34,
+        "expected at least 34 murmur2 vectors, found {checked}"
+    );
+}
+
+#[test]
+fn to_positive_clears_the_sign_bit_for_every_vector() {
+    let vectors: PartitionerVectors = load(PARTITIONER_VECTORS);
+    let mut checked = 0;
+    for v in &vectors.to_positive {
+        assert_eq!(to_positive(v.input), v.output, "to_positive({})", v.input);
+        checked += 1;
+    }
+    println!("to_positive: {checked} vectors checked");
+    assert!(
+        checked >= 3,
+        "expected at least 3 to_positive vectors, found {checked}"
+    );
+}
+
+#[test]
+fn keyed_records_land_on_the_partition_of_every_vector() {
+    let vectors: PartitionerVectors = load(PARTITIONER_VECTORS);
+    let mut checked = 0;
+    for v in &vectors.keyed_partition {
+        if let Some(expected) = v.murmur2 {
+            assert_eq!(
+                murmur2(v.key.as_bytes()),
+                expected,
+                "murmur2 of keyed_partition key {:?}",
+                v.key
+            );
+        }
+        assert_eq!(
+            partition_for_key(v.key.as_bytes(), v.num_partitions),
+            v.partition,
+            "partition of key {:?} with {} partitions",
+            v.key,
+            v.num_partitions
+        );
+        checked += 1;
+    }
+    println!("keyed_partition: {checked} vectors checked");
+    assert!(
+        checked >= 27,
+        "expected at least 27 keyed_partition vectors, found {checked}"
+    );
+}
+
+#[test]
+fn librdkafka_0048_murmur2_row_matches_for_non_null_keys() {
+    let row = load::<PartitionerVectors>(PARTITIONER_VECTORS).librdkafka_partitioner_0048_murmur2;
+    let columns = [row.consts.len(), row.p17.len(), row.p7.len()];
+    assert!(
+        columns.iter().all(|&n| n == row.keys.len()),
+        "0048 row has {} keys but columns of lengths {columns:?}",
+        row.keys.len()
+    );
+    let mut checked = 0;
+    for (i, key) in row.keys.iter().enumerate() {
+        // A null key never reaches the Java client's hash (it goes to the sticky path), so
+        // librdkafka's "NULL hashes as length 0" has nothing to compare against here.
+        let Some(key) = key else { continue };
+        let key = key.as_bytes();
+        assert_eq!(
+            to_positive(murmur2(key)) as u32,
+            parse_hex(&row.consts[i]),
+            "0048 murmur2 constant for key #{i} {:?}",
+            row.keys[i]
+        );
+        assert_eq!(
+            partition_for_key(key, 17),
+            row.p17[i],
+            "0048 partition of key #{i} {:?} with 17 partitions",
+            row.keys[i]
+        );
+        assert_eq!(
+            partition_for_key(key, 7),
+            row.p7[i],
+            "0048 partition of key #{i} {:?} with 7 partitions",
+            row.keys[i]
+        );
+        checked += 1;
+    }
+    println!("librdkafka 0048 murmur2: {checked} keys checked");
+    assert!(
+        checked >= 4,
+        "expected at least 4 non-null 0048 keys, found {checked}"
+    );
+}
+
+#[test]
+fn range_assignor_matches_every_upstream_vector() {
+    let vectors: AssignorVectors = load(ASSIGNOR_VECTORS);
+    let checked = check_cases(Strategy::Range, &vectors.range_assignor);
+    assert!(
+        checked >= 10,
+        "expected at least 10 range cases, found {checked}"
+    );
+}
+
+#[test]
+fn round_robin_assignor_matches_every_upstream_vector() {
+    let vectors: AssignorVectors = load(ASSIGNOR_VECTORS);
+    let checked = check_cases(Strategy::RoundRobin, &vectors.round_robin_assignor);
+    assert!(
+        checked >= 9,
+        "expected at least 9 roundrobin cases, found {checked}"
+    );
+}
+
+/// Checks every case and returns how many cases were checked.
+fn check_cases(strategy: Strategy, cases: &[AssignorCase]) -> usize {
+    let mut assignments = 0;
+    for case in cases {
+        let label = format!("{} {} ({})", strategy.kafka_name(), case.name, case.source);
+        match (&case.expected, &case.expected_by_instance) {
+            (Some(expected), None) => {
+                let got = assign_in_any_input_order(strategy, case, &case.members, &label);
+                assert_eq!(&got, expected, "{label}");
+                assignments += 1;
+            }
+            (None, Some(expected)) => {
+                assignments += check_every_member_id_permutation(strategy, case, expected, &label);
+            }
+            _ => panic!("{label}: a case needs exactly one of expected and expected_by_instance"),
+        }
+    }
+    println!(
+        "{}: {} cases checked ({assignments} assignments)",
+        strategy.kafka_name(),
+        cases.len()
+    );
+    cases.len()
+}
+
+/// Static members must keep their partitions whatever member ids the broker hands out, so the
+/// case is checked once for every way of dealing the member ids to the instance ids.
+fn check_every_member_id_permutation(
+    strategy: Strategy,
+    case: &AssignorCase,
+    expected: &BTreeMap<String, Vec<String>>,
+    label: &str,
+) -> usize {
+    let mut checked = 0;
+    for permutation in permutations(case.members.len()) {
+        let members: Vec<Member> = case
+            .members
+            .iter()
+            .zip(&permutation)
+            .map(|(m, &i)| Member {
+                member: case.members[i].member.clone(),
+                ..m.clone()
+            })
+            .collect();
+        let by_member = assign_in_any_input_order(strategy, case, &members, label);
+        let by_instance: BTreeMap<String, Vec<String>> = members
+            .iter()
+            .map(|m| {
+                let instance = m
+                    .instance
+                    .clone()
+                    .unwrap_or_else(|| panic!("{label}: member {} has no instance", m.member));
+                (instance, by_member[&m.member].clone())
+            })
+            .collect();
+        let ids: Vec<(&str, &str)> = members
+            .iter()
+            .map(|m| (m.member.as_str(), m.instance.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(&by_instance, expected, "{label} with member ids {ids:?}");
+        checked += 1;
+    }
+    assert!(checked > 0, "{label}: no permutations were checked");
+    checked
+}
+
+/// Runs the assignor with the inputs as given and again with members and topics reversed, checks
+/// that both agree (Kafka sorts both, so input order must not matter), and returns each member's
+/// partitions as `topic-partition` strings keyed by member id.
+fn assign_in_any_input_order(
+    strategy: Strategy,
+    case: &AssignorCase,
+    members: &[Member],
+    label: &str,
+) -> BTreeMap<String, Vec<String>> {
+    let topics: Vec<(&str, u32)> = case
+        .partitions
+        .iter()
+        .map(|(name, &count)| (name.as_str(), count))
+        .collect();
+    let given = assign_by_member(strategy, &topics, members, label);
+
+    let reversed_topics: Vec<(&str, u32)> = topics.iter().rev().copied().collect();
+    let reversed_members: Vec<Member> = members.iter().rev().cloned().collect();
+    let reversed = assign_by_member(strategy, &reversed_topics, &reversed_members, label);
+    assert_eq!(
+        reversed, given,
+        "{label}: reversing the input order of members and topics changed the assignment"
+    );
+    given
+}
+
+fn assign_by_member(
+    strategy: Strategy,
+    topics: &[(&str, u32)],
+    members: &[Member],
+    label: &str,
+) -> BTreeMap<String, Vec<String>> {
+    let subscriptions: Vec<Subscription> = members
+        .iter()
+        .map(|m| Subscription {
+            member_id: m.member.clone(),
+            group_instance_id: m.instance.clone(),
+            topics: m.topics.clone(),
+        })
+        .collect();
+    let result = assign(strategy, topics, &subscriptions);
+    assert_eq!(
+        result.len(),
+        members.len(),
+        "{label}: one assignment per member"
+    );
+    members
+        .iter()
+        .zip(result)
+        .map(|(m, parts)| {
+            let parts = parts
+                .into_iter()
+                .map(|(t, p)| format!("{}-{p}", topics[t].0))
+                .collect();
+            (m.member.clone(), parts)
+        })
+        .collect()
+}
+
+/// All orderings of `0..n`, built by inserting each new index at every position.
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    let mut all = vec![Vec::new()];
+    for next in 0..n {
+        all = all
+            .into_iter()
+            .flat_map(|p: Vec<usize>| {
+                (0..=p.len()).map(move |at| {
+                    let mut q = p.clone();
+                    q.insert(at, next);
+                    q
+                })
+            })
+            .collect();
+    }
+    all
+}
