@@ -132,8 +132,16 @@ pub fn check(sc: &Scenario, run: &RunResult) -> Verdict {
     let parts = t.partitions.len();
     let groups = (0..sc.groups.len())
         .map(|_| GroupState {
-            last_deliverer: run.log_end.iter().map(|&n| vec![NONE; n as usize]).collect(),
-            processed: run.log_end.iter().map(|&n| vec![false; n as usize]).collect(),
+            last_deliverer: run
+                .log_end
+                .iter()
+                .map(|&n| vec![NONE; n as usize])
+                .collect(),
+            processed: run
+                .log_end
+                .iter()
+                .map(|&n| vec![false; n as usize])
+                .collect(),
             effects: vec![0; events],
             first_done: vec![(NONE, 0); events],
             key_high: vec![NONE; t.keys.len()],
@@ -185,7 +193,11 @@ impl Checker<'_> {
                 self.acked[event as usize] = true;
             }
             Kind::SendFailed { event, .. } => self.failed[event as usize] = at,
-            Kind::Append { event, part, offset } => {
+            Kind::Append {
+                event,
+                part,
+                offset,
+            } => {
                 self.totals.bump(Counter::Appended);
                 let e = event as usize;
                 if self.appends[e] == 0 {
@@ -193,7 +205,9 @@ impl Checker<'_> {
                 }
                 self.appends[e] += 1;
             }
-            Kind::Generation { group, assignment, .. } => {
+            Kind::Generation {
+                group, assignment, ..
+            } => {
                 let g = &mut self.groups[group as usize];
                 g.counts.bump(Counter::Rebalances);
                 let idle = self.t.assignments[assignment as usize]
@@ -202,7 +216,11 @@ impl Checker<'_> {
                     .count();
                 g.counts.add(Counter::IdleMembers, idle as u64);
             }
-            Kind::OffsetReset { actor, part, offset } => {
+            Kind::OffsetReset {
+                actor,
+                part,
+                offset,
+            } => {
                 let g = self.group_of(actor);
                 let st = &mut self.groups[g];
                 st.start[part as usize].get_or_insert(offset);
@@ -270,7 +288,9 @@ impl Checker<'_> {
         self.groups[g].last_deliverer[part as usize][offset as usize] = actor;
         if let Some(last) = self.groups[g].cursor.insert((actor, part), offset) {
             if offset > last + 1 {
-                self.groups[g].counts.add(Counter::SkippedOffsets, offset - last - 1);
+                self.groups[g]
+                    .counts
+                    .add(Counter::SkippedOffsets, offset - last - 1);
                 let cause = format!(
                     "{} jumped from {}@{} to {}@{} within one assignment",
                     self.name(actor),
@@ -279,7 +299,15 @@ impl Checker<'_> {
                     self.t.part_name(part),
                     offset
                 );
-                self.anomaly(AnomalyKind::SkippedOffset, g, at, Some(part), Some(offset), None, cause);
+                self.anomaly(
+                    AnomalyKind::SkippedOffset,
+                    g,
+                    at,
+                    Some(part),
+                    Some(offset),
+                    None,
+                    cause,
+                );
             }
         }
         if prev == NONE {
@@ -288,11 +316,27 @@ impl Checker<'_> {
         self.groups[g].counts.bump(Counter::DuplicateDeliveries);
         let cause = self.redelivery_cause(g, at, actor, prev, part, offset);
         let event = self.run.trace_event_at(part, offset);
-        self.anomaly(AnomalyKind::DuplicateDelivery, g, at, Some(part), Some(offset), event, cause);
+        self.anomaly(
+            AnomalyKind::DuplicateDelivery,
+            g,
+            at,
+            Some(part),
+            Some(offset),
+            event,
+            cause,
+        );
     }
 
     /// "p0@4 delivered again to payment-service-2 at t=6120ms: payment-service-1 crashed …"
-    fn redelivery_cause(&self, g: usize, at: u64, actor: ActorId, prev: ActorId, part: PartId, offset: u64) -> String {
+    fn redelivery_cause(
+        &self,
+        g: usize,
+        at: u64,
+        actor: ActorId,
+        prev: ActorId,
+        part: PartId,
+        offset: u64,
+    ) -> String {
         let st = &self.groups[g];
         let pn = self.t.part_name(part);
         let done = if st.processed[part as usize][offset as usize] {
@@ -303,20 +347,31 @@ impl Checker<'_> {
         let fate = self.fates[prev as usize];
         let what = if let Some((t, point)) = fate.crash {
             let point = point.map_or(String::new(), |p| format!(" at {}", p.name()));
-            format!("{} crashed at t={t}ms{point}, {done} and before committing past it", self.name(prev))
+            format!(
+                "{} crashed at t={t}ms{point}, {done} and before committing past it",
+                self.name(prev)
+            )
         } else if let Some(t) = fate.left {
-            format!("{} left the group at t={t}ms {done}, before committing past it", self.name(prev))
+            format!(
+                "{} left the group at t={t}ms {done}, before committing past it",
+                self.name(prev)
+            )
         } else if let Some(t) = fate.revoked {
             format!(
                 "{} gave it up in a rebalance at t={t}ms, {done}, before a commit covered it",
                 self.name(prev)
             )
         } else {
-            format!("{} had it delivered before and the committed offset stayed behind it", self.name(prev))
+            format!(
+                "{} had it delivered before and the committed offset stayed behind it",
+                self.name(prev)
+            )
         };
         let commit = match st.committed[part as usize] {
             Some(c) => format!("last commit for {pn} was {c}"),
-            None => format!("{pn} had no committed offset, so auto.offset.reset chose where to start"),
+            None => {
+                format!("{pn} had no committed offset, so auto.offset.reset chose where to start")
+            }
         };
         format!(
             "{pn}@{offset} delivered again to {} at t={at}ms: {what}; {commit}",
@@ -324,7 +379,15 @@ impl Checker<'_> {
         )
     }
 
-    fn effect(&mut self, at: u64, actor: ActorId, part: PartId, offset: u64, event: EventIx, absorbed: bool) {
+    fn effect(
+        &mut self,
+        at: u64,
+        actor: ActorId,
+        part: PartId,
+        offset: u64,
+        event: EventIx,
+        absorbed: bool,
+    ) {
         let g = self.group_of(actor);
         self.totals.bump(Counter::Processed);
         let e = event as usize;
@@ -341,7 +404,15 @@ impl Checker<'_> {
         } else if !absorbed && st.effects[e] > 1 {
             st.counts.bump(Counter::DuplicateEffects);
             let cause = self.duplicate_effect_cause(g, at, actor, event, part, offset);
-            self.anomaly(AnomalyKind::DuplicateEffect, g, at, Some(part), Some(offset), Some(event), cause);
+            self.anomaly(
+                AnomalyKind::DuplicateEffect,
+                g,
+                at,
+                Some(part),
+                Some(offset),
+                Some(event),
+                cause,
+            );
         }
     }
 
@@ -377,14 +448,33 @@ impl Checker<'_> {
             self.name(actor),
             self.t.event_id(high)
         );
-        self.anomaly(AnomalyKind::KeyOrderViolation, g, at, Some(ep), Some(eo), Some(event), cause);
+        self.anomaly(
+            AnomalyKind::KeyOrderViolation,
+            g,
+            at,
+            Some(ep),
+            Some(eo),
+            Some(event),
+            cause,
+        );
     }
 
-    fn duplicate_effect_cause(&self, g: usize, at: u64, actor: ActorId, event: EventIx, part: PartId, offset: u64) -> String {
+    fn duplicate_effect_cause(
+        &self,
+        g: usize,
+        at: u64,
+        actor: ActorId,
+        event: EventIx,
+        part: PartId,
+        offset: u64,
+    ) -> String {
         let st = &self.groups[g];
         let (first, first_at) = st.first_done[event as usize];
         let id = self.t.event_id(event);
-        let key = self.t.key_of(event).map_or(String::new(), |k| format!(" ({k})"));
+        let key = self
+            .t
+            .key_of(event)
+            .map_or(String::new(), |k| format!(" ({k})"));
         let head = format!(
             "eventId {id}{key} applied twice by {}: first by {} at t={first_at}ms, again by {} at t={at}ms ({}@{offset})",
             self.sc.groups[g].name,
@@ -405,7 +495,9 @@ impl Checker<'_> {
             return format!("{head}: it was marked, but the mark was not seen");
         }
         if let Some(&t) = st.unmarked.get(&event) {
-            return format!("{head}: the store was unreachable at t={t}ms, so the id was never marked");
+            return format!(
+                "{head}: the store was unreachable at t={t}ms, so the id was never marked"
+            );
         }
         match self.fates[first as usize].crash {
             Some((t, Some(p))) => format!(
@@ -441,8 +533,8 @@ impl Checker<'_> {
 
     fn lost(&mut self) {
         for g in 0..self.groups.len() {
-            let reset_earliest =
-                self.sc.groups[g].config.auto_offset_reset == crate::scenario::OffsetReset::Earliest;
+            let reset_earliest = self.sc.groups[g].config.auto_offset_reset
+                == crate::scenario::OffsetReset::Earliest;
             for &part in &self.run.group_parts[g] {
                 let st = &self.groups[g];
                 let start = match st.start[part as usize] {
@@ -453,7 +545,9 @@ impl Checker<'_> {
                 let log = &self.run.log_end;
                 let mut found = Vec::new();
                 for o in start..log[part as usize] {
-                    let Some(event) = self.run.trace_event_at(part, o) else { continue };
+                    let Some(event) = self.run.trace_event_at(part, o) else {
+                        continue;
+                    };
                     if self.acked[event as usize] && !st.processed[part as usize][o as usize] {
                         found.push((o, event));
                     }
@@ -462,7 +556,15 @@ impl Checker<'_> {
                     self.groups[g].counts.bump(Counter::Lost);
                     let cause = self.lost_cause(g, part, o, event);
                     let at = self.run.end_ms;
-                    self.anomaly(AnomalyKind::Lost, g, at, Some(part), Some(o), Some(event), cause);
+                    self.anomaly(
+                        AnomalyKind::Lost,
+                        g,
+                        at,
+                        Some(part),
+                        Some(o),
+                        Some(event),
+                        cause,
+                    );
                 }
             }
         }
@@ -509,7 +611,9 @@ impl Checker<'_> {
                         orders[s as usize].push((ev.at, event));
                     }
                 }
-                Kind::RelayPublish { actor, event } => publishers.entry(event).or_default().push(actor),
+                Kind::RelayPublish { actor, event } => {
+                    publishers.entry(event).or_default().push(actor)
+                }
                 _ => {}
             }
         }
@@ -530,7 +634,13 @@ impl Checker<'_> {
                         "order {key} ({id}) committed by {} at t={at}ms but its event never reached the log: {why}",
                         spec.name
                     );
-                    self.push_service(AnomalyKind::CommittedWithoutEvent, &spec.name, at, event, cause);
+                    self.push_service(
+                        AnomalyKind::CommittedWithoutEvent,
+                        &spec.name,
+                        at,
+                        event,
+                        cause,
+                    );
                     continue;
                 }
                 if self.appends[e] > 1 {
@@ -544,9 +654,18 @@ impl Checker<'_> {
                         self.appends[e],
                         self.t.part_name(p)
                     );
-                    self.push_service(AnomalyKind::PublishedDuplicate, &spec.name, at, event, cause);
+                    self.push_service(
+                        AnomalyKind::PublishedDuplicate,
+                        &spec.name,
+                        at,
+                        event,
+                        cause,
+                    );
                 }
-                let applied: Vec<u32> = consumers.iter().map(|&g| self.groups[g].effects[e]).collect();
+                let applied: Vec<u32> = consumers
+                    .iter()
+                    .map(|&g| self.groups[g].effects[e])
+                    .collect();
                 if applied.contains(&0) {
                     counts.bump(Counter::OrdersNotApplied);
                     let cause = format!(
@@ -582,7 +701,13 @@ impl Checker<'_> {
         out
     }
 
-    fn unpublished_cause(&self, spec: &crate::scenario::ServiceSpec, s: usize, event: EventIx, at: u64) -> String {
+    fn unpublished_cause(
+        &self,
+        spec: &crate::scenario::ServiceSpec,
+        s: usize,
+        event: EventIx,
+        at: u64,
+    ) -> String {
         let actor = self
             .t
             .actors
@@ -618,7 +743,10 @@ impl Checker<'_> {
         let crashed: Vec<&ActorId> = publishers
             .iter()
             .filter(|a| {
-                matches!(self.fates[**a as usize].crash, Some((_, Some(CrashPoint::AfterPublishBeforeMark))))
+                matches!(
+                    self.fates[**a as usize].crash,
+                    Some((_, Some(CrashPoint::AfterPublishBeforeMark)))
+                )
             })
             .collect();
         if let Some(&&a) = crashed.first() {
@@ -635,7 +763,14 @@ impl Checker<'_> {
             .to_string()
     }
 
-    fn push_service(&mut self, kind: AnomalyKind, scope: &str, at: u64, event: EventIx, cause: String) {
+    fn push_service(
+        &mut self,
+        kind: AnomalyKind,
+        scope: &str,
+        at: u64,
+        event: EventIx,
+        cause: String,
+    ) {
         let (p, o) = self.first_append[event as usize];
         self.anomalies.push(Anomaly {
             kind,
@@ -656,8 +791,12 @@ impl Checker<'_> {
             let mut counts = st.counts.clone();
             for ev in &self.t.events {
                 match ev.kind {
-                    Kind::Deliver { actor, .. } if self.group_of(actor) == g => counts.bump(Counter::Delivered),
-                    Kind::Effect { actor, .. } | Kind::Absorbed { actor, .. } if self.group_of(actor) == g => {
+                    Kind::Deliver { actor, .. } if self.group_of(actor) == g => {
+                        counts.bump(Counter::Delivered)
+                    }
+                    Kind::Effect { actor, .. } | Kind::Absorbed { actor, .. }
+                        if self.group_of(actor) == g =>
+                    {
                         counts.bump(Counter::Processed)
                     }
                     _ => {}

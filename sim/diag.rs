@@ -63,7 +63,11 @@ mod tests {
     #[test]
     fn a_diagnostic_points_a_caret_at_its_column() {
         let src = "name: x\ncount: -5\n";
-        let out = render("f.yaml", src, &[Diagnostic::new(2, 8, "expected a count, got -5")]);
+        let out = render(
+            "f.yaml",
+            src,
+            &[Diagnostic::new(2, 8, "expected a count, got -5")],
+        );
         assert_eq!(
             out,
             "f.yaml:2:8: expected a count, got -5\n  |\n2 | count: -5\n  |        ^\n"

@@ -163,7 +163,13 @@ mod tests {
         let mut j = Json::new();
         j.open_object();
         j.field_str("a", "x\"y\n");
-        j.key("b").open_array().num(1).num(2).open_object().close_object().close_array();
+        j.key("b")
+            .open_array()
+            .num(1)
+            .num(2)
+            .open_object()
+            .close_object()
+            .close_array();
         j.key("c").null();
         j.close_object();
         assert_eq!(j.finish(), r#"{"a":"x\"y\n","b":[1,2,{}],"c":null}"#);

@@ -92,7 +92,8 @@ fn main() -> ExitCode {
         }) => partition(partitions, &keys, format),
         Some(Command::List) => {
             for l in lessons::LESSONS {
-                let title = scenario::parse(l.source).map_or_else(|_| "(invalid)".to_string(), |s| s.title);
+                let title =
+                    scenario::parse(l.source).map_or_else(|_| "(invalid)".to_string(), |s| s.title);
                 println!("{:<28} {}", l.file.trim_end_matches(".yaml"), title);
             }
             println!("\nRun one with `kafkasim run NAME`; the files are in scenarios/.");
@@ -114,19 +115,31 @@ fn load(file: &str) -> Result<(String, String), String> {
             ));
         }
         let text = String::from_utf8(bytes).map_err(|e| {
-            format!("{file}:1:1: the file is not UTF-8 text (invalid byte at position {})", e.utf8_error().valid_up_to())
+            format!(
+                "{file}:1:1: the file is not UTF-8 text (invalid byte at position {})",
+                e.utf8_error().valid_up_to()
+            )
         })?;
         return Ok((file.to_string(), text));
     }
     match lessons::find(file) {
-        Some(l) => Ok((l.file.trim_end_matches(".yaml").to_string(), l.source.to_string())),
+        Some(l) => Ok((
+            l.file.trim_end_matches(".yaml").to_string(),
+            l.source.to_string(),
+        )),
         None => Err(format!(
             "{file}: no such file, and no embedded lesson of that name (see `kafkasim list`)"
         )),
     }
 }
 
-fn run(file: &str, seed: Option<u64>, format: Format, trace: Option<&Path>, timeline: Timeline) -> ExitCode {
+fn run(
+    file: &str,
+    seed: Option<u64>,
+    format: Format,
+    trace: Option<&Path>,
+    timeline: Timeline,
+) -> ExitCode {
     let (name, text) = match load(file) {
         Ok(x) => x,
         Err(e) => {
@@ -187,7 +200,9 @@ fn scenario_files(paths: &[PathBuf]) -> Vec<PathBuf> {
         if p.is_dir() {
             let mut stack = vec![p.clone()];
             while let Some(dir) = stack.pop() {
-                let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
                 for e in entries.flatten() {
                     let path = e.path();
                     if path.is_dir() {
@@ -264,7 +279,11 @@ fn partition(partitions: u32, keys: &[String], format: Format) -> ExitCode {
         .iter()
         .map(|k| {
             let h = partitioner::murmur2(k.as_bytes());
-            (k.as_str(), h, partitioner::partition_for_key(k.as_bytes(), partitions))
+            (
+                k.as_str(),
+                h,
+                partitioner::partition_for_key(k.as_bytes(), partitions),
+            )
         })
         .collect();
     match format {

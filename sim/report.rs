@@ -31,7 +31,9 @@ pub fn text(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict, opts: &TextO
         }
     }
     o.push('\n');
-    timeline(&mut o, sc, &run.trace, opts.timeline_limit);
+    if opts.timeline_limit != Some(0) {
+        timeline(&mut o, sc, &run.trace, opts.timeline_limit);
+    }
     let _ = writeln!(
         o,
         "\nRun ended: {} at t={}ms after {} events.",
@@ -103,7 +105,8 @@ fn t_event(_t: &Trace, evs: &[crate::trace::TraceEvent], i: usize) -> u32 {
 }
 
 fn key_text(t: &Trace, e: u32) -> String {
-    t.key_of(e).map_or("null key".to_string(), |k| format!("key={k}"))
+    t.key_of(e)
+        .map_or("null key".to_string(), |k| format!("key={k}"))
 }
 
 fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, String)> {
@@ -113,7 +116,12 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
         Kind::Send { actor, event, part } => (
             n(actor),
             "send",
-            format!("{} {} → {}", t.event_id(event), key_text(t, event), t.part_name(part)),
+            format!(
+                "{} {} → {}",
+                t.event_id(event),
+                key_text(t, event),
+                t.part_name(part)
+            ),
         ),
         Kind::Retry {
             actor,
@@ -129,21 +137,33 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
                 attempt + 1,
                 match error {
                     SendError::Timeout => "request.timeout.ms without an answer",
-                    SendError::OutOfOrderSequence => "OutOfOrderSequence (an earlier send is missing)",
+                    SendError::OutOfOrderSequence =>
+                        "OutOfOrderSequence (an earlier send is missing)",
                 }
             ),
         ),
         Kind::SendFailed { actor, event } => (
             n(actor),
             "send-failed",
-            format!("{} given up (delivery.timeout.ms or retries exhausted)", t.event_id(event)),
+            format!(
+                "{} given up (delivery.timeout.ms or retries exhausted)",
+                t.event_id(event)
+            ),
         ),
-        Kind::Append { event, part, offset } => (
+        Kind::Append {
+            event,
+            part,
+            offset,
+        } => (
             broker(part),
             "append",
             format!("{}@{offset} {}", t.part_name(part), t.event_id(event)),
         ),
-        Kind::DuplicateIgnored { event, part, offset } => (
+        Kind::DuplicateIgnored {
+            event,
+            part,
+            offset,
+        } => (
             broker(part),
             "dedupe",
             format!(
@@ -161,13 +181,20 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
             n(actor),
             "ack",
             if offset == u64::MAX {
-                format!("{} (acks=0: counted as sent, not waited for)", t.event_id(event))
+                format!(
+                    "{} (acks=0: counted as sent, not waited for)",
+                    t.event_id(event)
+                )
             } else {
                 format!("{} {}@{offset}", t.event_id(event), t.part_name(part))
             },
         ),
         Kind::JoinGroup { actor } => (n(actor), "join", "JoinGroup".to_string()),
-        Kind::RebalanceStart { group, reason, cause } => (
+        Kind::RebalanceStart {
+            group,
+            reason,
+            cause,
+        } => (
             sc.groups[group as usize].name.clone(),
             "rebalance",
             format!(
@@ -202,7 +229,11 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
                 format!("{generation}: {}", shares.join(" ")),
             )
         }
-        Kind::OffsetReset { actor, part, offset } => (
+        Kind::OffsetReset {
+            actor,
+            part,
+            offset,
+        } => (
             n(actor),
             "reset",
             format!(
@@ -214,7 +245,11 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
                 }
             ),
         ),
-        Kind::Resume { actor, part, offset } => (
+        Kind::Resume {
+            actor,
+            part,
+            offset,
+        } => (
             n(actor),
             "resume",
             format!("{} at committed offset {offset}", t.part_name(part)),
@@ -265,12 +300,23 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
             "commit",
             format!("{} → {offset} by {}", t.part_name(part), n(actor)),
         ),
-        Kind::CommitRejected { actor, part, offset } => (
+        Kind::CommitRejected {
+            actor,
+            part,
+            offset,
+        } => (
             n(actor),
             "commit-fail",
-            format!("{} → {offset} refused: not a member of the current generation", t.part_name(part)),
+            format!(
+                "{} → {offset} refused: not a member of the current generation",
+                t.part_name(part)
+            ),
         ),
-        Kind::Revoke { actor } => (n(actor), "revoke", "gives up its partitions to rejoin".to_string()),
+        Kind::Revoke { actor } => (
+            n(actor),
+            "revoke",
+            "gives up its partitions to rejoin".to_string(),
+        ),
         Kind::Crash { actor, point } => (
             n(actor),
             "CRASH",
@@ -284,8 +330,16 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
             "no heartbeat for session.timeout.ms: removed from the group".to_string(),
         ),
         Kind::OutageStart { what, actor, until } => match what {
-            Outage::Isolated => (n(actor), "isolated", format!("cut off from Kafka until t={until}ms")),
-            Outage::Kafka => ("kafka".to_string(), "OUTAGE", format!("every broker down until t={until}ms")),
+            Outage::Isolated => (
+                n(actor),
+                "isolated",
+                format!("cut off from Kafka until t={until}ms"),
+            ),
+            Outage::Kafka => (
+                "kafka".to_string(),
+                "OUTAGE",
+                format!("every broker down until t={until}ms"),
+            ),
             Outage::Store => (
                 sc.groups[actor as usize].name.clone(),
                 "store-down",
@@ -294,14 +348,22 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
         },
         Kind::OutageEnd { what, actor } => match what {
             Outage::Isolated => (n(actor), "reconnected", "reaches Kafka again".to_string()),
-            Outage::Kafka => ("kafka".to_string(), "recovered", "brokers are back".to_string()),
+            Outage::Kafka => (
+                "kafka".to_string(),
+                "recovered",
+                "brokers are back".to_string(),
+            ),
             Outage::Store => (
                 sc.groups[actor as usize].name.clone(),
                 "store-up",
                 "processed-id store reachable again".to_string(),
             ),
         },
-        Kind::DbCommit { actor, event, outbox } => (
+        Kind::DbCommit {
+            actor,
+            event,
+            outbox,
+        } => (
             n(actor),
             "db-commit",
             format!(
@@ -324,7 +386,10 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
         Kind::StoreUnavailable { actor, event } => (
             n(actor),
             "store-err",
-            format!("processed-id store unreachable while handling {}", t.event_id(event)),
+            format!(
+                "processed-id store unreachable while handling {}",
+                t.event_id(event)
+            ),
         ),
     })
 }
@@ -368,18 +433,32 @@ fn summary(o: &mut String, v: &Verdict) {
         let per_group = v.groups.iter().map(|g| g.counts.get(c));
         let per_service = v.services.iter().map(|s| s.counts.get(c));
         let any = total > 0 || per_group.clone().any(|n| n > 0);
-        if !any && !matches!(c, Counter::Lost | Counter::DuplicateEffects | Counter::DuplicateDeliveries) {
+        if !any
+            && !matches!(
+                c,
+                Counter::Lost | Counter::DuplicateEffects | Counter::DuplicateDeliveries
+            )
+        {
             continue;
         }
         let mut line = format!("  {:<24} {:>8}", c.name(), total);
         // A group column shows group counters only, a service column service counters only.
-        let group_counter = !is_service_counter(c) && !matches!(c, Counter::Produced | Counter::Acked | Counter::Appended);
+        let group_counter = !is_service_counter(c)
+            && !matches!(c, Counter::Produced | Counter::Acked | Counter::Appended);
         for n in per_group {
-            let cell = if group_counter { n.to_string() } else { String::new() };
+            let cell = if group_counter {
+                n.to_string()
+            } else {
+                String::new()
+            };
             let _ = write!(line, "  {:>18}", cell);
         }
         for n in per_service {
-            let cell = if is_service_counter(c) { n.to_string() } else { String::new() };
+            let cell = if is_service_counter(c) {
+                n.to_string()
+            } else {
+                String::new()
+            };
             let _ = write!(line, "  {:>18}", cell);
         }
         let _ = writeln!(o, "{}", line.trim_end());
@@ -399,7 +478,13 @@ fn committed(o: &mut String, t: &Trace, v: &Verdict) {
         let parts: Vec<String> = g
             .committed
             .iter()
-            .map(|&(p, c)| format!("{}={}", t.part_name(p), c.map_or("-".to_string(), |c| c.to_string())))
+            .map(|&(p, c)| {
+                format!(
+                    "{}={}",
+                    t.part_name(p),
+                    c.map_or("-".to_string(), |c| c.to_string())
+                )
+            })
             .collect();
         let _ = writeln!(o, "  {:<22} {}", g.name, parts.join(" "));
     }
@@ -601,7 +686,12 @@ pub fn jsonl(sc: &Scenario, run: &RunResult) -> String {
         let name = kind_name(ev.kind);
         j.field_str("kind", name);
         let (who, _, detail) = match ev.kind {
-            Kind::Deliver { actor, part, offset, .. } => (
+            Kind::Deliver {
+                actor,
+                part,
+                offset,
+                ..
+            } => (
                 t.actor_name(actor).to_string(),
                 "poll",
                 format!("{}@{offset}", t.part_name(part)),
@@ -632,7 +722,10 @@ fn envelope(j: &mut Json, t: &Trace, e: u32) {
         Some(k) => j.field_str("aggregateId", k),
         None => j.key("aggregateId").null(),
     };
-    j.key("payload").open_object().field_num("n", env.payload).close_object();
+    j.key("payload")
+        .open_object()
+        .field_num("n", env.payload)
+        .close_object();
     j.close_object();
 }
 
@@ -698,16 +791,30 @@ pub fn resolved(sc: &Scenario) -> String {
     let c = &sc.cluster;
     let _ = writeln!(o, "cluster:");
     let _ = writeln!(o, "  brokers: {}", c.brokers);
-    let _ = writeln!(o, "  network: {{ latency_ms: {{ min: {}, max: {} }} }}", c.latency_min_ms, c.latency_max_ms);
-    let _ = writeln!(o, "  config: {{ group.initial.rebalance.delay.ms: {} }}", c.initial_rebalance_delay_ms);
+    let _ = writeln!(
+        o,
+        "  network: {{ latency_ms: {{ min: {}, max: {} }} }}",
+        c.latency_min_ms, c.latency_max_ms
+    );
+    let _ = writeln!(
+        o,
+        "  config: {{ group.initial.rebalance.delay.ms: {} }}",
+        c.initial_rebalance_delay_ms
+    );
     let _ = writeln!(o, "topics:");
     for t in &sc.topics {
-        let _ = writeln!(o, "  - {{ name: {}, partitions: {} }}", t.name, t.partitions);
+        let _ = writeln!(
+            o,
+            "  - {{ name: {}, partitions: {} }}",
+            t.name, t.partitions
+        );
     }
     let send = |o: &mut String, label: &str, s: &crate::scenario::SendSpec| {
         let keys = match &s.keys {
             Keys::Null => "null".to_string(),
-            Keys::Pattern { pattern, distinct } => format!("{{ pattern: \"{pattern}\", distinct: {distinct} }}"),
+            Keys::Pattern { pattern, distinct } => {
+                format!("{{ pattern: \"{pattern}\", distinct: {distinct} }}")
+            }
         };
         let _ = writeln!(
             o,
@@ -736,7 +843,11 @@ pub fn resolved(sc: &Scenario) -> String {
         let _ = writeln!(o, "consumer_groups:");
     }
     for g in &sc.groups {
-        let topics: Vec<&str> = g.topics.iter().map(|&t| sc.topics[t].name.as_str()).collect();
+        let topics: Vec<&str> = g
+            .topics
+            .iter()
+            .map(|&t| sc.topics[t].name.as_str())
+            .collect();
         let _ = writeln!(o, "  - name: {}", g.name);
         let _ = writeln!(o, "    topics: [{}]", topics.join(", "));
         let _ = writeln!(o, "    members: {}", g.members);
@@ -766,9 +877,15 @@ pub fn resolved(sc: &Scenario) -> String {
             let _ = writeln!(
                 o,
                 "    idempotency: {{ store: {}, ttl_ms: {}, on_store_unavailable: {} }}",
-                match i.store { StoreKind::External => "external", StoreKind::SameTransaction => "same-transaction" },
+                match i.store {
+                    StoreKind::External => "external",
+                    StoreKind::SameTransaction => "same-transaction",
+                },
                 i.ttl_ms.map_or("none".to_string(), |t| t.to_string()),
-                match i.on_unavailable { crate::scenario::StoreUnavailable::Retry => "retry", crate::scenario::StoreUnavailable::ApplyAnyway => "apply-anyway" }
+                match i.on_unavailable {
+                    crate::scenario::StoreUnavailable::Retry => "retry",
+                    crate::scenario::StoreUnavailable::ApplyAnyway => "apply-anyway",
+                }
             );
         }
     }
@@ -779,7 +896,14 @@ pub fn resolved(sc: &Scenario) -> String {
         let _ = writeln!(o, "  - name: {}", s.name);
         let _ = writeln!(o, "    topic: {}", sc.topics[s.topic].name);
         send(&mut o, "commands", &s.commands);
-        let _ = writeln!(o, "    publish: {}", match s.publish { Publish::DualWrite => "dual-write", Publish::Outbox => "outbox" });
+        let _ = writeln!(
+            o,
+            "    publish: {}",
+            match s.publish {
+                Publish::DualWrite => "dual-write",
+                Publish::Outbox => "outbox",
+            }
+        );
         let _ = writeln!(o, "    database: {{ commit_ms: {} }}", s.commit_ms);
         producer(&mut o, "producer", &s.producer);
         if s.publish == Publish::Outbox {
@@ -796,7 +920,11 @@ pub fn resolved(sc: &Scenario) -> String {
     for f in &sc.faults {
         let _ = writeln!(o, "  - at_ms: {}, {}", f.at_ms, fault_text(sc, &f.action));
     }
-    let _ = writeln!(o, "run: {{ until_ms: {}, max_events: {} }}", sc.run.until_ms, sc.run.max_events);
+    let _ = writeln!(
+        o,
+        "run: {{ until_ms: {}, max_events: {} }}",
+        sc.run.until_ms, sc.run.max_events
+    );
     if !sc.expect.is_empty() {
         let items: Vec<String> = sc
             .expect
@@ -811,7 +939,11 @@ pub fn resolved(sc: &Scenario) -> String {
 fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
     use crate::scenario::{Client, FaultAction};
     match a {
-        FaultAction::Crash { target, point, on_record } => {
+        FaultAction::Crash {
+            target,
+            point,
+            on_record,
+        } => {
             let mut s = format!("crash: {}", sc.target_name(*target));
             if let Some(p) = point {
                 let _ = write!(s, ", point: {}", p.name());
@@ -822,7 +954,9 @@ fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
             s
         }
         FaultAction::Restart(t) => format!("restart: {}", sc.target_name(*t)),
-        FaultAction::Join { group, members } => format!("join: {}, members: {members}", sc.groups[*group].name),
+        FaultAction::Join { group, members } => {
+            format!("join: {}, members: {members}", sc.groups[*group].name)
+        }
         FaultAction::Leave { group, index } => format!("leave: {}", sc.member_name(*group, *index)),
         FaultAction::Isolate { client, for_ms } => format!(
             "isolate: {}, for_ms: {for_ms}",

@@ -67,61 +67,168 @@ pub enum Outage {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// A producer handed an event to send() (first attempt only).
-    Send { actor: ActorId, event: EventIx, part: PartId },
+    Send {
+        actor: ActorId,
+        event: EventIx,
+        part: PartId,
+    },
     /// A send attempt failed and will be retried.
-    Retry { actor: ActorId, event: EventIx, attempt: u32, error: SendError },
+    Retry {
+        actor: ActorId,
+        event: EventIx,
+        attempt: u32,
+        error: SendError,
+    },
     /// The producer gave up: delivery.timeout.ms or retries exhausted.
-    SendFailed { actor: ActorId, event: EventIx },
+    SendFailed {
+        actor: ActorId,
+        event: EventIx,
+    },
     /// The partition leader appended the record.
-    Append { event: EventIx, part: PartId, offset: u64 },
+    Append {
+        event: EventIx,
+        part: PartId,
+        offset: u64,
+    },
     /// The broker recognised an idempotent producer's retry and did not append again.
-    DuplicateIgnored { event: EventIx, part: PartId, offset: u64 },
+    DuplicateIgnored {
+        event: EventIx,
+        part: PartId,
+        offset: u64,
+    },
     /// The producer saw its send acknowledged (`offset` is u64::MAX with acks=0).
-    Ack { actor: ActorId, event: EventIx, part: PartId, offset: u64 },
+    Ack {
+        actor: ActorId,
+        event: EventIx,
+        part: PartId,
+        offset: u64,
+    },
     /// A member asked to join its group.
-    JoinGroup { actor: ActorId },
+    JoinGroup {
+        actor: ActorId,
+    },
     /// The coordinator started a rebalance.
-    RebalanceStart { group: u16, reason: RebalanceReason, cause: ActorId },
+    RebalanceStart {
+        group: u16,
+        reason: RebalanceReason,
+        cause: ActorId,
+    },
     /// A rebalance completed: the new generation and each member's share (`Trace::assignments`).
-    Generation { group: u16, generation: u32, assignment: u32 },
+    Generation {
+        group: u16,
+        generation: u32,
+        assignment: u32,
+    },
     /// A member had no committed offset and reset per auto.offset.reset.
-    OffsetReset { actor: ActorId, part: PartId, offset: u64 },
+    OffsetReset {
+        actor: ActorId,
+        part: PartId,
+        offset: u64,
+    },
     /// A member resumed a partition at its committed offset.
-    Resume { actor: ActorId, part: PartId, offset: u64 },
+    Resume {
+        actor: ActorId,
+        part: PartId,
+        offset: u64,
+    },
     /// A poll returned this record.
-    Deliver { actor: ActorId, part: PartId, offset: u64, event: EventIx },
+    Deliver {
+        actor: ActorId,
+        part: PartId,
+        offset: u64,
+        event: EventIx,
+    },
     /// The handler applied the record's effect.
-    Effect { actor: ActorId, part: PartId, offset: u64, event: EventIx },
+    Effect {
+        actor: ActorId,
+        part: PartId,
+        offset: u64,
+        event: EventIx,
+    },
     /// The idempotency store already held this eventId: the effect was skipped.
-    Absorbed { actor: ActorId, part: PartId, offset: u64, event: EventIx },
+    Absorbed {
+        actor: ActorId,
+        part: PartId,
+        offset: u64,
+        event: EventIx,
+    },
     /// The handler marked the eventId processed, until `expires_at` (u64::MAX: never).
-    Mark { actor: ActorId, event: EventIx, expires_at: u64 },
+    Mark {
+        actor: ActorId,
+        event: EventIx,
+        expires_at: u64,
+    },
     /// A commit request carrying `offset` (the next offset to read) for `part`.
-    CommitSent { actor: ActorId, part: PartId, offset: u64, auto: bool },
+    CommitSent {
+        actor: ActorId,
+        part: PartId,
+        offset: u64,
+        auto: bool,
+    },
     /// The coordinator stored a commit.
-    Committed { group: u16, part: PartId, offset: u64, actor: ActorId },
+    Committed {
+        group: u16,
+        part: PartId,
+        offset: u64,
+        actor: ActorId,
+    },
     /// The coordinator refused a commit from a stale generation.
-    CommitRejected { actor: ActorId, part: PartId, offset: u64 },
+    CommitRejected {
+        actor: ActorId,
+        part: PartId,
+        offset: u64,
+    },
     /// A member revoked its partitions to rejoin.
-    Revoke { actor: ActorId },
+    Revoke {
+        actor: ActorId,
+    },
     /// An actor crashed, at a named point or at once.
-    Crash { actor: ActorId, point: Option<CrashPoint> },
-    Restart { actor: ActorId },
+    Crash {
+        actor: ActorId,
+        point: Option<CrashPoint>,
+    },
+    Restart {
+        actor: ActorId,
+    },
     /// A member left its group cleanly (LeaveGroup).
-    Leave { actor: ActorId },
+    Leave {
+        actor: ActorId,
+    },
     /// The coordinator gave up on a member after session.timeout.ms of silence.
-    SessionExpired { actor: ActorId },
+    SessionExpired {
+        actor: ActorId,
+    },
     /// An outage began for `actor` (or the whole cluster / store) until `until`.
-    OutageStart { what: Outage, actor: ActorId, until: u64 },
-    OutageEnd { what: Outage, actor: ActorId },
+    OutageStart {
+        what: Outage,
+        actor: ActorId,
+        until: u64,
+    },
+    OutageEnd {
+        what: Outage,
+        actor: ActorId,
+    },
     /// The service committed an order (and its outbox row) in its database.
-    DbCommit { actor: ActorId, event: EventIx, outbox: bool },
+    DbCommit {
+        actor: ActorId,
+        event: EventIx,
+        outbox: bool,
+    },
     /// A relay read pending outbox rows and is publishing them.
-    RelayPublish { actor: ActorId, event: EventIx },
+    RelayPublish {
+        actor: ActorId,
+        event: EventIx,
+    },
     /// A relay marked an outbox row PUBLISHED.
-    RelayMark { actor: ActorId, event: EventIx },
+    RelayMark {
+        actor: ActorId,
+        event: EventIx,
+    },
     /// The idempotency store was unreachable; the handler waits and retries.
-    StoreUnavailable { actor: ActorId, event: EventIx },
+    StoreUnavailable {
+        actor: ActorId,
+        event: EventIx,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]

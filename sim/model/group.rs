@@ -53,7 +53,11 @@ pub enum Reply {
     /// A rebalance is under way: rejoin at your next poll.
     Rejoin { slot: u32, incarnation: u32 },
     /// SyncGroup's answer: the new generation (the share is in `shares`).
-    Sync { slot: u32, incarnation: u32, generation: u32 },
+    Sync {
+        slot: u32,
+        incarnation: u32,
+        generation: u32,
+    },
 }
 
 impl Coordinator {
@@ -63,7 +67,14 @@ impl Coordinator {
             .position(|s| s.slot == slot && s.incarnation == incarnation)
     }
 
-    pub fn on_join(&mut self, ctx: &mut Ctx, names: &[String], slot: u32, incarnation: u32, actor: ActorId) {
+    pub fn on_join(
+        &mut self,
+        ctx: &mut Ctx,
+        names: &[String],
+        slot: u32,
+        incarnation: u32,
+        actor: ActorId,
+    ) {
         ctx.trace(Kind::JoinGroup { actor });
         match self.find(slot, incarnation) {
             Some(i) => self.view[i].joined = true,
@@ -120,7 +131,14 @@ impl Coordinator {
         }
     }
 
-    pub fn on_leave(&mut self, ctx: &mut Ctx, names: &[String], slot: u32, incarnation: u32, reason: RebalanceReason) {
+    pub fn on_leave(
+        &mut self,
+        ctx: &mut Ctx,
+        names: &[String],
+        slot: u32,
+        incarnation: u32,
+        reason: RebalanceReason,
+    ) {
         let Some(i) = self.find(slot, incarnation) else {
             return;
         };
@@ -151,8 +169,11 @@ impl Coordinator {
         }
         self.generation += 1;
         self.state = State::Stable;
-        let topic_list: Vec<(&str, u32)> =
-            self.topics.iter().map(|(n, _, c)| (n.as_str(), *c)).collect();
+        let topic_list: Vec<(&str, u32)> = self
+            .topics
+            .iter()
+            .map(|(n, _, c)| (n.as_str(), *c))
+            .collect();
         let subs: Vec<Subscription> = self
             .view
             .iter()
@@ -206,33 +227,35 @@ impl Coordinator {
     }
 
     /// OffsetCommit: accepted only from a member of the current generation.
-    pub fn on_commit(
-        &mut self,
-        ctx: &mut Ctx,
-        slot: u32,
-        incarnation: u32,
-        generation: u32,
-        part: PartId,
-        offset: u64,
-        actor: ActorId,
-    ) -> bool {
-        let member = self.find(slot, incarnation).is_some();
-        if member && generation == self.generation {
-            self.committed[part as usize] = Some(offset);
+    pub fn on_commit(&mut self, ctx: &mut Ctx, c: CommitRequest) -> bool {
+        let member = self.find(c.slot, c.incarnation).is_some();
+        if member && c.generation == self.generation {
+            self.committed[c.part as usize] = Some(c.offset);
             ctx.trace(Kind::Committed {
                 group: self.group,
-                part,
-                offset,
-                actor,
+                part: c.part,
+                offset: c.offset,
+                actor: c.actor,
             });
             true
         } else {
             ctx.trace(Kind::CommitRejected {
-                actor,
-                part,
-                offset,
+                actor: c.actor,
+                part: c.part,
+                offset: c.offset,
             });
             false
         }
     }
+}
+
+/// An OffsetCommit request as it reaches the coordinator.
+#[derive(Clone, Copy, Debug)]
+pub struct CommitRequest {
+    pub slot: u32,
+    pub incarnation: u32,
+    pub generation: u32,
+    pub part: PartId,
+    pub offset: u64,
+    pub actor: ActorId,
 }

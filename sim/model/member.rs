@@ -10,7 +10,9 @@
 
 use crate::engine::{Ctx, Link};
 use crate::model::Ev;
-use crate::scenario::{CommitMode, CrashPoint, GroupSpec, OffsetReset, StoreKind, StoreUnavailable};
+use crate::scenario::{
+    CommitMode, CrashPoint, GroupSpec, OffsetReset, StoreKind, StoreUnavailable,
+};
 use crate::trace::{ActorId, EventIx, Kind, PartId};
 use std::collections::BTreeMap;
 

@@ -13,9 +13,7 @@ pub mod service;
 
 use crate::engine::Ctx;
 use crate::rng::{SimRng, Stream};
-use crate::scenario::{
-    Acks, CrashPoint, FaultAction, Keys, Publish, Scenario, SendSpec, Target,
-};
+use crate::scenario::{Acks, CrashPoint, FaultAction, Keys, Publish, Scenario, SendSpec, Target};
 use crate::trace::{
     Actor, ActorId, Envelope, EventIx, Kind, Outage, PartId, RebalanceReason, SendError, Trace,
     NO_KEY,
@@ -30,31 +28,120 @@ use std::collections::BTreeMap;
 /// Everything that can happen. Small and `Copy`: the queue holds millions of these.
 #[derive(Clone, Copy, Debug)]
 pub enum Ev {
-    ProducerTick { producer: u16 },
-    ProduceArrive { client: u16, pid: u32, event: EventIx, part: PartId, seq: u32, idempotent: bool },
-    ProduceReply { client: u16, event: EventIx, result: Result<u64, SendError> },
-    ProduceTimeout { client: u16, event: EventIx, attempt: u32 },
-    Resend { client: u16, event: EventIx, attempt: u32 },
-    MemberStart { slot: u32 },
-    JoinArrive { slot: u32, incarnation: u32 },
-    InitialDelayDone { group: u16, generation: u32 },
-    LeaveArrive { slot: u32, incarnation: u32 },
-    SessionExpire { slot: u32, incarnation: u32 },
-    RejoinNotice { slot: u32, incarnation: u32 },
-    SyncReply { slot: u32, incarnation: u32, generation: u32 },
-    FetchArrive { slot: u32, incarnation: u32, epoch: u32 },
-    FetchTimeout { slot: u32, incarnation: u32, epoch: u32 },
-    FetchReply { slot: u32, incarnation: u32 },
-    CheckStore { slot: u32, incarnation: u32 },
-    ProcessDone { slot: u32, incarnation: u32 },
-    CommitArrive { slot: u32, incarnation: u32, generation: u32, part: PartId, offset: u64, sync: bool },
-    CommitReply { slot: u32, incarnation: u32, sync: bool },
-    Fault { index: u32 },
-    OutageEnd { what: Outage, actor: ActorId },
-    CommandTick { service: u16 },
-    DbCommitDone { service: u16, incarnation: u32, command: u64 },
-    RelayPoll { service: u16, relay: u32, incarnation: u32 },
-    RelayMarkDone { service: u16, relay: u32, incarnation: u32 },
+    ProducerTick {
+        producer: u16,
+    },
+    ProduceArrive {
+        client: u16,
+        pid: u32,
+        event: EventIx,
+        part: PartId,
+        seq: u32,
+        idempotent: bool,
+    },
+    ProduceReply {
+        client: u16,
+        event: EventIx,
+        result: Result<u64, SendError>,
+    },
+    ProduceTimeout {
+        client: u16,
+        event: EventIx,
+        attempt: u32,
+    },
+    Resend {
+        client: u16,
+        event: EventIx,
+        attempt: u32,
+    },
+    MemberStart {
+        slot: u32,
+    },
+    JoinArrive {
+        slot: u32,
+        incarnation: u32,
+    },
+    InitialDelayDone {
+        group: u16,
+        generation: u32,
+    },
+    LeaveArrive {
+        slot: u32,
+        incarnation: u32,
+    },
+    SessionExpire {
+        slot: u32,
+        incarnation: u32,
+    },
+    RejoinNotice {
+        slot: u32,
+        incarnation: u32,
+    },
+    SyncReply {
+        slot: u32,
+        incarnation: u32,
+        generation: u32,
+    },
+    FetchArrive {
+        slot: u32,
+        incarnation: u32,
+        epoch: u32,
+    },
+    FetchTimeout {
+        slot: u32,
+        incarnation: u32,
+        epoch: u32,
+    },
+    FetchReply {
+        slot: u32,
+        incarnation: u32,
+    },
+    CheckStore {
+        slot: u32,
+        incarnation: u32,
+    },
+    ProcessDone {
+        slot: u32,
+        incarnation: u32,
+    },
+    CommitArrive {
+        slot: u32,
+        incarnation: u32,
+        generation: u32,
+        part: PartId,
+        offset: u64,
+        sync: bool,
+    },
+    CommitReply {
+        slot: u32,
+        incarnation: u32,
+        sync: bool,
+    },
+    Fault {
+        index: u32,
+    },
+    OutageEnd {
+        what: Outage,
+        actor: ActorId,
+    },
+    CommandTick {
+        service: u16,
+    },
+    DbCommitDone {
+        service: u16,
+        incarnation: u32,
+        command: u64,
+    },
+    RelayPoll {
+        service: u16,
+        relay: u32,
+        incarnation: u32,
+    },
+    RelayMarkDone {
+        service: u16,
+        relay: u32,
+        incarnation: u32,
+    },
 }
 
 /// How a run ended.
@@ -97,7 +184,7 @@ pub struct RunResult {
 #[derive(Clone, Copy, Debug)]
 enum Owner {
     Producer,
-    Service(u16),
+    Service,
     Relay(u16, u32),
 }
 
@@ -181,7 +268,13 @@ impl<'s> World<'s> {
         (self.names.len() - 1) as ActorId
     }
 
-    fn new_client(&mut self, actor: ActorId, owner: Owner, config: &crate::scenario::ProducerConfig, rr: u32) -> u16 {
+    fn new_client(
+        &mut self,
+        actor: ActorId,
+        owner: Owner,
+        config: &crate::scenario::ProducerConfig,
+        rr: u32,
+    ) -> u16 {
         let client = self.clients.len() as u16;
         let parts = self.ctx.trace.partitions.len();
         let mut kp = KafkaProducer::new(&mut self.ctx, actor, client, config.clone(), parts, rr);
@@ -239,14 +332,19 @@ impl<'s> World<'s> {
                 keys,
             });
             if p.send.count > 0 {
-                self.ctx.at(p.send.start_ms, Ev::ProducerTick { producer: i as u16 });
+                self.ctx
+                    .at(p.send.start_ms, Ev::ProducerTick { producer: i as u16 });
             }
         }
         for (g, spec) in sc.groups.iter().enumerate() {
             let mut topics = Vec::new();
             let mut committed_len = 0;
             for &t in &spec.topics {
-                topics.push((sc.topics[t].name.clone(), self.first_part[t], sc.topics[t].partitions));
+                topics.push((
+                    sc.topics[t].name.clone(),
+                    self.first_part[t],
+                    sc.topics[t].partitions,
+                ));
             }
             committed_len += self.ctx.trace.partitions.len();
             self.coordinators.push(Coordinator {
@@ -275,7 +373,7 @@ impl<'s> World<'s> {
         for (s, spec) in sc.services.iter().enumerate() {
             let actor = self.actor(Actor::Service(s as u16), spec.name.clone());
             let rr = rng.next_u64() as u32;
-            let client = self.new_client(actor, Owner::Service(s as u16), &spec.producer, rr);
+            let client = self.new_client(actor, Owner::Service, &spec.producer, rr);
             let keys = self.key_table(&spec.commands, spec.topic);
             self.event_type(&spec.commands.event_type);
             self.service_keys.push(keys);
@@ -299,7 +397,8 @@ impl<'s> World<'s> {
                         sc.relay_name(s, r),
                     );
                     let rr = rng.next_u64() as u32;
-                    let client = self.new_client(actor, Owner::Relay(s as u16, r), &spec.producer, rr);
+                    let client =
+                        self.new_client(actor, Owner::Relay(s as u16, r), &spec.producer, rr);
                     relays.push(Relay {
                         actor,
                         client,
@@ -322,7 +421,10 @@ impl<'s> World<'s> {
             }
             self.relays.push(relays);
             if spec.commands.count > 0 {
-                self.ctx.at(spec.commands.start_ms, Ev::CommandTick { service: s as u16 });
+                self.ctx.at(
+                    spec.commands.start_ms,
+                    Ev::CommandTick { service: s as u16 },
+                );
             }
         }
         for (i, f) in sc.faults.iter().enumerate() {
@@ -380,7 +482,11 @@ impl<'s> World<'s> {
             })
             .collect();
         RunResult {
-            committed: self.coordinators.iter().map(|c| c.committed.clone()).collect(),
+            committed: self
+                .coordinators
+                .iter()
+                .map(|c| c.committed.clone())
+                .collect(),
             group_parts,
             log_end: self.cluster.logs.iter().map(|l| l.len() as u64).collect(),
             logs: std::mem::take(&mut self.cluster.logs),
@@ -438,11 +544,21 @@ impl<'s> World<'s> {
                 }
                 let (g, _) = self.slots[slot as usize];
                 let actor = self.members[slot as usize].actor;
-                self.coordinators[g as usize].on_join(&mut self.ctx, &self.names, slot, incarnation, actor);
+                self.coordinators[g as usize].on_join(
+                    &mut self.ctx,
+                    &self.names,
+                    slot,
+                    incarnation,
+                    actor,
+                );
                 self.flush(g);
             }
             Ev::InitialDelayDone { group, generation } => {
-                self.coordinators[group as usize].on_initial_delay_done(&mut self.ctx, &self.names, generation);
+                self.coordinators[group as usize].on_initial_delay_done(
+                    &mut self.ctx,
+                    &self.names,
+                    generation,
+                );
                 self.flush(group);
             }
             Ev::LeaveArrive { slot, incarnation } => {
@@ -499,7 +615,9 @@ impl<'s> World<'s> {
                 }
             }
             Ev::FetchReply { slot, incarnation } => {
-                if self.live(slot, incarnation) && self.members[slot as usize].phase == Phase::Fetching {
+                if self.live(slot, incarnation)
+                    && self.members[slot as usize].phase == Phase::Fetching
+                {
                     let crashed = self.members[slot as usize].on_fetch_reply(&mut self.ctx);
                     self.after_step(slot, crashed);
                 }
@@ -533,19 +651,32 @@ impl<'s> World<'s> {
                 let actor = self.members[slot as usize].actor;
                 self.coordinators[g as usize].on_commit(
                     &mut self.ctx,
-                    slot,
-                    incarnation,
-                    generation,
-                    part,
-                    offset,
-                    actor,
+                    group::CommitRequest {
+                        slot,
+                        incarnation,
+                        generation,
+                        part,
+                        offset,
+                        actor,
+                    },
                 );
                 if sync {
                     let link = self.members[slot as usize].link_in;
-                    self.ctx.send(link, Ev::CommitReply { slot, incarnation, sync });
+                    self.ctx.send(
+                        link,
+                        Ev::CommitReply {
+                            slot,
+                            incarnation,
+                            sync,
+                        },
+                    );
                 }
             }
-            Ev::CommitReply { slot, incarnation, sync } => {
+            Ev::CommitReply {
+                slot,
+                incarnation,
+                sync,
+            } => {
                 if sync && self.live(slot, incarnation) {
                     let crashed = self.members[slot as usize].on_commit_reply(&mut self.ctx);
                     self.after_step(slot, crashed);
@@ -587,7 +718,9 @@ impl<'s> World<'s> {
         let out = std::mem::take(&mut self.coordinators[g as usize].out);
         for r in &out {
             let (slot, ev) = match *r {
-                Reply::Rejoin { slot, incarnation } => (slot, Ev::RejoinNotice { slot, incarnation }),
+                Reply::Rejoin { slot, incarnation } => {
+                    (slot, Ev::RejoinNotice { slot, incarnation })
+                }
                 Reply::Sync {
                     slot,
                     incarnation,
@@ -610,7 +743,13 @@ impl<'s> World<'s> {
 
     fn member_gone(&mut self, slot: u32, incarnation: u32, reason: RebalanceReason) {
         let (g, _) = self.slots[slot as usize];
-        self.coordinators[g as usize].on_leave(&mut self.ctx, &self.names, slot, incarnation, reason);
+        self.coordinators[g as usize].on_leave(
+            &mut self.ctx,
+            &self.names,
+            slot,
+            incarnation,
+            reason,
+        );
         self.flush(g);
     }
 
@@ -623,7 +762,10 @@ impl<'s> World<'s> {
             return;
         }
         m.rejoin = true;
-        let parked = self.waiting.iter().position(|w| w.0 == slot && w.1 == incarnation);
+        let parked = self
+            .waiting
+            .iter()
+            .position(|w| w.0 == slot && w.1 == incarnation);
         if let Some(i) = parked {
             self.waiting.swap_remove(i);
         }
@@ -656,8 +798,17 @@ impl<'s> World<'s> {
         }
         if m.batch.is_empty() {
             self.waiting.push((slot, incarnation, epoch));
-            let wait = self.sc.groups[self.slots[slot as usize].0 as usize].config.fetch_max_wait_ms;
-            self.ctx.timer(wait, Ev::FetchTimeout { slot, incarnation, epoch });
+            let wait = self.sc.groups[self.slots[slot as usize].0 as usize]
+                .config
+                .fetch_max_wait_ms;
+            self.ctx.timer(
+                wait,
+                Ev::FetchTimeout {
+                    slot,
+                    incarnation,
+                    epoch,
+                },
+            );
         } else {
             let link = m.link_in;
             self.ctx.send(link, Ev::FetchReply { slot, incarnation });
@@ -708,7 +859,8 @@ impl<'s> World<'s> {
         let client = app.client;
         let key = (!app.keys.is_empty()).then(|| app.keys[(i % app.keys.len() as u64) as usize]);
         if app.next < spec.send.count {
-            self.ctx.timer(spec.send.every_ms, Ev::ProducerTick { producer });
+            self.ctx
+                .timer(spec.send.every_ms, Ev::ProducerTick { producer });
         }
         let actor = self.clients[client as usize].actor;
         let topic = spec.topic;
@@ -725,7 +877,14 @@ impl<'s> World<'s> {
         self.route(client, out);
     }
 
-    fn new_envelope(&mut self, source: ActorId, event_type: &str, key: Option<u32>, n: u64, topic: usize) -> EventIx {
+    fn new_envelope(
+        &mut self,
+        source: ActorId,
+        event_type: &str,
+        key: Option<u32>,
+        n: u64,
+        topic: usize,
+    ) -> EventIx {
         let event_type = self.event_type(event_type);
         let e = self.ctx.trace.envelopes.len() as EventIx;
         self.ctx.trace.envelopes.push(Envelope {
@@ -740,7 +899,15 @@ impl<'s> World<'s> {
         e
     }
 
-    fn produce_arrive(&mut self, client: u16, pid: u32, event: EventIx, part: PartId, seq: u32, idempotent: bool) {
+    fn produce_arrive(
+        &mut self,
+        client: u16,
+        pid: u32,
+        event: EventIx,
+        part: PartId,
+        seq: u32,
+        idempotent: bool,
+    ) {
         let now = self.ctx.now();
         // A request into an outage or from a cut-off client is lost; the client times out.
         if !self.cluster.is_up(now) || now < self.isolated_until[client as usize] {
@@ -749,26 +916,45 @@ impl<'s> World<'s> {
         let result = if idempotent {
             match self.cluster.append_idempotent(pid, seq, part, event) {
                 AppendResult::Appended(offset) => {
-                    self.ctx.trace(Kind::Append { event, part, offset });
+                    self.ctx.trace(Kind::Append {
+                        event,
+                        part,
+                        offset,
+                    });
                     self.wake_fetchers(part);
                     Ok(offset)
                 }
                 AppendResult::Duplicate(offset) => {
-                    self.ctx.trace(Kind::DuplicateIgnored { event, part, offset });
+                    self.ctx.trace(Kind::DuplicateIgnored {
+                        event,
+                        part,
+                        offset,
+                    });
                     Ok(offset)
                 }
                 AppendResult::OutOfOrderSequence => Err(SendError::OutOfOrderSequence),
             }
         } else {
             let offset = self.cluster.append(part, event);
-            self.ctx.trace(Kind::Append { event, part, offset });
+            self.ctx.trace(Kind::Append {
+                event,
+                part,
+                offset,
+            });
             self.wake_fetchers(part);
             Ok(offset)
         };
         let c = &self.clients[client as usize];
         if c.config.acks != Acks::None && c.pid == pid {
             let link = c.link_in;
-            self.ctx.send(link, Ev::ProduceReply { client, event, result });
+            self.ctx.send(
+                link,
+                Ev::ProduceReply {
+                    client,
+                    event,
+                    result,
+                },
+            );
         }
     }
 
@@ -853,7 +1039,9 @@ impl<'s> World<'s> {
     fn crash(&mut self, target: Target, point: Option<CrashPoint>, on_record: Option<u64>) {
         match target {
             Target::Member { group, index } => {
-                let Some(slot) = self.find_slot(group, index) else { return };
+                let Some(slot) = self.find_slot(group, index) else {
+                    return;
+                };
                 let inc = self.members[slot as usize].incarnation;
                 if !self.live(slot, inc) {
                     return;
@@ -970,7 +1158,8 @@ impl<'s> World<'s> {
         let command = svc.commands_issued;
         svc.commands_issued += 1;
         if svc.commands_issued < spec.commands.count {
-            self.ctx.timer(spec.commands.every_ms, Ev::CommandTick { service });
+            self.ctx
+                .timer(spec.commands.every_ms, Ev::CommandTick { service });
         }
         // A command reaching a crashed service is refused: no order, nothing to lose.
         if svc.state == Up::Down {
@@ -998,9 +1187,19 @@ impl<'s> World<'s> {
         let actor = self.services[s].actor;
         let outbox = spec.publish == Publish::Outbox;
         let topic = spec.topic;
-        let event = self.new_envelope(actor, &spec.commands.event_type, key.map(|k| k.0), command, topic);
+        let event = self.new_envelope(
+            actor,
+            &spec.commands.event_type,
+            key.map(|k| k.0),
+            command,
+            topic,
+        );
         self.services[s].db.commit_order(event, outbox);
-        self.ctx.trace(Kind::DbCommit { actor, event, outbox });
+        self.ctx.trace(Kind::DbCommit {
+            actor,
+            event,
+            outbox,
+        });
         if let Some((on_record, seen)) = self.services[s].armed.as_mut() {
             *seen += 1;
             if on_record.is_none_or(|n| n == *seen) {
@@ -1031,7 +1230,9 @@ impl<'s> World<'s> {
         }
         let spec = &self.sc.services[s].relay;
         let mut batch = std::mem::take(&mut self.scratch);
-        self.services[s].db.claim(relay, spec.batch_size, &mut batch);
+        self.services[s]
+            .db
+            .claim(relay, spec.batch_size, &mut batch);
         if batch.is_empty() {
             self.scratch = batch;
             self.ctx.timer(
@@ -1063,7 +1264,10 @@ impl<'s> World<'s> {
             } else {
                 let k = &self.ctx.trace.keys[key as usize];
                 self.first_part[topic]
-                    + crate::partitioner::partition_for_key(k.as_bytes(), self.sc.topics[topic].partitions)
+                    + crate::partitioner::partition_for_key(
+                        k.as_bytes(),
+                        self.sc.topics[topic].partitions,
+                    )
             };
             let out = self.clients[client as usize].send(&mut self.ctx, event, part);
             self.route(client, out);

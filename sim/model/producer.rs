@@ -19,8 +19,14 @@ struct InFlight {
 }
 
 pub enum SendOutcome {
-    Acked { event: EventIx, part: PartId, offset: u64 },
-    Failed { event: EventIx },
+    Acked {
+        event: EventIx,
+        part: PartId,
+        offset: u64,
+    },
+    Failed {
+        event: EventIx,
+    },
 }
 
 pub struct KafkaProducer {
@@ -170,7 +176,12 @@ impl KafkaProducer {
         }
     }
 
-    pub fn on_timeout(&mut self, ctx: &mut Ctx, event: EventIx, attempt: u32) -> Option<SendOutcome> {
+    pub fn on_timeout(
+        &mut self,
+        ctx: &mut Ctx,
+        event: EventIx,
+        attempt: u32,
+    ) -> Option<SendOutcome> {
         match self.in_flight.get(&event) {
             Some(f) if f.attempt == attempt => self.retry(ctx, event, SendError::Timeout),
             _ => None,

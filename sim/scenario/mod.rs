@@ -408,7 +408,10 @@ impl Condition {
         .iter()
         .find_map(|(p, op)| t.strip_prefix(p).map(|r| (*op, r)))
         .unwrap_or((Op::Eq, t));
-        rest.trim().parse().ok().map(|value| Condition { op, value })
+        rest.trim()
+            .parse()
+            .ok()
+            .map(|value| Condition { op, value })
     }
 }
 
@@ -495,10 +498,7 @@ fn yaml_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
         .unwrap_or((0, 0));
     let text = e.without_snippet().to_string();
     let first = text.lines().next().unwrap_or("").to_string();
-    let mut msg = first
-        .strip_prefix("error: ")
-        .unwrap_or(&first)
-        .to_string();
+    let mut msg = first.strip_prefix("error: ").unwrap_or(&first).to_string();
     let prefix = format!("line {line} column {column}: ");
     if let Some(rest) = msg.strip_prefix(&prefix) {
         msg = rest.to_string();
@@ -611,8 +611,7 @@ impl Validator {
     fn name(&mut self, s: &S<String>, what: &str) {
         let ok = !s.value.is_empty()
             && s.value.len() <= 64
-            && s
-                .value
+            && s.value
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
         if !ok {
@@ -757,8 +756,13 @@ impl Validator {
         let explicit_idempotence = raw.enable_idempotence.as_ref().map(|b| b.value);
         c.retries = self.opt(&raw.retries, c.retries, 0, i32::MAX as u64, "retries");
         c.retry_backoff_ms = self.opt(&raw.retry_backoff_ms, 100, 0, 3_600_000, "retry.backoff.ms");
-        c.request_timeout_ms =
-            self.opt(&raw.request_timeout_ms, 30_000, 1, 3_600_000, "request.timeout.ms");
+        c.request_timeout_ms = self.opt(
+            &raw.request_timeout_ms,
+            30_000,
+            1,
+            3_600_000,
+            "request.timeout.ms",
+        );
         c.delivery_timeout_ms = self.opt(
             &raw.delivery_timeout_ms,
             120_000,
@@ -792,7 +796,9 @@ impl Validator {
         let keys = match &raw.keys {
             None => Keys::Null,
             Some(k) => {
-                if !k.pattern.value.contains("{n}") && k.distinct.as_ref().is_some_and(|d| d.value > 1) {
+                if !k.pattern.value.contains("{n}")
+                    && k.distinct.as_ref().is_some_and(|d| d.value > 1)
+                {
                     bad!(
                         self,
                         k.pattern,
@@ -801,7 +807,11 @@ impl Validator {
                     );
                 }
                 if k.pattern.value.len() > 200 {
-                    bad!(self, k.pattern, "expected a key pattern of at most 200 bytes");
+                    bad!(
+                        self,
+                        k.pattern,
+                        "expected a key pattern of at most 200 bytes"
+                    );
                 }
                 let distinct = self.opt(&k.distinct, count.max(1), 1, limits::RECORDS, "distinct");
                 Keys::Pattern {
@@ -850,7 +860,12 @@ impl Validator {
             }
         }
         if raw.topics.is_empty() {
-            bad!(self, raw.name, "group {:?} subscribes to no topic", raw.name.value);
+            bad!(
+                self,
+                raw.name,
+                "group {:?} subscribes to no topic",
+                raw.name.value
+            );
         }
         let members = self.opt(&raw.members, 1, 0, limits::MEMBERS, "a member count") as u32;
         let config = self.consumer_config(raw.config.as_ref());
@@ -884,12 +899,18 @@ impl Validator {
             auto_offset_reset: self.choice(
                 &raw.auto_offset_reset,
                 d.auto_offset_reset,
-                &[("earliest", OffsetReset::Earliest), ("latest", OffsetReset::Latest)],
+                &[
+                    ("earliest", OffsetReset::Earliest),
+                    ("latest", OffsetReset::Latest),
+                ],
             ),
             assignor: self.choice(
                 &raw.partition_assignment_strategy,
                 d.assignor,
-                &[("range", Assignor::Range), ("roundrobin", Assignor::RoundRobin)],
+                &[
+                    ("range", Assignor::Range),
+                    ("roundrobin", Assignor::RoundRobin),
+                ],
             ),
             // Kafka's broker refuses sessions outside group.min/max.session.timeout.ms.
             session_timeout_ms: self.opt(
@@ -976,12 +997,14 @@ impl Validator {
         let publish = self.choice(
             &Some(raw.publish.clone()),
             Publish::Outbox,
-            &[("dual-write", Publish::DualWrite), ("outbox", Publish::Outbox)],
+            &[
+                ("dual-write", Publish::DualWrite),
+                ("outbox", Publish::Outbox),
+            ],
         );
-        let commit_ms = raw
-            .database
-            .as_ref()
-            .map_or(1, |d| self.opt(&d.commit_ms, 1, 0, limits::TIME_MS, "commit_ms"));
+        let commit_ms = raw.database.as_ref().map_or(1, |d| {
+            self.opt(&d.commit_ms, 1, 0, limits::TIME_MS, "commit_ms")
+        });
         let producer = self.producer_config(raw.producer.as_ref());
         let mut relay = RelaySpec {
             poll_interval_ms: 100,
@@ -996,8 +1019,13 @@ impl Validator {
                     "a relay only runs with publish: outbox (a dual write sends directly)"
                 );
             }
-            relay.poll_interval_ms =
-                self.opt(&r.poll_interval_ms, 100, 1, limits::TIME_MS, "poll_interval_ms");
+            relay.poll_interval_ms = self.opt(
+                &r.poll_interval_ms,
+                100,
+                1,
+                limits::TIME_MS,
+                "poll_interval_ms",
+            );
             relay.batch_size = self.opt(&r.batch_size, 10, 1, 100_000, "batch_size");
             relay.count = self.opt(&r.count, 1, 1, 16, "a relay count") as u32;
         }
@@ -1042,7 +1070,13 @@ impl Validator {
             };
         };
         RunSpec {
-            until_ms: self.opt(&raw.until_ms, DEFAULT_UNTIL_MS, 1, limits::TIME_MS, "until_ms"),
+            until_ms: self.opt(
+                &raw.until_ms,
+                DEFAULT_UNTIL_MS,
+                1,
+                limits::TIME_MS,
+                "until_ms",
+            ),
             max_events: self.opt(
                 &raw.max_events,
                 DEFAULT_MAX_EVENTS,
@@ -1123,7 +1157,12 @@ impl Validator {
             match self.target(sc, l)? {
                 Target::Member { group, index } => FaultAction::Leave { group, index },
                 _ => {
-                    bad!(self, l, "only a consumer group member can leave, got {:?}", l.value);
+                    bad!(
+                        self,
+                        l,
+                        "only a consumer group member can leave, got {:?}",
+                        l.value
+                    );
                     return None;
                 }
             }
@@ -1133,7 +1172,12 @@ impl Validator {
             } else if let Some(s) = sc.services.iter().position(|s| s.name == i.value) {
                 Client::Service(s)
             } else {
-                bad!(self, i, "unknown producer or service {:?} to isolate", i.value);
+                bad!(
+                    self,
+                    i,
+                    "unknown producer or service {:?} to isolate",
+                    i.value
+                );
                 return None;
             };
             FaultAction::Isolate {
@@ -1174,7 +1218,13 @@ impl Validator {
             Some(p) => match CrashPoint::from_name(&p.value) {
                 None => {
                     let names: Vec<&str> = CrashPoint::ALL.iter().map(|p| p.name()).collect();
-                    bad!(self, p, "expected a crash point ({}), got {:?}", names.join(", "), p.value);
+                    bad!(
+                        self,
+                        p,
+                        "expected a crash point ({}), got {:?}",
+                        names.join(", "),
+                        p.value
+                    );
                     return None;
                 }
                 Some(point) => {
@@ -1251,11 +1301,17 @@ impl Validator {
         }
         let timed = matches!(
             action,
-            FaultAction::Isolate { .. } | FaultAction::KafkaOutage { .. } | FaultAction::StoreOutage { .. }
+            FaultAction::Isolate { .. }
+                | FaultAction::KafkaOutage { .. }
+                | FaultAction::StoreOutage { .. }
         );
         if !timed {
             if let Some(d) = &f.for_ms {
-                bad!(self, d, "for_ms only applies to isolate, kafka_outage and store_outage");
+                bad!(
+                    self,
+                    d,
+                    "for_ms only applies to isolate, kafka_outage and store_outage"
+                );
             }
         }
     }

@@ -274,7 +274,10 @@ impl<'de> Deserialize<'de> for RawExpect {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a map of counter: condition")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<RawExpect, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<RawExpect, A::Error> {
                 let mut pairs = Vec::new();
                 while let Some(key) = m.next_key::<S<String>>()? {
                     pairs.push((key, m.next_value()?));

@@ -1,0 +1,178 @@
+//! The lessons in scenarios/ are the regression suite: each one's `expect:` block must hold,
+//! then its whole report is compared with a snapshot that reads like a document.
+
+use kafkasim::{lessons, report, scenario, simulate};
+use std::path::Path;
+
+fn scenario_files() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "the five foundation lessons are present");
+    files
+}
+
+fn document(stem: &str, text: &str, seed: Option<u64>) -> (String, String, bool, Vec<String>) {
+    let sc = scenario::parse(text).unwrap_or_else(|e| panic!("{stem} does not load: {e:?}"));
+    let seed = seed.unwrap_or(sc.seed);
+    let (run, verdict) = simulate(&sc, seed);
+    let reproduce = format!("kafkasim run scenarios/{stem}.yaml --seed {seed}");
+    let opts = report::TextOptions {
+        reproduce: &reproduce,
+        timeline_limit: None,
+    };
+    let failed = verdict
+        .expectations
+        .iter()
+        .filter(|e| !e.holds)
+        .map(|e| {
+            format!(
+                "{} expected {} but was {}",
+                e.expectation.counter.name(),
+                e.expectation.condition,
+                e.actual
+            )
+        })
+        .collect();
+    let doc = format!(
+        "# Scenario, every default filled in\n\n{}\n# Report\n\n{}",
+        report::resolved(&sc),
+        report::text(&sc, seed, &run, &verdict, &opts)
+    );
+    let json = report::json(&sc, seed, &run, &verdict);
+    (doc, json, verdict.pass, failed)
+}
+
+#[test]
+fn every_lesson_meets_its_expectations_and_matches_its_snapshot() {
+    for path in scenario_files() {
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (doc, _, pass, failed) = document(&stem, &text, None);
+        // The expect: block is judged before the snapshot, so accepting a snapshot can
+        // never quietly accept a lesson that stopped teaching what it claims.
+        assert!(pass, "{stem}: expectations failed: {}", failed.join("; "));
+        insta::with_settings!({
+            snapshot_path => "../snapshots/lessons",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(stem, doc);
+        });
+    }
+}
+
+#[test]
+fn every_lesson_gives_identical_bytes_when_run_twice() {
+    for path in scenario_files() {
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (doc1, json1, _, _) = document(&stem, &text, None);
+        let (doc2, json2, _, _) = document(&stem, &text, None);
+        assert_eq!(doc1, doc2, "{stem}: text differs between two runs");
+        assert_eq!(json1, json2, "{stem}: JSON differs between two runs");
+    }
+}
+
+#[test]
+fn another_seed_changes_a_run_that_draws_latencies() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/crash-before-commit.yaml"),
+    )
+    .unwrap();
+    let (a, _, _, _) = document("crash-before-commit", &text, Some(42));
+    let (b, _, _, _) = document("crash-before-commit", &text, Some(43));
+    let strip = |s: &str| {
+        s.replace("--seed 42", "")
+            .replace("--seed 43", "")
+            .replace("seed 42", "")
+            .replace("seed 43", "")
+    };
+    assert_ne!(
+        strip(&a),
+        strip(&b),
+        "the latency range is drawn from the seed"
+    );
+}
+
+#[test]
+fn a_fixed_latency_scenario_does_not_depend_on_the_seed() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/commit-before-processing.yaml"),
+    )
+    .unwrap();
+    let (_, a, _, _) = document("commit-before-processing", &text, Some(1));
+    let (_, b, _, _) = document("commit-before-processing", &text, Some(2));
+    assert_eq!(a.replace("\"seed\":1", ""), b.replace("\"seed\":2", ""));
+}
+
+#[test]
+fn the_embedded_lessons_are_exactly_the_files_in_scenarios() {
+    let mut files: Vec<String> = scenario_files()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+        .collect();
+    let mut embedded: Vec<String> = lessons::LESSONS
+        .iter()
+        .map(|l| l.file.to_string())
+        .collect();
+    files.sort();
+    embedded.sort();
+    assert_eq!(files, embedded);
+    for l in lessons::LESSONS {
+        let on_disk = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scenarios")
+                .join(l.file),
+        )
+        .unwrap();
+        assert_eq!(on_disk, l.source, "{} is embedded as it is on disk", l.file);
+    }
+    assert!(lessons::find(lessons::DEFAULT).is_some());
+}
+
+/// Cheap insurance, as rust-analyzer's tidy tests do: the simulator's sources never name
+/// a hash-ordered collection, the wall clock or an unseeded generator.
+#[test]
+fn the_simulator_sources_use_no_determinism_hazards() {
+    let hazards = [
+        "HashMap",
+        "HashSet",
+        "RandomState",
+        "Instant::now",
+        "SystemTime",
+        "thread_rng",
+        "StdRng",
+        "SmallRng",
+        "rand::rng()",
+    ];
+    let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("sim")];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            seen += 1;
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(
+                text.starts_with("//!"),
+                "{} starts with a //! line",
+                p.display()
+            );
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                for h in hazards {
+                    assert!(!code.contains(h), "{}:{}: uses {h}", p.display(), n + 1);
+                }
+            }
+        }
+    }
+    assert!(seen > 10, "the walk found the sources");
+}
