@@ -40,7 +40,7 @@ counters! {
     OrdersCommitted => "orders_committed": "orders committed in a service's database",
     CommittedWithoutEvent => "committed_without_event": "committed orders whose event never reached the log",
     PublishedDuplicates => "published_duplicates": "extra copies of an eventId in the log",
-    OrdersNotApplied => "orders_not_applied": "committed orders whose effect no consumer group applied",
+    OrdersNotApplied => "orders_not_applied": "published orders whose effect some group subscribed to the topic never applied",
     OrdersAppliedTwice => "orders_applied_twice": "committed orders whose effect some group applied more than once",
 }
 

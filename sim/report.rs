@@ -89,8 +89,11 @@ pub fn rows(sc: &Scenario, t: &Trace) -> Vec<(u64, String, &'static str, String)
             i = j;
             continue;
         }
-        if let Some((who, verb, detail)) = row(sc, t, evs[i].kind) {
-            rows.push((at, who, verb, detail));
+        // The coordinator's `commit` row says the same once it is stored.
+        if !matches!(evs[i].kind, Kind::CommitSent { .. }) {
+            if let Some((who, verb, detail)) = row(sc, t, evs[i].kind) {
+                rows.push((at, who, verb, detail));
+            }
         }
         i += 1;
     }
@@ -289,7 +292,20 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
                 format!("{} processed, expires t={expires_at}ms", t.event_id(event))
             },
         ),
-        Kind::CommitSent { .. } => return None,
+        Kind::CommitSent {
+            actor,
+            part,
+            offset,
+            auto,
+        } => (
+            n(actor),
+            "commit-req",
+            format!(
+                "{} → {offset}{}",
+                t.part_name(part),
+                if auto { " (auto-commit)" } else { "" }
+            ),
+        ),
         Kind::Committed {
             group,
             part,
@@ -605,7 +621,7 @@ pub fn json(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict) -> String {
         j.open_object();
         j.field_str("name", &g.name);
         for &c in Counter::ALL {
-            if !is_service_counter(c) {
+            if is_group_counter(c) {
                 j.field_num(c.name(), g.counts.get(c));
             }
         }
@@ -661,6 +677,11 @@ pub fn json(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict) -> String {
     let mut s = j.finish();
     s.push('\n');
     s
+}
+
+/// Counters a consumer group has of its own (producers' counters are totals only).
+fn is_group_counter(c: Counter) -> bool {
+    !is_service_counter(c) && !matches!(c, Counter::Produced | Counter::Acked | Counter::Appended)
 }
 
 fn is_service_counter(c: Counter) -> bool {

@@ -534,6 +534,8 @@ fn at(loc: &Location) -> (u64, u64) {
 #[derive(Default)]
 struct Validator {
     problems: Vec<Diagnostic>,
+    /// Members each group can ever have: its initial members plus every join.
+    member_limit: Vec<u32>,
 }
 
 /// `expected X, got Y` at the value's location.
@@ -594,6 +596,17 @@ impl Validator {
         }
         self.unique_names(&raw);
         sc.run = self.run(raw.run.as_ref());
+        self.member_limit = sc.groups.iter().map(|g| g.members).collect();
+        for f in &raw.faults {
+            let Some(j) = &f.join else { continue };
+            if let Some(g) = sc.groups.iter().position(|g| g.name == j.value) {
+                let n = f
+                    .members
+                    .as_ref()
+                    .map_or(1, |m| m.value.min(limits::MEMBERS));
+                self.member_limit[g] = self.member_limit[g].saturating_add(n as u32);
+            }
+        }
         for f in &raw.faults {
             if let Some(fault) = self.fault(&sc, f) {
                 sc.faults.push(fault);
@@ -674,7 +687,7 @@ impl Validator {
         if let Some(n) = &raw.network {
             let (lo, hi) = match n.latency_ms.value {
                 RawLatency::Fixed(ms) => (ms, ms),
-                RawLatency::Range { min, max } => (min, max),
+                RawLatency::Range(RawRange { min, max }) => (min, max),
             };
             if lo > hi || hi > 60_000 {
                 bad!(
@@ -1095,10 +1108,24 @@ impl Validator {
         }
         for (gi, g) in sc.groups.iter().enumerate() {
             if let Some(n) = indexed(name, &g.name) {
-                return Some(Target::Member {
-                    group: gi,
-                    index: n,
-                });
+                if n < self.member_limit[gi] {
+                    return Some(Target::Member {
+                        group: gi,
+                        index: n,
+                    });
+                }
+                bad!(
+                    self,
+                    s,
+                    "{:?} does not exist: group {:?} has {} members in all (counting joins), named {}-1 to {}-{}",
+                    name,
+                    g.name,
+                    self.member_limit[gi],
+                    g.name,
+                    g.name,
+                    self.member_limit[gi]
+                );
+                return None;
             }
         }
         for (si, svc) in sc.services.iter().enumerate() {
@@ -1233,6 +1260,17 @@ impl Validator {
                         Target::Service(_) => TargetKind::Service,
                         Target::Relay { .. } => TargetKind::Relay,
                     };
+                    if let Target::Member { group, .. } = target {
+                        if let Some(why) = unreachable_point(&sc.groups[group], point) {
+                            bad!(
+                                self,
+                                p,
+                                "{} can never crash at {}: {why}",
+                                c.value,
+                                point.name()
+                            );
+                        }
+                    }
                     if point.target_kind() != kind {
                         bad!(
                             self,
@@ -1350,6 +1388,20 @@ impl Validator {
             }
         }
         out
+    }
+}
+
+/// Why a member of `g` can never reach `point`, if it cannot.
+fn unreachable_point(g: &GroupSpec, point: CrashPoint) -> Option<&'static str> {
+    let external = g.idempotency.as_ref().map(|i| i.store) == Some(StoreKind::External);
+    match point {
+        CrashPoint::AfterCommit if g.processing.commit == CommitMode::None => {
+            Some("the group never commits by itself (processing.commit: none)")
+        }
+        CrashPoint::AfterEffectBeforeMark | CrashPoint::AfterMarkBeforeCommit if !external => {
+            Some("it only exists with an external idempotency store (idempotency.store: external)")
+        }
+        _ => None,
     }
 }
 

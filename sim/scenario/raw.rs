@@ -57,7 +57,14 @@ pub struct RawNetwork {
 #[serde(untagged)]
 pub enum RawLatency {
     Fixed(u64),
-    Range { min: u64, max: u64 },
+    Range(RawRange),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRange {
+    pub min: u64,
+    pub max: u64,
 }
 
 #[derive(Debug, Deserialize)]
