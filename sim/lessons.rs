@@ -23,6 +23,13 @@ lessons![
     "crash-before-commit.yaml",
     "commit-before-processing.yaml",
     "auto-commit.yaml",
+    "idempotent-consumer.yaml",
+    "ttl-too-short.yaml",
+    "effect-and-mark-not-atomic.yaml",
+    "dual-write-loses-events.yaml",
+    "outbox-survives-outage.yaml",
+    "relay-crash-duplicates.yaml",
+    "end-to-end.yaml",
 ];
 
 /// The lesson `kafkasim` runs when given no arguments.

@@ -961,6 +961,10 @@ impl<'s> World<'s> {
     /// A producer client's outcome goes to its owner.
     fn route(&mut self, client: u16, out: Option<SendOutcome>) {
         let Some(out) = out else { return };
+        if self.clients[client as usize].needs_new_epoch {
+            let pid = self.cluster.init_producer_id();
+            self.clients[client as usize].bump_epoch(pid);
+        }
         if let Owner::Relay(s, r) = self.owners[client as usize] {
             self.relay_outcome(s, r, out);
         }

@@ -42,6 +42,9 @@ pub struct KafkaProducer {
     in_flight: BTreeMap<EventIx, InFlight>,
     /// kafkajs's null-key round robin: a per-producer counter with a random start.
     round_robin: u32,
+    /// An idempotent send expired: its sequence number is a hole the broker will wait for
+    /// forever, so the producer must move to a new epoch (KIP-360) before sending on.
+    pub needs_new_epoch: bool,
 }
 
 impl KafkaProducer {
@@ -63,6 +66,7 @@ impl KafkaProducer {
             next_seq: vec![0; partitions],
             in_flight: BTreeMap::new(),
             round_robin: round_robin_start,
+            needs_new_epoch: false,
         }
     }
 
@@ -73,8 +77,16 @@ impl KafkaProducer {
         self.in_flight.clear();
     }
 
-    pub fn in_flight(&self) -> usize {
-        self.in_flight.len()
+    /// A new producer epoch (modelled as a new producer id): sequences restart at 0 and
+    /// the records still in flight are renumbered in send order, to be resent under it.
+    pub fn bump_epoch(&mut self, pid: u32) {
+        self.pid = pid;
+        self.needs_new_epoch = false;
+        self.next_seq.iter_mut().for_each(|s| *s = 0);
+        for f in self.in_flight.values_mut() {
+            f.seq = self.next_seq[f.part as usize];
+            self.next_seq[f.part as usize] += 1;
+        }
     }
 
     /// Kafka's partitioner for keyed records; kafkajs's round robin for null keys.
@@ -194,6 +206,7 @@ impl KafkaProducer {
         if u64::from(f.attempt) >= self.config.retries || elapsed >= self.config.delivery_timeout_ms
         {
             self.in_flight.remove(&event);
+            self.needs_new_epoch |= self.config.enable_idempotence;
             ctx.trace(Kind::SendFailed {
                 actor: self.actor,
                 event,
