@@ -114,12 +114,8 @@ fn load(file: &str) -> Result<(String, String), String> {
                 scenario::limits::FILE_BYTES
             ));
         }
-        let text = String::from_utf8(bytes).map_err(|e| {
-            format!(
-                "{file}:1:1: the file is not UTF-8 text (invalid byte at position {})",
-                e.utf8_error().valid_up_to()
-            )
-        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| not_utf8(file, e.as_bytes(), e.utf8_error().valid_up_to()))?;
         return Ok((file.to_string(), text));
     }
     match lessons::find(file) {
@@ -131,6 +127,28 @@ fn load(file: &str) -> Result<(String, String), String> {
             "{file}: no such file, and no embedded lesson of that name (see `kafkasim list`)"
         )),
     }
+}
+
+/// Where the first byte that is not UTF-8 sits, with its line shown as best it can be.
+fn not_utf8(file: &str, bytes: &[u8], at: usize) -> String {
+    let before = &bytes[..at];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&bytes[start..at]).chars().count() + 1;
+    let end = bytes[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| at + i);
+    let shown = String::from_utf8_lossy(&bytes[start..end]);
+    let gutter = " ".repeat(line.to_string().len());
+    format!(
+        "{file}:{line}:{column}: byte 0x{:02X} is not UTF-8 (was the file saved as Latin-1?); save it as UTF-8\n{gutter} |\n{line} | {shown}\n{gutter} | {}^",
+        bytes[at],
+        " ".repeat(column - 1)
+    )
 }
 
 fn run(

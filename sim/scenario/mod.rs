@@ -18,6 +18,8 @@ pub mod limits {
     pub const BROKERS: u64 = 100;
     pub const PARTITIONS: u64 = 1_000;
     pub const MEMBERS: u64 = 200;
+    /// Members a group can ever have, counting every join.
+    pub const MEMBERS_TOTAL: u64 = 1_000;
     pub const RECORDS: u64 = 2_000_000;
     pub const TIME_MS: u64 = 1_000_000_000;
     pub const EVENTS: u64 = 100_000_000;
@@ -468,11 +470,7 @@ pub fn parse(source: &str) -> Result<Scenario, Vec<Diagnostic>> {
         )]);
     }
     if source.trim().is_empty() {
-        return Err(vec![Diagnostic::new(
-            1,
-            1,
-            "the file is empty; a scenario needs at least `name`, `title` and `topics`",
-        )]);
+        return Err(vec![Diagnostic::new(1, 1, EMPTY_FILE)]);
     }
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
@@ -486,28 +484,42 @@ pub fn parse(source: &str) -> Result<Scenario, Vec<Diagnostic>> {
         },
     };
     let raw: RawScenario = serde_saphyr::from_str_with_options(source, options)
-        .map_err(|e| vec![yaml_diagnostic(&e)])?;
+        .map_err(|e| vec![yaml_diagnostic(&e, source)])?;
     Validator::default().scenario(raw)
 }
 
 /// Turns serde-saphyr's error into our one-line message, in words a student can act on.
-fn yaml_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
+fn yaml_diagnostic(e: &serde_saphyr::Error, source: &str) -> Diagnostic {
     let (line, column) = e
         .location()
         .map(|l| (l.line(), l.column()))
-        .unwrap_or((0, 0));
+        .unwrap_or((1, 1));
     let text = e.without_snippet().to_string();
-    let first = text.lines().next().unwrap_or("").to_string();
-    let mut msg = first.strip_prefix("error: ").unwrap_or(&first).to_string();
+    let first = text.lines().next().unwrap_or("");
+    let mut msg = first.strip_prefix("error: ").unwrap_or(first).to_string();
     let prefix = format!("line {line} column {column}: ");
     if let Some(rest) = msg.strip_prefix(&prefix) {
         msg = rest.to_string();
     }
+    // The parser repeats the position at the end; ours is already at the front.
+    if let Some(i) = msg.find(" at line ") {
+        msg.truncate(i);
+    }
+    let token = token_at(source, line, column);
+    if msg == "invalid u64" || msg.starts_with("invalid u64") {
+        msg = if token.starts_with('-') {
+            format!("expected a whole number (0 or more), got `{token}`: it cannot be negative")
+        } else if !token.is_empty() && token.chars().all(|c| c.is_ascii_digit()) {
+            format!("the number `{token}` is too large")
+        } else {
+            format!("expected a whole number (0 or more), got `{token}`")
+        };
+    } else if let Some(rest) = msg.strip_prefix("budget breached: ") {
+        msg = budget_message(rest);
+    } else if msg.starts_with("unexpected end of input") && only_comments(source) {
+        return Diagnostic::new(1, 1, EMPTY_FILE);
+    }
     let friendly = [
-        (
-            "invalid u64",
-            "expected a whole number (0 or more), got something else",
-        ),
         (
             "data did not match any variant of untagged enum RawScalar",
             "expected a number or a word",
@@ -520,11 +532,56 @@ fn yaml_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
             ", set DuplicateKeyPolicy in Options if acceptable",
             " (each key may appear once)",
         ),
+        (
+            "expected mapping start",
+            "expected a map of fields (`name: …`) here",
+        ),
+        ("expected string scalar", "expected text here"),
+        (
+            "tabs disallowed within this context (block indentation)",
+            "YAML does not allow tabs for indentation; use spaces",
+        ),
     ];
     for (from, to) in friendly {
         msg = msg.replace(from, to);
     }
     Diagnostic::new(line, column, msg)
+}
+
+const EMPTY_FILE: &str =
+    "the file is empty; a scenario needs at least `name`, `title` and `topics`";
+
+fn only_comments(source: &str) -> bool {
+    source
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+}
+
+/// The scalar a 1-based position points at, for messages that quote what was written.
+fn token_at(source: &str, line: u64, column: u64) -> String {
+    let Some(text) = source.lines().nth(line.saturating_sub(1) as usize) else {
+        return String::new();
+    };
+    text.chars()
+        .skip(column.saturating_sub(1) as usize)
+        .take_while(|c| !matches!(c, ',' | '}' | ']' | '#') && !c.is_whitespace())
+        .take(40)
+        .collect()
+}
+
+fn budget_message(what: &str) -> String {
+    let kind = what.split([' ', '{']).next().unwrap_or("");
+    match kind {
+        "Nodes" | "Aliases" | "Anchors" | "Events" | "RecordedAnchorEvents" | "RecordedAnchorBytes" => {
+            "the file expands to more YAML than a scenario may hold (anchors and aliases repeated too often)".to_string()
+        }
+        "Depth" => "the file is nested more than 32 levels deep".to_string(),
+        "Documents" => {
+            "a scenario file holds one YAML document; remove the second `---` and what follows".to_string()
+        }
+        "TotalScalarBytes" => "the file holds more than 1 MiB of text values".to_string(),
+        _ => "the file is larger or more repetitive than a scenario may be".to_string(),
+    }
 }
 
 fn at(loc: &Location) -> (u64, u64) {
@@ -605,6 +662,16 @@ impl Validator {
                     .as_ref()
                     .map_or(1, |m| m.value.min(limits::MEMBERS));
                 self.member_limit[g] = self.member_limit[g].saturating_add(n as u32);
+                if u64::from(self.member_limit[g]) > limits::MEMBERS_TOTAL {
+                    bad!(
+                        self,
+                        j,
+                        "group {:?} would have {} members with this join; at most {} in all",
+                        j.value,
+                        self.member_limit[g],
+                        limits::MEMBERS_TOTAL
+                    );
+                }
             }
         }
         for f in &raw.faults {
