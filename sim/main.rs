@@ -4,7 +4,21 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use kafkasim::{diag, lessons, partitioner, report, scenario, simulate};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// Prints to stdout; a closed pipe (`kafkasim list | head`) ends the output quietly
+/// instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+macro_rules! sayln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -72,9 +86,9 @@ fn main() -> ExitCode {
     match cli.command {
         None => {
             let code = run(lessons::DEFAULT, None, Format::Text, None, Timeline::Auto);
-            println!();
-            println!("Next: `kafkasim list` shows every lesson; `kafkasim run FILE` runs one (a lesson's name or your own YAML file);");
-            println!("      `kafkasim run FILE --seed N` replays it with another seed; `kafkasim --help` shows the rest.");
+            sayln!();
+            sayln!("Next: `kafkasim list` shows every lesson; `kafkasim run FILE` runs one (a lesson's name or your own YAML file);");
+            sayln!("      `kafkasim run FILE --seed N` replays it with another seed; `kafkasim --help` shows the rest.");
             code
         }
         Some(Command::Run {
@@ -94,9 +108,9 @@ fn main() -> ExitCode {
             for l in lessons::LESSONS {
                 let title =
                     scenario::parse(l.source).map_or_else(|_| "(invalid)".to_string(), |s| s.title);
-                println!("{:<28} {}", l.file.trim_end_matches(".yaml"), title);
+                sayln!("{:<28} {}", l.file.trim_end_matches(".yaml"), title);
             }
-            println!("\nRun one with `kafkasim run NAME`; the files are in scenarios/.");
+            sayln!("\nRun one with `kafkasim run NAME`; the files are in scenarios/.");
             ExitCode::SUCCESS
         }
     }
@@ -182,7 +196,7 @@ fn run(
                 Timeline::Full => None,
                 Timeline::None => Some(0),
             };
-            print!(
+            say!(
                 "{}",
                 report::text(
                     &sc,
@@ -196,7 +210,7 @@ fn run(
                 )
             );
         }
-        Format::Json => print!("{}", report::json(&sc, seed, &result, &verdict)),
+        Format::Json => say!("{}", report::json(&sc, seed, &result, &verdict)),
     }
     if let Some(path) = trace {
         if let Err(e) = std::fs::write(path, report::jsonl(&sc, &result)) {
@@ -278,9 +292,9 @@ fn check(paths: &[PathBuf]) -> ExitCode {
                 }
             },
         };
-        println!("{line}");
+        sayln!("{line}");
     }
-    println!("{} passed, {} failed", files.len() - failed, failed);
+    sayln!("{} passed, {} failed", files.len() - failed, failed);
     if failed == 0 && !files.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -306,11 +320,11 @@ fn partition(partitions: u32, keys: &[String], format: Format) -> ExitCode {
         .collect();
     match format {
         Format::Text => {
-            println!("{:<24} {:>12} {:>10}", "key", "murmur2", "partition");
+            sayln!("{:<24} {:>12} {:>10}", "key", "murmur2", "partition");
             for (k, h, p) in rows {
-                println!("{k:<24} {h:>12} {p:>10}");
+                sayln!("{k:<24} {h:>12} {p:>10}");
             }
-            println!("\npartition = toPositive(murmur2(utf8(key))) % {partitions}, as Kafka's producer computes it");
+            sayln!("\npartition = toPositive(murmur2(utf8(key))) % {partitions}, as Kafka's producer computes it");
         }
         Format::Json => {
             let mut j = kafkasim::json::Json::new();
@@ -325,7 +339,7 @@ fn partition(partitions: u32, keys: &[String], format: Format) -> ExitCode {
                 j.close_object();
             }
             j.close_array();
-            println!("{}", j.finish());
+            sayln!("{}", j.finish());
         }
     }
     ExitCode::SUCCESS

@@ -939,7 +939,12 @@ pub fn resolved(sc: &Scenario) -> String {
         let _ = writeln!(o, "faults:");
     }
     for f in &sc.faults {
-        let _ = writeln!(o, "  - at_ms: {}, {}", f.at_ms, fault_text(sc, &f.action));
+        let _ = writeln!(
+            o,
+            "  - {{ at_ms: {}, {} }}",
+            f.at_ms,
+            fault_text(sc, &f.action)
+        );
     }
     let _ = writeln!(
         o,
