@@ -865,16 +865,18 @@ impl<'s> World<'s> {
         let actor = self.clients[client as usize].actor;
         let topic = spec.topic;
         let event = self.new_envelope(actor, &spec.send.event_type, key.map(|k| k.0), i, topic);
-        let part = match key {
-            Some((_, part)) => part,
-            None => self.clients[client as usize].choose_partition(
-                None,
-                self.first_part[topic],
-                self.sc.topics[topic].partitions,
-            ),
-        };
+        let part = self.partition(client, key.map(|k| k.1), topic);
         let out = self.clients[client as usize].send(&mut self.ctx, event, part);
         self.route(client, out);
+    }
+
+    /// A keyed record's partition (computed once per key), or the client's next
+    /// round-robin partition for a null key.
+    fn partition(&mut self, client: u16, keyed: Option<PartId>, topic: usize) -> PartId {
+        keyed.unwrap_or_else(|| {
+            self.clients[client as usize]
+                .next_round_robin(self.first_part[topic], self.sc.topics[topic].partitions)
+        })
     }
 
     fn new_envelope(
@@ -1213,14 +1215,7 @@ impl<'s> World<'s> {
         }
         if !outbox {
             let client = self.services[s].client;
-            let part = match key {
-                Some((_, p)) => p,
-                None => self.clients[client as usize].choose_partition(
-                    None,
-                    self.first_part[topic],
-                    self.sc.topics[topic].partitions,
-                ),
-            };
+            let part = self.partition(client, key.map(|k| k.1), topic);
             let out = self.clients[client as usize].send(&mut self.ctx, event, part);
             self.route(client, out);
         }
@@ -1259,20 +1254,15 @@ impl<'s> World<'s> {
         for &event in &batch {
             self.ctx.trace(Kind::RelayPublish { actor, event });
             let key = self.ctx.trace.envelopes[event as usize].key;
-            let part = if key == NO_KEY {
-                self.clients[client as usize].choose_partition(
-                    None,
-                    self.first_part[topic],
-                    self.sc.topics[topic].partitions,
-                )
-            } else {
+            let keyed = (key != NO_KEY).then(|| {
                 let k = &self.ctx.trace.keys[key as usize];
                 self.first_part[topic]
                     + crate::partitioner::partition_for_key(
                         k.as_bytes(),
                         self.sc.topics[topic].partitions,
                     )
-            };
+            });
+            let part = self.partition(client, keyed, topic);
             let out = self.clients[client as usize].send(&mut self.ctx, event, part);
             self.route(client, out);
         }

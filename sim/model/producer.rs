@@ -6,7 +6,6 @@
 
 use crate::engine::{Ctx, Link};
 use crate::model::Ev;
-use crate::partitioner::partition_for_key;
 use crate::scenario::{Acks, ProducerConfig};
 use crate::trace::{ActorId, EventIx, Kind, PartId, SendError};
 use std::collections::BTreeMap;
@@ -89,15 +88,11 @@ impl KafkaProducer {
         }
     }
 
-    /// Kafka's partitioner for keyed records; kafkajs's round robin for null keys.
-    pub fn choose_partition(&mut self, key: Option<&str>, first: PartId, count: u32) -> PartId {
-        match key {
-            Some(k) => first + partition_for_key(k.as_bytes(), count),
-            None => {
-                self.round_robin = self.round_robin.wrapping_add(1);
-                first + (self.round_robin & 0x7fff_ffff) % count
-            }
-        }
+    /// kafkajs's partitioner for null keys: `toPositive(++counter) % partitions`. Keyed
+    /// records never come here: their partition is Kafka's murmur2, computed once per key.
+    pub fn next_round_robin(&mut self, first: PartId, count: u32) -> PartId {
+        self.round_robin = self.round_robin.wrapping_add(1);
+        first + (self.round_robin & 0x7fff_ffff) % count
     }
 
     /// send(): the first attempt. With acks=0 the record counts as acknowledged at once.
