@@ -132,16 +132,8 @@ pub fn check(sc: &Scenario, run: &RunResult) -> Verdict {
     let parts = t.partitions.len();
     let groups = (0..sc.groups.len())
         .map(|_| GroupState {
-            last_deliverer: run
-                .log_end
-                .iter()
-                .map(|&n| vec![NONE; n as usize])
-                .collect(),
-            processed: run
-                .log_end
-                .iter()
-                .map(|&n| vec![false; n as usize])
-                .collect(),
+            last_deliverer: run.logs.iter().map(|l| vec![NONE; l.len()]).collect(),
+            processed: run.logs.iter().map(|l| vec![false; l.len()]).collect(),
             effects: vec![0; events],
             first_done: vec![(NONE, 0); events],
             key_high: vec![NONE; t.keys.len()],
@@ -175,10 +167,7 @@ pub fn check(sc: &Scenario, run: &RunResult) -> Verdict {
 
 impl Checker<'_> {
     fn group_of(&self, actor: ActorId) -> usize {
-        match self.t.actors[actor as usize].0 {
-            Actor::Member { group, .. } => group as usize,
-            _ => unreachable!("only members deliver and process records"),
-        }
+        self.t.member_group(actor)
     }
 
     fn name(&self, a: ActorId) -> &str {
@@ -283,7 +272,7 @@ impl Checker<'_> {
 
     fn deliver(&mut self, at: u64, actor: ActorId, part: PartId, offset: u64) {
         let g = self.group_of(actor);
-        self.totals.bump(Counter::Delivered);
+        self.groups[g].counts.bump(Counter::Delivered);
         let prev = self.groups[g].last_deliverer[part as usize][offset as usize];
         self.groups[g].last_deliverer[part as usize][offset as usize] = actor;
         if let Some(last) = self.groups[g].cursor.insert((actor, part), offset) {
@@ -389,7 +378,7 @@ impl Checker<'_> {
         absorbed: bool,
     ) {
         let g = self.group_of(actor);
-        self.totals.bump(Counter::Processed);
+        self.groups[g].counts.bump(Counter::Processed);
         let e = event as usize;
         let st = &mut self.groups[g];
         st.processed[part as usize][offset as usize] = true;
@@ -542,12 +531,10 @@ impl Checker<'_> {
                     None if reset_earliest => 0,
                     None => continue,
                 };
-                let log = &self.run.log_end;
+                let log = &self.run.logs[part as usize];
                 let mut found = Vec::new();
-                for o in start..log[part as usize] {
-                    let Some(event) = self.run.trace_event_at(part, o) else {
-                        continue;
-                    };
+                for (o, &event) in log.iter().enumerate().skip(start as usize) {
+                    let o = o as u64;
                     if self.acked[event as usize] && !st.processed[part as usize][o as usize] {
                         found.push((o, event));
                     }
@@ -788,21 +775,10 @@ impl Checker<'_> {
         let services = self.services();
         let mut groups = Vec::new();
         for (g, st) in self.groups.iter().enumerate() {
-            let mut counts = st.counts.clone();
-            for ev in &self.t.events {
-                match ev.kind {
-                    Kind::Deliver { actor, .. } if self.group_of(actor) == g => {
-                        counts.bump(Counter::Delivered)
-                    }
-                    Kind::Effect { actor, .. } | Kind::Absorbed { actor, .. }
-                        if self.group_of(actor) == g =>
-                    {
-                        counts.bump(Counter::Processed)
-                    }
-                    _ => {}
-                }
-            }
+            let counts = st.counts.clone();
             for c in [
+                Counter::Delivered,
+                Counter::Processed,
                 Counter::DuplicateDeliveries,
                 Counter::DuplicateEffects,
                 Counter::Lost,

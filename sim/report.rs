@@ -242,7 +242,7 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
             format!(
                 "{} starts at {offset}: no committed offset, auto.offset.reset={}",
                 t.part_name(part),
-                match sc.groups[group_of(t, actor)].config.auto_offset_reset {
+                match sc.groups[t.member_group(actor)].config.auto_offset_reset {
                     OffsetReset::Earliest => "earliest",
                     OffsetReset::Latest => "latest",
                 }
@@ -268,7 +268,7 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
             "effect",
             format!(
                 "{} {} ({}, {}@{offset})",
-                sc.groups[group_of(t, actor)].processing.effect,
+                sc.groups[t.member_group(actor)].processing.effect,
                 t.key_of(event).unwrap_or("null key"),
                 t.event_id(event),
                 t.part_name(part)
@@ -410,13 +410,6 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
     })
 }
 
-fn group_of(t: &Trace, actor: u32) -> usize {
-    match t.actors[actor as usize].0 {
-        crate::trace::Actor::Member { group, .. } => group as usize,
-        _ => 0,
-    }
-}
-
 fn timeline(o: &mut String, sc: &Scenario, t: &Trace, limit: Option<usize>) {
     let rows = rows(sc, t);
     let _ = writeln!(o, "Timeline (t in ms; see README for the legend)");
@@ -512,7 +505,7 @@ fn ledger(o: &mut String, sc: &Scenario, t: &Trace) {
         let mut applied: std::collections::BTreeMap<u32, Vec<(u64, u32)>> = Default::default();
         for ev in &t.events {
             if let Kind::Effect { actor, event, .. } = ev.kind {
-                if group_of(t, actor) == g {
+                if t.member_group(actor) == g {
                     applied.entry(event).or_default().push((ev.at, actor));
                 }
             }

@@ -278,6 +278,15 @@ impl Trace {
         }
     }
 
+    /// The consumer group of a member actor. Only members deliver and process records, so
+    /// asking about any other actor is a bug in the caller.
+    pub fn member_group(&self, a: ActorId) -> usize {
+        match self.actors[a as usize].0 {
+            Actor::Member { group, .. } => group as usize,
+            other => unreachable!("{other:?} is not a consumer group member"),
+        }
+    }
+
     pub fn event_id(&self, e: EventIx) -> String {
         format!("e-{}", e + 1)
     }

@@ -174,8 +174,6 @@ pub struct RunResult {
     pub committed: Vec<Vec<Option<u64>>>,
     /// Each group's PartIds.
     pub group_parts: Vec<Vec<PartId>>,
-    /// Final log end offset per PartId.
-    pub log_end: Vec<u64>,
     /// The final partition logs: the event at each offset.
     pub logs: Vec<Vec<EventIx>>,
 }
@@ -488,7 +486,6 @@ impl<'s> World<'s> {
                 .map(|c| c.committed.clone())
                 .collect(),
             group_parts,
-            log_end: self.cluster.logs.iter().map(|l| l.len() as u64).collect(),
             logs: std::mem::take(&mut self.cluster.logs),
             trace: self.ctx.trace,
             outcome,
