@@ -61,7 +61,7 @@ pub fn rows(sc: &Scenario, t: &Trace) -> Vec<(u64, String, &'static str, String)
             actor,
             part,
             offset,
-            ..
+            event,
         } = evs[i].kind
         {
             let mut j = i + 1;
@@ -81,7 +81,7 @@ pub fn rows(sc: &Scenario, t: &Trace) -> Vec<(u64, String, &'static str, String)
             }
             let pn = t.part_name(part);
             let detail = if last == offset {
-                format!("{pn}@{offset} ({})", t.event_id(t_event(t, evs, i)))
+                format!("{pn}@{offset} ({})", t.event_id(event))
             } else {
                 format!("{pn}@{offset}..{last} ({} records)", last - offset + 1)
             };
@@ -98,13 +98,6 @@ pub fn rows(sc: &Scenario, t: &Trace) -> Vec<(u64, String, &'static str, String)
         i += 1;
     }
     rows
-}
-
-fn t_event(_t: &Trace, evs: &[crate::trace::TraceEvent], i: usize) -> u32 {
-    match evs[i].kind {
-        Kind::Deliver { event, .. } => event,
-        _ => unreachable!("called on deliveries only"),
-    }
 }
 
 fn key_text(t: &Trace, e: u32) -> String {
