@@ -67,14 +67,7 @@ impl Coordinator {
             .position(|s| s.slot == slot && s.incarnation == incarnation)
     }
 
-    pub fn on_join(
-        &mut self,
-        ctx: &mut Ctx,
-        names: &[String],
-        slot: u32,
-        incarnation: u32,
-        actor: ActorId,
-    ) {
+    pub fn on_join(&mut self, ctx: &mut Ctx, slot: u32, incarnation: u32, actor: ActorId) {
         ctx.trace(Kind::JoinGroup { actor });
         match self.find(slot, incarnation) {
             Some(i) => self.view[i].joined = true,
@@ -100,17 +93,17 @@ impl Coordinator {
             State::Stable => {
                 self.start(ctx, RebalanceReason::Join, actor);
                 self.state = State::PreparingRebalance;
-                self.maybe_complete(ctx, names);
+                self.maybe_complete(ctx);
             }
-            State::PreparingRebalance => self.maybe_complete(ctx, names),
+            State::PreparingRebalance => self.maybe_complete(ctx),
             State::InitialDelay => {}
         }
     }
 
-    pub fn on_initial_delay_done(&mut self, ctx: &mut Ctx, names: &[String], generation: u32) {
+    pub fn on_initial_delay_done(&mut self, ctx: &mut Ctx, generation: u32) {
         if self.state == State::InitialDelay && generation == self.generation {
             self.state = State::PreparingRebalance;
-            self.maybe_complete(ctx, names);
+            self.maybe_complete(ctx);
         }
     }
 
@@ -134,7 +127,6 @@ impl Coordinator {
     pub fn on_leave(
         &mut self,
         ctx: &mut Ctx,
-        names: &[String],
         slot: u32,
         incarnation: u32,
         reason: RebalanceReason,
@@ -155,15 +147,15 @@ impl Coordinator {
             State::Stable => {
                 self.state = State::PreparingRebalance;
                 self.start(ctx, reason, gone.actor);
-                self.maybe_complete(ctx, names);
+                self.maybe_complete(ctx);
             }
-            State::PreparingRebalance => self.maybe_complete(ctx, names),
+            State::PreparingRebalance => self.maybe_complete(ctx),
             State::InitialDelay | State::Empty => {}
         }
     }
 
     /// Once every member in the view has rejoined: assign, bump the generation, answer.
-    fn maybe_complete(&mut self, ctx: &mut Ctx, names: &[String]) {
+    fn maybe_complete(&mut self, ctx: &mut Ctx) {
         if self.state != State::PreparingRebalance || self.view.iter().any(|s| !s.joined) {
             return;
         }
@@ -179,7 +171,7 @@ impl Coordinator {
             .iter()
             .map(|s| Subscription {
                 // member.id: the member's name, so the assignor's order is the names' order.
-                member_id: names[s.actor as usize].clone(),
+                member_id: ctx.trace.actor_name(s.actor).to_string(),
                 group_instance_id: None,
                 topics: self.topics.iter().map(|t| t.0.clone()).collect(),
             })

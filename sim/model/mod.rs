@@ -213,7 +213,6 @@ pub struct World<'s> {
     service_keys: Vec<Vec<(u32, PartId)>>,
     relays: Vec<Vec<Relay>>,
     first_part: Vec<PartId>,
-    names: Vec<String>,
     key_ids: BTreeMap<String, u32>,
     scratch: Vec<EventIx>,
 }
@@ -252,7 +251,6 @@ impl<'s> World<'s> {
             service_keys: Vec::new(),
             relays: Vec::new(),
             first_part,
-            names: Vec::new(),
             key_ids: BTreeMap::new(),
             scratch: Vec::new(),
         };
@@ -261,9 +259,8 @@ impl<'s> World<'s> {
     }
 
     fn actor(&mut self, actor: Actor, name: String) -> ActorId {
-        self.names.push(name.clone());
         self.ctx.trace.actors.push((actor, name));
-        (self.names.len() - 1) as ActorId
+        (self.ctx.trace.actors.len() - 1) as ActorId
     }
 
     fn new_client(
@@ -541,21 +538,11 @@ impl<'s> World<'s> {
                 }
                 let (g, _) = self.slots[slot as usize];
                 let actor = self.members[slot as usize].actor;
-                self.coordinators[g as usize].on_join(
-                    &mut self.ctx,
-                    &self.names,
-                    slot,
-                    incarnation,
-                    actor,
-                );
+                self.coordinators[g as usize].on_join(&mut self.ctx, slot, incarnation, actor);
                 self.flush(g);
             }
             Ev::InitialDelayDone { group, generation } => {
-                self.coordinators[group as usize].on_initial_delay_done(
-                    &mut self.ctx,
-                    &self.names,
-                    generation,
-                );
+                self.coordinators[group as usize].on_initial_delay_done(&mut self.ctx, generation);
                 self.flush(group);
             }
             Ev::LeaveArrive { slot, incarnation } => {
@@ -740,13 +727,7 @@ impl<'s> World<'s> {
 
     fn member_gone(&mut self, slot: u32, incarnation: u32, reason: RebalanceReason) {
         let (g, _) = self.slots[slot as usize];
-        self.coordinators[g as usize].on_leave(
-            &mut self.ctx,
-            &self.names,
-            slot,
-            incarnation,
-            reason,
-        );
+        self.coordinators[g as usize].on_leave(&mut self.ctx, slot, incarnation, reason);
         self.flush(g);
     }
 
