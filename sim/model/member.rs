@@ -9,7 +9,7 @@
 //! positions at the start of a later poll once `auto.commit.interval.ms` has elapsed.
 
 use crate::engine::{Ctx, Link};
-use crate::model::Ev;
+use crate::model::{Armed, Ev};
 use crate::scenario::{
     CommitMode, CrashPoint, GroupSpec, OffsetReset, StoreKind, StoreUnavailable,
 };
@@ -37,14 +37,6 @@ pub enum Then {
     StartRecords,
     NextRecord,
     Poll,
-}
-
-/// A crash fault waiting for its point (and, with `on_record`, its Nth record).
-#[derive(Clone, Copy, Debug)]
-pub struct Armed {
-    pub point: CrashPoint,
-    pub on_record: Option<u64>,
-    pub started: u64,
 }
 
 /// The processed-eventId store of a group: Redis-like (external) or a table in the
@@ -260,8 +252,7 @@ impl Member {
 
     /// True when the member crashed at a point (the driver then expires its session).
     fn crash_at(&mut self, ctx: &mut Ctx, point: CrashPoint) -> bool {
-        let Some(a) = self.armed else { return false };
-        if a.point != point || a.on_record.is_some_and(|n| n != a.started) {
+        if !self.armed.is_some_and(|a| a.fires_at(point)) {
             return false;
         }
         self.crash(ctx, Some(point));
@@ -287,7 +278,7 @@ impl Member {
             return self.end_batch(ctx);
         }
         if let Some(a) = self.armed.as_mut() {
-            a.started += 1;
+            a.count();
         }
         if self.crash_at(ctx, CrashPoint::BeforeProcess) {
             return true;

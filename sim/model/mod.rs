@@ -20,7 +20,7 @@ use crate::trace::{
 };
 use cluster::{AppendResult, Cluster};
 use group::{Coordinator, Reply, State};
-use member::{Armed, Member, Phase, Store};
+use member::{Member, Phase, Store};
 use producer::{KafkaProducer, SendOutcome};
 use service::{Database, Relay, Service, Up};
 use std::collections::BTreeMap;
@@ -142,6 +142,35 @@ pub enum Ev {
         relay: u32,
         incarnation: u32,
     },
+}
+
+/// A crash fault waiting for its point and, with `on_record`, for the Nth time the target
+/// gets there: a member counts records started, a service orders committed, a relay
+/// acknowledged batches.
+#[derive(Clone, Copy, Debug)]
+pub struct Armed {
+    pub point: CrashPoint,
+    pub on_record: Option<u64>,
+    pub started: u64,
+}
+
+impl Armed {
+    pub fn new(point: CrashPoint, on_record: Option<u64>) -> Armed {
+        Armed {
+            point,
+            on_record,
+            started: 0,
+        }
+    }
+
+    /// One more record, order or batch toward `on_record`.
+    pub fn count(&mut self) {
+        self.started += 1;
+    }
+
+    pub fn fires_at(&self, point: CrashPoint) -> bool {
+        self.point == point && self.on_record.is_none_or(|n| n == self.started)
+    }
 }
 
 /// How a run ended.
@@ -1036,11 +1065,7 @@ impl<'s> World<'s> {
                         self.member_crashed(slot);
                     }
                     Some(point) => {
-                        self.members[slot as usize].armed = Some(Armed {
-                            point,
-                            on_record,
-                            started: 0,
-                        })
+                        self.members[slot as usize].armed = Some(Armed::new(point, on_record))
                     }
                 }
             }
@@ -1050,7 +1075,7 @@ impl<'s> World<'s> {
                 }
                 match point {
                     None => self.crash_service(s, None),
-                    Some(_) => self.services[s].armed = Some((on_record, 0)),
+                    Some(point) => self.services[s].armed = Some(Armed::new(point, on_record)),
                 }
             }
             Target::Relay { service, index } => {
@@ -1060,7 +1085,7 @@ impl<'s> World<'s> {
                 }
                 match point {
                     None => self.crash_relay(service, index, None),
-                    Some(_) => r.armed = Some((on_record, 0)),
+                    Some(point) => r.armed = Some(Armed::new(point, on_record)),
                 }
             }
         }
@@ -1184,9 +1209,9 @@ impl<'s> World<'s> {
             event,
             outbox,
         });
-        if let Some((on_record, seen)) = self.services[s].armed.as_mut() {
-            *seen += 1;
-            if on_record.is_none_or(|n| n == *seen) {
+        if let Some(a) = self.services[s].armed.as_mut() {
+            a.count();
+            if a.fires_at(CrashPoint::AfterDbCommit) {
                 self.crash_service(s, Some(CrashPoint::AfterDbCommit));
                 return;
             }
@@ -1263,9 +1288,9 @@ impl<'s> World<'s> {
             return;
         }
         // Every row of the batch is acknowledged (or given up): the crash point, then mark.
-        if let Some((on_record, seen)) = relay.armed.as_mut() {
-            *seen += 1;
-            if on_record.is_none_or(|n| n == *seen) {
+        if let Some(a) = relay.armed.as_mut() {
+            a.count();
+            if a.fires_at(CrashPoint::AfterPublishBeforeMark) {
                 self.crash_relay(s as usize, r, Some(CrashPoint::AfterPublishBeforeMark));
                 return;
             }

@@ -7,6 +7,7 @@
 //! crash or an outage in between loses the event; an outbox row commits with the order and
 //! a relay publishes it later, at least once.
 
+use crate::model::Armed;
 use crate::trace::EventIx;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,8 +108,8 @@ pub struct Service {
     pub state: Up,
     pub incarnation: u32,
     pub db: Database,
-    /// Crash at after-db-commit: (on_record, orders committed since armed).
-    pub armed: Option<(Option<u64>, u64)>,
+    /// A crash waiting for after-db-commit; it counts orders committed.
+    pub armed: Option<Armed>,
     pub commands_issued: u64,
 }
 
@@ -121,5 +122,6 @@ pub struct Relay {
     pub batch: Vec<EventIx>,
     pub waiting: usize,
     pub failed: bool,
-    pub armed: Option<(Option<u64>, u64)>,
+    /// A crash waiting for after-publish-before-mark; it counts acknowledged batches.
+    pub armed: Option<Armed>,
 }
