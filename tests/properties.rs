@@ -8,7 +8,7 @@
 use kafkasim::counters::Counter;
 use kafkasim::{scenario, simulate};
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
+use proptest::test_runner::{FileFailurePersistence, RngSeed};
 
 #[derive(Clone, Debug)]
 enum Fault {
@@ -163,14 +163,27 @@ consumer_groups:
     )
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 96,
+/// 96 cases from a fixed seed, so CI judges the same cases every time (determinism is
+/// the product); `PROPTEST_RNG_SEED=N PROPTEST_CASES=M cargo test` explores others.
+fn config() -> ProptestConfig {
+    let mut c = ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(96),
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
             "tests/proptest-regressions/properties.txt",
         ))),
         ..ProptestConfig::default()
-    })]
+    };
+    if c.rng_seed == RngSeed::Random {
+        c.rng_seed = RngSeed::Fixed(20261126);
+    }
+    c
+}
+
+proptest! {
+    #![proptest_config(config())]
 
     #[test]
     fn outbox_with_a_same_transaction_consumer_loses_nothing_and_charges_once(
@@ -182,7 +195,9 @@ proptest! {
         let (_, v) = simulate(&sc, seed);
         let t = &v.totals;
         let causes: Vec<&str> = v.anomalies.iter().map(|a| a.cause.as_str()).collect();
-        prop_assert!(t.get(Counter::OrdersCommitted) > 0, "the run commits orders\n{text}");
+        // A service down for every command commits nothing, and "no committed order is
+        // lost" would hold vacuously: such cases are discarded, not counted as passes.
+        prop_assume!(t.get(Counter::OrdersCommitted) > 0);
         prop_assert_eq!(t.get(Counter::CommittedWithoutEvent), 0, "{:?}\n{}", causes, text);
         prop_assert_eq!(t.get(Counter::OrdersNotApplied), 0, "{:?}\n{}", causes, text);
         prop_assert_eq!(t.get(Counter::OrdersAppliedTwice), 0, "{:?}\n{}", causes, text);
