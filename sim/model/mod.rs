@@ -220,6 +220,8 @@ struct ProducerApp {
     next: u64,
     /// Precomputed key ids and partitions, one per distinct key: no formatting per send.
     keys: Vec<(u32, PartId)>,
+    /// Interned once, so a send looks nothing up by name.
+    event_type: u16,
 }
 
 pub struct World<'s> {
@@ -239,7 +241,6 @@ pub struct World<'s> {
     /// Parked fetches: (slot, incarnation, epoch), waiting for data or fetch.max.wait.ms.
     waiting: Vec<(u32, u32, u32)>,
     services: Vec<Service>,
-    service_keys: Vec<Vec<(u32, PartId)>>,
     relays: Vec<Vec<Relay>>,
     first_part: Vec<PartId>,
     key_ids: BTreeMap<String, u32>,
@@ -277,7 +278,6 @@ impl<'s> World<'s> {
             next_index: Vec::new(),
             waiting: Vec::new(),
             services: Vec::new(),
-            service_keys: Vec::new(),
             relays: Vec::new(),
             first_part,
             key_ids: BTreeMap::new(),
@@ -349,11 +349,12 @@ impl<'s> World<'s> {
             let rr = rng.next_u64() as u32;
             let client = self.new_client(actor, Owner::Producer, &p.config, rr);
             let keys = self.key_table(&p.send, p.topic);
-            self.event_type(&p.send.event_type);
+            let event_type = self.event_type(&p.send.event_type);
             self.producers.push(ProducerApp {
                 client,
                 next: 0,
                 keys,
+                event_type,
             });
             if p.send.count > 0 {
                 self.ctx
@@ -399,11 +400,12 @@ impl<'s> World<'s> {
             let rr = rng.next_u64() as u32;
             let client = self.new_client(actor, Owner::Service, &spec.producer, rr);
             let keys = self.key_table(&spec.commands, spec.topic);
-            self.event_type(&spec.commands.event_type);
-            self.service_keys.push(keys);
+            let event_type = self.event_type(&spec.commands.event_type);
             self.services.push(Service {
                 actor,
                 client,
+                keys,
+                event_type,
                 state: Up::Up,
                 incarnation: 0,
                 db: Database::default(),
@@ -871,7 +873,8 @@ impl<'s> World<'s> {
         }
         let actor = self.clients[client as usize].actor;
         let topic = spec.topic;
-        let event = self.new_envelope(actor, &spec.send.event_type, key.map(|k| k.0), i, topic);
+        let event_type = app.event_type;
+        let event = self.new_envelope(actor, event_type, key.map(|k| k.0), i, topic);
         let part = self.partition(client, key.map(|k| k.1), topic);
         let out = self.clients[client as usize].send(&mut self.ctx, event, part);
         self.route(client, out);
@@ -889,12 +892,11 @@ impl<'s> World<'s> {
     fn new_envelope(
         &mut self,
         source: ActorId,
-        event_type: &str,
+        event_type: u16,
         key: Option<u32>,
         n: u64,
         topic: usize,
     ) -> EventIx {
-        let event_type = self.event_type(event_type);
         let e = self.ctx.trace.envelopes.len() as EventIx;
         self.ctx.trace.envelopes.push(Envelope {
             source,
@@ -1191,14 +1193,14 @@ impl<'s> World<'s> {
             return; // the transaction died with the process: nothing was committed
         }
         let spec = &self.sc.services[s];
-        let keys = &self.service_keys[s];
+        let keys = &self.services[s].keys;
         let key = (!keys.is_empty()).then(|| keys[(command % keys.len() as u64) as usize]);
         let actor = self.services[s].actor;
         let outbox = spec.publish == Publish::Outbox;
         let topic = spec.topic;
         let event = self.new_envelope(
             actor,
-            &spec.commands.event_type,
+            self.services[s].event_type,
             key.map(|k| k.0),
             command,
             topic,

@@ -8,7 +8,7 @@
 //! a relay publishes it later, at least once.
 
 use crate::model::Armed;
-use crate::trace::EventIx;
+use crate::trace::{EventIx, PartId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RowStatus {
@@ -105,6 +105,9 @@ pub enum Up {
 pub struct Service {
     pub actor: u32,
     pub client: u16,
+    /// Precomputed key ids and partitions of the commands' order ids.
+    pub keys: Vec<(u32, PartId)>,
+    pub event_type: u16,
     pub state: Up,
     pub incarnation: u32,
     pub db: Database,
