@@ -72,6 +72,18 @@ pub struct ExpectationResult {
     pub holds: bool,
 }
 
+impl ExpectationResult {
+    /// `lost expected 0 got 3`: how a failed expectation is reported.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} expected {} got {}",
+            self.expectation.counter.name(),
+            self.expectation.condition,
+            self.actual
+        )
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Verdict {
     pub totals: Counts,

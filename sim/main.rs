@@ -274,14 +274,7 @@ fn check(paths: &[PathBuf]) -> ExitCode {
                         .expectations
                         .iter()
                         .filter(|e| !e.holds)
-                        .map(|e| {
-                            format!(
-                                "{} expected {} got {}",
-                                e.expectation.counter.name(),
-                                e.expectation.condition,
-                                e.actual
-                            )
-                        })
+                        .map(|e| e.describe())
                         .collect();
                     if missed.is_empty() {
                         format!("PASS  {name}  ({} expectations)", v.expectations.len())

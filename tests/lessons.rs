@@ -16,7 +16,15 @@ fn scenario_files() -> Vec<std::path::PathBuf> {
     files
 }
 
-fn document(stem: &str, text: &str, seed: Option<u64>) -> (String, String, bool, Vec<String>) {
+fn lesson_text(stem: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{stem}.yaml"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The lesson's snapshot document, its JSON, whether it passed, and what failed.
+fn document(stem: &str, seed: Option<u64>) -> (String, String, bool, Vec<String>) {
+    let text = lesson_text(stem);
+    let text = text.as_str();
     let sc = scenario::parse(text).unwrap_or_else(|e| panic!("{stem} does not load: {e:?}"));
     let seed = seed.unwrap_or(sc.seed);
     let (run, verdict) = simulate(&sc, seed);
@@ -29,14 +37,7 @@ fn document(stem: &str, text: &str, seed: Option<u64>) -> (String, String, bool,
         .expectations
         .iter()
         .filter(|e| !e.holds)
-        .map(|e| {
-            format!(
-                "{} expected {} but was {}",
-                e.expectation.counter.name(),
-                e.expectation.condition,
-                e.actual
-            )
-        })
+        .map(|e| e.describe())
         .collect();
     let doc = format!(
         "# Scenario, every default filled in\n\n{}\n# Report\n\n{}",
@@ -51,8 +52,7 @@ fn document(stem: &str, text: &str, seed: Option<u64>) -> (String, String, bool,
 fn every_lesson_meets_its_expectations_and_matches_its_snapshot() {
     for path in scenario_files() {
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let (doc, _, pass, failed) = document(&stem, &text, None);
+        let (doc, _, pass, failed) = document(&stem, None);
         // The expect: block is judged before the snapshot, so accepting a snapshot can
         // never quietly accept a lesson that stopped teaching what it claims.
         assert!(pass, "{stem}: expectations failed: {}", failed.join("; "));
@@ -70,9 +70,8 @@ fn every_lesson_meets_its_expectations_and_matches_its_snapshot() {
 fn every_lesson_gives_identical_bytes_when_run_twice() {
     for path in scenario_files() {
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let (doc1, json1, _, _) = document(&stem, &text, None);
-        let (doc2, json2, _, _) = document(&stem, &text, None);
+        let (doc1, json1, _, _) = document(&stem, None);
+        let (doc2, json2, _, _) = document(&stem, None);
         assert_eq!(doc1, doc2, "{stem}: text differs between two runs");
         assert_eq!(json1, json2, "{stem}: JSON differs between two runs");
     }
@@ -80,12 +79,8 @@ fn every_lesson_gives_identical_bytes_when_run_twice() {
 
 #[test]
 fn another_seed_changes_a_run_that_draws_latencies() {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/crash-before-commit.yaml"),
-    )
-    .unwrap();
-    let (a, _, _, _) = document("crash-before-commit", &text, Some(42));
-    let (b, _, _, _) = document("crash-before-commit", &text, Some(43));
+    let (a, _, _, _) = document("crash-before-commit", Some(42));
+    let (b, _, _, _) = document("crash-before-commit", Some(43));
     let strip = |s: &str| {
         s.replace("--seed 42", "")
             .replace("--seed 43", "")
@@ -101,12 +96,8 @@ fn another_seed_changes_a_run_that_draws_latencies() {
 
 #[test]
 fn a_fixed_latency_scenario_does_not_depend_on_the_seed() {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/commit-before-processing.yaml"),
-    )
-    .unwrap();
-    let (_, a, _, _) = document("commit-before-processing", &text, Some(1));
-    let (_, b, _, _) = document("commit-before-processing", &text, Some(2));
+    let (_, a, _, _) = document("commit-before-processing", Some(1));
+    let (_, b, _, _) = document("commit-before-processing", Some(2));
     assert_eq!(a.replace("\"seed\":1", ""), b.replace("\"seed\":2", ""));
 }
 
@@ -124,12 +115,7 @@ fn the_embedded_lessons_are_exactly_the_files_in_scenarios() {
     embedded.sort();
     assert_eq!(files, embedded);
     for l in lessons::LESSONS {
-        let on_disk = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("scenarios")
-                .join(l.file),
-        )
-        .unwrap();
+        let on_disk = lesson_text(l.file.trim_end_matches(".yaml"));
         assert_eq!(on_disk, l.source, "{} is embedded as it is on disk", l.file);
     }
     assert!(lessons::find(lessons::DEFAULT).is_some());
