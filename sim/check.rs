@@ -136,6 +136,10 @@ struct Checker<'a> {
     failed: Vec<u64>,
     anomalies: Vec<Anomaly>,
     totals: Counts,
+    /// Per service: (commit time, event) of each committed order.
+    orders: Vec<Vec<(u64, EventIx)>>,
+    /// The relays that published each event.
+    publishers: BTreeMap<EventIx, Vec<ActorId>>,
 }
 
 pub fn check(sc: &Scenario, run: &RunResult) -> Verdict {
@@ -170,6 +174,8 @@ pub fn check(sc: &Scenario, run: &RunResult) -> Verdict {
         failed: vec![u64::MAX; events],
         anomalies: Vec::new(),
         totals: Counts::default(),
+        orders: vec![Vec::new(); sc.services.len()],
+        publishers: BTreeMap::new(),
     };
     for ev in &t.events {
         c.event(ev.at, ev.kind);
@@ -237,6 +243,14 @@ impl Checker<'_> {
                 self.groups[g].cursor.retain(|(a, _), _| *a != actor);
             }
             Kind::Crash { actor, point } => self.fates[actor as usize].crash = Some((at, point)),
+            Kind::DbCommit { actor, event, .. } => {
+                if let Actor::Service(s) = self.t.actors[actor as usize].0 {
+                    self.orders[s as usize].push((at, event));
+                }
+            }
+            Kind::RelayPublish { actor, event } => {
+                self.publishers.entry(event).or_default().push(actor)
+            }
             Kind::Leave { actor } => self.fates[actor as usize].left = Some(at),
             Kind::Deliver {
                 actor,
@@ -601,21 +615,8 @@ impl Checker<'_> {
 
     fn services(&mut self) -> Vec<ServiceVerdict> {
         let mut out = Vec::new();
-        let mut orders: Vec<Vec<(u64, EventIx)>> = vec![Vec::new(); self.sc.services.len()];
-        let mut publishers: BTreeMap<EventIx, Vec<ActorId>> = BTreeMap::new();
-        for ev in &self.t.events {
-            match ev.kind {
-                Kind::DbCommit { actor, event, .. } => {
-                    if let Actor::Service(s) = self.t.actors[actor as usize].0 {
-                        orders[s as usize].push((ev.at, event));
-                    }
-                }
-                Kind::RelayPublish { actor, event } => {
-                    publishers.entry(event).or_default().push(actor)
-                }
-                _ => {}
-            }
-        }
+        let orders = std::mem::take(&mut self.orders);
+        let publishers = std::mem::take(&mut self.publishers);
         for (s, spec) in self.sc.services.iter().enumerate() {
             let mut counts = Counts::default();
             let consumers: Vec<usize> = (0..self.sc.groups.len())

@@ -730,9 +730,9 @@ impl<'s> World<'s> {
 
     /// Sends the coordinator's answers to its members over their links.
     fn flush(&mut self, g: u16) {
-        let out = std::mem::take(&mut self.coordinators[g as usize].out);
-        for r in &out {
-            let (slot, ev) = match *r {
+        let mut out = std::mem::take(&mut self.coordinators[g as usize].out);
+        for r in out.drain(..) {
+            let (slot, ev) = match r {
                 Reply::Rejoin { slot, incarnation } => {
                     (slot, Ev::RejoinNotice { slot, incarnation })
                 }
@@ -752,8 +752,8 @@ impl<'s> World<'s> {
             let link = self.members[slot as usize].link_in;
             self.ctx.send(link, ev);
         }
+        // Hand the emptied buffer back, so its allocation is reused.
         self.coordinators[g as usize].out = out;
-        self.coordinators[g as usize].out.clear();
     }
 
     fn member_gone(&mut self, slot: u32, incarnation: u32, reason: RebalanceReason) {
