@@ -494,29 +494,36 @@ fn committed(o: &mut String, t: &Trace, v: &Verdict) {
 
 /// The side-effect ledger: which eventIds had their effect applied more than once.
 fn ledger(o: &mut String, sc: &Scenario, t: &Trace) {
-    for (g, spec) in sc.groups.iter().enumerate() {
-        let mut applied: std::collections::BTreeMap<u32, Vec<(u64, u32)>> = Default::default();
-        for ev in &t.events {
-            if let Kind::Effect { actor, event, .. } = ev.kind {
-                if t.member_group(actor) == g {
-                    applied.entry(event).or_default().push((ev.at, actor));
-                }
+    // Counts per group and eventId in one pass; the applications themselves are gathered
+    // only for the few eventIds applied more than once.
+    let mut count = vec![vec![0u32; t.envelopes.len()]; sc.groups.len()];
+    for ev in &t.events {
+        if let Kind::Effect { actor, event, .. } = ev.kind {
+            count[t.member_group(actor)][event as usize] += 1;
+        }
+    }
+    let mut twice: Vec<std::collections::BTreeMap<u32, Vec<(u64, u32)>>> =
+        vec![Default::default(); sc.groups.len()];
+    for ev in &t.events {
+        if let Kind::Effect { actor, event, .. } = ev.kind {
+            let g = t.member_group(actor);
+            if count[g][event as usize] > 1 {
+                twice[g].entry(event).or_default().push((ev.at, actor));
             }
         }
-        let total: usize = applied.values().map(|v| v.len()).sum();
-        let twice: Vec<_> = applied.iter().filter(|(_, v)| v.len() > 1).collect();
+    }
+    for (g, spec) in sc.groups.iter().enumerate() {
+        let total: u64 = count[g].iter().map(|&n| u64::from(n)).sum();
+        let distinct = count[g].iter().filter(|&&n| n > 0).count();
         let _ = writeln!(
             o,
             "\nSide-effect ledger of {} ({}): {} applied for {} eventIds",
-            spec.name,
-            spec.processing.effect,
-            total,
-            applied.len()
+            spec.name, spec.processing.effect, total, distinct
         );
-        if twice.is_empty() {
+        if twice[g].is_empty() {
             let _ = writeln!(o, "  every eventId applied at most once");
         }
-        for (e, apps) in twice {
+        for (e, apps) in &twice[g] {
             let who: Vec<String> = apps
                 .iter()
                 .map(|(at, a)| format!("{} t={at}ms", t.actor_name(*a)))
