@@ -54,11 +54,6 @@ impl SimRng {
         }
         lo + self.below(hi - lo + 1)
     }
-
-    /// True with probability `num / den`: probabilities are integer ratios, never floats.
-    pub fn chance(&mut self, num: u64, den: u64) -> bool {
-        self.below(den) < num
-    }
 }
 
 #[cfg(test)]
