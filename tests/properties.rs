@@ -5,7 +5,9 @@
 //! shrinks a failure to the smallest list of faults that still breaks the property; the
 //! scenario text it prints can be saved under scenarios/ as a regression lesson.
 
+use kafkasim::check::Verdict;
 use kafkasim::counters::Counter;
+use kafkasim::model::RunResult;
 use kafkasim::{scenario, simulate};
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, RngSeed};
@@ -182,6 +184,12 @@ fn config() -> ProptestConfig {
     c
 }
 
+/// A generated scenario that does not load is a bug in the generator: fail with its text.
+fn simulate_text(text: &str, seed: u64) -> Result<(RunResult, Verdict), TestCaseError> {
+    let sc = scenario::parse(text).map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
+    Ok(simulate(&sc, seed))
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -191,8 +199,7 @@ proptest! {
         faults in prop::collection::vec(fault(), 0..6),
     ) {
         let text = yaml(seed, &faults);
-        let sc = scenario::parse(&text).map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
-        let (_, v) = simulate(&sc, seed);
+        let (_, v) = simulate_text(&text, seed)?;
         let t = &v.totals;
         let causes: Vec<&str> = v.anomalies.iter().map(|a| a.cause.as_str()).collect();
         // A service down for every command commits nothing, and "no committed order is
@@ -219,8 +226,7 @@ proptest! {
             .replace("    relay: { poll_interval_ms: 40, batch_size: 4 }\n", "")
             .replace("  - { at_ms: 20000, restart: order-service-relay-1 }\n", "")
             .replace("  - { at_ms: 40000, restart: order-service-relay-1 }\n", "");
-        let sc = scenario::parse(&text).map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
-        let (run, v) = simulate(&sc, seed);
+        let (run, v) = simulate_text(&text, seed)?;
         let in_log: std::collections::BTreeSet<u32> = run.logs.iter().flatten().copied().collect();
         for a in v.anomalies.iter().filter(|a| a.kind == kafkasim::check::AnomalyKind::CommittedWithoutEvent) {
             let e = a.event.expect("an order names its event");
