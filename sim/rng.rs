@@ -25,8 +25,16 @@ pub struct SimRng {
 impl SimRng {
     /// The sub-stream `stream` of the root seed.
     pub fn new(seed: u64, stream: Stream) -> SimRng {
+        SimRng::substream(seed, stream as u64)
+    }
+
+    /// The sub-stream `stream_id` of the root seed: `ChaCha8Rng::seed_from_u64(seed)` with
+    /// its stream set to `stream_id`. Distinct ids give independent sequences of draws.
+    /// The small ids belong to [`Stream`]; components that need one stream per thing (the
+    /// network, one per path) build their ids with the top bit set so they never collide.
+    pub fn substream(seed: u64, stream_id: u64) -> SimRng {
         let mut inner = ChaCha8Rng::seed_from_u64(seed);
-        inner.set_stream(stream as u64);
+        inner.set_stream(stream_id);
         SimRng { inner }
     }
 
