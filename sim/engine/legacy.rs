@@ -1,4 +1,6 @@
-//! The driver's machinery: virtual time, the event queue, the network and the trace sink.
+//! The driver the model runs on today: `Ctx` (virtual time, a `BinaryHeap` event queue, a
+//! FIFO latency-only network, the trace sink) and `Link`. Not here: the generic `Time`,
+//! `Queue` and `Network` beside it, which are meant to replace it.
 //!
 //! Components never touch any of this directly: they get a `Ctx` and ask it to send a
 //! message over a link, set a timer, or record a trace event. The queue is ordered by
