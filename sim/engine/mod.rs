@@ -6,7 +6,9 @@
 //! only orders, delays, holds and drops opaque payloads, deterministically.
 
 mod legacy;
+pub mod queue;
 pub mod time;
 
 pub use legacy::{Ctx, Link};
+pub use queue::{EntryId, Queue};
 pub use time::Time;
