@@ -6,9 +6,11 @@
 //! only orders, delays, holds and drops opaque payloads, deterministically.
 
 mod legacy;
+pub mod net;
 pub mod queue;
 pub mod time;
 
 pub use legacy::{Ctx, Link};
+pub use net::{Address, Delivery, LinkState, Network, PathId, Side};
 pub use queue::{EntryId, Queue};
 pub use time::Time;
