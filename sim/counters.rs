@@ -3,8 +3,27 @@
 //! One enum, one list, so a counter added here is at once expectable, printed and in JSON.
 //! The names are a contract with users' scripts: only ever add.
 
+/// Where a counter is counted (README §3.1): per consumer group, per service, or only for
+/// the whole run. Group and service counters are summed into the run's totals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Total,
+    Group,
+    Service,
+}
+
+impl Scope {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Total => "total",
+            Scope::Group => "group",
+            Scope::Service => "service",
+        }
+    }
+}
+
 macro_rules! counters {
-    ($($variant:ident => $name:literal: $doc:literal,)*) => {
+    ($($variant:ident => $name:literal, $scope:ident: $doc:literal,)*) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
         pub enum Counter { $($variant,)* }
 
@@ -13,6 +32,10 @@ macro_rules! counters {
 
             pub fn name(self) -> &'static str {
                 match self { $(Counter::$variant => $name,)* }
+            }
+
+            pub fn scope(self) -> Scope {
+                match self { $(Counter::$variant => Scope::$scope,)* }
             }
 
             /// One sentence for README and `--help` readers.
@@ -24,24 +47,24 @@ macro_rules! counters {
 }
 
 counters! {
-    Produced => "produced": "records handed to a producer's send() (including service publishes)",
-    Acked => "acked": "sends the producer saw acknowledged",
-    Appended => "appended": "records appended to partition logs (a retried send may append twice)",
-    Delivered => "delivered": "records returned by a consumer poll",
-    Processed => "processed": "records a consumer finished handling (effect applied or skipped as a duplicate)",
-    DuplicateDeliveries => "duplicate_deliveries": "deliveries of a partition+offset the group had already delivered",
-    DuplicateEffects => "duplicate_effects": "effects applied again for an eventId the group had already applied",
-    Lost => "lost": "acknowledged records at or after the group's starting offset that it never processed",
-    KeyOrderViolations => "key_order_violations": "records first processed before an earlier-produced record of the same key",
-    SkippedOffsets => "skipped_offsets": "offsets a member jumped over within a partition",
-    Rebalances => "rebalances": "completed rebalances (new generations)",
-    IdleMembers => "idle_members": "members left without partitions by a rebalance, counted per generation",
-    DuplicatesAbsorbed => "duplicates_absorbed": "redeliveries an idempotent consumer recognised and skipped",
-    OrdersCommitted => "orders_committed": "orders committed in a service's database",
-    CommittedWithoutEvent => "committed_without_event": "committed orders whose event never reached the log",
-    PublishedDuplicates => "published_duplicates": "extra copies of an eventId in the log",
-    OrdersNotApplied => "orders_not_applied": "published orders whose effect some group subscribed to the topic never applied",
-    OrdersAppliedTwice => "orders_applied_twice": "committed orders whose effect some group applied more than once",
+    Produced => "produced", Total: "records handed to a producer's send() (including service publishes)",
+    Acked => "acked", Total: "sends the producer saw acknowledged",
+    Appended => "appended", Total: "records appended to partition logs (a retried send may append twice)",
+    Delivered => "delivered", Group: "records returned by a consumer poll",
+    Processed => "processed", Group: "records a consumer finished handling (effect applied or skipped as a duplicate)",
+    DuplicateDeliveries => "duplicate_deliveries", Group: "deliveries of a partition+offset the group had already delivered",
+    DuplicateEffects => "duplicate_effects", Group: "effects applied again for an eventId the group had already applied",
+    Lost => "lost", Group: "acknowledged records at or after the group's starting offset that it never processed",
+    KeyOrderViolations => "key_order_violations", Group: "records first processed before an earlier-produced record of the same key",
+    SkippedOffsets => "skipped_offsets", Group: "offsets a member jumped over within a partition",
+    Rebalances => "rebalances", Group: "completed rebalances (new generations)",
+    IdleMembers => "idle_members", Group: "members left without partitions by a rebalance, counted per generation",
+    DuplicatesAbsorbed => "duplicates_absorbed", Group: "redeliveries an idempotent consumer recognised and skipped",
+    OrdersCommitted => "orders_committed", Service: "orders committed in a service's database",
+    CommittedWithoutEvent => "committed_without_event", Service: "committed orders whose event never reached the log",
+    PublishedDuplicates => "published_duplicates", Service: "extra copies of an eventId in the log",
+    OrdersNotApplied => "orders_not_applied", Service: "published orders whose effect some group subscribed to the topic never applied",
+    OrdersAppliedTwice => "orders_applied_twice", Service: "committed orders whose effect some group applied more than once",
 }
 
 /// A value for every counter, indexed by `Counter`.

@@ -2,9 +2,9 @@
 //! event-driven architecture, for teaching and for reasoning about failure modes.
 //!
 //! The path from a file to a verdict: `scenario` loads and validates a YAML scenario;
-//! `model` runs it on the `engine` (virtual time, queue, network, RNG sub-streams) and
-//! records a `trace`; `check` judges the trace; `report` turns trace and verdict into text
-//! or JSON. Nothing in the library reads a clock, iterates a hash map or draws unseeded
+//! `model` runs it (sans-IO components wired by one driver over the `engine`'s queue and
+//! network) and emits `trace` records as they happen; `check` judges them online;
+//! `report` turns them and the verdict into text, JSON or JSONL. Nothing in the library reads a clock, iterates a hash map or draws unseeded
 //! randomness, so a scenario and a seed always give the same bytes.
 
 pub mod assignor;
@@ -21,13 +21,44 @@ pub mod rng;
 pub mod scenario;
 pub mod trace;
 
-use check::Verdict;
+use check::{Checker, Verdict};
 use model::{RunResult, World};
 use scenario::Scenario;
+use trace::{Tee, TraceSink};
 
-/// Runs a validated scenario with `seed` and judges it.
+/// A sink that keeps nothing.
+struct Discard;
+
+impl TraceSink for Discard {
+    fn record(&mut self, _: &trace::Tables, _: &trace::TraceEvent) {}
+}
+
+/// Runs a validated scenario with `seed` and judges it online; keeps no trace.
 pub fn simulate(sc: &Scenario, seed: u64) -> (RunResult, Verdict) {
-    let run = World::new(sc, seed).run();
-    let verdict = check::check(sc, &run);
-    (run, verdict)
+    simulate_with(sc, seed, &mut Discard)
+}
+
+/// Runs a validated scenario with `seed`, sending every trace record to the online checker
+/// and to `sink` (a timeline, a JSONL stream, a recorder) as it happens.
+///
+/// Panics if the coordinators' committed offsets and the checker's, built from the trace,
+/// disagree at the end: that is a bug in the model or the checker, never a user error.
+pub fn simulate_with(sc: &Scenario, seed: u64, sink: &mut dyn TraceSink) -> (RunResult, Verdict) {
+    let mut checker = Checker::new(sc);
+    let result = {
+        let mut tee = Tee(&mut checker, sink);
+        World::new(sc, seed, &mut tee).run()
+    };
+    let seen = checker.committed();
+    for (g, committed) in result.committed.iter().enumerate() {
+        for (p, &c) in committed.iter().enumerate() {
+            let traced = seen[g].get(p).copied().flatten();
+            assert_eq!(
+                c, traced,
+                "bug: group {g} partition {p}: the coordinator holds {c:?}, the trace says {traced:?}"
+            );
+        }
+    }
+    let verdict = checker.finish(&result.tables, result.end_ms);
+    (result, verdict)
 }

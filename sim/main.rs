@@ -3,7 +3,7 @@
 //! 2 the input is unusable (with `FILE:LINE:COL: message` and a snippet).
 
 use clap::{Parser, Subcommand, ValueEnum};
-use kafkasim::{diag, lessons, partitioner, report, scenario, simulate};
+use kafkasim::{diag, lessons, partitioner, report, scenario, simulate, simulate_with};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -43,7 +43,8 @@ enum Command {
         seed: Option<u64>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Also write every trace event to this file, one JSON object per line.
+        /// Also stream every trace event to this file as the run goes, one JSON object per
+        /// line; `-` streams it to stdout instead of the report.
         #[arg(long, value_name = "FILE.jsonl")]
         trace: Option<PathBuf>,
         /// How much of the timeline to print: auto (all up to 1000 rows), full, or none.
@@ -187,36 +188,68 @@ fn run(
         }
     };
     let seed = seed.unwrap_or(sc.seed);
-    let (result, verdict) = simulate(&sc, seed);
     let reproduce = format!("kafkasim run {name} --seed {seed}");
-    match format {
-        Format::Text => {
-            let limit = match timeline {
-                Timeline::Auto => Some(1000),
-                Timeline::Full => None,
-                Timeline::None => Some(0),
-            };
-            say!(
+    let limit = match timeline {
+        Timeline::Auto => Some(1000),
+        Timeline::Full => None,
+        Timeline::None => Some(0),
+    };
+    let to_stdout = trace.is_some_and(|p| p.as_os_str() == "-");
+    let writer: Option<Box<dyn Write>> = match trace {
+        None => None,
+        Some(_) if to_stdout => Some(Box::new(std::io::BufWriter::new(std::io::stdout()))),
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(Box::new(std::io::BufWriter::new(f))),
+            Err(e) => {
+                eprintln!("{}: cannot write the trace: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
+    // Only the text report needs timeline rows; nothing keeps the whole trace.
+    let keep = if format == Format::Text && !to_stdout {
+        limit
+    } else {
+        Some(0)
+    };
+    let mut rows = report::Timeline::new(keep);
+    let (result, verdict, trace_result) = match writer {
+        None => {
+            let (r, v) = simulate_with(&sc, seed, &mut rows);
+            (r, v, Ok(()))
+        }
+        Some(w) => {
+            let mut jsonl = report::Jsonl::new(&sc, w);
+            let (r, v) = simulate_with(&sc, seed, &mut kafkasim::trace::Tee(&mut rows, &mut jsonl));
+            (r, v, jsonl.finish())
+        }
+    };
+    if to_stdout {
+        let pass = if verdict.pass { "pass" } else { "fail" };
+        eprintln!("seed {seed} · verdict {pass} · reproduce: {reproduce}");
+    } else {
+        match format {
+            Format::Text => say!(
                 "{}",
                 report::text(
                     &sc,
                     seed,
                     &result,
                     &verdict,
+                    &rows,
                     &report::TextOptions {
                         reproduce: &reproduce,
                         timeline_limit: limit,
                     }
                 )
-            );
+            ),
+            Format::Json => say!("{}", report::json(&sc, seed, &result, &verdict)),
         }
-        Format::Json => say!("{}", report::json(&sc, seed, &result, &verdict)),
     }
-    if let Some(path) = trace {
-        if let Err(e) = std::fs::write(path, report::jsonl(&sc, &result)) {
-            eprintln!("{}: cannot write the trace: {e}", path.display());
-            return ExitCode::from(2);
-        }
+    if let Err(e) = trace_result {
+        let shown = trace.map_or(String::new(), |p| p.display().to_string());
+        eprintln!("{shown}: cannot write the trace: {e}");
+        return ExitCode::from(2);
     }
     if verdict.pass {
         ExitCode::SUCCESS

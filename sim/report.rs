@@ -5,12 +5,121 @@
 //! looked up here and nowhere earlier, so the hot path never formats a string.
 
 use crate::check::Verdict;
-use crate::counters::Counter;
+use crate::counters::{Counter, Scope};
 use crate::json::Json;
 use crate::model::RunResult;
 use crate::scenario::{Acks, CommitMode, Keys, OffsetReset, Publish, Scenario, StoreKind};
-use crate::trace::{Kind, Outage, RebalanceReason, SendError, Trace};
+use crate::trace::{Kind, Outage, RebalanceReason, SendError, Tables, TraceEvent, TraceSink};
 use std::fmt::Write;
+
+/// A trace sink that keeps the records of the text timeline's first `limit` rows (all
+/// rows when `limit` is None) and counts the rest, so a long run costs no memory for rows
+/// nobody reads.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    limit: Option<usize>,
+    kept: Vec<TraceEvent>,
+    rows: usize,
+}
+
+impl Timeline {
+    pub fn new(limit: Option<usize>) -> Timeline {
+        Timeline {
+            limit,
+            kept: Vec::new(),
+            rows: 0,
+        }
+    }
+
+    /// The records kept, in order.
+    pub fn events(&self) -> &[TraceEvent] {
+        &self.kept
+    }
+
+    /// How many rows the whole run has, kept or not.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+impl TraceSink for Timeline {
+    fn record(&mut self, _: &Tables, ev: &TraceEvent) {
+        // The coordinator's `commit` row says the same as the request once it is stored.
+        if matches!(ev.kind, Kind::CommitSent { .. }) {
+            return;
+        }
+        let continues = matches!(
+            (self.kept.last(), ev.kind, self.rows <= self.limit.unwrap_or(usize::MAX)),
+            (Some(prev), Kind::Deliver { .. }, true) if continues_row(prev, ev)
+        );
+        if !continues {
+            self.rows += 1;
+        }
+        if self.rows <= self.limit.unwrap_or(usize::MAX) {
+            self.kept.push(*ev);
+        }
+    }
+}
+
+/// A poll's consecutive records on one partition are one row: p0@3..7 (5 records).
+fn continues_row(prev: &TraceEvent, ev: &TraceEvent) -> bool {
+    match (prev.kind, ev.kind) {
+        (
+            Kind::Deliver {
+                actor: a,
+                part: p,
+                offset: o,
+                ..
+            },
+            Kind::Deliver {
+                actor,
+                part,
+                offset,
+                ..
+            },
+        ) => a == actor && p == part && o.next() == offset && prev.at == ev.at,
+        _ => false,
+    }
+}
+
+/// A trace sink that writes each record as one JSON line as it happens (README §3.4).
+/// The first write error stops the writing and is kept for the caller.
+pub struct Jsonl<'s, W: std::io::Write> {
+    sc: &'s Scenario,
+    out: W,
+    pub error: Option<std::io::Error>,
+}
+
+impl<'s, W: std::io::Write> Jsonl<'s, W> {
+    pub fn new(sc: &'s Scenario, out: W) -> Self {
+        Jsonl {
+            sc,
+            out,
+            error: None,
+        }
+    }
+
+    /// Flushes and hands back the first error, if any.
+    pub fn finish(mut self) -> Result<(), std::io::Error> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.out.flush()
+    }
+}
+
+impl<W: std::io::Write> TraceSink for Jsonl<'_, W> {
+    fn record(&mut self, t: &Tables, ev: &TraceEvent) {
+        if self.error.is_some() {
+            return;
+        }
+        let mut line = jsonl_line(self.sc, t, ev);
+        line.push('\n');
+        if let Err(e) = self.out.write_all(line.as_bytes()) {
+            self.error = Some(e);
+        }
+    }
+}
 
 /// How a run is presented to the reader in the text report.
 pub struct TextOptions<'a> {
@@ -20,7 +129,14 @@ pub struct TextOptions<'a> {
     pub timeline_limit: Option<usize>,
 }
 
-pub fn text(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict, opts: &TextOptions) -> String {
+pub fn text(
+    sc: &Scenario,
+    seed: u64,
+    run: &RunResult,
+    v: &Verdict,
+    timeline_rows: &Timeline,
+    opts: &TextOptions,
+) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "kafkasim · {} — {}", sc.name, sc.title);
     let _ = writeln!(o, "seed {seed} · reproduce: {}", opts.reproduce);
@@ -32,7 +148,7 @@ pub fn text(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict, opts: &TextO
     }
     o.push('\n');
     if opts.timeline_limit != Some(0) {
-        timeline(&mut o, sc, &run.trace, opts.timeline_limit);
+        timeline(&mut o, sc, &run.tables, timeline_rows);
     }
     let _ = writeln!(
         o,
@@ -42,18 +158,21 @@ pub fn text(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict, opts: &TextO
         run.events
     );
     summary(&mut o, v);
-    committed(&mut o, &run.trace, v);
-    ledger(&mut o, sc, &run.trace);
+    committed(&mut o, &run.tables, v);
+    ledger(&mut o, sc, &run.tables, v);
     anomalies(&mut o, v);
     verdict(&mut o, v);
     o
 }
 
 /// One row of the timeline: time, actor, verb, detail.
-pub fn rows(sc: &Scenario, t: &Trace) -> Vec<(u64, String, &'static str, String)> {
+pub fn rows(
+    sc: &Scenario,
+    t: &Tables,
+    evs: &[TraceEvent],
+) -> Vec<(crate::engine::Time, String, &'static str, String)> {
     let mut rows = Vec::new();
     let mut i = 0;
-    let evs = &t.events;
     while i < evs.len() {
         let at = evs[i].at;
         // A poll's records are one row: p0@3..7 (5 records).
@@ -73,7 +192,7 @@ pub fn rows(sc: &Scenario, t: &Trace) -> Vec<(u64, String, &'static str, String)
                 ..
             }) = evs.get(j).map(|e| e.kind)
             {
-                if a != actor || p != part || o != last + 1 || evs[j].at != at {
+                if a != actor || p != part || o != last.next() || evs[j].at != at {
                     break;
                 }
                 last = o;
@@ -83,7 +202,7 @@ pub fn rows(sc: &Scenario, t: &Trace) -> Vec<(u64, String, &'static str, String)
             let detail = if last == offset {
                 format!("{pn}@{offset} ({})", t.event_id(event))
             } else {
-                format!("{pn}@{offset}..{last} ({} records)", last - offset + 1)
+                format!("{pn}@{offset}..{last} ({} records)", last.since(offset) + 1)
             };
             rows.push((at, t.actor_name(actor).to_string(), "poll", detail));
             i = j;
@@ -100,12 +219,12 @@ pub fn rows(sc: &Scenario, t: &Trace) -> Vec<(u64, String, &'static str, String)
     rows
 }
 
-fn key_text(t: &Trace, e: u32) -> String {
+fn key_text(t: &Tables, e: u32) -> String {
     t.key_of(e)
         .map_or("null key".to_string(), |k| format!("key={k}"))
 }
 
-fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, String)> {
+fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, String)> {
     let n = |a: u32| t.actor_name(a).to_string();
     let broker = |p: u32| format!("broker-{}", t.leaders[p as usize] + 1);
     Some(match k {
@@ -176,13 +295,12 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
         } => (
             n(actor),
             "ack",
-            if offset == u64::MAX {
-                format!(
+            match offset {
+                None => format!(
                     "{} (acks=0: counted as sent, not waited for)",
                     t.event_id(event)
-                )
-            } else {
-                format!("{} {}@{offset}", t.event_id(event), t.part_name(part))
+                ),
+                Some(offset) => format!("{} {}@{offset}", t.event_id(event), t.part_name(part)),
             },
         ),
         Kind::JoinGroup { actor } => (n(actor), "join", "JoinGroup".to_string()),
@@ -279,10 +397,9 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
         } => (
             n(actor),
             "mark",
-            if expires_at == u64::MAX {
-                format!("{} processed", t.event_id(event))
-            } else {
-                format!("{} processed, expires t={expires_at}ms", t.event_id(event))
+            match expires_at {
+                None => format!("{} processed", t.event_id(event)),
+                Some(at) => format!("{} processed, expires t={at}ms", t.event_id(event)),
             },
         ),
         Kind::CommitSent {
@@ -403,19 +520,19 @@ fn row(sc: &Scenario, t: &Trace, k: Kind) -> Option<(String, &'static str, Strin
     })
 }
 
-fn timeline(o: &mut String, sc: &Scenario, t: &Trace, limit: Option<usize>) {
-    let rows = rows(sc, t);
+fn timeline(o: &mut String, sc: &Scenario, t: &Tables, kept: &Timeline) {
+    let rows = rows(sc, t, kept.events());
     let _ = writeln!(o, "Timeline (t in ms; see README for the legend)");
     let _ = writeln!(o, "{:>8}  {:<22} {:<12} detail", "t", "actor", "event");
-    let shown = limit.unwrap_or(usize::MAX).min(rows.len());
+    let shown = kept.limit.unwrap_or(usize::MAX).min(rows.len());
     for (at, who, verb, detail) in &rows[..shown] {
-        let _ = writeln!(o, "{at:>8}  {who:<22} {verb:<12} {detail}");
+        let _ = writeln!(o, "{:>8}  {who:<22} {verb:<12} {detail}", at.ms());
     }
-    if shown < rows.len() {
+    if shown < kept.rows() {
         let _ = writeln!(
             o,
             "   … {} more rows (use --timeline full, or --trace FILE.jsonl for every event)",
-            rows.len() - shown
+            kept.rows() - shown
         );
     }
 }
@@ -471,7 +588,7 @@ fn clip(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
-fn committed(o: &mut String, t: &Trace, v: &Verdict) {
+fn committed(o: &mut String, t: &Tables, v: &Verdict) {
     if v.groups.is_empty() {
         return;
     }
@@ -493,38 +610,19 @@ fn committed(o: &mut String, t: &Trace, v: &Verdict) {
 }
 
 /// The side-effect ledger: which eventIds had their effect applied more than once.
-fn ledger(o: &mut String, sc: &Scenario, t: &Trace) {
-    // Counts per group and eventId in one pass; the applications themselves are gathered
-    // only for the few eventIds applied more than once.
-    let mut count = vec![vec![0u32; t.envelopes.len()]; sc.groups.len()];
-    for ev in &t.events {
-        if let Kind::Effect { actor, event, .. } = ev.kind {
-            count[t.member_group(actor)][event as usize] += 1;
-        }
-    }
-    let mut twice: Vec<std::collections::BTreeMap<u32, Vec<(u64, u32)>>> =
-        vec![Default::default(); sc.groups.len()];
-    for ev in &t.events {
-        if let Kind::Effect { actor, event, .. } = ev.kind {
-            let g = t.member_group(actor);
-            if count[g][event as usize] > 1 {
-                twice[g].entry(event).or_default().push((ev.at, actor));
-            }
-        }
-    }
-    for (g, spec) in sc.groups.iter().enumerate() {
-        let total: u64 = count[g].iter().map(|&n| u64::from(n)).sum();
-        let distinct = count[g].iter().filter(|&&n| n > 0).count();
+fn ledger(o: &mut String, sc: &Scenario, t: &Tables, v: &Verdict) {
+    for (spec, g) in sc.groups.iter().zip(&v.groups) {
         let _ = writeln!(
             o,
             "\nSide-effect ledger of {} ({}): {} applied for {} eventIds",
-            spec.name, spec.processing.effect, total, distinct
+            spec.name, spec.processing.effect, g.applied, g.applied_distinct
         );
-        if twice[g].is_empty() {
+        if g.reapplied.is_empty() {
             let _ = writeln!(o, "  every eventId applied at most once");
         }
-        for (e, apps) in &twice[g] {
-            let who: Vec<String> = apps
+        for r in &g.reapplied {
+            let who: Vec<String> = r
+                .applications
                 .iter()
                 .map(|(at, a)| format!("{} t={at}ms", t.actor_name(*a)))
                 .collect();
@@ -532,9 +630,9 @@ fn ledger(o: &mut String, sc: &Scenario, t: &Trace) {
                 o,
                 "  {} {} {} ×{}: {}",
                 spec.processing.effect,
-                t.key_of(*e).unwrap_or("null key"),
-                t.event_id(*e),
-                apps.len(),
+                t.key_of(r.event).unwrap_or("null key"),
+                t.event_id(r.event),
+                r.applications.len(),
                 who.join(", ")
             );
         }
@@ -578,20 +676,20 @@ fn verdict(o: &mut String, v: &Verdict) {
 }
 
 /// Kafka's TopicPartition string, for machine-readable outputs.
-fn tp(t: &Trace, p: u32) -> String {
+fn tp(t: &Tables, p: u32) -> String {
     let (topic, n) = t.partitions[p as usize];
     format!("{}-{n}", t.topic_names[topic as usize])
 }
 
 pub fn json(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict) -> String {
-    let t = &run.trace;
+    let t = &run.tables;
     let mut j = Json::new();
     j.open_object();
     j.field_str("scenario", &sc.name);
     j.field_str("title", &sc.title);
     j.field_num("seed", seed);
     j.field_str("outcome", run.outcome.name());
-    j.field_num("end_ms", run.end_ms);
+    j.field_num("end_ms", run.end_ms.ms());
     j.field_num("events", run.events);
     j.field_str("verdict", if v.pass { "pass" } else { "fail" });
     j.key("expectations").open_array();
@@ -620,7 +718,7 @@ pub fn json(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict) -> String {
         }
         j.key("committed").open_object();
         for &(p, c) in &g.committed {
-            j.key(&tp(t, p)).opt_num(c);
+            j.key(&tp(t, p)).opt_num(c.map(|c| c.value()));
         }
         j.close_object();
         j.close_object();
@@ -643,12 +741,12 @@ pub fn json(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict) -> String {
         j.open_object();
         j.field_str("kind", a.kind.name());
         j.field_str("scope", &a.scope);
-        j.field_num("at_ms", a.at);
+        j.field_num("at_ms", a.at.ms());
         match a.part {
             Some(p) => j.field_str("partition", &tp(t, p)),
             None => j.key("partition").null(),
         };
-        j.key("offset").opt_num(a.offset);
+        j.key("offset").opt_num(a.offset.map(|o| o.value()));
         match a.event {
             Some(e) => {
                 j.field_str("event_id", &t.event_id(e));
@@ -672,66 +770,51 @@ pub fn json(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict) -> String {
     s
 }
 
-/// Counters a consumer group has of its own (producers' counters are totals only).
 fn is_group_counter(c: Counter) -> bool {
-    !is_service_counter(c) && !matches!(c, Counter::Produced | Counter::Acked | Counter::Appended)
+    c.scope() == Scope::Group
 }
 
 fn is_service_counter(c: Counter) -> bool {
-    matches!(
-        c,
-        Counter::OrdersCommitted
-            | Counter::CommittedWithoutEvent
-            | Counter::PublishedDuplicates
-            | Counter::OrdersNotApplied
-            | Counter::OrdersAppliedTwice
-    )
+    c.scope() == Scope::Service
 }
 
-/// The trace as JSON Lines: one object per event, names resolved, envelope included
-/// wherever an event is named.
-pub fn jsonl(sc: &Scenario, run: &RunResult) -> String {
-    let t = &run.trace;
-    let mut out = String::new();
-    for ev in &t.events {
-        let mut j = Json::new();
-        j.open_object();
-        j.field_num("t", ev.at);
-        let name = kind_name(ev.kind);
-        j.field_str("kind", name);
-        let (who, _, detail) = match ev.kind {
-            Kind::Deliver {
-                actor,
-                part,
-                offset,
-                ..
-            } => (
-                t.actor_name(actor).to_string(),
-                "poll",
-                format!("{}@{offset}", t.part_name(part)),
-            ),
-            k => row(sc, t, k).unwrap_or_default(),
-        };
-        j.field_str("actor", &who);
-        j.field_str("detail", &detail);
-        if let Some(e) = event_of(ev.kind) {
-            envelope(&mut j, t, e);
-        }
-        j.close_object();
-        out.push_str(&j.finish());
-        out.push('\n');
+/// One record as a JSON line (without the newline): names resolved, the envelope
+/// included wherever an event is named.
+pub fn jsonl_line(sc: &Scenario, t: &Tables, ev: &TraceEvent) -> String {
+    let mut j = Json::new();
+    j.open_object();
+    j.field_num("t", ev.at.ms());
+    j.field_str("kind", ev.kind.name());
+    let (who, _, detail) = match ev.kind {
+        Kind::Deliver {
+            actor,
+            part,
+            offset,
+            ..
+        } => (
+            t.actor_name(actor).to_string(),
+            "poll",
+            format!("{}@{offset}", t.part_name(part)),
+        ),
+        k => row(sc, t, k).unwrap_or_default(),
+    };
+    j.field_str("actor", &who);
+    j.field_str("detail", &detail);
+    if let Some(e) = ev.kind.event() {
+        envelope(&mut j, t, e);
     }
-    out
+    j.close_object();
+    j.finish()
 }
 
 /// The event envelope of the source lesson.
-fn envelope(j: &mut Json, t: &Trace, e: u32) {
+fn envelope(j: &mut Json, t: &Tables, e: u32) {
     let env = t.envelopes[e as usize];
     j.key("envelope").open_object();
     j.field_str("eventId", &t.event_id(e));
     j.field_str("eventType", &t.event_types[env.event_type as usize]);
     j.field_num("version", u64::from(env.version));
-    j.field_num("occurredAt", env.occurred_at);
+    j.field_num("occurredAt", env.occurred_at.ms());
     match t.key_of(e) {
         Some(k) => j.field_str("aggregateId", k),
         None => j.key("aggregateId").null(),
@@ -741,60 +824,6 @@ fn envelope(j: &mut Json, t: &Trace, e: u32) {
         .field_num("n", env.payload)
         .close_object();
     j.close_object();
-}
-
-fn event_of(k: Kind) -> Option<u32> {
-    match k {
-        Kind::Send { event, .. }
-        | Kind::Retry { event, .. }
-        | Kind::SendFailed { event, .. }
-        | Kind::Append { event, .. }
-        | Kind::DuplicateIgnored { event, .. }
-        | Kind::Ack { event, .. }
-        | Kind::Deliver { event, .. }
-        | Kind::Effect { event, .. }
-        | Kind::Absorbed { event, .. }
-        | Kind::Mark { event, .. }
-        | Kind::DbCommit { event, .. }
-        | Kind::RelayPublish { event, .. }
-        | Kind::RelayMark { event, .. }
-        | Kind::StoreUnavailable { event, .. } => Some(event),
-        _ => None,
-    }
-}
-
-fn kind_name(k: Kind) -> &'static str {
-    match k {
-        Kind::Send { .. } => "send",
-        Kind::Retry { .. } => "retry",
-        Kind::SendFailed { .. } => "send_failed",
-        Kind::Append { .. } => "append",
-        Kind::DuplicateIgnored { .. } => "duplicate_ignored",
-        Kind::Ack { .. } => "ack",
-        Kind::JoinGroup { .. } => "join_group",
-        Kind::RebalanceStart { .. } => "rebalance_start",
-        Kind::Generation { .. } => "generation",
-        Kind::OffsetReset { .. } => "offset_reset",
-        Kind::Resume { .. } => "resume",
-        Kind::Deliver { .. } => "deliver",
-        Kind::Effect { .. } => "effect",
-        Kind::Absorbed { .. } => "absorbed",
-        Kind::Mark { .. } => "mark",
-        Kind::CommitSent { .. } => "commit_sent",
-        Kind::Committed { .. } => "committed",
-        Kind::CommitRejected { .. } => "commit_rejected",
-        Kind::Revoke { .. } => "revoke",
-        Kind::Crash { .. } => "crash",
-        Kind::Restart { .. } => "restart",
-        Kind::Leave { .. } => "leave",
-        Kind::SessionExpired { .. } => "session_expired",
-        Kind::OutageStart { .. } => "outage_start",
-        Kind::OutageEnd { .. } => "outage_end",
-        Kind::DbCommit { .. } => "db_commit",
-        Kind::RelayPublish { .. } => "relay_publish",
-        Kind::RelayMark { .. } => "relay_mark",
-        Kind::StoreUnavailable { .. } => "store_unavailable",
-    }
 }
 
 /// The scenario as the simulator understood it, every default filled in.

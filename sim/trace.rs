@@ -1,10 +1,14 @@
 //! The structured trace: what happened, when, to whom. Every output is derived from it.
 //!
-//! Events are small `Copy` values holding ids, never strings, so recording them on the hot
-//! path costs a push. Names (actors, keys, partitions) live once in the `Trace`'s tables and
-//! are looked up only when a report is written. The checker reads the same trace, so what
-//! the timeline shows and what the verdict counts can never disagree.
+//! Records are small `Copy` values holding ids, never strings, so emitting one on the hot
+//! path costs no allocation. Names (actors, keys, partitions) and the per-event envelopes
+//! live once in `Tables` and are looked up only when a report is written. Records flow
+//! through `TraceSink`s as they happen: the online checkers, the text timeline's first
+//! rows, a JSONL stream. Nothing keeps the whole trace unless a sink (`Recorder`) asks to,
+//! so the checker and every output read the same records and can never disagree.
 
+use crate::engine::Time;
+use crate::model::log::Offset;
 use crate::scenario::CrashPoint;
 
 /// An actor in the run: a producer, consumer member, service or relay. Index into `Trace::actors`.
@@ -22,8 +26,8 @@ pub struct Envelope {
     /// Index into `Trace::event_types`.
     pub event_type: u16,
     pub version: u16,
-    /// Simulated time the business event happened (the send or database commit), in ms.
-    pub occurred_at: u64,
+    /// Simulated time the business event happened (the send or database commit).
+    pub occurred_at: Time,
     /// Index into `Trace::keys`, or `NO_KEY` for a null key. The key is the aggregateId.
     pub key: u32,
     /// The producer's running number for this event: the payload, `{"n": payload}`.
@@ -88,20 +92,21 @@ pub enum Kind {
     Append {
         event: EventIx,
         part: PartId,
-        offset: u64,
+        offset: Offset,
     },
     /// The broker recognised an idempotent producer's retry and did not append again.
     DuplicateIgnored {
         event: EventIx,
         part: PartId,
-        offset: u64,
+        offset: Offset,
     },
-    /// The producer saw its send acknowledged (`offset` is u64::MAX with acks=0).
+    /// The producer saw its send acknowledged (`offset` is None with acks=0: the producer
+    /// does not wait and never learns it).
     Ack {
         actor: ActorId,
         event: EventIx,
         part: PartId,
-        offset: u64,
+        offset: Option<Offset>,
     },
     /// A member asked to join its group.
     JoinGroup {
@@ -123,60 +128,60 @@ pub enum Kind {
     OffsetReset {
         actor: ActorId,
         part: PartId,
-        offset: u64,
+        offset: Offset,
     },
     /// A member resumed a partition at its committed offset.
     Resume {
         actor: ActorId,
         part: PartId,
-        offset: u64,
+        offset: Offset,
     },
     /// A poll returned this record.
     Deliver {
         actor: ActorId,
         part: PartId,
-        offset: u64,
+        offset: Offset,
         event: EventIx,
     },
     /// The handler applied the record's effect.
     Effect {
         actor: ActorId,
         part: PartId,
-        offset: u64,
+        offset: Offset,
         event: EventIx,
     },
     /// The idempotency store already held this eventId: the effect was skipped.
     Absorbed {
         actor: ActorId,
         part: PartId,
-        offset: u64,
+        offset: Offset,
         event: EventIx,
     },
-    /// The handler marked the eventId processed, until `expires_at` (u64::MAX: never).
+    /// The handler marked the eventId processed, until `expires_at` (None: never).
     Mark {
         actor: ActorId,
         event: EventIx,
-        expires_at: u64,
+        expires_at: Option<Time>,
     },
     /// A commit request carrying `offset` (the next offset to read) for `part`.
     CommitSent {
         actor: ActorId,
         part: PartId,
-        offset: u64,
+        offset: Offset,
         auto: bool,
     },
     /// The coordinator stored a commit.
     Committed {
         group: u16,
         part: PartId,
-        offset: u64,
+        offset: Offset,
         actor: ActorId,
     },
     /// The coordinator refused a commit from a stale generation.
     CommitRejected {
         actor: ActorId,
         part: PartId,
-        offset: u64,
+        offset: Offset,
     },
     /// A member revoked its partitions to rejoin.
     Revoke {
@@ -202,7 +207,7 @@ pub enum Kind {
     OutageStart {
         what: Outage,
         actor: ActorId,
-        until: u64,
+        until: Time,
     },
     OutageEnd {
         what: Outage,
@@ -231,9 +236,10 @@ pub enum Kind {
     },
 }
 
+/// One trace record: what happened at simulated time `at`.
 #[derive(Clone, Copy, Debug)]
 pub struct TraceEvent {
-    pub at: u64,
+    pub at: Time,
     pub kind: Kind,
 }
 
@@ -244,9 +250,10 @@ pub struct Share {
     pub parts: Vec<PartId>,
 }
 
+/// The names and per-event data that trace records point into by id. Filled as the run
+/// goes (envelopes and assignments grow with it); read by sinks and reports.
 #[derive(Clone, Debug, Default)]
-pub struct Trace {
-    pub events: Vec<TraceEvent>,
+pub struct Tables {
     pub actors: Vec<(Actor, String)>,
     /// (topic index, partition number) for each PartId.
     pub partitions: Vec<(u16, u32)>,
@@ -255,15 +262,13 @@ pub struct Trace {
     pub leaders: Vec<u32>,
     pub keys: Vec<String>,
     pub event_types: Vec<String>,
+    /// The envelope of each event, by `EventIx`: 32 bytes a record.
     pub envelopes: Vec<Envelope>,
+    /// Each generation's shares, by the index a `Generation` record carries.
     pub assignments: Vec<Vec<Share>>,
 }
 
-impl Trace {
-    pub fn push(&mut self, at: u64, kind: Kind) {
-        self.events.push(TraceEvent { at, kind });
-    }
-
+impl Tables {
     pub fn actor_name(&self, a: ActorId) -> &str {
         &self.actors[a as usize].1
     }
@@ -294,5 +299,91 @@ impl Trace {
     pub fn key_of(&self, e: EventIx) -> Option<&str> {
         let k = self.envelopes[e as usize].key;
         (k != NO_KEY).then(|| self.keys[k as usize].as_str())
+    }
+}
+
+/// Where trace records go as they happen. The driver calls `record` once per record, in
+/// order, with the tables as they stand at that moment (every id in the record resolves).
+pub trait TraceSink {
+    fn record(&mut self, tables: &Tables, ev: &TraceEvent);
+}
+
+/// A sink that keeps every record: for tests and for outputs that need the whole run.
+#[derive(Clone, Debug, Default)]
+pub struct Recorder {
+    pub events: Vec<TraceEvent>,
+}
+
+impl TraceSink for Recorder {
+    fn record(&mut self, _: &Tables, ev: &TraceEvent) {
+        self.events.push(*ev);
+    }
+}
+
+/// Sends each record to two sinks in turn.
+pub struct Tee<'a, 'b>(pub &'a mut dyn TraceSink, pub &'b mut dyn TraceSink);
+
+impl TraceSink for Tee<'_, '_> {
+    fn record(&mut self, tables: &Tables, ev: &TraceEvent) {
+        self.0.record(tables, ev);
+        self.1.record(tables, ev);
+    }
+}
+
+impl Kind {
+    /// The record's kind as the JSONL trace names it (README §3.4): the one spelling.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Send { .. } => "send",
+            Kind::Retry { .. } => "retry",
+            Kind::SendFailed { .. } => "send_failed",
+            Kind::Append { .. } => "append",
+            Kind::DuplicateIgnored { .. } => "duplicate_ignored",
+            Kind::Ack { .. } => "ack",
+            Kind::JoinGroup { .. } => "join_group",
+            Kind::RebalanceStart { .. } => "rebalance_start",
+            Kind::Generation { .. } => "generation",
+            Kind::OffsetReset { .. } => "offset_reset",
+            Kind::Resume { .. } => "resume",
+            Kind::Deliver { .. } => "deliver",
+            Kind::Effect { .. } => "effect",
+            Kind::Absorbed { .. } => "absorbed",
+            Kind::Mark { .. } => "mark",
+            Kind::CommitSent { .. } => "commit_sent",
+            Kind::Committed { .. } => "committed",
+            Kind::CommitRejected { .. } => "commit_rejected",
+            Kind::Revoke { .. } => "revoke",
+            Kind::Crash { .. } => "crash",
+            Kind::Restart { .. } => "restart",
+            Kind::Leave { .. } => "leave",
+            Kind::SessionExpired { .. } => "session_expired",
+            Kind::OutageStart { .. } => "outage_start",
+            Kind::OutageEnd { .. } => "outage_end",
+            Kind::DbCommit { .. } => "db_commit",
+            Kind::RelayPublish { .. } => "relay_publish",
+            Kind::RelayMark { .. } => "relay_mark",
+            Kind::StoreUnavailable { .. } => "store_unavailable",
+        }
+    }
+
+    /// The event the record concerns, if any.
+    pub fn event(&self) -> Option<EventIx> {
+        match *self {
+            Kind::Send { event, .. }
+            | Kind::Retry { event, .. }
+            | Kind::SendFailed { event, .. }
+            | Kind::Append { event, .. }
+            | Kind::DuplicateIgnored { event, .. }
+            | Kind::Ack { event, .. }
+            | Kind::Deliver { event, .. }
+            | Kind::Effect { event, .. }
+            | Kind::Absorbed { event, .. }
+            | Kind::Mark { event, .. }
+            | Kind::DbCommit { event, .. }
+            | Kind::RelayPublish { event, .. }
+            | Kind::RelayMark { event, .. }
+            | Kind::StoreUnavailable { event, .. } => Some(event),
+            _ => None,
+        }
     }
 }

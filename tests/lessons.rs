@@ -1,7 +1,7 @@
 //! The lessons in scenarios/ are the regression suite: each one's `expect:` block must hold,
 //! then its whole report is compared with a snapshot that reads like a document.
 
-use kafkasim::{lessons, report, scenario, simulate};
+use kafkasim::{lessons, report, scenario, simulate_with};
 use std::path::Path;
 
 fn scenario_files() -> Vec<std::path::PathBuf> {
@@ -27,7 +27,8 @@ fn document(stem: &str, seed: Option<u64>) -> (String, String, bool, Vec<String>
     let text = text.as_str();
     let sc = scenario::parse(text).unwrap_or_else(|e| panic!("{stem} does not load: {e:?}"));
     let seed = seed.unwrap_or(sc.seed);
-    let (run, verdict) = simulate(&sc, seed);
+    let mut rows = report::Timeline::new(None);
+    let (run, verdict) = simulate_with(&sc, seed, &mut rows);
     let reproduce = format!("kafkasim run scenarios/{stem}.yaml --seed {seed}");
     let opts = report::TextOptions {
         reproduce: &reproduce,
@@ -42,7 +43,7 @@ fn document(stem: &str, seed: Option<u64>) -> (String, String, bool, Vec<String>
     let doc = format!(
         "# Scenario, every default filled in\n\n{}\n# Report\n\n{}",
         report::resolved(&sc),
-        report::text(&sc, seed, &run, &verdict, &opts)
+        report::text(&sc, seed, &run, &verdict, &rows, &opts)
     );
     let json = report::json(&sc, seed, &run, &verdict);
     (doc, json, verdict.pass, failed)

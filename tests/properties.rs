@@ -7,8 +7,8 @@
 
 use kafkasim::check::Verdict;
 use kafkasim::counters::Counter;
-use kafkasim::model::RunResult;
-use kafkasim::{scenario, simulate};
+use kafkasim::trace::{Kind, Recorder};
+use kafkasim::{scenario, simulate_with};
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, RngSeed};
 
@@ -185,9 +185,13 @@ fn config() -> ProptestConfig {
 }
 
 /// A generated scenario that does not load is a bug in the generator: fail with its text.
-fn simulate_text(text: &str, seed: u64) -> Result<(RunResult, Verdict), TestCaseError> {
+/// Runs a generated scenario, keeping every trace record so a test can judge the checker
+/// against the raw records.
+fn simulate_text(text: &str, seed: u64) -> Result<(Recorder, Verdict), TestCaseError> {
     let sc = scenario::parse(text).map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
-    Ok(simulate(&sc, seed))
+    let mut all = Recorder::default();
+    let (_, v) = simulate_with(&sc, seed, &mut all);
+    Ok((all, v))
 }
 
 proptest! {
@@ -226,8 +230,15 @@ proptest! {
             .replace("    relay: { poll_interval_ms: 40, batch_size: 4 }\n", "")
             .replace("  - { at_ms: 20000, restart: order-service-relay-1 }\n", "")
             .replace("  - { at_ms: 40000, restart: order-service-relay-1 }\n", "");
-        let (run, v) = simulate_text(&text, seed)?;
-        let in_log: std::collections::BTreeSet<u32> = run.logs.iter().flatten().copied().collect();
+        let (trace, v) = simulate_text(&text, seed)?;
+        let in_log: std::collections::BTreeSet<u32> = trace
+            .events
+            .iter()
+            .filter_map(|e| match e.kind {
+                Kind::Append { event, .. } => Some(event),
+                _ => None,
+            })
+            .collect();
         for a in v.anomalies.iter().filter(|a| a.kind == kafkasim::check::AnomalyKind::CommittedWithoutEvent) {
             let e = a.event.expect("an order names its event");
             prop_assert!(!in_log.contains(&e), "{} is in the log\n{}", a.cause, text);

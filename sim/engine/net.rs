@@ -41,7 +41,7 @@ pub enum LinkState {
 pub struct PathId(pub u32);
 
 /// One end of a link-state rule: which endpoints it matches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Side<A> {
     /// Exactly this endpoint.
     One(A),

@@ -1,110 +1,369 @@
-//! The Kafka cluster: partition logs led by brokers, and the idempotent-producer state.
+//! The brokers, as one component until replication splits them: partition logs, produce
+//! (with the idempotent producer's sequence check), fetch with `fetch.max.wait.ms`
+//! parking, and ListOffsets.
 //!
-//! A partition is an append-only `Vec` of event indexes; an offset is an index into it.
-//! Replication is not modelled yet: each partition lives on its leader only (acks=all is
-//! accepted and behaves as acks=1; README says so). What does not live here: the group
-//! coordinator (`group.rs`) and anything a client decides.
+//! Inputs: `Produce`, `Fetch` and `ListOffsets` messages, and the `FetchWait` timer.
+//! Outputs: their answers, `Append`/`DuplicateIgnored` trace records, and fetch-wait timers
+//! (cancelled when a parked fetch is answered early, so none outlives its request).
+//! Replication is not modelled yet: each partition lives on its leader only, the high
+//! watermark follows every append, and acks=all behaves as acks=1 (README says so). What
+//! does not live here: the group coordinator (`coordinator.rs`) and anything a client
+//! decides.
 
-use crate::trace::{EventIx, PartId};
+use crate::model::io::{Endpoint, FetchRequest, Msg, Out, Produce, Timer, TimerKey};
+use crate::model::log::{Offset, PartitionLog, Record};
+use crate::scenario::{Acks, OffsetReset};
+use crate::trace::{EventIx, Kind, PartId, SendError};
 use std::collections::BTreeMap;
 
-/// Kafka keeps the last five batches per producer and partition to recognise retries.
+/// Kafka keeps the last five batches per producer and partition to recognise retries
+/// (`ProducerStateEntry.NUM_BATCHES_TO_RETAIN`).
 const BATCHES_TO_RETAIN: usize = 5;
 
 #[derive(Default)]
 struct SequenceState {
-    next_seq: u32,
+    next_sequence: u32,
     /// (sequence, offset) of the last appends, oldest first.
-    recent: Vec<(u32, u64)>,
+    recent: Vec<(u32, Offset)>,
 }
 
-pub enum AppendResult {
-    Appended(u64),
-    Duplicate(u64),
+enum AppendResult {
+    Appended(Offset),
+    Duplicate(Offset),
     OutOfOrderSequence,
 }
 
+/// A fetch waiting for data or for fetch.max.wait.ms.
+struct Parked {
+    member: u32,
+    request: Box<FetchRequest>,
+}
+
 pub struct Cluster {
-    pub logs: Vec<Vec<EventIx>>,
-    /// Leader broker (0-based) of each partition.
-    pub leaders: Vec<u32>,
-    /// While `now < down_until`, every broker is unreachable.
-    pub down_until: u64,
+    logs: Vec<PartitionLog>,
     sequences: BTreeMap<(u32, PartId), SequenceState>,
-    next_pid: u32,
+    parked: Vec<Parked>,
+    scratch: Vec<Record>,
 }
 
 impl Cluster {
-    pub fn new(partitions: usize, brokers: u32, first_partition_of_topic: &[usize]) -> Cluster {
-        // Leaders are spread like Kafka's round-robin replica placement, offset per topic.
-        let mut leaders = vec![0; partitions];
-        for (t, &first) in first_partition_of_topic.iter().enumerate() {
-            let end = first_partition_of_topic
-                .get(t + 1)
-                .copied()
-                .unwrap_or(partitions);
-            for (i, leader) in leaders[first..end].iter_mut().enumerate() {
-                *leader = ((i + t) % brokers as usize) as u32;
+    pub fn new(partitions: usize) -> Cluster {
+        Cluster {
+            logs: (0..partitions).map(|_| PartitionLog::default()).collect(),
+            sequences: BTreeMap::new(),
+            parked: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Leader broker (0-based) of each partition, spread like Kafka's round-robin replica
+    /// placement and offset per topic (`AdminUtils.assignReplicasToBrokers`, rack-unaware).
+    pub fn leaders(partitions_per_topic: &[u32], brokers: u32) -> Vec<u32> {
+        let mut leaders = Vec::new();
+        for (t, &n) in partitions_per_topic.iter().enumerate() {
+            for i in 0..n as usize {
+                leaders.push(((i + t) % brokers as usize) as u32);
             }
         }
-        Cluster {
-            logs: vec![Vec::new(); partitions],
-            leaders,
-            down_until: 0,
-            sequences: BTreeMap::new(),
-            next_pid: 1000,
+        leaders
+    }
+
+    pub fn log(&self, part: PartId) -> &PartitionLog {
+        &self.logs[part as usize]
+    }
+
+    pub fn on_message(&mut self, from: Endpoint, msg: Msg, out: &mut Out) {
+        match (from, msg) {
+            (Endpoint::Client(_), Msg::Produce(p)) => self.produce(from, p, out),
+            (Endpoint::Member(m), Msg::Fetch(request)) => self.fetch(m, request, out),
+            (
+                Endpoint::Member(_),
+                Msg::ListOffsets {
+                    request_id,
+                    parts,
+                    reset,
+                },
+            ) => {
+                let offsets = parts
+                    .iter()
+                    .map(|&p| {
+                        let log = &self.logs[p as usize];
+                        let o = match reset {
+                            OffsetReset::Earliest => log.log_start_offset(),
+                            OffsetReset::Latest => log.high_watermark(),
+                        };
+                        (p, o)
+                    })
+                    .collect();
+                out.send(
+                    from,
+                    Msg::ListOffsetsResponse {
+                        request_id,
+                        offsets,
+                    },
+                );
+            }
+            (from, msg) => unreachable!("the cluster got {msg:?} from {from:?}"),
         }
     }
 
-    pub fn is_up(&self, now: u64) -> bool {
-        now >= self.down_until
+    pub fn on_timer(&mut self, timer: Timer, out: &mut Out) {
+        let Timer::FetchWait { member, fetch_id } = timer else {
+            unreachable!("the cluster sets no {timer:?} timer");
+        };
+        if let Some(i) = self
+            .parked
+            .iter()
+            .position(|p| p.member == member && p.request.fetch_id == fetch_id)
+        {
+            self.parked.swap_remove(i);
+            out.send(
+                Endpoint::Member(member),
+                Msg::FetchResponse {
+                    fetch_id,
+                    records: Vec::new(),
+                },
+            );
+        }
     }
 
-    /// InitProducerId: every producer incarnation gets a fresh id, so a restarted producer's
-    /// retries are not recognised as duplicates of its previous life.
-    pub fn init_producer_id(&mut self) -> u32 {
-        self.next_pid += 1;
-        self.next_pid
+    fn produce(&mut self, from: Endpoint, p: Produce, out: &mut Out) {
+        let result = if p.idempotent {
+            match self.append_idempotent(p.producer_id, p.sequence, p.part, p.event) {
+                AppendResult::Appended(offset) => {
+                    self.appended(p.part, p.event, offset, out);
+                    Ok(offset)
+                }
+                AppendResult::Duplicate(offset) => {
+                    out.trace(Kind::DuplicateIgnored {
+                        event: p.event,
+                        part: p.part,
+                        offset,
+                    });
+                    Ok(offset)
+                }
+                AppendResult::OutOfOrderSequence => Err(SendError::OutOfOrderSequence),
+            }
+        } else {
+            let offset = self.logs[p.part as usize].append(p.event);
+            self.appended(p.part, p.event, offset, out);
+            Ok(offset)
+        };
+        if p.acks != Acks::None {
+            out.send(
+                from,
+                Msg::ProduceResponse {
+                    producer_id: p.producer_id,
+                    event: p.event,
+                    part: p.part,
+                    result,
+                },
+            );
+        }
     }
 
-    pub fn end_offset(&self, part: PartId) -> u64 {
-        self.logs[part as usize].len() as u64
-    }
-
-    /// A plain append (no idempotence).
-    pub fn append(&mut self, part: PartId, event: EventIx) -> u64 {
-        let log = &mut self.logs[part as usize];
-        log.push(event);
-        log.len() as u64 - 1
+    fn appended(&mut self, part: PartId, event: EventIx, offset: Offset, out: &mut Out) {
+        out.trace(Kind::Append {
+            event,
+            part,
+            offset,
+        });
+        self.wake_parked(part, out);
     }
 
     /// An idempotent producer's append: exact retries are acknowledged with their original
     /// offset, and a gap in the sequence is refused so the producer resends in order.
-    pub fn append_idempotent(
+    fn append_idempotent(
         &mut self,
-        pid: u32,
-        seq: u32,
+        producer_id: u32,
+        sequence: u32,
         part: PartId,
         event: EventIx,
     ) -> AppendResult {
-        let state = self.sequences.entry((pid, part)).or_default();
-        if seq < state.next_seq {
-            return match state.recent.iter().find(|(s, _)| *s == seq) {
+        let state = self.sequences.entry((producer_id, part)).or_default();
+        if sequence < state.next_sequence {
+            return match state.recent.iter().find(|(s, _)| *s == sequence) {
                 Some(&(_, offset)) => AppendResult::Duplicate(offset),
                 None => AppendResult::OutOfOrderSequence,
             };
         }
-        if seq > state.next_seq {
+        if sequence > state.next_sequence {
             return AppendResult::OutOfOrderSequence;
         }
-        state.next_seq += 1;
-        let log = &mut self.logs[part as usize];
-        log.push(event);
-        let offset = log.len() as u64 - 1;
+        state.next_sequence += 1;
+        let offset = self.logs[part as usize].append(event);
         if state.recent.len() == BATCHES_TO_RETAIN {
             state.recent.remove(0);
         }
-        state.recent.push((seq, offset));
+        state.recent.push((sequence, offset));
         AppendResult::Appended(offset)
+    }
+
+    /// Up to max_records from the request's positions, in its order, below the high
+    /// watermark; or park it until data arrives or fetch.max.wait.ms passes.
+    fn fetch(&mut self, member: u32, request: Box<FetchRequest>, out: &mut Out) {
+        if !self.answer_if_data(member, &request, out) {
+            out.set_timer(
+                fetch_wait_key(member),
+                request.max_wait_ms,
+                Timer::FetchWait {
+                    member,
+                    fetch_id: request.fetch_id,
+                },
+            );
+            // A member has at most one fetch outstanding: a newer one replaces an older.
+            self.parked.retain(|p| p.member != member);
+            self.parked.push(Parked { member, request });
+        }
+    }
+
+    fn answer_if_data(&mut self, member: u32, request: &FetchRequest, out: &mut Out) -> bool {
+        let mut records = std::mem::take(&mut self.scratch);
+        records.clear();
+        for &(part, position) in &request.positions {
+            let room = request.max_records - records.len();
+            if room == 0 {
+                break;
+            }
+            self.logs[part as usize].read(position, room, part, &mut records);
+        }
+        if records.is_empty() {
+            self.scratch = records;
+            return false;
+        }
+        out.send(
+            Endpoint::Member(member),
+            Msg::FetchResponse {
+                fetch_id: request.fetch_id,
+                records,
+            },
+        );
+        true
+    }
+
+    /// New data on `part`: parked fetches that cover it are answered now and their wait
+    /// timers cancelled.
+    fn wake_parked(&mut self, part: PartId, out: &mut Out) {
+        let mut i = 0;
+        while i < self.parked.len() {
+            if self.parked[i]
+                .request
+                .positions
+                .iter()
+                .any(|&(p, _)| p == part)
+            {
+                let parked = self.parked.swap_remove(i);
+                out.cancel_timer(fetch_wait_key(parked.member));
+                let answered = self.answer_if_data(parked.member, &parked.request, out);
+                debug_assert!(answered, "an append below the high watermark is readable");
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+fn fetch_wait_key(member: u32) -> TimerKey {
+    u64::from(member)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Time;
+
+    fn produce(event: EventIx, sequence: u32, idempotent: bool) -> Msg {
+        Msg::Produce(Produce {
+            producer_id: 7,
+            event,
+            part: 0,
+            sequence,
+            idempotent,
+            acks: Acks::All,
+        })
+    }
+
+    fn answers(out: &Out) -> Vec<Result<Offset, SendError>> {
+        out.sends
+            .iter()
+            .filter_map(|(_, m)| match m {
+                Msg::ProduceResponse { result, .. } => Some(*result),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_idempotent_retry_is_acknowledged_with_its_first_offset_and_not_appended() {
+        let mut c = Cluster::new(1);
+        let mut out = Out::at(Time(1));
+        c.on_message(Endpoint::Client(0), produce(0, 0, true), &mut out);
+        c.on_message(Endpoint::Client(0), produce(0, 0, true), &mut out);
+        assert_eq!(answers(&out), vec![Ok(Offset(0)), Ok(Offset(0))]);
+        assert_eq!(c.log(0).log_end_offset(), Offset(1));
+    }
+
+    #[test]
+    fn a_sequence_gap_is_refused_as_out_of_order() {
+        let mut c = Cluster::new(1);
+        let mut out = Out::at(Time(1));
+        c.on_message(Endpoint::Client(0), produce(0, 1, true), &mut out);
+        assert_eq!(answers(&out), vec![Err(SendError::OutOfOrderSequence)]);
+        assert_eq!(c.log(0).log_end_offset(), Offset(0));
+    }
+
+    #[test]
+    fn without_idempotence_a_retry_appends_a_second_copy() {
+        let mut c = Cluster::new(1);
+        let mut out = Out::at(Time(1));
+        c.on_message(Endpoint::Client(0), produce(0, 0, false), &mut out);
+        c.on_message(Endpoint::Client(0), produce(0, 0, false), &mut out);
+        assert_eq!(answers(&out), vec![Ok(Offset(0)), Ok(Offset(1))]);
+    }
+
+    #[test]
+    fn an_empty_fetch_parks_until_an_append_answers_it_and_cancels_its_timer() {
+        let mut c = Cluster::new(1);
+        let mut out = Out::at(Time(1));
+        let request = FetchRequest {
+            fetch_id: 3,
+            positions: vec![(0, Offset(0))],
+            max_records: 10,
+            max_wait_ms: 500,
+        };
+        c.on_message(Endpoint::Member(4), Msg::Fetch(Box::new(request)), &mut out);
+        assert!(out.sends.is_empty());
+        assert!(matches!(
+            out.timers[..],
+            [crate::model::io::TimerOp::Set { .. }]
+        ));
+        let mut out = Out::at(Time(2));
+        c.on_message(Endpoint::Client(0), produce(9, 0, true), &mut out);
+        assert!(matches!(
+            out.timers[..],
+            [crate::model::io::TimerOp::Cancel { key: 4 }]
+        ));
+        let fetched: Vec<&Msg> = out
+            .sends
+            .iter()
+            .filter(|(to, _)| *to == Endpoint::Member(4))
+            .map(|(_, m)| m)
+            .collect();
+        match fetched[..] {
+            [Msg::FetchResponse {
+                fetch_id: 3,
+                records,
+            }] => {
+                assert_eq!(
+                    records[..],
+                    [Record {
+                        part: 0,
+                        offset: Offset(0),
+                        event: 9
+                    }]
+                )
+            }
+            _ => panic!("expected one fetch answer, got {fetched:?}"),
+        }
     }
 }

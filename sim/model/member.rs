@@ -1,6 +1,11 @@
 //! A consumer group member: the poll loop, the record handler with its named crash points,
 //! offset commits (auto and manual), and the idempotency check.
 //!
+//! Inputs: `RejoinRequired`, `SyncGroupResponse`, `ListOffsetsResponse`, `FetchResponse`
+//! and `OffsetCommitResponse` messages; `ProcessDone` and `StoreRetry` timers; `Control`
+//! (start, crash, restart, leave). Outputs: JoinGroup, LeaveGroup, Fetch, ListOffsets,
+//! OffsetCommit and HeartbeatStopped messages, timers, trace records.
+//!
 //! The handler's steps for each record, each boundary a crash point:
 //! `before-process` → check the processed-id store → apply the effect →
 //! `after-effect-before-mark` → mark the id → `after-mark-before-commit` /
@@ -8,13 +13,19 @@
 //! Positions advance when a poll returns records, as Kafka's do; auto-commit commits the
 //! positions at the start of a later poll once `auto.commit.interval.ms` has elapsed.
 
-use crate::engine::{Ctx, Link};
-use crate::model::{Armed, Ev};
-use crate::scenario::{
-    CommitMode, CrashPoint, GroupSpec, OffsetReset, StoreKind, StoreUnavailable,
+use crate::model::armed::Armed;
+use crate::model::io::{
+    Control, Endpoint, FetchRequest, MemberRef, Msg, Out, SyncGroup, Timer, TimerKey,
 };
-use crate::trace::{ActorId, EventIx, Kind, PartId};
-use std::collections::BTreeMap;
+use crate::model::log::{Offset, Record};
+use crate::model::store::{Check, Marked, Store};
+use crate::scenario::{CommitMode, CrashPoint, GroupSpec, OffsetReset, StoreUnavailable};
+use crate::trace::{ActorId, Kind, PartId};
+
+const PROCESS_DONE: TimerKey = 1;
+const STORE_RETRY: TimerKey = 2;
+/// A record waiting on an unreachable store is checked again after this long.
+pub const STORE_RETRY_MS: u64 = 100;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
@@ -23,6 +34,8 @@ pub enum Phase {
     /// Left the group cleanly; never comes back.
     Left,
     Joining,
+    /// Waiting for ListOffsets to say where partitions without a commit start.
+    Resetting,
     /// In the group with nothing assigned, or waiting out a rebalance.
     Idle,
     Fetching,
@@ -39,57 +52,26 @@ pub enum Then {
     Poll,
 }
 
-/// The processed-eventId store of a group: Redis-like (external) or a table in the
-/// consumer's own database (same-transaction). Shared by all members of the group.
-pub struct Store {
-    pub kind: StoreKind,
-    pub ttl_ms: Option<u64>,
-    pub on_unavailable: StoreUnavailable,
-    pub down_until: u64,
-    processed: BTreeMap<EventIx, u64>,
-}
-
-impl Store {
-    pub fn new(kind: StoreKind, ttl_ms: Option<u64>, on_unavailable: StoreUnavailable) -> Store {
-        Store {
-            kind,
-            ttl_ms,
-            on_unavailable,
-            down_until: 0,
-            processed: BTreeMap::new(),
-        }
-    }
-
-    fn seen(&self, event: EventIx, now: u64) -> bool {
-        self.processed.get(&event).is_some_and(|&exp| now < exp)
-    }
-
-    fn mark(&mut self, event: EventIx, now: u64) -> u64 {
-        let expires = self.ttl_ms.map_or(u64::MAX, |t| now.saturating_add(t));
-        self.processed.insert(event, expires);
-        expires
-    }
-}
-
 pub struct Member {
-    pub slot: u32,
-    pub group: u16,
+    slot: u32,
+    group: u16,
+    /// The member's index in its group: member.id `<group>-<index+1>`.
+    index: u32,
     pub actor: ActorId,
-    pub incarnation: u32,
-    pub phase: Phase,
-    pub link_out: Link,
-    pub link_in: Link,
-    pub generation: u32,
-    pub assignment: Vec<PartId>,
+    incarnation: u32,
+    phase: Phase,
+    generation: u32,
+    assignment: Vec<PartId>,
     /// Next offset to fetch, per assigned partition.
-    pub positions: Vec<(PartId, u64)>,
-    /// The records the last poll returned (filled by the broker side of the fetch).
-    pub batch: Vec<(PartId, u64, EventIx)>,
-    pub cursor: usize,
-    pub rejoin: bool,
-    pub last_auto_commit: u64,
-    pub armed: Option<Armed>,
-    pub fetch_epoch: u32,
+    positions: Vec<(PartId, Offset)>,
+    /// The records the last poll returned.
+    batch: Vec<Record>,
+    cursor: usize,
+    rejoin: bool,
+    last_auto_commit: crate::engine::Time,
+    armed: Option<Armed>,
+    /// The id of the latest fetch or ListOffsets request; older answers are ignored.
+    request_id: u32,
     pending_commits: u32,
     seen: bool,
     // Configuration, copied from the group.
@@ -98,28 +80,28 @@ pub struct Member {
     auto_commit: bool,
     auto_commit_interval_ms: u64,
     reset: OffsetReset,
-    pub max_poll_records: u64,
+    max_poll_records: usize,
+    fetch_max_wait_ms: u64,
 }
 
 impl Member {
-    pub fn new(ctx: &mut Ctx, slot: u32, group: u16, actor: ActorId, spec: &GroupSpec) -> Member {
+    pub fn new(slot: u32, group: u16, index: u32, actor: ActorId, spec: &GroupSpec) -> Member {
         Member {
             slot,
             group,
+            index,
             actor,
             incarnation: 0,
             phase: Phase::Down,
-            link_out: ctx.new_link(),
-            link_in: ctx.new_link(),
             generation: 0,
             assignment: Vec::new(),
             positions: Vec::new(),
             batch: Vec::new(),
             cursor: 0,
             rejoin: false,
-            last_auto_commit: 0,
+            last_auto_commit: crate::engine::Time::ZERO,
             armed: None,
-            fetch_epoch: 0,
+            request_id: 0,
             pending_commits: 0,
             seen: false,
             time_ms: spec.processing.time_ms,
@@ -127,143 +109,262 @@ impl Member {
             auto_commit: spec.config.enable_auto_commit,
             auto_commit_interval_ms: spec.config.auto_commit_interval_ms,
             reset: spec.config.auto_offset_reset,
-            max_poll_records: spec.config.max_poll_records,
+            max_poll_records: usize::try_from(spec.config.max_poll_records).unwrap_or(usize::MAX),
+            fetch_max_wait_ms: spec.config.fetch_max_wait_ms,
         }
     }
 
-    fn ev_join(&self) -> Ev {
-        Ev::JoinArrive {
+    pub fn group(&self) -> u16 {
+        self.group
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    fn me(&self) -> MemberRef {
+        MemberRef {
             slot: self.slot,
             incarnation: self.incarnation,
         }
     }
 
-    /// Start (or restart) this member: a new incarnation joins the group.
-    pub fn start(&mut self, ctx: &mut Ctx) {
-        self.incarnation += 1;
+    fn coordinator(&self) -> Endpoint {
+        Endpoint::Coordinator(self.group)
+    }
+
+    fn live(&self) -> bool {
+        !matches!(self.phase, Phase::Down | Phase::Left)
+    }
+
+    fn join(&mut self, out: &mut Out) {
         self.phase = Phase::Joining;
+        out.send(
+            self.coordinator(),
+            Msg::JoinGroup {
+                member: self.me(),
+                index: self.index,
+                actor: self.actor,
+            },
+        );
+    }
+
+    /// Start (or restart) this member: a new incarnation joins the group.
+    pub fn start(&mut self, out: &mut Out) {
+        self.incarnation += 1;
         self.rejoin = false;
-        self.last_auto_commit = ctx.now();
-        ctx.send(self.link_out, self.ev_join());
+        self.last_auto_commit = out.now;
+        self.join(out);
+    }
+
+    /// A fault: crash now or arm a crash point, restart, or leave cleanly.
+    pub fn on_control(&mut self, control: Control, out: &mut Out) {
+        match control {
+            Control::Crash { point: None, .. } if self.live() => self.crash(None, out),
+            Control::Crash {
+                point: Some(point),
+                on_record,
+            } if self.live() => self.armed = Some(Armed::new(point, on_record)),
+            Control::Restart if self.phase == Phase::Down => {
+                out.trace(Kind::Restart { actor: self.actor });
+                self.start(out);
+            }
+            Control::Leave if self.live() => self.leave(out),
+            _ => {}
+        }
+    }
+
+    pub fn on_message(&mut self, msg: Msg, store: Option<&mut Store>, out: &mut Out) {
+        if !self.live() {
+            return;
+        }
+        match msg {
+            Msg::RejoinRequired { member } if member == self.me() => self.rejoin_required(out),
+            Msg::SyncGroupResponse(sync) if sync.member == self.me() => self.on_sync(*sync, out),
+            Msg::ListOffsetsResponse {
+                request_id,
+                offsets,
+            } if self.phase == Phase::Resetting && request_id == self.request_id => {
+                for (part, offset) in offsets {
+                    out.trace(Kind::OffsetReset {
+                        actor: self.actor,
+                        part,
+                        offset,
+                    });
+                    if let Some(p) = self.positions.iter_mut().find(|(p, _)| *p == part) {
+                        p.1 = offset;
+                    }
+                }
+                self.poll(out);
+            }
+            Msg::FetchResponse { fetch_id, records }
+                if self.phase == Phase::Fetching && fetch_id == self.request_id =>
+            {
+                self.on_fetch_response(records, store, out)
+            }
+            Msg::OffsetCommitResponse { member, .. } if member == self.me() => {
+                self.on_commit_response(store, out)
+            }
+            // Answers to an older incarnation, fetch or request.
+            _ => {}
+        }
+    }
+
+    pub fn on_timer(&mut self, timer: Timer, store: Option<&mut Store>, out: &mut Out) {
+        if !self.live() {
+            return;
+        }
+        match timer {
+            Timer::StoreRetry => self.check_store(store, out),
+            Timer::ProcessDone => self.on_process_done(store, out),
+            other => unreachable!("a member sets no {other:?} timer"),
+        }
+    }
+
+    fn rejoin_required(&mut self, out: &mut Out) {
+        if self.phase == Phase::Joining {
+            return;
+        }
+        self.rejoin = true;
+        if matches!(self.phase, Phase::Idle | Phase::Fetching) {
+            // Not busy with records: rejoin now; a fetch answer still on its way is stale.
+            self.batch.clear();
+            self.poll(out);
+        }
     }
 
     /// The top of the poll loop: rejoin if asked, auto-commit if due, then fetch.
-    pub fn poll(&mut self, ctx: &mut Ctx) {
+    fn poll(&mut self, out: &mut Out) {
+        self.request_id += 1;
         if self.rejoin {
             self.rejoin = false;
             if self.auto_commit {
                 // onJoinPrepare: commit what was consumed before revoking.
-                self.commit_positions(ctx, true, false);
+                self.commit_positions(true, false, out);
             }
-            ctx.trace(Kind::Revoke { actor: self.actor });
+            out.trace(Kind::Revoke { actor: self.actor });
             self.assignment.clear();
             self.positions.clear();
-            self.phase = Phase::Joining;
-            ctx.send(self.link_out, self.ev_join());
+            self.join(out);
             return;
         }
-        if self.auto_commit && ctx.now() - self.last_auto_commit >= self.auto_commit_interval_ms {
-            self.last_auto_commit = ctx.now();
-            self.commit_positions(ctx, true, false);
+        if self.auto_commit && out.now.since(self.last_auto_commit) >= self.auto_commit_interval_ms
+        {
+            self.last_auto_commit = out.now;
+            self.commit_positions(true, false, out);
         }
         if self.assignment.is_empty() {
             self.phase = Phase::Idle;
             return;
         }
         self.phase = Phase::Fetching;
-        self.fetch_epoch += 1;
-        ctx.send(
-            self.link_out,
-            Ev::FetchArrive {
-                slot: self.slot,
-                incarnation: self.incarnation,
-                epoch: self.fetch_epoch,
-            },
+        // Start at a rotating partition so one busy partition cannot starve the others.
+        let n = self.positions.len();
+        let first = self.request_id as usize % n;
+        let positions = (0..n).map(|k| self.positions[(k + first) % n]).collect();
+        out.send(
+            Endpoint::Cluster,
+            Msg::Fetch(Box::new(FetchRequest {
+                fetch_id: self.request_id,
+                positions,
+                max_records: self.max_poll_records,
+                max_wait_ms: self.fetch_max_wait_ms,
+            })),
         );
     }
 
     /// SyncGroup's answer: take the share and resume each partition at its committed
-    /// offset, or per auto.offset.reset when the group never committed one.
-    pub fn on_sync(
-        &mut self,
-        ctx: &mut Ctx,
-        generation: u32,
-        share: &[PartId],
-        committed: &[Option<u64>],
-        end_offsets: impl Fn(PartId) -> u64,
-    ) {
-        self.generation = generation;
+    /// offset; partitions the group never committed ask ListOffsets per auto.offset.reset.
+    fn on_sync(&mut self, sync: SyncGroup, out: &mut Out) {
+        self.generation = sync.generation;
         self.assignment.clear();
-        self.assignment.extend_from_slice(share);
         self.positions.clear();
-        for &part in share {
-            let offset = match committed[part as usize] {
-                Some(o) => {
-                    ctx.trace(Kind::Resume {
+        let mut unknown = Vec::new();
+        for (part, committed) in sync.assignment {
+            self.assignment.push(part);
+            match committed {
+                Some(offset) => {
+                    out.trace(Kind::Resume {
                         actor: self.actor,
                         part,
-                        offset: o,
+                        offset,
                     });
-                    o
+                    self.positions.push((part, offset));
                 }
                 None => {
-                    let o = match self.reset {
-                        OffsetReset::Earliest => 0,
-                        OffsetReset::Latest => end_offsets(part),
-                    };
-                    ctx.trace(Kind::OffsetReset {
-                        actor: self.actor,
-                        part,
-                        offset: o,
-                    });
-                    o
+                    unknown.push(part);
+                    self.positions.push((part, Offset::ZERO));
                 }
-            };
-            self.positions.push((part, offset));
-        }
-        self.poll(ctx);
-    }
-
-    /// The poll returned `batch`: positions advance, then the handler starts.
-    pub fn on_fetch_reply(&mut self, ctx: &mut Ctx) -> bool {
-        if self.batch.is_empty() {
-            self.poll(ctx);
-            return false;
-        }
-        for &(part, offset, event) in &self.batch {
-            ctx.trace(Kind::Deliver {
-                actor: self.actor,
-                part,
-                offset,
-                event,
-            });
-            if let Some(p) = self.positions.iter_mut().find(|(p, _)| *p == part) {
-                p.1 = offset + 1;
             }
         }
-        self.cursor = 0;
-        if self.commit == CommitMode::BeforeProcessing {
-            self.commit_positions(ctx, false, true);
-            self.phase = Phase::Committing(Then::StartRecords);
-            return false;
+        if unknown.is_empty() {
+            return self.poll(out);
         }
-        self.start_record(ctx)
+        self.request_id += 1;
+        self.phase = Phase::Resetting;
+        out.send(
+            Endpoint::Cluster,
+            Msg::ListOffsets {
+                request_id: self.request_id,
+                parts: unknown,
+                reset: self.reset,
+            },
+        );
     }
 
-    /// True when the member crashed at a point (the driver then expires its session).
-    fn crash_at(&mut self, ctx: &mut Ctx, point: CrashPoint) -> bool {
+    /// The poll returned records: positions advance, then the handler starts.
+    fn on_fetch_response(
+        &mut self,
+        records: Vec<Record>,
+        store: Option<&mut Store>,
+        out: &mut Out,
+    ) {
+        if records.is_empty() {
+            return self.poll(out);
+        }
+        for r in &records {
+            out.trace(Kind::Deliver {
+                actor: self.actor,
+                part: r.part,
+                offset: r.offset,
+                event: r.event,
+            });
+            if let Some(p) = self.positions.iter_mut().find(|(p, _)| *p == r.part) {
+                p.1 = r.offset.next();
+            }
+        }
+        self.batch = records;
+        self.cursor = 0;
+        if self.commit == CommitMode::BeforeProcessing {
+            return self.commit_then(Then::StartRecords, store, out);
+        }
+        self.start_record(store, out);
+    }
+
+    /// True when the armed crash fires at `point` (the member is then down).
+    fn crash_at(&mut self, point: CrashPoint, out: &mut Out) -> bool {
         if !self.armed.is_some_and(|a| a.fires_at(point)) {
             return false;
         }
-        self.crash(ctx, Some(point));
+        self.crash(Some(point), out);
         true
     }
 
-    pub fn crash(&mut self, ctx: &mut Ctx, point: Option<CrashPoint>) {
-        ctx.trace(Kind::Crash {
+    /// The process dies: nothing more is sent, every timer goes, and its heartbeats stop,
+    /// so the coordinator expires its session `session.timeout.ms` later.
+    fn crash(&mut self, point: Option<CrashPoint>, out: &mut Out) {
+        out.trace(Kind::Crash {
             actor: self.actor,
             point,
         });
+        out.cancel_all_timers();
+        out.send(
+            self.coordinator(),
+            Msg::HeartbeatStopped {
+                member: self.me(),
+                at: out.now,
+            },
+        );
         self.phase = Phase::Down;
         self.armed = None;
         self.batch.clear();
@@ -272,168 +373,140 @@ impl Member {
         self.pending_commits = 0;
     }
 
-    /// Begin handling `batch[cursor]`. Returns true if the member crashed.
-    pub fn start_record(&mut self, ctx: &mut Ctx) -> bool {
+    /// Begin handling `batch[cursor]`.
+    fn start_record(&mut self, store: Option<&mut Store>, out: &mut Out) {
         if self.cursor >= self.batch.len() {
-            return self.end_batch(ctx);
+            return self.end_batch(store, out);
         }
         if let Some(a) = self.armed.as_mut() {
             a.count();
         }
-        if self.crash_at(ctx, CrashPoint::BeforeProcess) {
-            return true;
+        if self.crash_at(CrashPoint::BeforeProcess, out) {
+            return;
         }
         self.phase = Phase::Processing;
-        ctx.timer(
-            0,
-            Ev::CheckStore {
-                slot: self.slot,
-                incarnation: self.incarnation,
-            },
-        );
-        false
+        self.check_store(store, out);
     }
 
     /// Step one of the handler: ask the processed-id store whether this eventId is done.
-    pub fn check_store(&mut self, ctx: &mut Ctx, store: Option<&Store>) {
-        let (_, _, event) = self.batch[self.cursor];
+    fn check_store(&mut self, store: Option<&mut Store>, out: &mut Out) {
+        let event = self.batch[self.cursor].event;
         self.seen = false;
         if let Some(store) = store {
-            if store.kind == StoreKind::External && ctx.now() < store.down_until {
-                ctx.trace(Kind::StoreUnavailable {
-                    actor: self.actor,
-                    event,
-                });
-                if store.on_unavailable == StoreUnavailable::Retry {
-                    ctx.timer(
-                        100,
-                        Ev::CheckStore {
-                            slot: self.slot,
-                            incarnation: self.incarnation,
-                        },
-                    );
-                    return;
+            match store.check(event, out.now) {
+                Check::Unavailable => {
+                    out.trace(Kind::StoreUnavailable {
+                        actor: self.actor,
+                        event,
+                    });
+                    if store.on_unavailable == StoreUnavailable::Retry {
+                        out.set_timer(STORE_RETRY, STORE_RETRY_MS, Timer::StoreRetry);
+                        return;
+                    }
                 }
-            } else {
-                self.seen = store.seen(event, ctx.now());
+                Check::Seen => self.seen = true,
+                Check::NotSeen => {}
             }
         }
-        ctx.timer(
-            self.time_ms,
-            Ev::ProcessDone {
-                slot: self.slot,
-                incarnation: self.incarnation,
-            },
-        );
+        out.set_timer(PROCESS_DONE, self.time_ms, Timer::ProcessDone);
     }
 
     /// The handler finished its work on the record: apply or skip, mark, maybe commit.
-    /// Returns true if the member crashed.
-    pub fn on_process_done(&mut self, ctx: &mut Ctx, store: Option<&mut Store>) -> bool {
-        let (part, offset, event) = self.batch[self.cursor];
+    fn on_process_done(&mut self, mut store: Option<&mut Store>, out: &mut Out) {
+        let Record {
+            part,
+            offset,
+            event,
+        } = self.batch[self.cursor];
         let actor = self.actor;
         if self.seen {
-            ctx.trace(Kind::Absorbed {
+            out.trace(Kind::Absorbed {
                 actor,
                 part,
                 offset,
                 event,
             });
         } else {
-            ctx.trace(Kind::Effect {
+            out.trace(Kind::Effect {
                 actor,
                 part,
                 offset,
                 event,
             });
-            if let Some(store) = store {
-                if store.kind == StoreKind::External {
-                    if self.crash_at(ctx, CrashPoint::AfterEffectBeforeMark) {
-                        return true;
-                    }
-                    if ctx.now() < store.down_until {
-                        // The mark cannot be written: the id stays unmarked.
-                        ctx.trace(Kind::StoreUnavailable { actor, event });
-                    } else {
-                        let expires_at = store.mark(event, ctx.now());
-                        ctx.trace(Kind::Mark {
-                            actor,
-                            event,
-                            expires_at,
-                        });
-                    }
-                    if self.crash_at(ctx, CrashPoint::AfterMarkBeforeCommit) {
-                        return true;
-                    }
-                } else {
-                    // Same database transaction as the effect: atomic, no crash between.
-                    let expires_at = store.mark(event, ctx.now());
-                    ctx.trace(Kind::Mark {
+            if let Some(store) = store.as_deref_mut() {
+                let external = store.kind == crate::scenario::StoreKind::External;
+                // A same-transaction mark commits with the effect: no crash point between.
+                if external && self.crash_at(CrashPoint::AfterEffectBeforeMark, out) {
+                    return;
+                }
+                match store.mark(event, out.now) {
+                    Marked::Until(expires_at) => out.trace(Kind::Mark {
                         actor,
                         event,
                         expires_at,
-                    });
+                    }),
+                    // The mark cannot be written: the id stays unmarked.
+                    Marked::Unavailable => out.trace(Kind::StoreUnavailable { actor, event }),
+                }
+                if external && self.crash_at(CrashPoint::AfterMarkBeforeCommit, out) {
+                    return;
                 }
             }
         }
-        if self.crash_at(ctx, CrashPoint::AfterProcessBeforeCommit) {
-            return true;
+        if self.crash_at(CrashPoint::AfterProcessBeforeCommit, out) {
+            return;
         }
         if self.commit == CommitMode::AfterEachRecord {
-            self.send_commit(ctx, part, offset + 1, false, true);
+            self.pending_commits += 1;
+            self.send_commit(part, offset.next(), false, true, out);
             self.phase = Phase::Committing(Then::NextRecord);
-            return false;
+            return;
         }
         self.cursor += 1;
-        self.start_record(ctx)
+        self.start_record(store, out);
     }
 
-    fn end_batch(&mut self, ctx: &mut Ctx) -> bool {
+    fn end_batch(&mut self, store: Option<&mut Store>, out: &mut Out) {
         self.batch.clear();
         self.cursor = 0;
         if self.commit == CommitMode::AfterBatch {
-            self.commit_positions(ctx, false, true);
-            self.phase = Phase::Committing(Then::Poll);
-            return false;
+            return self.commit_then(Then::Poll, store, out);
         }
-        self.poll(ctx);
-        false
+        self.poll(out);
     }
 
-    fn commit_positions(&mut self, ctx: &mut Ctx, auto: bool, sync: bool) {
+    /// A synchronous commit of every position, then `then` once every answer is in.
+    fn commit_then(&mut self, then: Then, store: Option<&mut Store>, out: &mut Out) {
+        self.phase = Phase::Committing(then);
+        self.commit_positions(false, true, out);
+        if self.pending_commits == 0 {
+            // Nothing to commit: the loop goes on at once.
+            self.after_commits(store, out);
+        }
+    }
+
+    fn commit_positions(&mut self, auto: bool, sync: bool, out: &mut Out) {
         for i in 0..self.positions.len() {
             let (part, offset) = self.positions[i];
-            self.send_commit(ctx, part, offset, auto, sync);
-        }
-        if sync && self.positions.is_empty() {
-            // Nothing to commit: answer ourselves so the loop goes on.
-            self.pending_commits += 1;
-            ctx.timer(
-                0,
-                Ev::CommitReply {
-                    slot: self.slot,
-                    incarnation: self.incarnation,
-                    sync: true,
-                },
-            );
+            if sync {
+                self.pending_commits += 1;
+            }
+            self.send_commit(part, offset, auto, sync, out);
         }
     }
 
-    fn send_commit(&mut self, ctx: &mut Ctx, part: PartId, offset: u64, auto: bool, sync: bool) {
-        ctx.trace(Kind::CommitSent {
+    fn send_commit(&mut self, part: PartId, offset: Offset, auto: bool, sync: bool, out: &mut Out) {
+        out.trace(Kind::CommitSent {
             actor: self.actor,
             part,
             offset,
             auto,
         });
-        if sync {
-            self.pending_commits += 1;
-        }
-        ctx.send(
-            self.link_out,
-            Ev::CommitArrive {
-                slot: self.slot,
-                incarnation: self.incarnation,
+        out.send(
+            self.coordinator(),
+            Msg::OffsetCommit {
+                member: self.me(),
+                actor: self.actor,
                 generation: self.generation,
                 part,
                 offset,
@@ -442,44 +515,40 @@ impl Member {
         );
     }
 
-    /// A sync commit's answer. When the last one is in, the handler goes on.
-    pub fn on_commit_reply(&mut self, ctx: &mut Ctx) -> bool {
+    /// A sync commit's answer (accepted or refused: the handler goes on either way, as
+    /// Kafka's poll loop does after a CommitFailedException is logged).
+    fn on_commit_response(&mut self, store: Option<&mut Store>, out: &mut Out) {
         self.pending_commits = self.pending_commits.saturating_sub(1);
-        let Phase::Committing(then) = self.phase else {
-            return false;
-        };
-        if self.pending_commits > 0 {
-            return false;
+        if self.pending_commits == 0 && matches!(self.phase, Phase::Committing(_)) {
+            self.after_commits(store, out);
         }
-        if self.crash_at(ctx, CrashPoint::AfterCommit) {
-            return true;
+    }
+
+    fn after_commits(&mut self, store: Option<&mut Store>, out: &mut Out) {
+        let Phase::Committing(then) = self.phase else {
+            unreachable!("after_commits runs in the Committing phase");
+        };
+        if self.crash_at(CrashPoint::AfterCommit, out) {
+            return;
         }
         match then {
-            Then::StartRecords => self.start_record(ctx),
+            Then::StartRecords => self.start_record(store, out),
             Then::NextRecord => {
                 self.cursor += 1;
-                self.start_record(ctx)
+                self.start_record(store, out)
             }
-            Then::Poll => {
-                self.poll(ctx);
-                false
-            }
+            Then::Poll => self.poll(out),
         }
     }
 
     /// close(): commit what was consumed (with auto-commit), then LeaveGroup.
-    pub fn leave(&mut self, ctx: &mut Ctx) {
+    fn leave(&mut self, out: &mut Out) {
         if self.auto_commit {
-            self.commit_positions(ctx, true, false);
+            self.commit_positions(true, false, out);
         }
-        ctx.trace(Kind::Leave { actor: self.actor });
-        ctx.send(
-            self.link_out,
-            Ev::LeaveArrive {
-                slot: self.slot,
-                incarnation: self.incarnation,
-            },
-        );
+        out.trace(Kind::Leave { actor: self.actor });
+        out.cancel_all_timers();
+        out.send(self.coordinator(), Msg::LeaveGroup { member: self.me() });
         self.phase = Phase::Left;
         self.assignment.clear();
         self.positions.clear();

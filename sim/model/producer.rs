@@ -1,238 +1,424 @@
-//! A Kafka producer client: partitioning, sequence numbers, acks, timeouts and retries.
+//! A Kafka producer client: sequence numbers, acks, request timeouts, retries and the
+//! producer epoch bump. It is a part of whichever component owns it (a producer app, a
+//! service, a relay), which hands it its messages and timers and receives its outcomes.
 //!
-//! One record per request (no batching, no linger). The client owns no timing: it asks the
-//! `Ctx` to send and to wake it, and reports an outcome (acked or failed) to whoever owns
-//! it: a plain producer, a service's dual write, or an outbox relay.
+//! Inputs: `send`, `ProduceResponse` messages, `RequestTimeout` and `Resend` timers.
+//! Outputs: `Produce` messages, `Send`/`Ack`/`Retry`/`SendFailed` trace records, timers,
+//! and a `SendOutcome` for the owner. One record per request (no batching, no linger).
+//! Requests wait in send order; only the oldest deadline has a timer in the queue, as
+//! Kafka's `NetworkClient` checks expired in-flight requests on each poll, so answered
+//! requests leave no timer behind. What does not live here: choosing the partition (`producer_app.rs`).
 
-use crate::engine::{Ctx, Link};
-use crate::model::Ev;
+use crate::engine::Time;
+use crate::model::io::{Endpoint, Msg, Out, Produce, Timer, TimerKey};
+use crate::model::log::Offset;
 use crate::scenario::{Acks, ProducerConfig};
 use crate::trace::{ActorId, EventIx, Kind, PartId, SendError};
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
+/// The timer key of the request-timeout timer; resend timers use `RESEND | event`.
+pub const REQUEST_TIMEOUT: TimerKey = 1 << 40;
+const RESEND: TimerKey = 1 << 41;
+
+#[derive(Clone, Copy, Debug)]
 struct InFlight {
+    event: EventIx,
     part: PartId,
-    seq: u32,
+    sequence: u32,
     attempt: u32,
-    first_sent: u64,
+    first_sent: Time,
+    /// False while the record waits out retry.backoff.ms.
+    on_the_wire: bool,
+    done: bool,
 }
 
+/// What became of a send, for the component that owns the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SendOutcome {
     Acked {
         event: EventIx,
         part: PartId,
-        offset: u64,
+        offset: Option<Offset>,
     },
     Failed {
         event: EventIx,
     },
 }
 
-pub struct KafkaProducer {
+pub struct ProducerClient {
     pub actor: ActorId,
-    /// This client's index among all producer clients: replies are routed by it.
+    /// This client's network endpoint index.
     pub client: u16,
     pub config: ProducerConfig,
-    pub link_out: Link,
-    pub link_in: Link,
-    pub pid: u32,
+    producer_id: u32,
+    /// Incarnations and epoch bumps so far; each gets a fresh producer id.
+    epochs: u32,
     /// Next sequence number per partition (idempotent producers only use it).
-    next_seq: Vec<u32>,
-    in_flight: BTreeMap<EventIx, InFlight>,
-    /// kafkajs's null-key round robin: a per-producer counter with a random start.
-    round_robin: u32,
-    /// An idempotent send expired: its sequence number is a hole the broker will wait for
-    /// forever, so the producer must move to a new epoch (KIP-360) before sending on.
-    pub needs_new_epoch: bool,
+    next_sequence: Vec<u32>,
+    /// Sends awaiting an answer, in send order (so by ascending event).
+    in_flight: VecDeque<InFlight>,
+    /// (deadline, event, attempt) of each transmission, in transmission order: the
+    /// deadlines ascend because request.timeout.ms is one constant.
+    deadlines: VecDeque<(Time, EventIx, u32)>,
+    armed: Option<Time>,
 }
 
-impl KafkaProducer {
-    pub fn new(
-        ctx: &mut Ctx,
-        actor: ActorId,
-        client: u16,
-        config: ProducerConfig,
-        partitions: usize,
-        round_robin_start: u32,
-    ) -> KafkaProducer {
-        KafkaProducer {
+impl ProducerClient {
+    pub fn new(actor: ActorId, client: u16, config: ProducerConfig, partitions: usize) -> Self {
+        let mut c = ProducerClient {
             actor,
             client,
             config,
-            link_out: ctx.new_link(),
-            link_in: ctx.new_link(),
-            pid: 0,
-            next_seq: vec![0; partitions],
-            in_flight: BTreeMap::new(),
-            round_robin: round_robin_start,
-            needs_new_epoch: false,
-        }
+            producer_id: 0,
+            epochs: 0,
+            next_sequence: vec![0; partitions],
+            in_flight: VecDeque::new(),
+            deadlines: VecDeque::new(),
+            armed: None,
+        };
+        c.new_producer_id();
+        c
     }
 
-    /// A new incarnation after a crash: a new producer id, nothing in flight.
-    pub fn reset(&mut self, pid: u32) {
-        self.pid = pid;
-        self.next_seq.iter_mut().for_each(|s| *s = 0);
+    /// kafkasim hands out producer ids without an InitProducerId round trip: each
+    /// incarnation or epoch of a client gets a fresh one, unique in the run.
+    fn new_producer_id(&mut self) {
+        self.epochs += 1;
+        self.producer_id = (u32::from(self.client) << 16) | (self.epochs & 0xffff);
+    }
+
+    /// A new incarnation after a crash: a new producer id, nothing in flight, and every
+    /// timer this client had is cancelled (they die with the process).
+    pub fn reset(&mut self, out: &mut Out) {
+        if self.armed.is_some() {
+            out.cancel_timer(REQUEST_TIMEOUT);
+        }
+        for f in self.in_flight.iter().filter(|f| !f.done && !f.on_the_wire) {
+            out.cancel_timer(RESEND | TimerKey::from(f.event));
+        }
+        self.new_producer_id();
+        self.next_sequence.iter_mut().for_each(|s| *s = 0);
         self.in_flight.clear();
-    }
-
-    /// A new producer epoch (modelled as a new producer id): sequences restart at 0 and
-    /// the records still in flight are renumbered in send order, to be resent under it.
-    pub fn bump_epoch(&mut self, pid: u32) {
-        self.pid = pid;
-        self.needs_new_epoch = false;
-        self.next_seq.iter_mut().for_each(|s| *s = 0);
-        for f in self.in_flight.values_mut() {
-            f.seq = self.next_seq[f.part as usize];
-            self.next_seq[f.part as usize] += 1;
-        }
-    }
-
-    /// kafkajs's partitioner for null keys: `toPositive(++counter) % partitions`. Keyed
-    /// records never come here: their partition is Kafka's murmur2, computed once per key.
-    pub fn next_round_robin(&mut self, first: PartId, count: u32) -> PartId {
-        self.round_robin = self.round_robin.wrapping_add(1);
-        first + (self.round_robin & 0x7fff_ffff) % count
+        self.deadlines.clear();
+        self.armed = None;
     }
 
     /// send(): the first attempt. With acks=0 the record counts as acknowledged at once.
-    pub fn send(&mut self, ctx: &mut Ctx, event: EventIx, part: PartId) -> Option<SendOutcome> {
-        ctx.trace(Kind::Send {
+    pub fn send(&mut self, event: EventIx, part: PartId, out: &mut Out) -> Option<SendOutcome> {
+        out.trace(Kind::Send {
             actor: self.actor,
             event,
             part,
         });
-        let seq = self.next_seq[part as usize];
-        self.next_seq[part as usize] = seq.wrapping_add(1);
+        let sequence = self.next_sequence[part as usize];
+        self.next_sequence[part as usize] = sequence.wrapping_add(1);
         if self.config.acks == Acks::None {
-            self.transmit(ctx, event, part, seq, 0);
-            ctx.trace(Kind::Ack {
+            self.transmit(event, part, sequence, out);
+            out.trace(Kind::Ack {
                 actor: self.actor,
                 event,
                 part,
-                offset: u64::MAX,
+                offset: None,
             });
             return Some(SendOutcome::Acked {
                 event,
                 part,
-                offset: u64::MAX,
+                offset: None,
             });
         }
-        self.in_flight.insert(
+        self.in_flight.push_back(InFlight {
             event,
-            InFlight {
-                part,
-                seq,
-                attempt: 0,
-                first_sent: ctx.now(),
-            },
-        );
-        self.transmit(ctx, event, part, seq, 0);
+            part,
+            sequence,
+            attempt: 0,
+            first_sent: out.now,
+            on_the_wire: true,
+            done: false,
+        });
+        self.transmit(event, part, sequence, out);
+        self.deadlines
+            .push_back((out.now.after(self.config.request_timeout_ms), event, 0));
+        self.arm(out);
         None
     }
 
-    fn transmit(&mut self, ctx: &mut Ctx, event: EventIx, part: PartId, seq: u32, attempt: u32) {
-        ctx.send(
-            self.link_out,
-            Ev::ProduceArrive {
-                client: self.client,
-                pid: self.pid,
+    fn transmit(&self, event: EventIx, part: PartId, sequence: u32, out: &mut Out) {
+        out.send(
+            Endpoint::Cluster,
+            Msg::Produce(Produce {
+                producer_id: self.producer_id,
                 event,
                 part,
-                seq,
+                sequence,
                 idempotent: self.config.enable_idempotence,
-            },
+                acks: self.config.acks,
+            }),
         );
-        if self.config.acks != Acks::None {
-            ctx.timer(
-                self.config.request_timeout_ms,
-                Ev::ProduceTimeout {
-                    client: self.client,
-                    event,
-                    attempt,
-                },
-            );
+    }
+
+    fn find(&self, event: EventIx) -> Option<usize> {
+        let i = self.in_flight.partition_point(|f| f.event < event);
+        (self
+            .in_flight
+            .get(i)
+            .is_some_and(|f| f.event == event && !f.done))
+        .then_some(i)
+    }
+
+    fn complete(&mut self, i: usize) {
+        self.in_flight[i].done = true;
+        while self.in_flight.front().is_some_and(|f| f.done) {
+            self.in_flight.pop_front();
         }
     }
 
-    /// The broker's answer: an offset, or an error to retry.
-    pub fn on_reply(
+    /// The broker's answer: an offset, or an error to retry. Answers to an older producer
+    /// id (a previous life of this client) are not for us.
+    pub fn on_response(
         &mut self,
-        ctx: &mut Ctx,
+        producer_id: u32,
         event: EventIx,
-        result: Result<u64, SendError>,
+        result: Result<Offset, SendError>,
+        out: &mut Out,
     ) -> Option<SendOutcome> {
-        let f = self.in_flight.get(&event)?;
-        let part = f.part;
-        match result {
+        if producer_id != self.producer_id {
+            return None;
+        }
+        let i = self.find(event)?;
+        let on_the_wire = self.in_flight[i].on_the_wire;
+        let outcome = match result {
             Ok(offset) => {
-                self.in_flight.remove(&event);
-                ctx.trace(Kind::Ack {
+                let part = self.in_flight[i].part;
+                if !on_the_wire {
+                    // A late answer to an earlier attempt while the retry waits out its
+                    // backoff: the record is in the log, so the retry is called off.
+                    out.cancel_timer(RESEND | TimerKey::from(event));
+                }
+                self.complete(i);
+                out.trace(Kind::Ack {
                     actor: self.actor,
                     event,
                     part,
-                    offset,
+                    offset: Some(offset),
                 });
                 Some(SendOutcome::Acked {
                     event,
                     part,
-                    offset,
+                    offset: Some(offset),
                 })
             }
-            Err(error) => self.retry(ctx, event, error),
-        }
+            // An error for an earlier attempt while a retry is already scheduled: that
+            // retry answers it.
+            Err(_) if !on_the_wire => None,
+            Err(error) => self.retry(i, error, out),
+        };
+        self.arm(out);
+        outcome
     }
 
-    pub fn on_timeout(
-        &mut self,
-        ctx: &mut Ctx,
-        event: EventIx,
-        attempt: u32,
-    ) -> Option<SendOutcome> {
-        match self.in_flight.get(&event) {
-            Some(f) if f.attempt == attempt => self.retry(ctx, event, SendError::Timeout),
-            _ => None,
+    /// The oldest deadlines passed: every request still unanswered at its deadline is
+    /// retried (or given up). Several outcomes can come out of one timer.
+    pub fn on_request_timeout(&mut self, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
+        self.armed = None;
+        while let Some(&(deadline, event, attempt)) = self.deadlines.front() {
+            if deadline > out.now {
+                break;
+            }
+            self.deadlines.pop_front();
+            if let Some(i) = self.find(event) {
+                let f = self.in_flight[i];
+                if f.attempt == attempt && f.on_the_wire {
+                    outcomes.extend(self.retry(i, SendError::Timeout, out));
+                }
+            }
         }
+        self.arm(out);
     }
 
-    fn retry(&mut self, ctx: &mut Ctx, event: EventIx, error: SendError) -> Option<SendOutcome> {
-        let f = self.in_flight.get_mut(&event).expect("caller checked");
-        let elapsed = ctx.now() - f.first_sent + self.config.retry_backoff_ms;
+    /// Keeps exactly one timer for the oldest live deadline.
+    fn arm(&mut self, out: &mut Out) {
+        while let Some(&(_, event, attempt)) = self.deadlines.front() {
+            let live = self.find(event).is_some_and(|i| {
+                self.in_flight[i].attempt == attempt && self.in_flight[i].on_the_wire
+            });
+            if live {
+                break;
+            }
+            self.deadlines.pop_front();
+        }
+        let want = self.deadlines.front().map(|d| d.0);
+        if want == self.armed {
+            return;
+        }
+        match want {
+            Some(at) => out.set_timer_at(REQUEST_TIMEOUT, at, Timer::RequestTimeout),
+            None => out.cancel_timer(REQUEST_TIMEOUT),
+        }
+        self.armed = want;
+    }
+
+    fn retry(&mut self, i: usize, error: SendError, out: &mut Out) -> Option<SendOutcome> {
+        let f = &mut self.in_flight[i];
+        let event = f.event;
+        let elapsed = out.now.since(f.first_sent) + self.config.retry_backoff_ms;
         if u64::from(f.attempt) >= self.config.retries || elapsed >= self.config.delivery_timeout_ms
         {
-            self.in_flight.remove(&event);
-            self.needs_new_epoch |= self.config.enable_idempotence;
-            ctx.trace(Kind::SendFailed {
+            self.complete(i);
+            out.trace(Kind::SendFailed {
                 actor: self.actor,
                 event,
             });
+            if self.config.enable_idempotence {
+                // The expired sequence number is a hole the broker would wait for forever:
+                // move to a new epoch (KIP-360) before sending on.
+                self.bump_epoch();
+            }
             return Some(SendOutcome::Failed { event });
         }
         f.attempt += 1;
-        ctx.trace(Kind::Retry {
+        f.on_the_wire = false;
+        out.trace(Kind::Retry {
             actor: self.actor,
             event,
             attempt: f.attempt,
             error,
         });
-        let attempt = f.attempt;
-        ctx.timer(
+        out.set_timer(
+            RESEND | TimerKey::from(event),
             self.config.retry_backoff_ms,
-            Ev::Resend {
-                client: self.client,
-                event,
-                attempt,
-            },
+            Timer::Resend { event },
         );
         None
     }
 
-    pub fn on_resend(&mut self, ctx: &mut Ctx, event: EventIx, attempt: u32) {
-        if let Some(f) = self.in_flight.get(&event) {
-            if f.attempt == attempt {
-                let (part, seq) = (f.part, f.seq);
-                self.transmit(ctx, event, part, seq, attempt);
-            }
+    /// retry.backoff.ms passed: the record goes out again under its sequence number.
+    pub fn on_resend(&mut self, event: EventIx, out: &mut Out) {
+        let Some(i) = self.find(event) else { return };
+        let f = &mut self.in_flight[i];
+        f.on_the_wire = true;
+        let (part, sequence, attempt) = (f.part, f.sequence, f.attempt);
+        self.transmit(event, part, sequence, out);
+        self.deadlines.push_back((
+            out.now.after(self.config.request_timeout_ms),
+            event,
+            attempt,
+        ));
+        self.arm(out);
+    }
+
+    /// A new producer epoch (modelled as a new producer id): sequences restart at 0 and
+    /// the records still in flight are renumbered in send order, to be resent under it.
+    fn bump_epoch(&mut self) {
+        self.new_producer_id();
+        self.next_sequence.iter_mut().for_each(|s| *s = 0);
+        for f in self.in_flight.iter_mut().filter(|f| !f.done) {
+            f.sequence = self.next_sequence[f.part as usize];
+            self.next_sequence[f.part as usize] += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::io::TimerOp;
+
+    fn client(retries: u64) -> ProducerClient {
+        let config = ProducerConfig {
+            retries,
+            request_timeout_ms: 100,
+            retry_backoff_ms: 10,
+            ..ProducerConfig::default()
+        };
+        ProducerClient::new(0, 0, config, 1)
+    }
+
+    #[test]
+    fn one_timer_covers_every_request_and_moves_when_the_oldest_is_answered() {
+        let mut c = client(3);
+        let mut out = Out::at(Time(0));
+        assert_eq!(c.send(0, 0, &mut out), None);
+        let mut out2 = Out::at(Time(5));
+        c.send(1, 0, &mut out2);
+        // The second send does not add a timer: the first deadline (t=100) still leads.
+        assert!(out2.timers.is_empty());
+        let mut out3 = Out::at(Time(7));
+        let pid = c.producer_id;
+        let outcome = c.on_response(pid, 0, Ok(Offset(0)), &mut out3);
+        assert!(matches!(outcome, Some(SendOutcome::Acked { event: 0, .. })));
+        assert!(matches!(
+            out3.timers[..],
+            [TimerOp::Set {
+                at: Time(105),
+                key: REQUEST_TIMEOUT,
+                ..
+            }]
+        ));
+        let mut out4 = Out::at(Time(8));
+        c.on_response(pid, 1, Ok(Offset(1)), &mut out4);
+        assert!(matches!(
+            out4.timers[..],
+            [TimerOp::Cancel {
+                key: REQUEST_TIMEOUT
+            }]
+        ));
+    }
+
+    #[test]
+    fn a_timeout_retries_after_the_backoff_with_the_same_sequence() {
+        let mut c = client(3);
+        let mut out = Out::at(Time(0));
+        c.send(0, 0, &mut out);
+        let mut out = Out::at(Time(100));
+        let mut outcomes = Vec::new();
+        c.on_request_timeout(&mut out, &mut outcomes);
+        assert!(outcomes.is_empty());
+        assert!(out
+            .trace
+            .iter()
+            .any(|k| matches!(k, Kind::Retry { attempt: 1, .. })));
+        let mut out = Out::at(Time(110));
+        c.on_resend(0, &mut out);
+        assert!(matches!(
+            out.sends[..],
+            [(Endpoint::Cluster, Msg::Produce(Produce { sequence: 0, .. }))]
+        ));
+    }
+
+    #[test]
+    fn retries_exhausted_gives_up_and_moves_to_a_new_producer_id() {
+        let mut c = client(0);
+        let mut out = Out::at(Time(0));
+        c.send(0, 0, &mut out);
+        let pid = c.producer_id;
+        let mut out = Out::at(Time(100));
+        let mut outcomes = Vec::new();
+        c.on_request_timeout(&mut out, &mut outcomes);
+        assert_eq!(outcomes, vec![SendOutcome::Failed { event: 0 }]);
+        assert_ne!(c.producer_id, pid);
+        // A late answer to the old producer id is ignored.
+        let mut out = Out::at(Time(101));
+        assert_eq!(c.on_response(pid, 0, Ok(Offset(0)), &mut out), None);
+    }
+
+    #[test]
+    fn acks_zero_counts_as_acknowledged_at_once_without_a_timer() {
+        let mut c = ProducerClient::new(
+            0,
+            0,
+            ProducerConfig {
+                acks: Acks::None,
+                enable_idempotence: false,
+                ..ProducerConfig::default()
+            },
+            1,
+        );
+        let mut out = Out::at(Time(0));
+        let outcome = c.send(0, 0, &mut out);
+        assert!(matches!(
+            outcome,
+            Some(SendOutcome::Acked { offset: None, .. })
+        ));
+        assert!(out.timers.is_empty());
     }
 }

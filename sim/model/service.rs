@@ -1,14 +1,27 @@
 //! A service with a database: it takes commands (place order N), commits rows in a
 //! transaction, and publishes the event either by a dual write or through an outbox table
-//! read by one or more relays.
+//! that relays (`relay.rs`) read.
 //!
-//! The database is atomic: a transaction's rows appear at its commit, all together, and a
-//! crash before the commit loses them. A dual write sends to Kafka after the commit, so a
-//! crash or an outage in between loses the event; an outbox row commits with the order and
-//! a relay publishes it later, at least once.
+//! Inputs: the command `Tick`, `DbCommitDone` timers, its producer client's messages and
+//! timers, and `Control` (crash now or at `after-db-commit`, restart). Outputs: new events,
+//! the client's sends, timers, trace records. The database is atomic: a transaction's rows
+//! appear at its commit, all together, and a crash before the commit loses them. A dual
+//! write sends to Kafka after the commit, so a crash or an outage in between loses the
+//! event; an outbox row commits with the order and a relay publishes it later, at least
+//! once. The `Database` is shared with the service's relays and called synchronously, as
+//! a local database client would be.
 
-use crate::model::Armed;
-use crate::trace::{EventIx, PartId};
+use crate::engine::Time;
+use crate::model::armed::Armed;
+use crate::model::io::{Control, Msg, Out, Timer, TimerKey};
+use crate::model::producer::ProducerClient;
+use crate::model::producer_app::{Partitioner, Source};
+use crate::scenario::CrashPoint;
+use crate::trace::{EventIx, Kind, PartId};
+
+const TICK: TimerKey = 0;
+/// A command's database transaction: `DB_COMMIT + command`.
+const DB_COMMIT: TimerKey = 1 << 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RowStatus {
@@ -19,6 +32,8 @@ pub enum RowStatus {
 #[derive(Clone, Copy, Debug)]
 pub struct OutboxRow {
     pub event: EventIx,
+    /// The partition of the row's key, or None for a null key.
+    pub key_part: Option<PartId>,
     pub status: RowStatus,
     /// The relay whose in-flight batch holds this row (SELECT … FOR UPDATE SKIP LOCKED).
     pub locked_by: Option<u32>,
@@ -35,11 +50,12 @@ pub struct Database {
 }
 
 impl Database {
-    pub fn commit_order(&mut self, event: EventIx, outbox: bool) {
+    pub fn commit_order(&mut self, event: EventIx, outbox: Option<Option<PartId>>) {
         self.orders.push(event);
-        if outbox {
+        if let Some(key_part) = outbox {
             self.outbox.push(OutboxRow {
                 event,
+                key_part,
                 status: RowStatus::Pending,
                 locked_by: None,
             });
@@ -47,7 +63,7 @@ impl Database {
     }
 
     /// Locks up to `n` pending, unlocked rows for `relay`, oldest first.
-    pub fn claim(&mut self, relay: u32, n: u64, out: &mut Vec<EventIx>) {
+    pub fn claim(&mut self, relay: u32, n: u64, out: &mut Vec<(EventIx, Option<PartId>)>) {
         out.clear();
         while self
             .outbox
@@ -62,7 +78,7 @@ impl Database {
             }
             if row.status == RowStatus::Pending && row.locked_by.is_none() {
                 row.locked_by = Some(relay);
-                out.push(row.event);
+                out.push((row.event, row.key_part));
             }
         }
     }
@@ -96,35 +112,141 @@ impl Database {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Up {
-    Up,
-    Down,
-}
-
 pub struct Service {
-    pub actor: u32,
-    pub client: u16,
-    /// Precomputed key ids and partitions of the commands' order ids.
-    pub keys: Vec<(u32, PartId)>,
-    pub event_type: u16,
-    pub state: Up,
-    pub incarnation: u32,
-    pub db: Database,
+    pub client: ProducerClient,
+    source: Source,
+    partitioner: Partitioner,
+    outbox: bool,
+    commit_ms: u64,
+    up: bool,
     /// A crash waiting for after-db-commit; it counts orders committed.
-    pub armed: Option<Armed>,
-    pub commands_issued: u64,
+    armed: Option<Armed>,
+    commands_issued: u64,
+    /// Commands whose transaction is under way.
+    pending: Vec<u64>,
 }
 
-pub struct Relay {
-    pub actor: u32,
-    pub client: u16,
-    pub state: Up,
-    pub incarnation: u32,
-    /// Rows of the batch being published, and how many still await their ack.
-    pub batch: Vec<EventIx>,
-    pub waiting: usize,
-    pub failed: bool,
-    /// A crash waiting for after-publish-before-mark; it counts acknowledged batches.
-    pub armed: Option<Armed>,
+impl Service {
+    pub fn new(
+        client: ProducerClient,
+        source: Source,
+        partitioner: Partitioner,
+        outbox: bool,
+        commit_ms: u64,
+    ) -> Service {
+        Service {
+            client,
+            source,
+            partitioner,
+            outbox,
+            commit_ms,
+            up: true,
+            armed: None,
+            commands_issued: 0,
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn start(&mut self, out: &mut Out) {
+        if self.source.count > 0 {
+            out.set_timer_at(TICK, Time(self.source.start_ms), Timer::Tick);
+        }
+    }
+
+    pub fn on_timer(&mut self, timer: Timer, db: &mut Database, out: &mut Out) {
+        match timer {
+            Timer::Tick => self.command(out),
+            Timer::DbCommitDone { command } => self.db_commit_done(command, db, out),
+            Timer::RequestTimeout => self.client.on_request_timeout(out, &mut Vec::new()),
+            Timer::Resend { event } => self.client.on_resend(event, out),
+            other => unreachable!("a service sets no {other:?} timer"),
+        }
+    }
+
+    pub fn on_message(&mut self, msg: Msg, out: &mut Out) {
+        if let Msg::ProduceResponse {
+            producer_id,
+            event,
+            result,
+            ..
+        } = msg
+        {
+            if self.up {
+                self.client.on_response(producer_id, event, result, out);
+            }
+        }
+    }
+
+    pub fn on_control(&mut self, control: Control, out: &mut Out) {
+        match control {
+            Control::Crash { point: None, .. } if self.up => self.crash(None, out),
+            Control::Crash {
+                point: Some(point),
+                on_record,
+            } if self.up => self.armed = Some(Armed::new(point, on_record)),
+            Control::Restart if !self.up => {
+                self.up = true;
+                out.trace(Kind::Restart {
+                    actor: self.source.actor,
+                });
+                self.client.reset(out);
+            }
+            _ => {}
+        }
+    }
+
+    /// A command arrives: the service runs a database transaction (if it is up). The
+    /// commands keep coming while it is down; they are refused.
+    fn command(&mut self, out: &mut Out) {
+        let command = self.commands_issued;
+        self.commands_issued += 1;
+        if self.commands_issued < self.source.count {
+            out.set_timer(TICK, self.source.every_ms, Timer::Tick);
+        }
+        if !self.up {
+            return;
+        }
+        self.pending.push(command);
+        out.set_timer(
+            DB_COMMIT + command,
+            self.commit_ms,
+            Timer::DbCommitDone { command },
+        );
+    }
+
+    fn db_commit_done(&mut self, command: u64, db: &mut Database, out: &mut Out) {
+        self.pending.retain(|&c| c != command);
+        let key = self.source.key(command);
+        let event = out.new_event(self.source.envelope(command, out.now));
+        db.commit_order(event, self.outbox.then_some(key.map(|k| k.1)));
+        out.trace(Kind::DbCommit {
+            actor: self.source.actor,
+            event,
+            outbox: self.outbox,
+        });
+        if let Some(a) = self.armed.as_mut() {
+            a.count();
+            if a.fires_at(CrashPoint::AfterDbCommit) {
+                return self.crash(Some(CrashPoint::AfterDbCommit), out);
+            }
+        }
+        if !self.outbox {
+            let part = self.partitioner.partition(key.map(|k| k.1));
+            self.client.send(event, part, out);
+        }
+    }
+
+    /// The process dies with its open transactions and its producer's buffer.
+    fn crash(&mut self, point: Option<CrashPoint>, out: &mut Out) {
+        self.up = false;
+        self.armed = None;
+        for c in self.pending.drain(..) {
+            out.cancel_timer(DB_COMMIT + c);
+        }
+        self.client.reset(out);
+        out.trace(Kind::Crash {
+            actor: self.source.actor,
+            point,
+        });
+    }
 }

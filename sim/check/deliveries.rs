@@ -1,0 +1,112 @@
+//! Duplicate deliveries: a partition+offset delivered again within a group, with the cause
+//! built from what happened to the member that had it before (crash, leave, revoke) and
+//! the group's last commit for the partition at that moment. State: per group, partition
+//! and offset, the member that last had it delivered (4 bytes an offset).
+
+use super::{AnomalyKind, Context, Findings, Property};
+use crate::check::facts::{Update, NONE};
+use crate::counters::Counter;
+use crate::engine::Time;
+use crate::model::log::Offset;
+use crate::trace::{ActorId, Kind, PartId, TraceEvent};
+
+pub struct DuplicateDeliveries {
+    /// Per group, per PartId, per offset: the last member it was delivered to.
+    last: Vec<Vec<Vec<ActorId>>>,
+}
+
+impl DuplicateDeliveries {
+    pub fn new(groups: usize) -> Self {
+        DuplicateDeliveries {
+            last: vec![Vec::new(); groups],
+        }
+    }
+}
+
+impl Property for DuplicateDeliveries {
+    fn record(&mut self, cx: &Context, ev: &TraceEvent, _: Update, found: &mut Findings) {
+        let Kind::Deliver {
+            actor,
+            part,
+            offset,
+            event,
+        } = ev.kind
+        else {
+            return;
+        };
+        let g = cx.t.member_group(actor);
+        let parts = &mut self.last[g];
+        if parts.len() <= part as usize {
+            parts.resize(part as usize + 1, Vec::new());
+        }
+        let offsets = &mut parts[part as usize];
+        let o = offset.value() as usize;
+        if offsets.len() <= o {
+            offsets.resize(o + 1, NONE);
+        }
+        let prev = std::mem::replace(&mut offsets[o], actor);
+        if prev == NONE {
+            return;
+        }
+        found.count_group(g, Counter::DuplicateDeliveries, 1);
+        let cause = cause(cx, g, ev.at, actor, prev, part, offset);
+        found.group_anomaly(
+            AnomalyKind::DuplicateDelivery,
+            g,
+            ev.at,
+            Some(part),
+            Some(offset),
+            Some(event),
+            cause,
+        );
+    }
+}
+
+/// "p0@4 delivered again to payment-service-2 at t=6120ms: payment-service-1 crashed …"
+fn cause(
+    cx: &Context,
+    g: usize,
+    at: Time,
+    actor: ActorId,
+    prev: ActorId,
+    part: PartId,
+    offset: Offset,
+) -> String {
+    let pn = cx.t.part_name(part);
+    let done = if cx.f.processed(g, part, offset) {
+        "after processing it"
+    } else {
+        "before processing it"
+    };
+    let fate = cx.f.fates[prev as usize];
+    let what = if let Some((t, point)) = fate.crash {
+        let point = point.map_or(String::new(), |p| format!(" at {}", p.name()));
+        format!(
+            "{} crashed at t={t}ms{point}, {done} and before committing past it",
+            cx.name(prev)
+        )
+    } else if let Some(t) = fate.left {
+        format!(
+            "{} left the group at t={t}ms {done}, before committing past it",
+            cx.name(prev)
+        )
+    } else if let Some(t) = fate.revoked {
+        format!(
+            "{} gave it up in a rebalance at t={t}ms, {done}, before a commit covered it",
+            cx.name(prev)
+        )
+    } else {
+        format!(
+            "{} had it delivered before and the committed offset stayed behind it",
+            cx.name(prev)
+        )
+    };
+    let commit = match cx.f.groups[g].committed[part as usize] {
+        Some(c) => format!("last commit for {pn} was {c}"),
+        None => format!("{pn} had no committed offset, so auto.offset.reset chose where to start"),
+    };
+    format!(
+        "{pn}@{offset} delivered again to {} at t={at}ms: {what}; {commit}",
+        cx.name(actor)
+    )
+}

@@ -1,0 +1,156 @@
+//! Duplicate effects: an eventId's effect applied again by the same group, with the cause
+//! taken from the group's processed-id store history (no store, an expired mark, an
+//! unreachable store, a crash between effect and mark). Also the side-effect ledger.
+//! State: the marks and store failures seen per eventId, and every application of the
+//! few eventIds applied more than once.
+
+use super::{AnomalyKind, Context, Findings, Property, Reapplied};
+use crate::check::facts::{Facts, Update};
+use crate::counters::Counter;
+use crate::engine::Time;
+use crate::model::log::Offset;
+use crate::trace::{ActorId, EventIx, Kind, PartId, TraceEvent};
+use std::collections::BTreeMap;
+
+#[derive(Default, Clone)]
+struct GroupState {
+    /// eventId → (marked at, expires at).
+    marks: BTreeMap<EventIx, (Time, Option<Time>)>,
+    /// eventId → when the store was last unreachable while handling it.
+    unmarked: BTreeMap<EventIx, Time>,
+    /// eventId → every application, for eventIds applied more than once.
+    reapplied: BTreeMap<EventIx, Vec<(Time, ActorId)>>,
+}
+
+pub struct DuplicateEffects {
+    groups: Vec<GroupState>,
+}
+
+impl DuplicateEffects {
+    pub fn new(groups: usize) -> Self {
+        DuplicateEffects {
+            groups: vec![GroupState::default(); groups],
+        }
+    }
+
+    /// Group `g`'s ledger: applications in all, distinct eventIds applied, and the
+    /// eventIds applied more than once with each application.
+    pub fn ledger(&self, g: usize, f: &Facts) -> (u64, u64, Vec<Reapplied>) {
+        let effects = &f.groups[g].effects;
+        let applied = effects.iter().map(|&n| u64::from(n)).sum();
+        let distinct = effects.iter().filter(|&&n| n > 0).count() as u64;
+        let reapplied = self.groups[g]
+            .reapplied
+            .iter()
+            .map(|(&event, apps)| Reapplied {
+                event,
+                applications: apps.clone(),
+            })
+            .collect();
+        (applied, distinct, reapplied)
+    }
+}
+
+impl Property for DuplicateEffects {
+    fn record(&mut self, cx: &Context, ev: &TraceEvent, _: Update, found: &mut Findings) {
+        match ev.kind {
+            Kind::Mark {
+                actor,
+                event,
+                expires_at,
+            } => {
+                let g = cx.t.member_group(actor);
+                self.groups[g].marks.insert(event, (ev.at, expires_at));
+            }
+            Kind::StoreUnavailable { actor, event } => {
+                let g = cx.t.member_group(actor);
+                self.groups[g].unmarked.insert(event, ev.at);
+            }
+            Kind::Effect {
+                actor,
+                part,
+                offset,
+                event,
+            } => {
+                let g = cx.t.member_group(actor);
+                let n = cx.f.groups[g].effects[event as usize];
+                if n < 2 {
+                    return;
+                }
+                let apps = self.groups[g].reapplied.entry(event).or_insert_with(|| {
+                    let (first, at) = cx.f.groups[g].first_done[event as usize];
+                    vec![(at, first)]
+                });
+                apps.push((ev.at, actor));
+                found.count_group(g, Counter::DuplicateEffects, 1);
+                let cause = self.cause(cx, g, ev.at, actor, event, part, offset);
+                found.group_anomaly(
+                    AnomalyKind::DuplicateEffect,
+                    g,
+                    ev.at,
+                    Some(part),
+                    Some(offset),
+                    Some(event),
+                    cause,
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+impl DuplicateEffects {
+    #[allow(clippy::too_many_arguments)]
+    fn cause(
+        &self,
+        cx: &Context,
+        g: usize,
+        at: Time,
+        actor: ActorId,
+        event: EventIx,
+        part: PartId,
+        offset: Offset,
+    ) -> String {
+        let st = &self.groups[g];
+        let (first, first_at) = cx.f.groups[g].first_done[event as usize];
+        let id = cx.t.event_id(event);
+        let key =
+            cx.t.key_of(event)
+                .map_or(String::new(), |k| format!(" ({k})"));
+        let group = &cx.sc.groups[g];
+        let head = format!(
+            "eventId {id}{key} applied twice by {}: first by {} at t={first_at}ms, again by {} at t={at}ms ({}@{offset})",
+            group.name,
+            cx.name(first),
+            cx.name(actor),
+            cx.t.part_name(part)
+        );
+        let Some(idem) = &group.idempotency else {
+            return format!(
+                "{head}: the group keeps no processed-id store, so a redelivery applies the effect again"
+            );
+        };
+        if let Some(&(_, expires)) = st.marks.get(&event) {
+            if let Some(expires) = expires.filter(|&e| e <= at) {
+                let ttl = idem.ttl_ms.unwrap_or(0);
+                return format!(
+                    "{head}: its processed-id expired at t={expires}ms, {ttl} ms TTL, before redelivery at t={at}ms"
+                );
+            }
+            return format!("{head}: it was marked, but the mark was not seen");
+        }
+        if let Some(&t) = st.unmarked.get(&event) {
+            return format!(
+                "{head}: the store was unreachable at t={t}ms, so the id was never marked"
+            );
+        }
+        match cx.f.fates[first as usize].crash {
+            Some((t, Some(p))) => format!(
+                "{head}: the id was never marked: {} crashed at t={t}ms at {}, after the effect and before the mark",
+                cx.name(first),
+                p.name()
+            ),
+            _ => format!("{head}: the id was never marked processed"),
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The history every property reads: what became of each actor, event and partition, as
+//! far as the trace has told so far. Updated once per record, before the properties see it.
+//!
+//! Only facts that more than one property needs live here; each property keeps its own
+//! state in its own file. Every fact comes from a trace record, never from model state.
+
+use crate::engine::Time;
+use crate::model::log::Offset;
+use crate::scenario::CrashPoint;
+use crate::trace::{Actor, ActorId, EventIx, Kind, PartId, Tables, TraceEvent};
+use std::collections::BTreeMap;
+
+pub const NONE: u32 = u32::MAX;
+
+/// What became of an actor: the facts a cause sentence is made of.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fate {
+    pub crash: Option<(Time, Option<CrashPoint>)>,
+    pub revoked: Option<Time>,
+    pub left: Option<Time>,
+}
+
+/// One group's view of its partitions and its effects.
+#[derive(Clone, Debug, Default)]
+pub struct GroupFacts {
+    /// Latest committed offset per PartId.
+    pub committed: Vec<Option<Offset>>,
+    /// Per PartId: (time, offset, committer) of every accepted commit, in order.
+    pub commits: Vec<Vec<(Time, Offset, ActorId)>>,
+    /// Per PartId: the first offset the group reset to.
+    pub start: Vec<Option<Offset>>,
+    /// Per PartId, per offset: processed (effect applied or absorbed) at least once.
+    pub processed: Vec<Vec<bool>>,
+    /// Per event: how many times the effect was applied.
+    pub effects: Vec<u32>,
+    /// Per event: the first member to process it and when (NONE: not yet).
+    pub first_done: Vec<(ActorId, Time)>,
+}
+
+/// What a record changed that a property may want to know.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Update {
+    /// An Effect or Absorbed record that is the group's first processing of its event.
+    pub first_processing: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub fates: Vec<Fate>,
+    /// Per event: where it was first appended ((NONE, 0) if never).
+    pub first_append: Vec<(PartId, Offset)>,
+    /// Per event: how many times it was appended.
+    pub appends: Vec<u32>,
+    pub acked: Vec<bool>,
+    /// Events a producer gave up on, and when.
+    pub failed: BTreeMap<EventIx, Time>,
+    /// Per PartId: the event at each offset, as the Append records built it.
+    pub logs: Vec<Vec<EventIx>>,
+    pub groups: Vec<GroupFacts>,
+}
+
+impl Facts {
+    pub fn new(groups: usize) -> Facts {
+        Facts {
+            groups: vec![GroupFacts::default(); groups],
+            ..Facts::default()
+        }
+    }
+
+    /// Grows the per-actor, per-event and per-partition tables to what `t` holds.
+    fn grow(&mut self, t: &Tables) {
+        if self.fates.len() < t.actors.len() {
+            self.fates.resize(t.actors.len(), Fate::default());
+        }
+        let events = t.envelopes.len();
+        if self.acked.len() < events {
+            self.first_append.resize(events, (NONE, Offset::ZERO));
+            self.appends.resize(events, 0);
+            self.acked.resize(events, false);
+            for g in &mut self.groups {
+                g.effects.resize(events, 0);
+                g.first_done.resize(events, (NONE, Time::ZERO));
+            }
+        }
+        let parts = t.partitions.len();
+        if self.logs.len() < parts {
+            self.logs.resize(parts, Vec::new());
+            for g in &mut self.groups {
+                g.committed.resize(parts, None);
+                g.commits.resize(parts, Vec::new());
+                g.start.resize(parts, None);
+                g.processed.resize(parts, Vec::new());
+            }
+        }
+    }
+
+    pub fn update(&mut self, t: &Tables, ev: &TraceEvent) -> Update {
+        self.grow(t);
+        let at = ev.at;
+        let mut u = Update::default();
+        match ev.kind {
+            Kind::Ack { event, .. } => self.acked[event as usize] = true,
+            Kind::SendFailed { event, .. } => {
+                self.failed.insert(event, at);
+            }
+            Kind::Append {
+                event,
+                part,
+                offset,
+            } => {
+                let e = event as usize;
+                if self.appends[e] == 0 {
+                    self.first_append[e] = (part, offset);
+                }
+                self.appends[e] += 1;
+                let log = &mut self.logs[part as usize];
+                assert_eq!(
+                    log.len() as u64,
+                    offset.value(),
+                    "appends arrive in offset order"
+                );
+                log.push(event);
+            }
+            Kind::OffsetReset {
+                actor,
+                part,
+                offset,
+            } => {
+                let g = t.member_group(actor);
+                self.groups[g].start[part as usize].get_or_insert(offset);
+            }
+            Kind::Revoke { actor } => self.fates[actor as usize].revoked = Some(at),
+            Kind::Crash { actor, point } => self.fates[actor as usize].crash = Some((at, point)),
+            Kind::Leave { actor } => self.fates[actor as usize].left = Some(at),
+            Kind::Effect {
+                actor,
+                part,
+                offset,
+                event,
+            }
+            | Kind::Absorbed {
+                actor,
+                part,
+                offset,
+                event,
+            } => {
+                let g = &mut self.groups[t.member_group(actor)];
+                let processed = &mut g.processed[part as usize];
+                let o = offset.value() as usize;
+                if processed.len() <= o {
+                    processed.resize(o + 1, false);
+                }
+                processed[o] = true;
+                if matches!(ev.kind, Kind::Effect { .. }) {
+                    g.effects[event as usize] += 1;
+                }
+                if g.first_done[event as usize].0 == NONE {
+                    g.first_done[event as usize] = (actor, at);
+                    u.first_processing = true;
+                }
+            }
+            Kind::Committed {
+                group,
+                part,
+                offset,
+                actor,
+            } => {
+                let g = &mut self.groups[group as usize];
+                g.committed[part as usize] = Some(offset);
+                g.commits[part as usize].push((at, offset, actor));
+            }
+            _ => {}
+        }
+        u
+    }
+
+    /// Whether the group had processed `part`@`offset` when asked.
+    pub fn processed(&self, g: usize, part: PartId, offset: Offset) -> bool {
+        self.groups[g].processed[part as usize]
+            .get(offset.value() as usize)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// The service index of an actor, if it is a service.
+    pub fn service_of(t: &Tables, actor: ActorId) -> Option<usize> {
+        match t.actors[actor as usize].0 {
+            Actor::Service(s) => Some(s as usize),
+            _ => None,
+        }
+    }
+}

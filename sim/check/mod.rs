@@ -1,0 +1,346 @@
+//! The checker: named properties judged online, as trace records arrive, each anomaly with
+//! its cause; then the scenario's `expect:` block.
+//!
+//! `Checker` is a `TraceSink`. For each record it updates the shared history (`facts.rs`),
+//! then hands the record to each property, one per file: `tallies.rs` (plain counts),
+//! `deliveries.rs` (duplicate deliveries), `skipped.rs` (skipped offsets), `effects.rs`
+//! (duplicate effects and the side-effect ledger), `key_order.rs` (per-key order), `lost.rs`
+//! (acknowledged records never processed) and `services.rs` (orders versus events). It
+//! never reads model state: what the timeline shows and what the verdict counts come from
+//! the same records. Each property keeps only the state it needs.
+
+mod deliveries;
+mod effects;
+pub mod facts;
+mod key_order;
+mod lost;
+mod services;
+mod skipped;
+mod tallies;
+
+use crate::counters::{Counter, Counts, Scope};
+use crate::engine::Time;
+use crate::model::log::Offset;
+use crate::scenario::{Expectation, Scenario};
+use crate::trace::{ActorId, EventIx, PartId, Tables, TraceEvent, TraceSink};
+use facts::{Facts, Update};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AnomalyKind {
+    DuplicateDelivery,
+    DuplicateEffect,
+    Lost,
+    KeyOrderViolation,
+    SkippedOffset,
+    CommittedWithoutEvent,
+    PublishedDuplicate,
+    NotApplied,
+}
+
+impl AnomalyKind {
+    /// The JSON `kind` (README §3.3): the one spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            AnomalyKind::DuplicateDelivery => "duplicate_delivery",
+            AnomalyKind::DuplicateEffect => "duplicate_effect",
+            AnomalyKind::Lost => "lost",
+            AnomalyKind::KeyOrderViolation => "key_order_violation",
+            AnomalyKind::SkippedOffset => "skipped_offset",
+            AnomalyKind::CommittedWithoutEvent => "committed_without_event",
+            AnomalyKind::PublishedDuplicate => "published_duplicate",
+            AnomalyKind::NotApplied => "not_applied",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Anomaly {
+    pub kind: AnomalyKind,
+    /// The consumer group or service it belongs to.
+    pub scope: String,
+    pub at: Time,
+    pub part: Option<PartId>,
+    pub offset: Option<Offset>,
+    pub event: Option<EventIx>,
+    pub cause: String,
+}
+
+/// An eventId whose effect a group applied more than once, with every application.
+#[derive(Clone, Debug)]
+pub struct Reapplied {
+    pub event: EventIx,
+    pub applications: Vec<(Time, ActorId)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct GroupVerdict {
+    pub name: String,
+    pub counts: Counts,
+    /// (partition, committed offset) for each of the group's partitions, from the trace.
+    pub committed: Vec<(PartId, Option<Offset>)>,
+    /// The side-effect ledger: applications in all, distinct eventIds applied, and the
+    /// eventIds applied more than once.
+    pub applied: u64,
+    pub applied_distinct: u64,
+    pub reapplied: Vec<Reapplied>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServiceVerdict {
+    pub name: String,
+    pub counts: Counts,
+}
+
+#[derive(Clone, Debug)]
+pub struct ExpectationResult {
+    pub expectation: Expectation,
+    pub actual: u64,
+    pub holds: bool,
+}
+
+impl ExpectationResult {
+    /// `lost expected 0 got 3`: how a failed expectation is reported.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} expected {} got {}",
+            self.expectation.counter.name(),
+            self.expectation.condition,
+            self.actual
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    pub totals: Counts,
+    pub groups: Vec<GroupVerdict>,
+    pub services: Vec<ServiceVerdict>,
+    pub anomalies: Vec<Anomaly>,
+    pub expectations: Vec<ExpectationResult>,
+    pub pass: bool,
+}
+
+/// What the properties found so far: counts and anomalies, per group, service and run.
+pub struct Findings<'s> {
+    sc: &'s Scenario,
+    pub groups: Vec<Counts>,
+    pub services: Vec<Counts>,
+    pub totals: Counts,
+    pub anomalies: Vec<Anomaly>,
+}
+
+impl Findings<'_> {
+    /// Counts `n` of `c` for group `g` (group counters) or the run (total counters).
+    pub fn count_group(&mut self, g: usize, c: Counter, n: u64) {
+        debug_assert_eq!(c.scope(), Scope::Group);
+        self.groups[g].add(c, n);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn group_anomaly(
+        &mut self,
+        kind: AnomalyKind,
+        g: usize,
+        at: Time,
+        part: Option<PartId>,
+        offset: Option<Offset>,
+        event: Option<EventIx>,
+        cause: String,
+    ) {
+        self.anomalies.push(Anomaly {
+            kind,
+            scope: self.sc.groups[g].name.clone(),
+            at,
+            part,
+            offset,
+            event,
+            cause,
+        });
+    }
+}
+
+/// A property: consumes each record after the history is updated, and may add findings
+/// when the run ends.
+trait Property {
+    fn record(&mut self, _: &Context, _: &TraceEvent, _: Update, _: &mut Findings) {}
+    fn finish(&mut self, _: &Context, _: Time, _: &mut Findings) {}
+}
+
+/// What every property may read: the scenario, the names, the history.
+pub struct Context<'a> {
+    pub sc: &'a Scenario,
+    pub t: &'a Tables,
+    pub f: &'a Facts,
+}
+
+impl Context<'_> {
+    pub fn name(&self, a: ActorId) -> &str {
+        self.t.actor_name(a)
+    }
+}
+
+/// The online checker: a trace sink that judges as the run goes.
+pub struct Checker<'s> {
+    sc: &'s Scenario,
+    facts: Facts,
+    findings: Findings<'s>,
+    props: Properties,
+}
+
+/// Every property, each with its own state.
+struct Properties {
+    tallies: tallies::Tallies,
+    deliveries: deliveries::DuplicateDeliveries,
+    skipped: skipped::SkippedOffsets,
+    effects: effects::DuplicateEffects,
+    key_order: key_order::KeyOrder,
+    lost: lost::Lost,
+    services: services::Services,
+}
+
+impl Properties {
+    fn all(&mut self) -> [&mut dyn Property; 7] {
+        [
+            &mut self.tallies,
+            &mut self.deliveries,
+            &mut self.skipped,
+            &mut self.effects,
+            &mut self.key_order,
+            &mut self.lost,
+            &mut self.services,
+        ]
+    }
+}
+
+impl<'s> Checker<'s> {
+    pub fn new(sc: &'s Scenario) -> Checker<'s> {
+        let groups = sc.groups.len();
+        Checker {
+            sc,
+            facts: Facts::new(groups),
+            findings: Findings {
+                sc,
+                groups: vec![Counts::default(); groups],
+                services: vec![Counts::default(); sc.services.len()],
+                totals: Counts::default(),
+                anomalies: Vec::new(),
+            },
+            props: Properties {
+                tallies: tallies::Tallies,
+                deliveries: deliveries::DuplicateDeliveries::new(groups),
+                skipped: skipped::SkippedOffsets::default(),
+                effects: effects::DuplicateEffects::new(groups),
+                key_order: key_order::KeyOrder::new(groups),
+                lost: lost::Lost,
+                services: services::Services::new(sc.services.len()),
+            },
+        }
+    }
+
+    /// Committed offsets per group and PartId, as the trace's `committed` records left
+    /// them: the driver asserts the coordinators agree.
+    pub fn committed(&self) -> Vec<Vec<Option<Offset>>> {
+        self.facts
+            .groups
+            .iter()
+            .map(|g| g.committed.clone())
+            .collect()
+    }
+
+    /// The verdict, once the run has ended at `end`.
+    pub fn finish(mut self, t: &Tables, end: Time) -> Verdict {
+        let facts = self.facts;
+        let mut findings = self.findings;
+        let sc = self.sc;
+        let cx = Context { sc, t, f: &facts };
+        for p in self.props.all() {
+            p.finish(&cx, end, &mut findings);
+        }
+        for counts in findings.groups.iter().chain(&findings.services) {
+            for &c in Counter::ALL {
+                if c.scope() != Scope::Total {
+                    findings.totals.add(c, counts.get(c));
+                }
+            }
+        }
+        let groups = sc
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(g, spec)| {
+                let committed = spec
+                    .topics
+                    .iter()
+                    .flat_map(|&topic| {
+                        let first = t
+                            .partitions
+                            .iter()
+                            .position(|&(tt, _)| tt as usize == topic)
+                            .unwrap_or(0) as PartId;
+                        (first..first + sc.topics[topic].partitions).map(|p| {
+                            (
+                                p,
+                                facts.groups[g].committed.get(p as usize).copied().flatten(),
+                            )
+                        })
+                    })
+                    .collect();
+                let (applied, applied_distinct, reapplied) = self.props.effects.ledger(g, &facts);
+                GroupVerdict {
+                    name: spec.name.clone(),
+                    counts: findings.groups[g].clone(),
+                    committed,
+                    applied,
+                    applied_distinct,
+                    reapplied,
+                }
+            })
+            .collect();
+        let services = sc
+            .services
+            .iter()
+            .enumerate()
+            .map(|(s, spec)| ServiceVerdict {
+                name: spec.name.clone(),
+                counts: findings.services[s].clone(),
+            })
+            .collect();
+        let expectations: Vec<ExpectationResult> = sc
+            .expect
+            .iter()
+            .map(|&e| {
+                let actual = findings.totals.get(e.counter);
+                ExpectationResult {
+                    expectation: e,
+                    actual,
+                    holds: e.condition.holds(actual),
+                }
+            })
+            .collect();
+        let pass = expectations.iter().all(|e| e.holds);
+        let mut anomalies = findings.anomalies;
+        anomalies.sort_by_key(|a| (a.at, a.kind));
+        Verdict {
+            totals: findings.totals,
+            groups,
+            services,
+            anomalies,
+            expectations,
+            pass,
+        }
+    }
+}
+
+impl TraceSink for Checker<'_> {
+    fn record(&mut self, t: &Tables, ev: &TraceEvent) {
+        let update = self.facts.update(t, ev);
+        let cx = Context {
+            sc: self.sc,
+            t,
+            f: &self.facts,
+        };
+        for p in self.props.all() {
+            p.record(&cx, ev, update, &mut self.findings);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Skipped offsets: a member's deliveries on a partition jump forward within one
+//! assignment. State: the last delivered offset per (member, partition) since the member
+//! last resumed, reset or revoked it.
+
+use super::{AnomalyKind, Context, Findings, Property};
+use crate::check::facts::Update;
+use crate::counters::Counter;
+use crate::model::log::Offset;
+use crate::trace::{ActorId, Kind, PartId, TraceEvent};
+use std::collections::BTreeMap;
+
+#[derive(Default)]
+pub struct SkippedOffsets {
+    cursor: BTreeMap<(ActorId, PartId), Offset>,
+}
+
+impl Property for SkippedOffsets {
+    fn record(&mut self, cx: &Context, ev: &TraceEvent, _: Update, found: &mut Findings) {
+        match ev.kind {
+            Kind::OffsetReset { actor, part, .. } | Kind::Resume { actor, part, .. } => {
+                self.cursor.remove(&(actor, part));
+            }
+            Kind::Revoke { actor } => self.cursor.retain(|(a, _), _| *a != actor),
+            Kind::Deliver {
+                actor,
+                part,
+                offset,
+                ..
+            } => {
+                let Some(last) = self.cursor.insert((actor, part), offset) else {
+                    return;
+                };
+                if offset > last.next() {
+                    let g = cx.t.member_group(actor);
+                    found.count_group(g, Counter::SkippedOffsets, offset.since(last.next()));
+                    let pn = cx.t.part_name(part);
+                    let cause = format!(
+                        "{} jumped from {pn}@{last} to {pn}@{offset} within one assignment",
+                        cx.name(actor)
+                    );
+                    found.group_anomaly(
+                        AnomalyKind::SkippedOffset,
+                        g,
+                        ev.at,
+                        Some(part),
+                        Some(offset),
+                        None,
+                        cause,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Plain counts: produced, acked and appended (run totals); delivered, processed,
+//! rebalances, idle members and duplicates absorbed (per group). No anomalies.
+
+use super::{Context, Findings, Property};
+use crate::check::facts::Update;
+use crate::counters::Counter;
+use crate::trace::{Kind, TraceEvent};
+
+pub struct Tallies;
+
+impl Property for Tallies {
+    fn record(&mut self, cx: &Context, ev: &TraceEvent, _: Update, found: &mut Findings) {
+        match ev.kind {
+            Kind::Send { .. } => found.totals.bump(Counter::Produced),
+            Kind::Ack { .. } => found.totals.bump(Counter::Acked),
+            Kind::Append { .. } => found.totals.bump(Counter::Appended),
+            Kind::Generation {
+                group, assignment, ..
+            } => {
+                let g = group as usize;
+                found.count_group(g, Counter::Rebalances, 1);
+                let idle = cx.t.assignments[assignment as usize]
+                    .iter()
+                    .filter(|s| s.parts.is_empty())
+                    .count();
+                found.count_group(g, Counter::IdleMembers, idle as u64);
+            }
+            Kind::Deliver { actor, .. } => {
+                found.count_group(cx.t.member_group(actor), Counter::Delivered, 1)
+            }
+            Kind::Effect { actor, .. } => {
+                found.count_group(cx.t.member_group(actor), Counter::Processed, 1)
+            }
+            Kind::Absorbed { actor, .. } => {
+                let g = cx.t.member_group(actor);
+                found.count_group(g, Counter::Processed, 1);
+                found.count_group(g, Counter::DuplicatesAbsorbed, 1);
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! What components say to the world: network endpoints, the messages between them, timer
+//! payloads, fault commands, and the `Out` buffer every handler writes into.
+//!
+//! A handler takes `(now, input)` and records in `Out` what it wants done: messages to
+//! send, timers to set or cancel, trace records, new events. The driver (`world.rs`)
+//! carries that out and nothing else (stateright's `Out`, quinn-proto's `poll_*`). What
+//! does not live here: any protocol logic.
+
+use crate::engine::{Address, Time};
+use crate::model::log::{Offset, Record};
+use crate::scenario::{Acks, CrashPoint, OffsetReset};
+use crate::trace::{ActorId, Envelope, EventIx, Kind, PartId, SendError, Share};
+
+/// A place on the network. Brokers are one endpoint until replication splits them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// The brokers: produce, fetch and ListOffsets requests.
+    Cluster,
+    /// The group coordinator of consumer group `g`.
+    Coordinator(u16),
+    /// A producer client: a producer's, a service's or a relay's.
+    Client(u16),
+    /// A consumer group member, by slot.
+    Member(u32),
+}
+
+/// Endpoint classes, for link rules such as "every member to the cluster".
+pub mod class {
+    pub const CLUSTER: u8 = 0;
+    pub const COORDINATOR: u8 = 1;
+    pub const CLIENT: u8 = 2;
+    pub const MEMBER: u8 = 3;
+}
+
+impl Address for Endpoint {
+    fn class(self) -> u8 {
+        match self {
+            Endpoint::Cluster => class::CLUSTER,
+            Endpoint::Coordinator(_) => class::COORDINATOR,
+            Endpoint::Client(_) => class::CLIENT,
+            Endpoint::Member(_) => class::MEMBER,
+        }
+    }
+
+    /// Fixed by the scenario's order of groups, clients and members, so a path's random
+    /// stream is the same on every run of the same file. Interleaved by class (residues
+    /// mod 3) so the ids stay dense: the network indexes its path table by them.
+    fn stable_id(self) -> u32 {
+        match self {
+            Endpoint::Cluster => 0,
+            Endpoint::Coordinator(g) => 1 + 3 * u32::from(g),
+            Endpoint::Client(c) => 2 + 3 * u32::from(c),
+            Endpoint::Member(m) => 3 + 3 * m,
+        }
+    }
+}
+
+/// One incarnation of a member slot: what the coordinator and the member agree on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberRef {
+    pub slot: u32,
+    pub incarnation: u32,
+}
+
+/// A produce request: one record (no batching yet).
+#[derive(Clone, Copy, Debug)]
+pub struct Produce {
+    pub producer_id: u32,
+    pub event: EventIx,
+    pub part: PartId,
+    pub sequence: u32,
+    pub idempotent: bool,
+    pub acks: Acks,
+}
+
+/// A fetch request: positions in the order the broker should read them, at most
+/// `max_records` in the answer; parked up to `max_wait_ms` when nothing is there.
+#[derive(Clone, Debug)]
+pub struct FetchRequest {
+    pub fetch_id: u32,
+    pub positions: Vec<(PartId, Offset)>,
+    pub max_records: usize,
+    pub max_wait_ms: u64,
+}
+
+/// SyncGroup's answer: the generation, this member's share, and the group's committed
+/// offsets for it (kafkasim folds the OffsetFetch round trip into this answer).
+#[derive(Clone, Debug)]
+pub struct SyncGroup {
+    pub member: MemberRef,
+    pub generation: u32,
+    pub assignment: Vec<(PartId, Option<Offset>)>,
+}
+
+/// Everything sent over the network. Large payloads are boxed so the common messages
+/// (produce and its answer) stay small in the network's queues.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    Produce(Produce),
+    ProduceResponse {
+        producer_id: u32,
+        event: EventIx,
+        part: PartId,
+        result: Result<Offset, SendError>,
+    },
+    Fetch(Box<FetchRequest>),
+    FetchResponse {
+        fetch_id: u32,
+        records: Vec<Record>,
+    },
+    /// Where to start a partition that has no committed offset.
+    ListOffsets {
+        request_id: u32,
+        parts: Vec<PartId>,
+        reset: OffsetReset,
+    },
+    ListOffsetsResponse {
+        request_id: u32,
+        offsets: Vec<(PartId, Offset)>,
+    },
+    /// `index` is the member's index in its group (member.id `<group>-<index+1>`).
+    JoinGroup {
+        member: MemberRef,
+        index: u32,
+        actor: ActorId,
+    },
+    LeaveGroup {
+        member: MemberRef,
+    },
+    /// Stands in for heartbeats until they are modelled: the member's heartbeats stopped
+    /// at `at` (it crashed), so its session ends `session.timeout.ms` after that.
+    HeartbeatStopped {
+        member: MemberRef,
+        at: Time,
+    },
+    OffsetCommit {
+        member: MemberRef,
+        actor: ActorId,
+        generation: u32,
+        part: PartId,
+        offset: Offset,
+        /// A manual commit waits for its answer; an auto-commit does not.
+        sync: bool,
+    },
+    OffsetCommitResponse {
+        member: MemberRef,
+        accepted: bool,
+    },
+    /// The group is rebalancing: rejoin at the next poll (Kafka's REBALANCE_IN_PROGRESS).
+    RejoinRequired {
+        member: MemberRef,
+    },
+    SyncGroupResponse(Box<SyncGroup>),
+}
+
+/// What a timer carries back to the component that set it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// A producer app's or service's next send or command.
+    Tick,
+    /// The producer client's oldest request may have reached request.timeout.ms.
+    RequestTimeout,
+    /// Resend `event` after retry.backoff.ms.
+    Resend { event: EventIx },
+    /// The initial rebalance delay of a group's coordinator ended.
+    InitialDelayDone { generation: u32 },
+    /// A member's session ran out.
+    SessionExpired { member: MemberRef },
+    /// A parked fetch reached fetch.max.wait.ms.
+    FetchWait { member: u32, fetch_id: u32 },
+    /// A member finished handling its current record.
+    ProcessDone,
+    /// A member retries the processed-id store.
+    StoreRetry,
+    /// A service's database transaction for a command finished.
+    DbCommitDone { command: u64 },
+    /// A relay polls the outbox.
+    RelayPoll,
+    /// A relay's mark-as-published transaction finished.
+    RelayMarkDone,
+    /// The fault injector's fault `index` is due.
+    Fault { index: u32 },
+    /// A timed fault ends.
+    FaultEnd { index: u32 },
+}
+
+/// A timer's name within its component: setting a key that is set moves it.
+pub type TimerKey = u64;
+
+/// A timer request.
+#[derive(Clone, Copy, Debug)]
+pub enum TimerOp {
+    Set {
+        key: TimerKey,
+        at: Time,
+        timer: Timer,
+    },
+    Cancel {
+        key: TimerKey,
+    },
+    /// The component died: every timer it had goes.
+    CancelAll,
+}
+
+/// Crash, restart and leave commands from the fault injector to a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Crash at once (`point: None`) or arm a crash at a named point, optionally on the
+    /// Nth record, order or batch.
+    Crash {
+        point: Option<CrashPoint>,
+        on_record: Option<u64>,
+    },
+    Restart,
+    /// close(): commit (with auto-commit) and LeaveGroup.
+    Leave,
+}
+
+/// Everything a handler asks for. The driver clears it before a handler runs and carries
+/// it out after, in this order: new events, trace records, timers, sends.
+#[derive(Debug, Default)]
+pub struct Out {
+    pub now: Time,
+    pub sends: Vec<(Endpoint, Msg)>,
+    pub timers: Vec<TimerOp>,
+    pub trace: Vec<Kind>,
+    /// The `EventIx` the next new event gets; the driver sets it before each handler.
+    pub next_event: u32,
+    pub new_events: Vec<Envelope>,
+    /// The index the next assignment table gets; set by the driver like `next_event`.
+    pub next_assignment: u32,
+    pub new_assignments: Vec<Vec<Share>>,
+}
+
+impl Out {
+    pub fn send(&mut self, to: Endpoint, msg: Msg) {
+        self.sends.push((to, msg));
+    }
+
+    /// Sets (or moves) timer `key` to fire `after_ms` from now.
+    pub fn set_timer(&mut self, key: TimerKey, after_ms: u64, timer: Timer) {
+        let at = self.now.after(after_ms);
+        self.timers.push(TimerOp::Set { key, at, timer });
+    }
+
+    pub fn set_timer_at(&mut self, key: TimerKey, at: Time, timer: Timer) {
+        self.timers.push(TimerOp::Set { key, at, timer });
+    }
+
+    pub fn cancel_timer(&mut self, key: TimerKey) {
+        self.timers.push(TimerOp::Cancel { key });
+    }
+
+    pub fn cancel_all_timers(&mut self) {
+        self.timers.push(TimerOp::CancelAll);
+    }
+
+    pub fn trace(&mut self, kind: Kind) {
+        self.trace.push(kind);
+    }
+
+    /// Registers a new event and returns its index (its eventId is `e-<index+1>`).
+    pub fn new_event(&mut self, envelope: Envelope) -> EventIx {
+        let e = self.next_event;
+        self.next_event += 1;
+        self.new_events.push(envelope);
+        e
+    }
+
+    /// Registers a generation's shares and returns the index a `Generation` record names.
+    pub fn new_assignment(&mut self, shares: Vec<Share>) -> u32 {
+        let a = self.next_assignment;
+        self.next_assignment += 1;
+        self.new_assignments.push(shares);
+        a
+    }
+
+    /// A fresh buffer at `now`, for unit tests that drive a component by hand.
+    pub fn at(now: Time) -> Out {
+        Out {
+            now,
+            ..Out::default()
+        }
+    }
+}

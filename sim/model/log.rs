@@ -1,0 +1,167 @@
+//! A partition's log with Kafka's three offsets: log start offset, high watermark and log
+//! end offset. An `Offset` is a value, never a `Vec` index that can only grow.
+//!
+//! Kafka's terms (`kafka.log.UnifiedLog`, `Partition`): records live at offsets
+//! `[log_start_offset, log_end_offset)`; consumers read only below the high watermark, the
+//! offset that every in-sync replica has. Retention moves the log start offset forward;
+//! a truncation (after an unclean leader election) moves the log end offset back. Until
+//! replication is modelled the high watermark advances with every append. What does not
+//! live here: who leads the partition, idempotent-producer state (`cluster.rs`).
+
+use crate::trace::EventIx;
+
+/// A Kafka offset: the position of a record in one partition's log, or (in a commit) the
+/// next offset to read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Offset(pub u64);
+
+impl Offset {
+    pub const ZERO: Offset = Offset(0);
+
+    /// The offset right after this one.
+    pub fn next(self) -> Offset {
+        Offset(self.0 + 1)
+    }
+
+    pub fn value(self) -> u64 {
+        self.0
+    }
+
+    /// How many offsets lie in `[earlier, self)`; zero when `earlier` is not earlier.
+    pub fn since(self, earlier: Offset) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+impl std::fmt::Display for Offset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// One record of a fetch answer: where it sits and which event it carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub part: crate::trace::PartId,
+    pub offset: Offset,
+    pub event: EventIx,
+}
+
+/// One partition's log. Shape: the events at `[log_start_offset, log_end_offset)`, 4 bytes
+/// each.
+#[derive(Clone, Debug, Default)]
+pub struct PartitionLog {
+    log_start_offset: Offset,
+    high_watermark: Offset,
+    records: Vec<EventIx>,
+}
+
+impl PartitionLog {
+    pub fn log_start_offset(&self) -> Offset {
+        self.log_start_offset
+    }
+
+    /// The offset the next append gets.
+    pub fn log_end_offset(&self) -> Offset {
+        Offset(self.log_start_offset.0 + self.records.len() as u64)
+    }
+
+    /// Consumers read below this offset only.
+    pub fn high_watermark(&self) -> Offset {
+        self.high_watermark
+    }
+
+    /// Appends one record at the log end offset and returns its offset. Without replication
+    /// the high watermark follows at once.
+    pub fn append(&mut self, event: EventIx) -> Offset {
+        let offset = self.log_end_offset();
+        self.records.push(event);
+        self.high_watermark = self.log_end_offset();
+        offset
+    }
+
+    /// The event at `offset`, if the log holds it.
+    pub fn get(&self, offset: Offset) -> Option<EventIx> {
+        let i = offset.0.checked_sub(self.log_start_offset.0)?;
+        self.records.get(usize::try_from(i).ok()?).copied()
+    }
+
+    /// Up to `max` records from `from`, below the high watermark, appended to `out`.
+    /// Returns how many were read. Reading below the log start offset starts at it.
+    pub fn read(
+        &self,
+        from: Offset,
+        max: usize,
+        part: crate::trace::PartId,
+        out: &mut Vec<Record>,
+    ) -> usize {
+        let from = from.max(self.log_start_offset);
+        let mut n = 0;
+        let mut o = from;
+        while o < self.high_watermark && n < max {
+            let event = self.records[(o.0 - self.log_start_offset.0) as usize];
+            out.push(Record {
+                part,
+                offset: o,
+                event,
+            });
+            o = o.next();
+            n += 1;
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_log_starts_and_ends_at_zero() {
+        let log = PartitionLog::default();
+        assert_eq!(log.log_start_offset(), Offset(0));
+        assert_eq!(log.log_end_offset(), Offset(0));
+        assert_eq!(log.high_watermark(), Offset(0));
+        assert_eq!(log.get(Offset(0)), None);
+    }
+
+    #[test]
+    fn appends_take_consecutive_offsets_and_move_the_high_watermark() {
+        let mut log = PartitionLog::default();
+        assert_eq!(log.append(7), Offset(0));
+        assert_eq!(log.append(9), Offset(1));
+        assert_eq!(log.log_end_offset(), Offset(2));
+        assert_eq!(log.high_watermark(), Offset(2));
+        assert_eq!(log.get(Offset(1)), Some(9));
+        assert_eq!(log.get(Offset(2)), None);
+    }
+
+    #[test]
+    fn a_read_stops_at_max_and_at_the_high_watermark() {
+        let mut log = PartitionLog::default();
+        for e in 0..5 {
+            log.append(e);
+        }
+        let mut out = Vec::new();
+        assert_eq!(log.read(Offset(1), 2, 3, &mut out), 2);
+        assert_eq!(
+            out,
+            vec![
+                Record {
+                    part: 3,
+                    offset: Offset(1),
+                    event: 1
+                },
+                Record {
+                    part: 3,
+                    offset: Offset(2),
+                    event: 2
+                }
+            ]
+        );
+        out.clear();
+        assert_eq!(log.read(Offset(4), 10, 3, &mut out), 1);
+        out.clear();
+        assert_eq!(log.read(Offset(5), 10, 3, &mut out), 0);
+    }
+}

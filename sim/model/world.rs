@@ -1,0 +1,605 @@
+//! The driver: builds every component of a scenario, owns time, the event queue, the
+//! network, the timers and the seed, and carries out what components ask for.
+//!
+//! It pops the next event, hands it to the one component it is for, and applies that
+//! component's `Out`: new events and assignments go into the trace tables, trace records to
+//! the sink, timers into the queue (set, moved or cancelled by `(component, key)`), messages
+//! onto the network. It holds no protocol logic and never writes a component's fields; a
+//! fault is a command from the fault injector, carried out by calling the target's
+//! `on_control` or by changing a link rule.
+
+use crate::engine::{EntryId, Network, PathId, Queue, Time};
+use crate::model::cluster::Cluster;
+use crate::model::coordinator::{Coordinator, GroupTopic};
+use crate::model::faults::{FaultCommand, FaultInjector, Isolation};
+use crate::model::io::{Endpoint, Msg, Out, Timer, TimerKey, TimerOp};
+use crate::model::log::Offset;
+use crate::model::member::Member;
+use crate::model::producer::ProducerClient;
+use crate::model::producer_app::{Partitioner, ProducerApp, Source};
+use crate::model::relay::Relay;
+use crate::model::service::{Database, Service};
+use crate::model::store::Store;
+use crate::rng::{SimRng, Stream};
+use crate::scenario::{
+    Client, FaultAction, Keys, ProducerConfig, Publish, Scenario, SendSpec, Target,
+};
+use crate::trace::{Actor, ActorId, PartId, Tables, TraceEvent, TraceSink};
+use std::collections::BTreeMap;
+
+/// A component, as the driver addresses it for timers and dispatch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Who {
+    Cluster,
+    Coordinator(u16),
+    Producer(u16),
+    Service(u16),
+    Relay(u16, u16),
+    Member(u32),
+    Faults,
+}
+
+/// What the queue holds: the head message of a network path is due, or a timer fires.
+#[derive(Clone, Copy, Debug)]
+enum Ev {
+    Deliver(PathId),
+    Timer {
+        who: Who,
+        key: TimerKey,
+        timer: Timer,
+    },
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing was left to happen.
+    Quiescent,
+    /// `run.until_ms` was reached.
+    TimeLimit,
+    /// `run.max_events` events were processed.
+    EventBudget,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Quiescent => "quiescent",
+            Outcome::TimeLimit => "time-limit",
+            Outcome::EventBudget => "event-budget",
+        }
+    }
+}
+
+/// What a run leaves behind besides its trace records.
+pub struct RunResult {
+    pub outcome: Outcome,
+    pub end_ms: Time,
+    /// Simulator events processed (queue pops).
+    pub events: u64,
+    /// The names and envelopes trace records point into.
+    pub tables: Tables,
+    /// The most entries the event queue held at once: live work only, no dead timers.
+    pub peak_queue_len: usize,
+    /// Each group's committed offsets by PartId, as its coordinator holds them at the end.
+    pub committed: Vec<Vec<Option<Offset>>>,
+    /// Each partition's log end offset at the end.
+    pub log_end_offsets: Vec<Offset>,
+}
+
+pub struct World<'s, 'k> {
+    sc: &'s Scenario,
+    sink: &'k mut dyn TraceSink,
+    now: Time,
+    queue: Queue<Ev>,
+    net: Network<Endpoint, Msg>,
+    timers: BTreeMap<(Who, TimerKey), EntryId>,
+    tables: Tables,
+    out: Out,
+    commands: Vec<FaultCommand>,
+    cluster: Cluster,
+    coordinators: Vec<Coordinator>,
+    producers: Vec<ProducerApp>,
+    services: Vec<Service>,
+    databases: Vec<Database>,
+    relays: Vec<Vec<Relay>>,
+    members: Vec<Member>,
+    /// Each group's member slots, by member index.
+    slots: Vec<Vec<u32>>,
+    stores: Vec<Option<Store>>,
+    faults: FaultInjector,
+    /// The component behind each producer client endpoint.
+    client_owner: Vec<Who>,
+    first_part: Vec<PartId>,
+    key_ids: BTreeMap<String, u32>,
+    peak_queue_len: usize,
+}
+
+impl<'s, 'k> World<'s, 'k> {
+    /// Builds every component and starts them at t=0; their first records go to `sink`.
+    pub fn new(sc: &'s Scenario, seed: u64, sink: &'k mut dyn TraceSink) -> World<'s, 'k> {
+        let mut tables = Tables::default();
+        let mut first_part = Vec::new();
+        let mut counts = Vec::new();
+        for (t, topic) in sc.topics.iter().enumerate() {
+            first_part.push(tables.partitions.len() as PartId);
+            tables.topic_names.push(topic.name.clone());
+            for p in 0..topic.partitions {
+                tables.partitions.push((t as u16, p));
+            }
+            counts.push(topic.partitions);
+        }
+        tables.leaders = Cluster::leaders(&counts, sc.cluster.brokers);
+        let partitions = tables.partitions.len();
+        let mut w = World {
+            sc,
+            sink,
+            now: Time::ZERO,
+            queue: Queue::new(),
+            net: Network::new(seed, sc.cluster.latency_min_ms, sc.cluster.latency_max_ms),
+            timers: BTreeMap::new(),
+            tables,
+            out: Out::default(),
+            commands: Vec::new(),
+            cluster: Cluster::new(partitions),
+            coordinators: Vec::new(),
+            producers: Vec::new(),
+            services: Vec::new(),
+            databases: Vec::new(),
+            relays: Vec::new(),
+            members: Vec::new(),
+            slots: Vec::new(),
+            stores: Vec::new(),
+            faults: FaultInjector::new(Vec::new(), BTreeMap::new()),
+            client_owner: Vec::new(),
+            first_part,
+            key_ids: BTreeMap::new(),
+            peak_queue_len: 0,
+        };
+        w.build(seed);
+        w
+    }
+
+    fn actor(&mut self, actor: Actor, name: String) -> ActorId {
+        self.tables.actors.push((actor, name));
+        (self.tables.actors.len() - 1) as ActorId
+    }
+
+    fn client(&mut self, actor: ActorId, owner: Who, config: &ProducerConfig) -> ProducerClient {
+        let client = self.client_owner.len() as u16;
+        self.client_owner.push(owner);
+        ProducerClient::new(actor, client, config.clone(), self.tables.partitions.len())
+    }
+
+    /// Interns each distinct key once and computes its partition once.
+    fn source(&mut self, actor: ActorId, send: &SendSpec, topic: usize) -> Source {
+        let mut keys = Vec::new();
+        if let Keys::Pattern { distinct, .. } = &send.keys {
+            let n = (*distinct).min(send.count.max(1));
+            let count = self.sc.topics[topic].partitions;
+            for i in 0..n {
+                let key = send.keys.key(i).expect("pattern keys");
+                let part = self.first_part[topic]
+                    + crate::partitioner::partition_for_key(key.as_bytes(), count);
+                let next = self.tables.keys.len() as u32;
+                let id = *self.key_ids.entry(key.clone()).or_insert(next);
+                if id == next {
+                    self.tables.keys.push(key);
+                }
+                keys.push((id, part));
+            }
+        }
+        let event_type = match self
+            .tables
+            .event_types
+            .iter()
+            .position(|t| *t == send.event_type)
+        {
+            Some(i) => i as u16,
+            None => {
+                self.tables.event_types.push(send.event_type.clone());
+                (self.tables.event_types.len() - 1) as u16
+            }
+        };
+        Source {
+            actor,
+            topic: topic as u16,
+            count: send.count,
+            every_ms: send.every_ms,
+            start_ms: send.start_ms,
+            keys,
+            event_type,
+        }
+    }
+
+    fn partitioner(&self, topic: usize, rng: &mut SimRng) -> Partitioner {
+        Partitioner::new(
+            self.first_part[topic],
+            self.sc.topics[topic].partitions,
+            rng.next_u64() as u32,
+        )
+    }
+
+    fn build(&mut self, seed: u64) {
+        let sc = self.sc;
+        let mut rng = SimRng::new(seed, Stream::Producers);
+        for (i, p) in sc.producers.iter().enumerate() {
+            let actor = self.actor(Actor::Producer(i as u16), p.name.clone());
+            let partitioner = self.partitioner(p.topic, &mut rng);
+            let client = self.client(actor, Who::Producer(i as u16), &p.config);
+            let source = self.source(actor, &p.send, p.topic);
+            self.producers
+                .push(ProducerApp::new(client, source, partitioner));
+        }
+        for (g, spec) in sc.groups.iter().enumerate() {
+            let topics = spec
+                .topics
+                .iter()
+                .map(|&t| GroupTopic {
+                    name: sc.topics[t].name.clone(),
+                    first: self.first_part[t],
+                    partitions: sc.topics[t].partitions,
+                })
+                .collect();
+            self.coordinators.push(Coordinator::new(
+                g as u16,
+                spec.name.clone(),
+                topics,
+                self.tables.partitions.len(),
+                spec.config.assignor,
+                sc.cluster.initial_rebalance_delay_ms,
+                spec.config.session_timeout_ms,
+            ));
+            self.stores.push(
+                spec.idempotency
+                    .as_ref()
+                    .map(|i| Store::new(i.store, i.ttl_ms, i.on_unavailable)),
+            );
+            self.slots.push(Vec::new());
+            for _ in 0..spec.members {
+                self.add_member(g);
+            }
+        }
+        let mut isolations = BTreeMap::new();
+        for (s, spec) in sc.services.iter().enumerate() {
+            let actor = self.actor(Actor::Service(s as u16), spec.name.clone());
+            let partitioner = self.partitioner(spec.topic, &mut rng);
+            let client = self.client(actor, Who::Service(s as u16), &spec.producer);
+            let source = self.source(actor, &spec.commands, spec.topic);
+            let outbox = spec.publish == Publish::Outbox;
+            self.services.push(Service::new(
+                client,
+                source,
+                partitioner,
+                outbox,
+                spec.commit_ms,
+            ));
+            self.databases.push(Database::default());
+            let mut relays = Vec::new();
+            if outbox {
+                for r in 0..spec.relay.count {
+                    let actor = self.actor(
+                        Actor::Relay {
+                            service: s as u16,
+                            index: r,
+                        },
+                        sc.relay_name(s, r),
+                    );
+                    let partitioner = self.partitioner(spec.topic, &mut rng);
+                    let client = self.client(actor, Who::Relay(s as u16, r as u16), &spec.producer);
+                    relays.push(Relay::new(
+                        client,
+                        actor,
+                        r,
+                        partitioner,
+                        spec.relay.poll_interval_ms,
+                        spec.relay.batch_size,
+                        spec.commit_ms,
+                    ));
+                }
+            }
+            self.relays.push(relays);
+        }
+        for (i, f) in sc.faults.iter().enumerate() {
+            if let FaultAction::Isolate { client, .. } = f.action {
+                isolations.insert(i, self.isolation(client));
+            }
+        }
+        self.faults = FaultInjector::new(sc.faults.clone(), isolations);
+        // Every component starts at t=0, in the order they were built.
+        for p in 0..self.producers.len() {
+            self.dispatch(Who::Producer(p as u16), |w, out| w.producers[p].start(out));
+        }
+        for m in 0..self.members.len() {
+            self.dispatch(Who::Member(m as u32), |w, out| w.members[m].start(out));
+        }
+        for s in 0..self.services.len() {
+            self.dispatch(Who::Service(s as u16), |w, out| w.services[s].start(out));
+            for r in 0..self.relays[s].len() {
+                self.dispatch(Who::Relay(s as u16, r as u16), |w, out| {
+                    w.relays[s][r].start(out)
+                });
+            }
+        }
+        self.dispatch(Who::Faults, |w, out| w.faults.start(out));
+    }
+
+    fn isolation(&self, client: Client) -> Isolation {
+        let owners: Vec<Who> = match client {
+            Client::Producer(p) => vec![Who::Producer(p as u16)],
+            Client::Service(s) => std::iter::once(Who::Service(s as u16))
+                .chain((0..self.relays[s].len()).map(|r| Who::Relay(s as u16, r as u16)))
+                .collect(),
+        };
+        let actor = match client {
+            Client::Producer(p) => self.producers[p].client.actor,
+            Client::Service(s) => self.services[s].client.actor,
+        };
+        Isolation {
+            actor,
+            endpoints: owners.into_iter().map(|w| self.endpoint(w)).collect(),
+        }
+    }
+
+    fn add_member(&mut self, g: usize) -> u32 {
+        let index = self.slots[g].len() as u32;
+        let actor = self.actor(
+            Actor::Member {
+                group: g as u16,
+                index,
+            },
+            self.sc.member_name(g, index),
+        );
+        let slot = self.members.len() as u32;
+        self.members.push(Member::new(
+            slot,
+            g as u16,
+            index,
+            actor,
+            &self.sc.groups[g],
+        ));
+        self.slots[g].push(slot);
+        slot
+    }
+
+    /// The network endpoint a component sends from.
+    fn endpoint(&self, who: Who) -> Endpoint {
+        match who {
+            Who::Cluster => Endpoint::Cluster,
+            Who::Coordinator(g) => Endpoint::Coordinator(g),
+            Who::Producer(p) => Endpoint::Client(self.producers[p as usize].client.client),
+            Who::Service(s) => Endpoint::Client(self.services[s as usize].client.client),
+            Who::Relay(s, r) => Endpoint::Client(self.relays[s as usize][r as usize].client.client),
+            Who::Member(m) => Endpoint::Member(m),
+            Who::Faults => unreachable!("the fault injector sends nothing"),
+        }
+    }
+
+    fn owner(&self, e: Endpoint) -> Who {
+        match e {
+            Endpoint::Cluster => Who::Cluster,
+            Endpoint::Coordinator(g) => Who::Coordinator(g),
+            Endpoint::Client(c) => self.client_owner[c as usize],
+            Endpoint::Member(m) => Who::Member(m),
+        }
+    }
+
+    /// Runs one handler of `who` with a fresh `Out`, then carries the `Out` out.
+    fn dispatch(&mut self, who: Who, handler: impl FnOnce(&mut Self, &mut Out)) {
+        let mut out = std::mem::take(&mut self.out);
+        out.now = self.now;
+        out.next_event = self.tables.envelopes.len() as u32;
+        out.next_assignment = self.tables.assignments.len() as u32;
+        handler(self, &mut out);
+        self.apply(who, &mut out);
+        self.out = out;
+    }
+
+    fn apply(&mut self, who: Who, out: &mut Out) {
+        self.tables.envelopes.append(&mut out.new_events);
+        self.tables.assignments.append(&mut out.new_assignments);
+        for kind in out.trace.drain(..) {
+            let ev = TraceEvent { at: out.now, kind };
+            self.sink.record(&self.tables, &ev);
+        }
+        for op in out.timers.drain(..) {
+            self.timer(who, op);
+        }
+        if !out.sends.is_empty() {
+            let from = self.endpoint(who);
+            for (to, msg) in out.sends.drain(..) {
+                if let Some((path, at)) = self.net.send(out.now, from, to, msg) {
+                    self.queue.push(at, Ev::Deliver(path));
+                }
+            }
+        }
+        self.peak_queue_len = self.peak_queue_len.max(self.queue.len());
+    }
+
+    fn timer(&mut self, who: Who, op: TimerOp) {
+        match op {
+            TimerOp::Set { key, at, timer } => {
+                let id = self.queue.push(at, Ev::Timer { who, key, timer });
+                if let Some(old) = self.timers.insert((who, key), id) {
+                    self.queue.cancel(old);
+                }
+            }
+            TimerOp::Cancel { key } => {
+                if let Some(old) = self.timers.remove(&(who, key)) {
+                    self.queue.cancel(old);
+                }
+            }
+            TimerOp::CancelAll => {
+                let keys: Vec<(Who, TimerKey)> = self
+                    .timers
+                    .range((who, 0)..=(who, TimerKey::MAX))
+                    .map(|(k, _)| *k)
+                    .collect();
+                for k in keys {
+                    if let Some(old) = self.timers.remove(&k) {
+                        self.queue.cancel(old);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs to the end: quiescence, `run.until_ms` or `run.max_events`.
+    pub fn run(mut self) -> RunResult {
+        let until = Time(self.sc.run.until_ms);
+        let budget = self.sc.run.max_events;
+        let mut events = 0u64;
+        let outcome = loop {
+            if events >= budget {
+                break Outcome::EventBudget;
+            }
+            match self.queue.peek_time() {
+                None => break Outcome::Quiescent,
+                Some(t) if t > until => break Outcome::TimeLimit,
+                Some(_) => {}
+            }
+            let (at, ev) = self.queue.pop().expect("peeked");
+            debug_assert!(at >= self.now, "time never runs backwards");
+            self.now = at;
+            events += 1;
+            self.handle(ev);
+        };
+        let end_ms = if outcome == Outcome::TimeLimit {
+            until
+        } else {
+            self.now
+        };
+        RunResult {
+            outcome,
+            end_ms,
+            events,
+            peak_queue_len: self.peak_queue_len,
+            committed: self
+                .coordinators
+                .iter()
+                .map(|c| c.committed().to_vec())
+                .collect(),
+            log_end_offsets: (0..self.tables.partitions.len())
+                .map(|p| self.cluster.log(p as PartId).log_end_offset())
+                .collect(),
+            tables: self.tables,
+        }
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        match ev {
+            Ev::Deliver(path) => {
+                let d = self.net.deliver(self.now, path);
+                if let Some(at) = d.next {
+                    self.queue.push(at, Ev::Deliver(path));
+                }
+                if let Some((from, to, msg)) = d.message {
+                    self.deliver(from, to, msg);
+                }
+            }
+            Ev::Timer { who, key, timer } => {
+                self.timers.remove(&(who, key));
+                self.on_timer(who, timer);
+            }
+        }
+    }
+
+    /// A message reached `to`: the component behind it handles it.
+    fn deliver(&mut self, from: Endpoint, to: Endpoint, msg: Msg) {
+        let who = self.owner(to);
+        self.dispatch(who, |w, out| match who {
+            Who::Cluster => w.cluster.on_message(from, msg, out),
+            Who::Coordinator(g) => w.coordinators[g as usize].on_message(msg, out),
+            Who::Producer(p) => w.producers[p as usize].on_message(msg, out),
+            Who::Service(s) => w.services[s as usize].on_message(msg, out),
+            Who::Relay(s, r) => {
+                let (s, r) = (s as usize, r as usize);
+                w.relays[s][r].on_message(msg, &mut w.databases[s], out)
+            }
+            Who::Member(m) => {
+                let g = w.members[m as usize].group() as usize;
+                w.members[m as usize].on_message(msg, w.stores[g].as_mut(), out)
+            }
+            Who::Faults => unreachable!("nothing sends to the fault injector"),
+        });
+    }
+
+    fn on_timer(&mut self, who: Who, timer: Timer) {
+        if who == Who::Faults {
+            let mut commands = std::mem::take(&mut self.commands);
+            self.dispatch(who, |w, out| w.faults.on_timer(timer, out, &mut commands));
+            for c in commands.drain(..) {
+                self.command(c);
+            }
+            self.commands = commands;
+            return;
+        }
+        self.dispatch(who, |w, out| match who {
+            Who::Cluster => w.cluster.on_timer(timer, out),
+            Who::Coordinator(g) => w.coordinators[g as usize].on_timer(timer, out),
+            Who::Producer(p) => w.producers[p as usize].on_timer(timer, out),
+            Who::Service(s) => {
+                let s = s as usize;
+                w.services[s].on_timer(timer, &mut w.databases[s], out)
+            }
+            Who::Relay(s, r) => {
+                let (s, r) = (s as usize, r as usize);
+                w.relays[s][r].on_timer(timer, &mut w.databases[s], out)
+            }
+            Who::Member(m) => {
+                let g = w.members[m as usize].group() as usize;
+                w.members[m as usize].on_timer(timer, w.stores[g].as_mut(), out)
+            }
+            Who::Faults => unreachable!("handled above"),
+        });
+    }
+
+    /// Carries out one fault command.
+    fn command(&mut self, c: FaultCommand) {
+        match c {
+            FaultCommand::Control { target, control } => {
+                let who = match target {
+                    Target::Member { group, index } => {
+                        match self.slots[group].get(index as usize) {
+                            Some(&slot) => Who::Member(slot),
+                            // A member that has not joined yet: nothing to act on.
+                            None => return,
+                        }
+                    }
+                    Target::Service(s) => Who::Service(s as u16),
+                    Target::Relay { service, index } => Who::Relay(service as u16, index as u16),
+                };
+                self.dispatch(who, |w, out| match who {
+                    Who::Member(m) => w.members[m as usize].on_control(control, out),
+                    Who::Service(s) => w.services[s as usize].on_control(control, out),
+                    Who::Relay(s, r) => {
+                        let (s, r) = (s as usize, r as usize);
+                        w.relays[s][r].on_control(control, &mut w.databases[s], out)
+                    }
+                    _ => unreachable!("only processes take controls"),
+                });
+            }
+            FaultCommand::Join { group, members } => {
+                for _ in 0..members {
+                    let m = self.add_member(group) as usize;
+                    self.dispatch(Who::Member(m as u32), |w, out| w.members[m].start(out));
+                }
+            }
+            FaultCommand::Link { from, to, state } => {
+                let now = self.now;
+                let due = match state {
+                    Some(state) => self.net.set_rule(now, from, to, state),
+                    None => self.net.clear_rule(now, from, to),
+                };
+                for (path, at) in due {
+                    self.queue.push(at, Ev::Deliver(path));
+                }
+            }
+            FaultCommand::StoreOutage { group, until } => {
+                if let Some(store) = self.stores[group].as_mut() {
+                    store.outage(until);
+                }
+            }
+        }
+    }
+}
