@@ -4,10 +4,12 @@
 //! The path from a file to a verdict: `scenario` loads and validates a YAML scenario;
 //! `model` runs it on the `engine` (virtual time, queue, network, RNG sub-streams) and
 //! records a `trace`; `check` judges the trace; `report` turns trace and verdict into text
-//! or JSON. Nothing in the library reads a clock, iterates a hash map or draws unseeded
-//! randomness, so a scenario and a seed always give the same bytes.
+//! or JSON. Nothing in a run reads a clock, iterates a hash map or draws unseeded
+//! randomness, so a scenario and a seed always give the same bytes. (`bench` reads the wall
+//! clock, but only to time finished runs from outside; nothing it measures enters a run.)
 
 pub mod assignor;
+pub mod bench;
 pub mod check;
 pub mod counters;
 pub mod diag;
