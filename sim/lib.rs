@@ -4,10 +4,13 @@
 //! The path from a file to a verdict: `scenario` loads and validates a YAML scenario;
 //! `model` runs it (sans-IO components wired by one driver over the `engine`'s queue and
 //! network) and emits `trace` records as they happen; `check` judges them online;
-//! `report` turns them and the verdict into text, JSON or JSONL. Nothing in the library reads a clock, iterates a hash map or draws unseeded
-//! randomness, so a scenario and a seed always give the same bytes.
+//! `report` turns them and the verdict into text, JSON or JSONL. Nothing in a run reads a
+//! clock, iterates a hash map or draws unseeded randomness, so a scenario and a seed
+//! always give the same bytes. (`bench` reads the wall clock, but only to time finished
+//! runs from outside; nothing it measures enters a run.)
 
 pub mod assignor;
+pub mod bench;
 pub mod check;
 pub mod counters;
 pub mod diag;

@@ -1,9 +1,9 @@
 //! The `kafkasim` command line: run a scenario, check a folder of them, show partitions,
-//! list the embedded lessons. Exit codes: 0 all expectations hold, 1 one fails,
+//! list the embedded lessons, measure the simulator (`bench`). Exit codes: 0 all expectations hold, 1 one fails,
 //! 2 the input is unusable (with `FILE:LINE:COL: message` and a snippet).
 
 use clap::{Parser, Subcommand, ValueEnum};
-use kafkasim::{diag, lessons, partitioner, report, scenario, simulate, simulate_with};
+use kafkasim::{bench, diag, lessons, partitioner, report, scenario, simulate, simulate_with};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -67,6 +67,21 @@ enum Command {
     },
     /// List the embedded lessons with their titles.
     List,
+    /// Measure the simulator on the reference workload: throughput, memory, a bare-heap baseline.
+    Bench {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Run 10k, 100k, 1M and 10M records, each paced (1 ms apart) and all at t=0.
+        #[arg(long, conflicts_with = "records")]
+        scale: bool,
+        /// Records in the one run (without --scale).
+        #[arg(
+            long,
+            default_value_t = bench::DEFAULT_RECORDS,
+            value_parser = clap::value_parser!(u64).range(1..=scenario::limits::RECORDS)
+        )]
+        records: u64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -114,6 +129,60 @@ fn main() -> ExitCode {
             sayln!("\nRun one with `kafkasim run NAME`; the files are in scenarios/.");
             ExitCode::SUCCESS
         }
+        Some(Command::Bench {
+            format,
+            scale,
+            records,
+        }) => bench_command(format, scale, records),
+    }
+}
+
+fn bench_command(format: Format, scale: bool, records: u64) -> ExitCode {
+    let plan = if scale {
+        bench::Plan::Scale
+    } else {
+        bench::Plan::One {
+            records,
+            sending: bench::Sending::Paced,
+        }
+    };
+    if cfg!(debug_assertions) {
+        eprintln!("warning: a debug build; measure with `cargo run --release -- bench`");
+    }
+    let mut progress = |f: &bench::Figures| {
+        eprintln!(
+            "bench: {} {} records: {:.3} s, {} events",
+            f.sending.name(),
+            f.records,
+            f.wall_ms / 1000.0,
+            f.events
+        );
+    };
+    let report = match bench::run(plan, &mut progress) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match format {
+        Format::Text => say!("{}", bench::text(&report)),
+        Format::Json => say!("{}", bench::json(&report)),
+    }
+    let failed: Vec<String> = report
+        .runs
+        .iter()
+        .filter(|f| !f.pass)
+        .map(|f| format!("{} {}", f.sending.name(), f.records))
+        .collect();
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "the workload's expectations failed for: {}",
+            failed.join(", ")
+        );
+        ExitCode::from(1)
     }
 }
 

@@ -81,6 +81,8 @@ pub struct RunResult {
     pub tables: Tables,
     /// The most entries the event queue held at once: live work only, no dead timers.
     pub peak_queue_len: usize,
+    /// The mean number of entries in the queue at each pop (rounded down).
+    pub mean_queue_len: usize,
     /// Each group's committed offsets by PartId, as its coordinator holds them at the end.
     pub committed: Vec<Vec<Option<Offset>>>,
     /// Each partition's log end offset at the end.
@@ -449,6 +451,7 @@ impl<'s, 'k> World<'s, 'k> {
         let until = Time(self.sc.run.until_ms);
         let budget = self.sc.run.max_events;
         let mut events = 0u64;
+        let mut queued = 0u64;
         let outcome = loop {
             if events >= budget {
                 break Outcome::EventBudget;
@@ -458,6 +461,7 @@ impl<'s, 'k> World<'s, 'k> {
                 Some(t) if t > until => break Outcome::TimeLimit,
                 Some(_) => {}
             }
+            queued += self.queue.len() as u64;
             let (at, ev) = self.queue.pop().expect("peeked");
             debug_assert!(at >= self.now, "time never runs backwards");
             self.now = at;
@@ -474,6 +478,7 @@ impl<'s, 'k> World<'s, 'k> {
             end_ms,
             events,
             peak_queue_len: self.peak_queue_len,
+            mean_queue_len: queued.checked_div(events).unwrap_or(0) as usize,
             committed: self
                 .coordinators
                 .iter()

@@ -20,7 +20,9 @@ pub mod limits {
     pub const MEMBERS: u64 = 200;
     /// Members a group can ever have, counting every join.
     pub const MEMBERS_TOTAL: u64 = 1_000;
-    pub const RECORDS: u64 = 2_000_000;
+    /// Records a scenario may send in all (every `send.count` and `commands.count`); also the
+    /// bound of `keys.distinct` and `on_record`. 10M is the largest `kafkasim bench --scale` size.
+    pub const RECORDS: u64 = 10_000_000;
     pub const TIME_MS: u64 = 1_000_000_000;
     pub const EVENTS: u64 = 100_000_000;
     pub const NAMES: usize = 100;
