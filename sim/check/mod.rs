@@ -22,7 +22,7 @@ use crate::counters::{Counter, Counts, Scope};
 use crate::engine::Time;
 use crate::model::log::Offset;
 use crate::scenario::{Expectation, Scenario};
-use crate::trace::{ActorId, EventIx, PartId, Tables, TraceEvent, TraceSink};
+use crate::trace::{ActorId, EventIx, Kind, PartId, Tables, TraceEvent, TraceSink};
 use facts::{Facts, Update};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -199,6 +199,33 @@ struct Properties {
 }
 
 impl Properties {
+    /// Each property in turn, statically dispatched: this runs for every record.
+    /// Routed by kind to the properties that read it: this runs for every record.
+    fn record(&mut self, cx: &Context, ev: &TraceEvent, u: Update, found: &mut Findings) {
+        self.tallies.record(cx, ev, u, found);
+        match ev.kind {
+            Kind::Deliver { .. } => {
+                self.deliveries.record(cx, ev, u, found);
+                self.skipped.record(cx, ev, u, found);
+            }
+            Kind::OffsetReset { .. } | Kind::Resume { .. } | Kind::Revoke { .. } => {
+                self.skipped.record(cx, ev, u, found)
+            }
+            Kind::Effect { .. } => {
+                self.effects.record(cx, ev, u, found);
+                self.key_order.record(cx, ev, u, found);
+            }
+            Kind::Absorbed { .. } => self.key_order.record(cx, ev, u, found),
+            Kind::Mark { .. } | Kind::StoreUnavailable { .. } => {
+                self.effects.record(cx, ev, u, found)
+            }
+            Kind::DbCommit { .. } | Kind::RelayPublish { .. } => {
+                self.services.record(cx, ev, u, found)
+            }
+            _ => {}
+        }
+    }
+
     fn all(&mut self) -> [&mut dyn Property; 7] {
         [
             &mut self.tallies,
@@ -339,8 +366,6 @@ impl TraceSink for Checker<'_> {
             t,
             f: &self.facts,
         };
-        for p in self.props.all() {
-            p.record(&cx, ev, update, &mut self.findings);
-        }
+        self.props.record(&cx, ev, update, &mut self.findings);
     }
 }

@@ -13,7 +13,7 @@ use super::time::Time;
 
 /// Children per heap node. Four halves the depth of a binary heap, so a pop moves fewer
 /// entries; the extra sibling comparisons are on `(u64, u64)` keys that sit side by side.
-const ARITY: usize = 4;
+const ARITY: usize = 2;
 
 /// `SlotInfo::pos` of a slot that holds no live entry.
 const VACANT: u32 = u32::MAX;
@@ -30,6 +30,7 @@ pub struct EntryId {
     generation: u32,
 }
 
+#[derive(Clone, Copy)]
 struct HeapEntry<E> {
     at: Time,
     seq: u64,
@@ -38,10 +39,11 @@ struct HeapEntry<E> {
 }
 
 impl<E> HeapEntry<E> {
-    /// The total order: time first, then insertion order. `seq` is unique, so two entries
-    /// never compare equal and no heap tie ever decides anything.
-    fn key(&self) -> (Time, u64) {
-        (self.at, self.seq)
+    /// The total order: time first, then insertion order, as one 128-bit number so a
+    /// comparison is a single compare. `seq` is unique, so two entries never compare equal
+    /// and no heap tie ever decides anything.
+    fn key(&self) -> u128 {
+        (u128::from(self.at.0) << 64) | u128::from(self.seq)
     }
 }
 
@@ -63,13 +65,13 @@ pub struct Queue<E> {
     next_seq: u64,
 }
 
-impl<E> Default for Queue<E> {
+impl<E: Copy> Default for Queue<E> {
     fn default() -> Self {
         Queue::new()
     }
 }
 
-impl<E> Queue<E> {
+impl<E: Copy> Queue<E> {
     /// An empty queue.
     pub fn new() -> Queue<E> {
         Queue::with_capacity(0)
@@ -201,24 +203,31 @@ impl<E> Queue<E> {
     }
 
     /// Moves the entry at `pos` towards the root while it is earlier than its parent;
-    /// returns where it ended.
+    /// returns where it ended. The entry is held aside and parents move down into the
+    /// hole, so each level costs one copy, not a swap.
     fn sift_up(&mut self, mut pos: usize) -> usize {
+        let item = self.heap[pos];
+        let key = item.key();
         while pos > 0 {
             let parent = (pos - 1) / ARITY;
-            if self.heap[pos].key() >= self.heap[parent].key() {
+            if key >= self.heap[parent].key() {
                 break;
             }
-            self.heap.swap(pos, parent);
+            self.heap[pos] = self.heap[parent];
             self.place(pos);
             pos = parent;
         }
+        self.heap[pos] = item;
         self.place(pos);
         pos
     }
 
-    /// Moves the entry at `pos` towards the leaves while a child is earlier than it.
+    /// Moves the entry at `pos` towards the leaves while a child is earlier than it, with
+    /// the same hole technique as `sift_up`.
     fn sift_down(&mut self, mut pos: usize) {
         let len = self.heap.len();
+        let item = self.heap[pos];
+        let key = item.key();
         loop {
             let first = pos * ARITY + 1;
             if first >= len {
@@ -226,18 +235,22 @@ impl<E> Queue<E> {
             }
             let end = (first + ARITY).min(len);
             let mut best = first;
+            let mut best_key = self.heap[first].key();
             for child in first + 1..end {
-                if self.heap[child].key() < self.heap[best].key() {
+                let k = self.heap[child].key();
+                if k < best_key {
                     best = child;
+                    best_key = k;
                 }
             }
-            if self.heap[best].key() >= self.heap[pos].key() {
+            if best_key >= key {
                 break;
             }
-            self.heap.swap(pos, best);
+            self.heap[pos] = self.heap[best];
             self.place(pos);
             pos = best;
         }
+        self.heap[pos] = item;
         self.place(pos);
     }
 }
@@ -247,7 +260,7 @@ mod tests {
     use super::*;
     use crate::rng::SimRng;
 
-    impl<E> Queue<E> {
+    impl<E: Copy> Queue<E> {
         /// Panics unless the heap is ordered, every live slot points at its entry, and the
         /// vacant slots are exactly the free list.
         fn check(&self) {
@@ -274,7 +287,7 @@ mod tests {
         }
     }
 
-    fn drain<E>(q: &mut Queue<E>) -> Vec<(Time, E)> {
+    fn drain<E: Copy>(q: &mut Queue<E>) -> Vec<(Time, E)> {
         let mut out = Vec::new();
         while let Some(x) = q.pop() {
             out.push(x);

@@ -235,7 +235,10 @@ impl ProducerClient {
         self.arm(out);
     }
 
-    /// Keeps exactly one timer for the oldest live deadline.
+    /// Keeps one timer while requests are in flight: set for the oldest live deadline, and
+    /// left where it is when that request is answered (it then fires early, finds nothing
+    /// due, and moves on to the next deadline), so an acknowledgement costs no timer work.
+    /// With nothing in flight the timer is cancelled: none outlives the requests it covers.
     fn arm(&mut self, out: &mut Out) {
         while let Some(&(_, event, attempt)) = self.deadlines.front() {
             let live = self.find(event).is_some_and(|i| {
@@ -246,15 +249,19 @@ impl ProducerClient {
             }
             self.deadlines.pop_front();
         }
-        let want = self.deadlines.front().map(|d| d.0);
-        if want == self.armed {
-            return;
+        match (self.deadlines.front().map(|d| d.0), self.armed) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                out.cancel_timer(REQUEST_TIMEOUT);
+                self.armed = None;
+            }
+            // Armed no later than the oldest deadline: it will fire in time.
+            (Some(want), Some(armed)) if armed <= want => {}
+            (Some(want), _) => {
+                out.set_timer_at(REQUEST_TIMEOUT, want, Timer::RequestTimeout);
+                self.armed = Some(want);
+            }
         }
-        match want {
-            Some(at) => out.set_timer_at(REQUEST_TIMEOUT, at, Timer::RequestTimeout),
-            None => out.cancel_timer(REQUEST_TIMEOUT),
-        }
-        self.armed = want;
     }
 
     fn retry(&mut self, i: usize, error: SendError, out: &mut Out) -> Option<SendOutcome> {
@@ -334,30 +341,44 @@ mod tests {
     }
 
     #[test]
-    fn one_timer_covers_every_request_and_moves_when_the_oldest_is_answered() {
+    fn one_timer_covers_every_request_and_goes_when_the_last_is_answered() {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
         assert_eq!(c.send(0, 0, &mut out), None);
-        let mut out2 = Out::at(Time(5));
-        c.send(1, 0, &mut out2);
-        // The second send does not add a timer: the first deadline (t=100) still leads.
-        assert!(out2.timers.is_empty());
-        let mut out3 = Out::at(Time(7));
-        let pid = c.producer_id;
-        let outcome = c.on_response(pid, 0, Ok(Offset(0)), &mut out3);
-        assert!(matches!(outcome, Some(SendOutcome::Acked { event: 0, .. })));
         assert!(matches!(
-            out3.timers[..],
+            out.timers[..],
+            [TimerOp::Set {
+                at: Time(100),
+                key: REQUEST_TIMEOUT,
+                ..
+            }]
+        ));
+        let mut out = Out::at(Time(5));
+        c.send(1, 0, &mut out);
+        // The second send adds no timer: the one at t=100 fires first.
+        assert!(out.timers.is_empty());
+        let pid = c.producer_id;
+        let mut out = Out::at(Time(7));
+        let outcome = c.on_response(pid, 0, Ok(Offset(0)), &mut out);
+        assert!(matches!(outcome, Some(SendOutcome::Acked { event: 0, .. })));
+        assert!(out.timers.is_empty(), "an ack moves no timer");
+        // At t=100 nothing is due yet: the timer moves on to the next deadline, t=105.
+        let mut out = Out::at(Time(100));
+        let mut outcomes = Vec::new();
+        c.on_request_timeout(&mut out, &mut outcomes);
+        assert!(outcomes.is_empty() && out.trace.is_empty());
+        assert!(matches!(
+            out.timers[..],
             [TimerOp::Set {
                 at: Time(105),
                 key: REQUEST_TIMEOUT,
                 ..
             }]
         ));
-        let mut out4 = Out::at(Time(8));
-        c.on_response(pid, 1, Ok(Offset(1)), &mut out4);
+        let mut out = Out::at(Time(101));
+        c.on_response(pid, 1, Ok(Offset(1)), &mut out);
         assert!(matches!(
-            out4.timers[..],
+            out.timers[..],
             [TimerOp::Cancel {
                 key: REQUEST_TIMEOUT
             }]

@@ -39,15 +39,20 @@ pub enum Who {
     Faults,
 }
 
-/// What the queue holds: the head message of a network path is due, or a timer fires.
+/// What the queue holds: the head message of a network path is due, or a component's
+/// timer fires (its payload waits in that component's timer table). 16 bytes.
 #[derive(Clone, Copy, Debug)]
 enum Ev {
     Deliver(PathId),
-    Timer {
-        who: Who,
-        key: TimerKey,
-        timer: Timer,
-    },
+    Timer { component: u32, key: TimerKey },
+}
+
+/// A live timer: its key within its component, its queue entry, and what it carries.
+#[derive(Clone, Copy, Debug)]
+struct TimerSlot {
+    key: TimerKey,
+    id: EntryId,
+    timer: Timer,
 }
 
 /// How a run ended.
@@ -95,9 +100,14 @@ pub struct World<'s, 'k> {
     now: Time,
     queue: Queue<Ev>,
     net: Network<Endpoint, Msg>,
-    timers: BTreeMap<(Who, TimerKey), EntryId>,
+    /// Live timers, per component (see `component`): a few each, so a scan finds one.
+    timers: Vec<Vec<TimerSlot>>,
+    /// Where each kind of component starts in the component numbering; members come
+    /// last so joins can append.
+    bases: Bases,
     tables: Tables,
-    out: Out,
+    /// The one `Out` buffer, boxed so lending it to a handler moves a pointer.
+    out: Option<Box<Out>>,
     commands: Vec<FaultCommand>,
     cluster: Cluster,
     coordinators: Vec<Coordinator>,
@@ -139,9 +149,10 @@ impl<'s, 'k> World<'s, 'k> {
             now: Time::ZERO,
             queue: Queue::new(),
             net: Network::new(seed, sc.cluster.latency_min_ms, sc.cluster.latency_max_ms),
-            timers: BTreeMap::new(),
+            timers: Vec::new(),
+            bases: Bases::default(),
             tables,
-            out: Out::default(),
+            out: Some(Box::default()),
             commands: Vec::new(),
             cluster: Cluster::new(partitions),
             coordinators: Vec::new(),
@@ -308,6 +319,18 @@ impl<'s, 'k> World<'s, 'k> {
             }
         }
         self.faults = FaultInjector::new(sc.faults.clone(), isolations);
+        let mut next = 2;
+        let mut base = |n: usize| {
+            let b = next;
+            next += n;
+            b
+        };
+        self.bases.coordinators = base(self.coordinators.len());
+        self.bases.producers = base(self.producers.len());
+        self.bases.services = base(self.services.len());
+        self.bases.relays = self.relays.iter().map(|r| base(r.len())).collect();
+        self.bases.members = base(0);
+        self.timers = vec![Vec::new(); self.bases.members + self.members.len()];
         // Every component starts at t=0, in the order they were built.
         for p in 0..self.producers.len() {
             self.dispatch(Who::Producer(p as u16), |w, out| w.producers[p].start(out));
@@ -361,7 +384,45 @@ impl<'s, 'k> World<'s, 'k> {
             &self.sc.groups[g],
         ));
         self.slots[g].push(slot);
+        // A member that joins mid-run gets its timer table; at build time `build` sizes
+        // the tables once every component exists.
+        if !self.timers.is_empty() {
+            self.timers.push(Vec::new());
+        }
         slot
+    }
+
+    /// A component's number: its index in `timers`.
+    fn component(&self, who: Who) -> usize {
+        let b = &self.bases;
+        match who {
+            Who::Cluster => 0,
+            Who::Faults => 1,
+            Who::Coordinator(g) => b.coordinators + g as usize,
+            Who::Producer(p) => b.producers + p as usize,
+            Who::Service(s) => b.services + s as usize,
+            Who::Relay(s, r) => b.relays[s as usize] + r as usize,
+            Who::Member(m) => b.members + m as usize,
+        }
+    }
+
+    /// The component with number `c`.
+    fn who(&self, c: usize) -> Who {
+        let b = &self.bases;
+        if c >= b.members {
+            return Who::Member((c - b.members) as u32);
+        }
+        if c >= b.services + self.services.len() {
+            let s = b.relays.iter().rposition(|&r| r <= c).expect("a relay");
+            return Who::Relay(s as u16, (c - b.relays[s]) as u16);
+        }
+        match c {
+            0 => Who::Cluster,
+            1 => Who::Faults,
+            c if c >= b.services => Who::Service((c - b.services) as u16),
+            c if c >= b.producers => Who::Producer((c - b.producers) as u16),
+            c => Who::Coordinator((c - b.coordinators) as u16),
+        }
     }
 
     /// The network endpoint a component sends from.
@@ -388,25 +449,27 @@ impl<'s, 'k> World<'s, 'k> {
 
     /// Runs one handler of `who` with a fresh `Out`, then carries the `Out` out.
     fn dispatch(&mut self, who: Who, handler: impl FnOnce(&mut Self, &mut Out)) {
-        let mut out = std::mem::take(&mut self.out);
+        let mut out = self.out.take().expect("dispatch does not nest");
         out.now = self.now;
         out.next_event = self.tables.envelopes.len() as u32;
         out.next_assignment = self.tables.assignments.len() as u32;
         handler(self, &mut out);
         self.apply(who, &mut out);
-        self.out = out;
+        self.out = Some(out);
     }
 
     fn apply(&mut self, who: Who, out: &mut Out) {
         self.tables.envelopes.append(&mut out.new_events);
         self.tables.assignments.append(&mut out.new_assignments);
-        for kind in out.trace.drain(..) {
+        for &kind in &out.trace {
             let ev = TraceEvent { at: out.now, kind };
             self.sink.record(&self.tables, &ev);
         }
-        for op in out.timers.drain(..) {
+        out.trace.clear();
+        for &op in &out.timers {
             self.timer(who, op);
         }
+        out.timers.clear();
         if !out.sends.is_empty() {
             let from = self.endpoint(who);
             for (to, msg) in out.sends.drain(..) {
@@ -419,33 +482,48 @@ impl<'s, 'k> World<'s, 'k> {
     }
 
     fn timer(&mut self, who: Who, op: TimerOp) {
+        let c = self.component(who);
         match op {
             TimerOp::Set { key, at, timer } => {
-                let id = self.queue.push(at, Ev::Timer { who, key, timer });
-                if let Some(old) = self.timers.insert((who, key), id) {
-                    self.queue.cancel(old);
+                match self.timers[c].iter_mut().find(|t| t.key == key) {
+                    Some(t) => {
+                        t.timer = timer;
+                        let moved = self.queue.reschedule(t.id, at);
+                        debug_assert!(moved, "a live timer is in the queue");
+                    }
+                    None => {
+                        let component = c as u32;
+                        let id = self.queue.push(at, Ev::Timer { component, key });
+                        self.timers[c].push(TimerSlot { key, id, timer });
+                    }
                 }
             }
             TimerOp::Cancel { key } => {
-                if let Some(old) = self.timers.remove(&(who, key)) {
-                    self.queue.cancel(old);
+                if let Some(i) = self.timers[c].iter().position(|t| t.key == key) {
+                    let t = self.timers[c].swap_remove(i);
+                    self.queue.cancel(t.id);
                 }
             }
             TimerOp::CancelAll => {
-                let keys: Vec<(Who, TimerKey)> = self
-                    .timers
-                    .range((who, 0)..=(who, TimerKey::MAX))
-                    .map(|(k, _)| *k)
-                    .collect();
-                for k in keys {
-                    if let Some(old) = self.timers.remove(&k) {
-                        self.queue.cancel(old);
-                    }
+                for t in std::mem::take(&mut self.timers[c]) {
+                    self.queue.cancel(t.id);
                 }
             }
         }
     }
+}
 
+/// Where each kind of component starts in the numbering `World::component` gives.
+#[derive(Default)]
+struct Bases {
+    coordinators: usize,
+    producers: usize,
+    services: usize,
+    relays: Vec<usize>,
+    members: usize,
+}
+
+impl World<'_, '_> {
     /// Runs to the end: quiescence, `run.until_ms` or `run.max_events`.
     pub fn run(mut self) -> RunResult {
         let until = Time(self.sc.run.until_ms);
@@ -502,8 +580,14 @@ impl<'s, 'k> World<'s, 'k> {
                     self.deliver(from, to, msg);
                 }
             }
-            Ev::Timer { who, key, timer } => {
-                self.timers.remove(&(who, key));
+            Ev::Timer { component, key } => {
+                let c = component as usize;
+                let i = self.timers[c]
+                    .iter()
+                    .position(|t| t.key == key)
+                    .expect("a timer in the queue is in its component's table");
+                let timer = self.timers[c].swap_remove(i).timer;
+                let who = self.who(c);
                 self.on_timer(who, timer);
             }
         }
