@@ -28,8 +28,6 @@ pub const SCALE_SIZES: [u64; 4] = [10_000, 100_000, 1_000_000, 10_000_000];
 /// catch up (as in `gen.sh`).
 pub const DRAIN_MS: u64 = 40_000;
 
-/// Entries kept pending in the baseline's heap.
-
 /// How the producer spreads its records over time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sending {

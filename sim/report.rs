@@ -8,7 +8,7 @@ use crate::check::Verdict;
 use crate::counters::{Counter, Scope};
 use crate::json::Json;
 use crate::model::RunResult;
-use crate::scenario::{Acks, CommitMode, Keys, OffsetReset, Publish, Scenario, StoreKind};
+use crate::scenario::{Keys, Publish, Scenario};
 use crate::trace::{Kind, Outage, RebalanceReason, SendError, Tables, TraceEvent, TraceSink};
 use std::fmt::Write;
 
@@ -353,10 +353,10 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             format!(
                 "{} starts at {offset}: no committed offset, auto.offset.reset={}",
                 t.part_name(part),
-                match sc.groups[t.member_group(actor)].config.auto_offset_reset {
-                    OffsetReset::Earliest => "earliest",
-                    OffsetReset::Latest => "latest",
-                }
+                sc.groups[t.member_group(actor)]
+                    .config
+                    .auto_offset_reset
+                    .name()
             ),
         ),
         Kind::Resume {
@@ -826,10 +826,68 @@ fn envelope(j: &mut Json, t: &Tables, e: u32) {
     j.close_object();
 }
 
-/// The scenario as the simulator understood it, every default filled in.
+/// `s` as a YAML scalar that loads back as exactly `s`: plain when it is a simple word
+/// that YAML cannot read as anything else, double-quoted (with escapes) otherwise.
+fn q(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+        );
+    if plain {
+        return s.to_string();
+    }
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\t' => o.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(o, "\\u{:04X}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// The lesson paragraph: a `|` block when that loads back exactly (one final newline,
+/// no leading or trailing blanks a block would lose), else a quoted string.
+fn lesson_yaml(lesson: &str) -> String {
+    let body = lesson.strip_suffix('\n').unwrap_or("");
+    let block = !body.is_empty()
+        && !body.ends_with('\n')
+        && !body.starts_with([' ', '\n'])
+        && body
+            .lines()
+            .all(|l| !l.ends_with([' ', '\t']) && !l.chars().any(|c| c.is_control()));
+    if !block {
+        return q(lesson);
+    }
+    let mut o = String::from("|");
+    for line in body.lines() {
+        o.push_str("\n  ");
+        o.push_str(line);
+    }
+    o
+}
+
+/// The scenario as the simulator understood it, every default filled in. It is itself a
+/// scenario file: loading it again gives the same run (a test checks every lesson).
 pub fn resolved(sc: &Scenario) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "name: {}", sc.name);
+    let _ = writeln!(o, "name: {}", q(&sc.name));
+    let _ = writeln!(o, "title: {}", q(&sc.title));
+    if !sc.lesson.is_empty() {
+        let _ = writeln!(o, "lesson: {}", lesson_yaml(&sc.lesson));
+    }
     let _ = writeln!(o, "seed: {}", sc.seed);
     let c = &sc.cluster;
     let _ = writeln!(o, "cluster:");
@@ -849,36 +907,44 @@ pub fn resolved(sc: &Scenario) -> String {
         let _ = writeln!(
             o,
             "  - {{ name: {}, partitions: {} }}",
-            t.name, t.partitions
+            q(&t.name),
+            t.partitions
         );
     }
     let send = |o: &mut String, label: &str, s: &crate::scenario::SendSpec| {
         let keys = match &s.keys {
             Keys::Null => "null".to_string(),
             Keys::Pattern { pattern, distinct } => {
-                format!("{{ pattern: \"{pattern}\", distinct: {distinct} }}")
+                format!("{{ pattern: {}, distinct: {distinct} }}", q(pattern))
             }
         };
         let _ = writeln!(
             o,
             "    {label}: {{ count: {}, every_ms: {}, start_ms: {}, keys: {keys}, event_type: {} }}",
-            s.count, s.every_ms, s.start_ms, s.event_type
+            s.count,
+            s.every_ms,
+            s.start_ms,
+            q(&s.event_type)
         );
     };
     let producer = |o: &mut String, label: &str, p: &crate::scenario::ProducerConfig| {
         let _ = writeln!(
             o,
             "    {label}: {{ acks: {}, enable.idempotence: {}, retries: {}, retry.backoff.ms: {}, request.timeout.ms: {}, delivery.timeout.ms: {} }}",
-            match p.acks { Acks::None => "0", Acks::Leader => "1", Acks::All => "all" },
-            p.enable_idempotence, p.retries, p.retry_backoff_ms, p.request_timeout_ms, p.delivery_timeout_ms
+            p.acks.kafka_name(),
+            p.enable_idempotence,
+            p.retries,
+            p.retry_backoff_ms,
+            p.request_timeout_ms,
+            p.delivery_timeout_ms
         );
     };
     if !sc.producers.is_empty() {
         let _ = writeln!(o, "producers:");
     }
     for p in &sc.producers {
-        let _ = writeln!(o, "  - name: {}", p.name);
-        let _ = writeln!(o, "    topic: {}", sc.topics[p.topic].name);
+        let _ = writeln!(o, "  - name: {}", q(&p.name));
+        let _ = writeln!(o, "    topic: {}", q(&sc.topics[p.topic].name));
         producer(&mut o, "config", &p.config);
         send(&mut o, "send", &p.send);
     }
@@ -886,12 +952,8 @@ pub fn resolved(sc: &Scenario) -> String {
         let _ = writeln!(o, "consumer_groups:");
     }
     for g in &sc.groups {
-        let topics: Vec<&str> = g
-            .topics
-            .iter()
-            .map(|&t| sc.topics[t].name.as_str())
-            .collect();
-        let _ = writeln!(o, "  - name: {}", g.name);
+        let topics: Vec<String> = g.topics.iter().map(|&t| q(&sc.topics[t].name)).collect();
+        let _ = writeln!(o, "  - name: {}", q(&g.name));
         let _ = writeln!(o, "    topics: [{}]", topics.join(", "));
         let _ = writeln!(o, "    members: {}", g.members);
         let cc = &g.config;
@@ -900,8 +962,8 @@ pub fn resolved(sc: &Scenario) -> String {
             "    config: {{ enable.auto.commit: {}, auto.commit.interval.ms: {}, auto.offset.reset: {}, partition.assignment.strategy: {}, session.timeout.ms: {}, max.poll.records: {}, fetch.max.wait.ms: {} }}",
             cc.enable_auto_commit,
             cc.auto_commit_interval_ms,
-            match cc.auto_offset_reset { OffsetReset::Earliest => "earliest", OffsetReset::Latest => "latest" },
-            match cc.assignor { crate::scenario::Assignor::Range => "range", crate::scenario::Assignor::RoundRobin => "roundrobin" },
+            cc.auto_offset_reset.name(),
+            cc.assignor.name(),
             cc.session_timeout_ms,
             cc.max_poll_records,
             cc.fetch_max_wait_ms
@@ -910,25 +972,17 @@ pub fn resolved(sc: &Scenario) -> String {
             o,
             "    processing: {{ time_ms: {}, effect: {}, commit: {} }}",
             g.processing.time_ms,
-            g.processing.effect,
-            match g.processing.commit {
-                CommitMode::None => "none",
-                m => m.name(),
-            }
+            q(&g.processing.effect),
+            g.processing.commit.name()
         );
         if let Some(i) = &g.idempotency {
+            // No ttl_ms: marks never expire.
+            let ttl = i.ttl_ms.map_or(String::new(), |t| format!(", ttl_ms: {t}"));
             let _ = writeln!(
                 o,
-                "    idempotency: {{ store: {}, ttl_ms: {}, on_store_unavailable: {} }}",
-                match i.store {
-                    StoreKind::External => "external",
-                    StoreKind::SameTransaction => "same-transaction",
-                },
-                i.ttl_ms.map_or("none".to_string(), |t| t.to_string()),
-                match i.on_unavailable {
-                    crate::scenario::StoreUnavailable::Retry => "retry",
-                    crate::scenario::StoreUnavailable::ApplyAnyway => "apply-anyway",
-                }
+                "    idempotency: {{ store: {}{ttl}, on_store_unavailable: {} }}",
+                i.store.name(),
+                i.on_unavailable.name()
             );
         }
     }
@@ -936,17 +990,10 @@ pub fn resolved(sc: &Scenario) -> String {
         let _ = writeln!(o, "services:");
     }
     for s in &sc.services {
-        let _ = writeln!(o, "  - name: {}", s.name);
-        let _ = writeln!(o, "    topic: {}", sc.topics[s.topic].name);
+        let _ = writeln!(o, "  - name: {}", q(&s.name));
+        let _ = writeln!(o, "    topic: {}", q(&sc.topics[s.topic].name));
         send(&mut o, "commands", &s.commands);
-        let _ = writeln!(
-            o,
-            "    publish: {}",
-            match s.publish {
-                Publish::DualWrite => "dual-write",
-                Publish::Outbox => "outbox",
-            }
-        );
+        let _ = writeln!(o, "    publish: {}", s.publish.name());
         let _ = writeln!(o, "    database: {{ commit_ms: {} }}", s.commit_ms);
         producer(&mut o, "producer", &s.producer);
         if s.publish == Publish::Outbox {

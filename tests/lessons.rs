@@ -175,3 +175,61 @@ fn the_simulator_sources_use_no_determinism_hazards() {
     assert!(seen > 10, "the walk found the sources");
     assert!(saw_bench, "the walk found sim/bench.rs, the one exception");
 }
+
+/// The JSON document of every lesson, pretty-printed, is a snapshot too: the keys README
+/// promises (`totals`, `groups`, `anomalies`, …) cannot drift without a reviewed change.
+#[test]
+fn every_lessons_json_matches_its_snapshot() {
+    for path in scenario_files() {
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let (_, json, _, _) = document(&stem, None);
+        let value: serde_json::Value =
+            serde_json::from_str(&json).unwrap_or_else(|e| panic!("{stem}: not JSON: {e}"));
+        let pretty = serde_json::to_string_pretty(&value).expect("a value prints");
+        insta::with_settings!({
+            snapshot_path => "../snapshots/lessons-json",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(stem, pretty);
+        });
+    }
+}
+
+/// The resolved scenario a snapshot prints is itself a scenario: it loads again, resolves
+/// to the same text, and gives the same run, byte for byte.
+#[test]
+fn every_resolved_scenario_loads_again_and_gives_the_same_run() {
+    for path in scenario_files() {
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let sc = scenario::parse(&lesson_text(&stem)).expect("a lesson loads");
+        let text = report::resolved(&sc);
+        let again = scenario::parse(&text).unwrap_or_else(|e| {
+            panic!("{stem}: the resolved scenario does not load: {e:?}\n{text}")
+        });
+        assert_eq!(report::resolved(&again), text, "{stem}: resolves the same");
+        assert_eq!(again.title, sc.title, "{stem}: keeps its title");
+        assert_eq!(again.lesson, sc.lesson, "{stem}: keeps its lesson text");
+        let (r1, v1) = simulate_with(&sc, sc.seed, &mut report::Timeline::new(Some(0)));
+        let (r2, v2) = simulate_with(&again, again.seed, &mut report::Timeline::new(Some(0)));
+        assert_eq!(
+            report::json(&sc, sc.seed, &r1, &v1),
+            report::json(&again, again.seed, &r2, &v2),
+            "{stem}: the same run"
+        );
+    }
+}
+
+/// Strings with quotes, backslashes, newlines and braces survive the resolved form.
+#[test]
+fn awkward_strings_survive_the_resolved_form() {
+    let text = "name: odd\ntitle: 'a \"quoted\" title: with {braces} and a \\\\ backslash'\n\
+lesson: |\n  two\n  lines\ntopics: [ { name: t, partitions: 1 } ]\n\
+producers:\n  - { name: p, topic: t, send: { count: 1, keys: { pattern: \"k-{n}: #x\" }, event_type: Odd.Type-1 } }\n";
+    let sc = scenario::parse(text).unwrap_or_else(|e| panic!("{e:?}"));
+    let again = scenario::parse(&report::resolved(&sc))
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", report::resolved(&sc)));
+    assert_eq!(again.title, sc.title);
+    assert_eq!(again.lesson, sc.lesson);
+    assert_eq!(report::resolved(&again), report::resolved(&sc));
+}

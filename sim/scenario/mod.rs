@@ -31,6 +31,25 @@ pub mod limits {
 pub const DEFAULT_UNTIL_MS: u64 = 60_000;
 pub const DEFAULT_MAX_EVENTS: u64 = 20_000_000;
 
+/// An enum whose scenario spelling is written once: `name()` prints it, `ALL` parses it.
+macro_rules! spelled {
+    ($(#[$m:meta])* pub enum $name:ident { $($(#[$vm:meta])* $variant:ident => $text:literal,)* }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name { $($(#[$vm])* $variant,)* }
+
+        impl $name {
+            /// Every value, in the order the reference lists them.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The value as a scenario file spells it.
+            pub fn name(self) -> &'static str {
+                match self { $($name::$variant => $text,)* }
+            }
+        }
+    };
+}
+
 #[derive(Clone, Debug)]
 pub struct Scenario {
     pub name: String,
@@ -140,16 +159,20 @@ pub struct ProducerSpec {
     pub send: SendSpec,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OffsetReset {
-    Earliest,
-    Latest,
+spelled! {
+    /// `auto.offset.reset`.
+    pub enum OffsetReset {
+        Earliest => "earliest",
+        Latest => "latest",
+    }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Assignor {
-    Range,
-    RoundRobin,
+spelled! {
+    /// `partition.assignment.strategy`.
+    pub enum Assignor {
+        Range => "range",
+        RoundRobin => "roundrobin",
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -178,24 +201,13 @@ impl Default for ConsumerConfig {
     }
 }
 
-/// When the handler commits offsets itself (besides any auto-commit).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CommitMode {
-    None,
-    AfterEachRecord,
-    AfterBatch,
-    BeforeProcessing,
-}
-
-impl CommitMode {
-    pub const NAMES: &'static [&'static str] = &[
-        "none",
-        "after-each-record",
-        "after-batch",
-        "before-processing",
-    ];
-    pub fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
+spelled! {
+    /// When the handler commits offsets itself (besides any auto-commit).
+    pub enum CommitMode {
+        None => "none",
+        AfterEachRecord => "after-each-record",
+        AfterBatch => "after-batch",
+        BeforeProcessing => "before-processing",
     }
 }
 
@@ -206,20 +218,24 @@ pub struct Processing {
     pub commit: CommitMode,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreKind {
-    /// Redis `SET id 1 EX ttl`: marking is a separate step from the effect.
-    External,
-    /// A processed-ids table written in the effect's own database transaction.
-    SameTransaction,
+spelled! {
+    /// Where a group keeps its processed eventIds.
+    pub enum StoreKind {
+        /// Redis `SET id 1 EX ttl`: marking is a separate step from the effect.
+        External => "external",
+        /// A processed-ids table written in the effect's own database transaction.
+        SameTransaction => "same-transaction",
+    }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreUnavailable {
-    /// Retry the check until the store answers (the record waits; nothing is applied).
-    Retry,
-    /// Apply the effect without the check (availability over safety).
-    ApplyAnyway,
+spelled! {
+    /// What a handler does while an external store is down.
+    pub enum StoreUnavailable {
+        /// Retry the check until the store answers (the record waits; nothing is applied).
+        Retry => "retry",
+        /// Apply the effect without the check (availability over safety).
+        ApplyAnyway => "apply-anyway",
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -239,10 +255,12 @@ pub struct GroupSpec {
     pub idempotency: Option<Idempotency>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Publish {
-    DualWrite,
-    Outbox,
+spelled! {
+    /// How a service gets its event to Kafka.
+    pub enum Publish {
+        DualWrite => "dual-write",
+        Outbox => "outbox",
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -726,12 +744,19 @@ impl Validator {
         }
     }
 
-    fn choice<T: Copy>(&mut self, s: &Option<S<String>>, default: T, options: &[(&str, T)]) -> T {
+    /// One of an enum's spellings (`ALL` and `name` of a `spelled!` enum).
+    fn choice<T: Copy>(
+        &mut self,
+        s: &Option<S<String>>,
+        default: T,
+        all: &[T],
+        name: fn(T) -> &'static str,
+    ) -> T {
         let Some(s) = s else { return default };
-        match options.iter().find(|(n, _)| *n == s.value) {
-            Some((_, v)) => *v,
+        match all.iter().find(|&&v| name(v) == s.value) {
+            Some(v) => *v,
             None => {
-                let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+                let names: Vec<&str> = all.iter().map(|&v| name(v)).collect();
                 bad!(
                     self,
                     s,
@@ -981,18 +1006,14 @@ impl Validator {
             auto_offset_reset: self.choice(
                 &raw.auto_offset_reset,
                 d.auto_offset_reset,
-                &[
-                    ("earliest", OffsetReset::Earliest),
-                    ("latest", OffsetReset::Latest),
-                ],
+                OffsetReset::ALL,
+                OffsetReset::name,
             ),
             assignor: self.choice(
                 &raw.partition_assignment_strategy,
                 d.assignor,
-                &[
-                    ("range", Assignor::Range),
-                    ("roundrobin", Assignor::RoundRobin),
-                ],
+                Assignor::ALL,
+                Assignor::name,
             ),
             // Kafka's broker refuses sessions outside group.min/max.session.timeout.ms.
             session_timeout_ms: self.opt(
@@ -1034,12 +1055,8 @@ impl Validator {
         p.commit = self.choice(
             &raw.commit,
             CommitMode::None,
-            &[
-                ("none", CommitMode::None),
-                ("after-each-record", CommitMode::AfterEachRecord),
-                ("after-batch", CommitMode::AfterBatch),
-                ("before-processing", CommitMode::BeforeProcessing),
-            ],
+            CommitMode::ALL,
+            CommitMode::name,
         );
         p
     }
@@ -1048,10 +1065,8 @@ impl Validator {
         let store = self.choice(
             &Some(raw.store.clone()),
             StoreKind::External,
-            &[
-                ("external", StoreKind::External),
-                ("same-transaction", StoreKind::SameTransaction),
-            ],
+            StoreKind::ALL,
+            StoreKind::name,
         );
         let ttl_ms = raw
             .ttl_ms
@@ -1060,10 +1075,8 @@ impl Validator {
         let on_unavailable = self.choice(
             &raw.on_store_unavailable,
             StoreUnavailable::Retry,
-            &[
-                ("retry", StoreUnavailable::Retry),
-                ("apply-anyway", StoreUnavailable::ApplyAnyway),
-            ],
+            StoreUnavailable::ALL,
+            StoreUnavailable::name,
         );
         Idempotency {
             store,
@@ -1079,10 +1092,8 @@ impl Validator {
         let publish = self.choice(
             &Some(raw.publish.clone()),
             Publish::Outbox,
-            &[
-                ("dual-write", Publish::DualWrite),
-                ("outbox", Publish::Outbox),
-            ],
+            Publish::ALL,
+            Publish::name,
         );
         let commit_ms = raw.database.as_ref().map_or(1, |d| {
             self.opt(&d.commit_ms, 1, 0, limits::TIME_MS, "commit_ms")
