@@ -75,6 +75,19 @@ pub struct ClusterSpec {
     pub initial_rebalance_delay_ms: u64,
 }
 
+impl Default for ClusterSpec {
+    /// One broker, 1 ms links, and Kafka's broker default for
+    /// `group.initial.rebalance.delay.ms` (3000 ms, `GroupCoordinatorConfig`).
+    fn default() -> Self {
+        ClusterSpec {
+            brokers: 1,
+            latency_min_ms: 1,
+            latency_max_ms: 1,
+            initial_rebalance_delay_ms: 3_000,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TopicSpec {
     pub name: String,
@@ -770,14 +783,15 @@ impl Validator {
     }
 
     fn cluster(&mut self, raw: Option<&RawCluster>) -> ClusterSpec {
-        let mut spec = ClusterSpec {
-            brokers: 1,
-            latency_min_ms: 1,
-            latency_max_ms: 1,
-            initial_rebalance_delay_ms: 3_000,
-        };
+        let mut spec = ClusterSpec::default();
         let Some(raw) = raw else { return spec };
-        spec.brokers = self.opt(&raw.brokers, 1, 1, limits::BROKERS, "a broker count") as u32;
+        spec.brokers = self.opt(
+            &raw.brokers,
+            u64::from(spec.brokers),
+            1,
+            limits::BROKERS,
+            "a broker count",
+        ) as u32;
         if let Some(n) = &raw.network {
             let (lo, hi) = match n.latency_ms.value {
                 RawLatency::Fixed(ms) => (ms, ms),
@@ -796,7 +810,7 @@ impl Validator {
         if let Some(c) = &raw.config {
             spec.initial_rebalance_delay_ms = self.opt(
                 &c.group_initial_rebalance_delay_ms,
-                3_000,
+                spec.initial_rebalance_delay_ms,
                 0,
                 300_000,
                 "group.initial.rebalance.delay.ms",
@@ -862,17 +876,23 @@ impl Validator {
         }
         let explicit_idempotence = raw.enable_idempotence.as_ref().map(|b| b.value);
         c.retries = self.opt(&raw.retries, c.retries, 0, i32::MAX as u64, "retries");
-        c.retry_backoff_ms = self.opt(&raw.retry_backoff_ms, 100, 0, 3_600_000, "retry.backoff.ms");
+        c.retry_backoff_ms = self.opt(
+            &raw.retry_backoff_ms,
+            c.retry_backoff_ms,
+            0,
+            3_600_000,
+            "retry.backoff.ms",
+        );
         c.request_timeout_ms = self.opt(
             &raw.request_timeout_ms,
-            30_000,
+            c.request_timeout_ms,
             1,
             3_600_000,
             "request.timeout.ms",
         );
         c.delivery_timeout_ms = self.opt(
             &raw.delivery_timeout_ms,
-            120_000,
+            c.delivery_timeout_ms,
             1,
             limits::TIME_MS,
             "delivery.timeout.ms",
