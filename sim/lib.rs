@@ -27,18 +27,11 @@ pub mod trace;
 use check::{Checker, Verdict};
 use model::{RunResult, World};
 use scenario::Scenario;
-use trace::{Tee, TraceSink};
-
-/// A sink that keeps nothing.
-struct Discard;
-
-impl TraceSink for Discard {
-    fn record(&mut self, _: &trace::Tables, _: &trace::TraceEvent) {}
-}
+use trace::{Discard, Pair, TraceSink};
 
 /// Runs a validated scenario with `seed` and judges it online; keeps no trace.
 pub fn simulate(sc: &Scenario, seed: u64) -> (RunResult, Verdict) {
-    simulate_with(sc, seed, &mut Discard)
+    simulate_with(sc, seed, Discard)
 }
 
 /// Runs a validated scenario with `seed`, sending every trace record to the online checker
@@ -46,12 +39,9 @@ pub fn simulate(sc: &Scenario, seed: u64) -> (RunResult, Verdict) {
 ///
 /// Panics if the coordinators' committed offsets and the checker's, built from the trace,
 /// disagree at the end: that is a bug in the model or the checker, never a user error.
-pub fn simulate_with(sc: &Scenario, seed: u64, sink: &mut dyn TraceSink) -> (RunResult, Verdict) {
+pub fn simulate_with(sc: &Scenario, seed: u64, sink: impl TraceSink) -> (RunResult, Verdict) {
     let mut checker = Checker::new(sc);
-    let result = {
-        let mut tee = Tee(&mut checker, sink);
-        World::new(sc, seed, &mut tee).run()
-    };
+    let result = World::new(sc, seed, Pair(&mut checker, sink)).run();
     let seen = checker.committed();
     for (g, committed) in result.committed.iter().enumerate() {
         for (p, &c) in committed.iter().enumerate() {

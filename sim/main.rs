@@ -284,12 +284,17 @@ fn run(
     let mut rows = report::Timeline::new(keep);
     let (result, verdict, trace_result) = match writer {
         None => {
-            let (r, v) = simulate_with(&sc, seed, &mut rows);
+            // Nothing to keep (JSON, or no timeline): the checker alone sees the records.
+            let (r, v) = if keep == Some(0) {
+                simulate(&sc, seed)
+            } else {
+                simulate_with(&sc, seed, &mut rows)
+            };
             (r, v, Ok(()))
         }
         Some(w) => {
             let mut jsonl = report::Jsonl::new(&sc, w);
-            let (r, v) = simulate_with(&sc, seed, &mut kafkasim::trace::Tee(&mut rows, &mut jsonl));
+            let (r, v) = simulate_with(&sc, seed, kafkasim::trace::Pair(&mut rows, &mut jsonl));
             (r, v, jsonl.finish())
         }
     };

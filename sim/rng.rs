@@ -62,6 +62,43 @@ impl SimRng {
         }
         lo + self.below(hi - lo + 1)
     }
+
+    /// A draw from `u`: the same value `between(u.lo, u.hi)` would give, with the
+    /// rejection zone computed once instead of on every draw.
+    pub fn sample(&mut self, u: &Uniform) -> u64 {
+        if u.n == 0 {
+            return u.lo;
+        }
+        loop {
+            let x = self.next_u64();
+            if x < u.zone {
+                return u.lo + x % u.n;
+            }
+        }
+    }
+}
+
+/// A uniform range `lo..=hi` prepared for many draws (`SimRng::sample`).
+#[derive(Clone, Copy, Debug)]
+pub struct Uniform {
+    lo: u64,
+    /// `hi - lo + 1`, or 0 when the range holds one value.
+    n: u64,
+    zone: u64,
+}
+
+impl Uniform {
+    pub fn new(lo: u64, hi: u64) -> Uniform {
+        if lo >= hi {
+            return Uniform { lo, n: 0, zone: 0 };
+        }
+        let n = hi - lo + 1;
+        Uniform {
+            lo,
+            n,
+            zone: u64::MAX - (u64::MAX % n),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -84,6 +121,18 @@ mod tests {
         let mut a = SimRng::new(7, Stream::Network);
         let mut b = SimRng::new(7, Stream::Producers);
         assert_ne!(a.next_u64(), b.next_u64());
+    }
+
+    #[test]
+    fn sample_gives_exactly_the_draws_of_between() {
+        let mut a = SimRng::new(5, Stream::Network);
+        let mut b = SimRng::new(5, Stream::Network);
+        for (lo, hi) in [(1, 3), (0, 9), (7, 7), (2, 1000)] {
+            let u = Uniform::new(lo, hi);
+            for _ in 0..200 {
+                assert_eq!(a.between(lo, hi), b.sample(&u));
+            }
+        }
     }
 
     #[test]

@@ -320,14 +320,29 @@ impl TraceSink for Recorder {
     }
 }
 
-/// Sends each record to two sinks in turn.
-pub struct Tee<'a, 'b>(pub &'a mut dyn TraceSink, pub &'b mut dyn TraceSink);
+/// A borrowed sink is a sink, so `&mut checker` and `&mut dyn TraceSink` both fit.
+impl<T: TraceSink + ?Sized> TraceSink for &mut T {
+    fn record(&mut self, tables: &Tables, ev: &TraceEvent) {
+        (**self).record(tables, ev);
+    }
+}
 
-impl TraceSink for Tee<'_, '_> {
+/// Sends each record to two sinks in turn. Generic, so a concrete first sink (the
+/// checker) is called without dynamic dispatch on the hot path.
+pub struct Pair<A, B>(pub A, pub B);
+
+impl<A: TraceSink, B: TraceSink> TraceSink for Pair<A, B> {
     fn record(&mut self, tables: &Tables, ev: &TraceEvent) {
         self.0.record(tables, ev);
         self.1.record(tables, ev);
     }
+}
+
+/// A sink that keeps nothing.
+pub struct Discard;
+
+impl TraceSink for Discard {
+    fn record(&mut self, _: &Tables, _: &TraceEvent) {}
 }
 
 impl Kind {

@@ -10,7 +10,7 @@
 //! not with the number of messages in flight.
 
 use super::time::Time;
-use crate::rng::SimRng;
+use crate::rng::{SimRng, Uniform};
 use std::collections::VecDeque;
 
 /// An endpoint of the network, implemented by the simulator's own endpoint type.
@@ -105,6 +105,8 @@ pub struct Network<A, M> {
     seed: u64,
     min_ms: u64,
     max_ms: u64,
+    /// `[min_ms, max_ms]`, prepared once for the draws.
+    latency: Uniform,
     paths: Vec<Path<A, M>>,
     /// Indexed by the source's `stable_id`: that source's paths as `(source, target, path)`,
     /// scanned linearly. One O(1) index and a scan of a handful of entries per send; the
@@ -126,6 +128,7 @@ impl<A: Address, M> Network<A, M> {
             seed,
             min_ms,
             max_ms,
+            latency: Uniform::new(min_ms, max_ms),
             paths: Vec::new(),
             by_source: Vec::new(),
             rules: Vec::new(),
@@ -152,12 +155,11 @@ impl<A: Address, M> Network<A, M> {
             Some(id) => id,
             None => self.create(source, target),
         };
-        let min_ms = self.min_ms;
-        let max_ms = self.max_ms;
+        let latency = self.latency;
         let path = &mut self.paths[id.0 as usize];
         let latency = match &mut path.rng {
-            Some(rng) => rng.between(min_ms, max_ms),
-            None => min_ms,
+            Some(rng) => rng.sample(&latency),
+            None => self.min_ms,
         };
         let due = now.after(latency).max(path.last_due);
         path.last_due = due;

@@ -94,9 +94,9 @@ pub struct RunResult {
     pub log_end_offsets: Vec<Offset>,
 }
 
-pub struct World<'s, 'k> {
+pub struct World<'s, K: TraceSink> {
     sc: &'s Scenario,
-    sink: &'k mut dyn TraceSink,
+    sink: K,
     now: Time,
     queue: Queue<Ev>,
     net: Network<Endpoint, Msg>,
@@ -127,9 +127,9 @@ pub struct World<'s, 'k> {
     peak_queue_len: usize,
 }
 
-impl<'s, 'k> World<'s, 'k> {
+impl<'s, K: TraceSink> World<'s, K> {
     /// Builds every component and starts them at t=0; their first records go to `sink`.
-    pub fn new(sc: &'s Scenario, seed: u64, sink: &'k mut dyn TraceSink) -> World<'s, 'k> {
+    pub fn new(sc: &'s Scenario, seed: u64, sink: K) -> World<'s, K> {
         let mut tables = Tables::default();
         let mut first_part = Vec::new();
         let mut counts = Vec::new();
@@ -523,7 +523,7 @@ struct Bases {
     members: usize,
 }
 
-impl World<'_, '_> {
+impl<K: TraceSink> World<'_, K> {
     /// Runs to the end: quiescence, `run.until_ms` or `run.max_events`.
     pub fn run(mut self) -> RunResult {
         let until = Time(self.sc.run.until_ms);
