@@ -10,6 +10,7 @@
 //! entries, and `len()` is their number.
 
 use super::time::Time;
+use std::collections::BinaryHeap;
 
 /// Children per heap node. Four halves the depth of a binary heap, so a pop moves fewer
 /// entries; the extra sibling comparisons are on `(u64, u64)` keys that sit side by side.
@@ -28,6 +29,30 @@ const VACANT: u32 = u32::MAX;
 pub struct EntryId {
     slot: u32,
     generation: u32,
+}
+
+/// An entry of the fixed heap, ordered by its key alone, reversed so `BinaryHeap` (a
+/// max-heap) pops the earliest.
+struct Fixed<E> {
+    key: u128,
+    ev: E,
+}
+
+impl<E> PartialEq for Fixed<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl<E> Eq for Fixed<E> {}
+impl<E> PartialOrd for Fixed<E> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<E> Ord for Fixed<E> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.key.cmp(&self.key)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -58,6 +83,10 @@ struct SlotInfo {
 /// order they were pushed (or rescheduled).
 pub struct Queue<E> {
     heap: Vec<HeapEntry<E>>,
+    /// Entries that can never be cancelled (`push_fixed`): a plain min-heap on the same
+    /// `(time, seq)` key, with no slot to keep up to date. `pop` takes the earlier head of
+    /// the two heaps, so the order is the same as if both lived in one.
+    fixed: BinaryHeap<Fixed<E>>,
     slots: Vec<SlotInfo>,
     /// Vacant slots, reused last-in first-out.
     free: Vec<u32>,
@@ -81,6 +110,7 @@ impl<E: Copy> Queue<E> {
     pub fn with_capacity(n: usize) -> Queue<E> {
         Queue {
             heap: Vec::with_capacity(n),
+            fixed: BinaryHeap::new(),
             slots: Vec::with_capacity(n),
             free: Vec::new(),
             next_seq: 0,
@@ -89,12 +119,23 @@ impl<E: Copy> Queue<E> {
 
     /// The number of live entries (pushed, and neither popped nor cancelled).
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.fixed.len()
     }
 
     /// True when no entry is live.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.heap.is_empty() && self.fixed.is_empty()
+    }
+
+    /// Schedules `ev` at `at` for good: it cannot be cancelled, so it costs no handle.
+    /// It takes its place in the one `(time, seq)` order with every other entry. O(log n).
+    pub fn push_fixed(&mut self, at: Time, ev: E) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.fixed.push(Fixed {
+            key: (u128::from(at.0) << 64) | u128::from(seq),
+            ev,
+        });
     }
 
     /// Schedules `ev` at `at` and returns its handle. O(log n).
@@ -128,14 +169,26 @@ impl<E: Copy> Queue<E> {
 
     /// The time of the earliest live entry, if any. O(1).
     pub fn peek_time(&self) -> Option<Time> {
-        self.heap.first().map(|e| e.at)
+        let a = self.heap.first().map(|e| e.at);
+        let b = self.fixed.peek().map(|f| Time((f.key >> 64) as u64));
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Removes and returns the earliest live entry (the first pushed among equal times).
     /// O(log n).
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        if self.heap.is_empty() {
-            return None;
+        let fixed_first = match (self.heap.first(), self.fixed.peek()) {
+            (None, None) => return None,
+            (None, Some(_)) => true,
+            (Some(_), None) => false,
+            (Some(h), Some(f)) => f.key < h.key(),
+        };
+        if fixed_first {
+            let f = self.fixed.pop().expect("peeked");
+            return Some((Time((f.key >> 64) as u64), f.ev));
         }
         let e = self.remove_at(0);
         Some((e.at, e.ev))
@@ -339,6 +392,22 @@ mod tests {
         assert_eq!(q.len(), 7);
         let got: Vec<u64> = drain(&mut q).into_iter().map(|(_, e)| e).collect();
         assert_eq!(got, vec![1, 2, 3, 4, 6, 7, 8]);
+    }
+
+    #[test]
+    fn fixed_and_cancellable_entries_pop_in_one_time_then_push_order() {
+        let mut q = Queue::new();
+        q.push_fixed(Time(5), 'a');
+        let b = q.push(Time(5), 'b');
+        q.push_fixed(Time(3), 'c');
+        q.push(Time(5), 'd');
+        q.push_fixed(Time(5), 'e');
+        assert_eq!(q.len(), 5);
+        assert_eq!(q.peek_time(), Some(Time(3)));
+        q.cancel(b);
+        let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, vec!['c', 'a', 'd', 'e']);
+        assert!(q.is_empty());
     }
 
     #[test]

@@ -474,7 +474,7 @@ impl<'s, K: TraceSink> World<'s, K> {
             let from = self.endpoint(who);
             for (to, msg) in out.sends.drain(..) {
                 if let Some((path, at)) = self.net.send(out.now, from, to, msg) {
-                    self.queue.push(at, Ev::Deliver(path));
+                    self.queue.push_fixed(at, Ev::Deliver(path));
                 }
             }
         }
@@ -574,7 +574,7 @@ impl<K: TraceSink> World<'_, K> {
             Ev::Deliver(path) => {
                 let d = self.net.deliver(self.now, path);
                 if let Some(at) = d.next {
-                    self.queue.push(at, Ev::Deliver(path));
+                    self.queue.push_fixed(at, Ev::Deliver(path));
                 }
                 if let Some((from, to, msg)) = d.message {
                     self.deliver(from, to, msg);
@@ -681,7 +681,7 @@ impl<K: TraceSink> World<'_, K> {
                     None => self.net.clear_rule(now, from, to),
                 };
                 for (path, at) in due {
-                    self.queue.push(at, Ev::Deliver(path));
+                    self.queue.push_fixed(at, Ev::Deliver(path));
                 }
             }
             FaultCommand::StoreOutage { group, until } => {
