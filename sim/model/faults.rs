@@ -251,3 +251,273 @@ impl FaultInjector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::io::{Out, TimerOp};
+    use crate::scenario::{Client, CrashPoint};
+
+    type Rule = (Side<Endpoint>, Side<Endpoint>, Option<LinkState>);
+
+    fn fault(at_ms: u64, action: FaultAction) -> Fault {
+        Fault { at_ms, action }
+    }
+
+    /// The link commands in `cmds`, in order.
+    fn links(cmds: &[FaultCommand]) -> Vec<Rule> {
+        cmds.iter()
+            .map(|c| match c {
+                FaultCommand::Link { from, to, state } => (*from, *to, *state),
+                other => panic!("expected only link commands, got {other:?}"),
+            })
+            .collect()
+    }
+
+    /// Fires timer `timer` at `now`; returns the output buffer and the commands.
+    fn fire(f: &mut FaultInjector, now: u64, timer: Timer) -> (Out, Vec<FaultCommand>) {
+        let mut out = Out::at(Time(now));
+        let mut cmds = Vec::new();
+        f.on_timer(timer, &mut out, &mut cmds);
+        (out, cmds)
+    }
+
+    fn isolate_rules(e: Endpoint, state: Option<LinkState>) -> Vec<Rule> {
+        vec![
+            (Side::One(e), Side::One(Endpoint::Cluster), state),
+            (Side::One(Endpoint::Cluster), Side::One(e), state),
+        ]
+    }
+
+    #[test]
+    fn start_sets_one_timer_per_fault_at_its_time() {
+        let faults = vec![
+            fault(250, FaultAction::Restart(Target::Service(0))),
+            fault(100, FaultAction::KafkaOutage { for_ms: 10 }),
+        ];
+        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        let mut out = Out::at(Time::ZERO);
+        f.start(&mut out);
+        let set: Vec<(TimerKey, Time, Timer)> = out
+            .timers
+            .iter()
+            .map(|t| match *t {
+                TimerOp::Set { key, at, timer } => (key, at, timer),
+                other => panic!("start only sets timers, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            set,
+            vec![
+                (0, Time(250), Timer::Fault { index: 0 }),
+                (1, Time(100), Timer::Fault { index: 1 }),
+            ]
+        );
+        assert!(out.trace.is_empty());
+    }
+
+    #[test]
+    fn a_crash_fault_commands_its_target_and_nothing_else() {
+        let target = Target::Member { group: 0, index: 1 };
+        let faults = vec![fault(
+            100,
+            FaultAction::Crash {
+                target,
+                point: Some(CrashPoint::BeforeProcess),
+                on_record: Some(3),
+            },
+        )];
+        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        let (out, cmds) = fire(&mut f, 100, Timer::Fault { index: 0 });
+        assert_eq!(
+            cmds,
+            vec![FaultCommand::Control {
+                target,
+                control: Control::Crash {
+                    point: Some(CrashPoint::BeforeProcess),
+                    on_record: Some(3)
+                }
+            }]
+        );
+        assert!(out.trace.is_empty() && out.timers.is_empty());
+    }
+
+    #[test]
+    fn a_leave_fault_tells_the_member_to_leave() {
+        let faults = vec![fault(100, FaultAction::Leave { group: 1, index: 2 })];
+        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        let (_, cmds) = fire(&mut f, 100, Timer::Fault { index: 0 });
+        assert_eq!(
+            cmds,
+            vec![FaultCommand::Control {
+                target: Target::Member { group: 1, index: 2 },
+                control: Control::Leave
+            }]
+        );
+    }
+
+    #[test]
+    fn a_kafka_outage_drops_produce_requests_and_holds_members_until_it_ends() {
+        let faults = vec![fault(1_000, FaultAction::KafkaOutage { for_ms: 500 })];
+        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        let (out, cmds) = fire(&mut f, 1_000, Timer::Fault { index: 0 });
+        assert_eq!(
+            out.trace,
+            vec![Kind::OutageStart {
+                what: Outage::Kafka,
+                actor: u32::MAX,
+                until: Time(1_500)
+            }]
+        );
+        assert!(matches!(
+            out.timers[..],
+            [TimerOp::Set {
+                at: Time(1_500),
+                timer: Timer::FaultEnd { index: 0 },
+                ..
+            }]
+        ));
+        let client = Side::Class(class::CLIENT);
+        let member = Side::Class(class::MEMBER);
+        let cluster = Side::One(Endpoint::Cluster);
+        let coordinators = Side::Class(class::COORDINATOR);
+        assert_eq!(
+            links(&cmds),
+            vec![
+                (client, cluster, Some(LinkState::Partitioned)),
+                (member, cluster, Some(LinkState::Held)),
+                (member, coordinators, Some(LinkState::Held)),
+            ]
+        );
+
+        let (out, cmds) = fire(&mut f, 1_500, Timer::FaultEnd { index: 0 });
+        assert_eq!(
+            out.trace,
+            vec![Kind::OutageEnd {
+                what: Outage::Kafka,
+                actor: u32::MAX
+            }]
+        );
+        assert!(out.timers.is_empty());
+        assert_eq!(
+            links(&cmds),
+            vec![
+                (client, cluster, None),
+                (member, cluster, None),
+                (member, coordinators, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_isolated_service_is_cut_off_with_its_relays_both_ways() {
+        let faults = vec![fault(
+            100,
+            FaultAction::Isolate {
+                client: Client::Service(0),
+                for_ms: 300,
+            },
+        )];
+        let iso = Isolation {
+            actor: 4,
+            endpoints: vec![Endpoint::Client(1), Endpoint::Client(2)],
+        };
+        let mut f = FaultInjector::new(faults, BTreeMap::from([(0, iso)]));
+        let (out, cmds) = fire(&mut f, 100, Timer::Fault { index: 0 });
+        assert_eq!(
+            out.trace,
+            vec![Kind::OutageStart {
+                what: Outage::Isolated,
+                actor: 4,
+                until: Time(400)
+            }]
+        );
+        let partitioned = Some(LinkState::Partitioned);
+        let mut expected = isolate_rules(Endpoint::Client(1), partitioned);
+        expected.extend(isolate_rules(Endpoint::Client(2), partitioned));
+        assert_eq!(links(&cmds), expected);
+
+        let (out, cmds) = fire(&mut f, 400, Timer::FaultEnd { index: 0 });
+        assert_eq!(
+            out.trace,
+            vec![Kind::OutageEnd {
+                what: Outage::Isolated,
+                actor: 4
+            }]
+        );
+        let mut cleared = isolate_rules(Endpoint::Client(1), None);
+        cleared.extend(isolate_rules(Endpoint::Client(2), None));
+        assert_eq!(links(&cmds), cleared);
+    }
+
+    #[test]
+    fn overlapping_isolations_of_one_client_clear_its_rules_only_when_the_second_ends() {
+        let isolate = FaultAction::Isolate {
+            client: Client::Producer(0),
+            for_ms: 1_000,
+        };
+        let faults = vec![fault(100, isolate.clone()), fault(600, isolate)];
+        let iso = Isolation {
+            actor: 2,
+            endpoints: vec![Endpoint::Client(0)],
+        };
+        let isolations = BTreeMap::from([(0, iso.clone()), (1, iso)]);
+        let mut f = FaultInjector::new(faults, isolations);
+        let partitioned = Some(LinkState::Partitioned);
+        let (_, cmds) = fire(&mut f, 100, Timer::Fault { index: 0 });
+        assert_eq!(
+            links(&cmds),
+            isolate_rules(Endpoint::Client(0), partitioned)
+        );
+        let (_, cmds) = fire(&mut f, 600, Timer::Fault { index: 1 });
+        assert_eq!(
+            links(&cmds),
+            isolate_rules(Endpoint::Client(0), partitioned)
+        );
+
+        let (_, cmds) = fire(&mut f, 1_100, Timer::FaultEnd { index: 0 });
+        assert!(
+            cmds.is_empty(),
+            "the second isolation still holds: {cmds:?}"
+        );
+        let (_, cmds) = fire(&mut f, 1_600, Timer::FaultEnd { index: 1 });
+        assert_eq!(links(&cmds), isolate_rules(Endpoint::Client(0), None));
+    }
+
+    #[test]
+    fn a_store_outage_is_handed_to_the_driver_with_its_end() {
+        let faults = vec![fault(
+            200,
+            FaultAction::StoreOutage {
+                group: 1,
+                for_ms: 50,
+            },
+        )];
+        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        let (out, cmds) = fire(&mut f, 200, Timer::Fault { index: 0 });
+        assert_eq!(
+            cmds,
+            vec![FaultCommand::StoreOutage {
+                group: 1,
+                until: Time(250)
+            }]
+        );
+        assert_eq!(
+            out.trace,
+            vec![Kind::OutageStart {
+                what: Outage::Store,
+                actor: 1,
+                until: Time(250)
+            }]
+        );
+        let (out, cmds) = fire(&mut f, 250, Timer::FaultEnd { index: 0 });
+        assert!(cmds.is_empty());
+        assert_eq!(
+            out.trace,
+            vec![Kind::OutageEnd {
+                what: Outage::Store,
+                actor: 1
+            }]
+        );
+    }
+}

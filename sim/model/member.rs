@@ -555,3 +555,604 @@ impl Member {
         self.batch.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Time;
+    use crate::model::io::TimerOp;
+    use crate::scenario::{ConsumerConfig, Processing, StoreKind};
+
+    const SLOT: u32 = 3;
+    const ACTOR: ActorId = 7;
+    const TIME_MS: u64 = 5;
+
+    /// Group 0, one member, no auto-commit, 5 ms per record.
+    fn spec(commit: CommitMode) -> GroupSpec {
+        GroupSpec {
+            name: "g".to_owned(),
+            topics: vec![0],
+            members: 1,
+            config: ConsumerConfig {
+                enable_auto_commit: false,
+                ..ConsumerConfig::default()
+            },
+            processing: Processing {
+                time_ms: TIME_MS,
+                effect: "apply".to_owned(),
+                commit,
+            },
+            idempotency: None,
+        }
+    }
+
+    /// The first incarnation of the member in slot 3.
+    fn me() -> MemberRef {
+        MemberRef {
+            slot: SLOT,
+            incarnation: 1,
+        }
+    }
+
+    fn started(commit: CommitMode) -> Member {
+        let mut m = Member::new(SLOT, 0, 0, ACTOR, &spec(commit));
+        m.start(&mut Out::at(Time(0)));
+        m
+    }
+
+    fn sync(generation: u32, assignment: Vec<(PartId, Option<Offset>)>) -> Msg {
+        Msg::SyncGroupResponse(Box::new(SyncGroup {
+            member: me(),
+            generation,
+            assignment,
+        }))
+    }
+
+    fn record(offset: u64, event: u32) -> Record {
+        Record {
+            part: 0,
+            offset: Offset(offset),
+            event,
+        }
+    }
+
+    /// The fetch requests in `out`.
+    fn fetches(out: &Out) -> Vec<FetchRequest> {
+        out.sends
+            .iter()
+            .filter_map(|(to, m)| match m {
+                Msg::Fetch(f) => {
+                    assert_eq!(*to, Endpoint::Cluster);
+                    Some((**f).clone())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A member of generation 1 owning partition 0, committed at offset 4, that sent its
+    /// first fetch; returns it and that fetch's id.
+    fn fetching(commit: CommitMode) -> (Member, u32) {
+        let mut m = started(commit);
+        let mut out = Out::at(Time(10));
+        m.on_message(sync(1, vec![(0, Some(Offset(4)))]), None, &mut out);
+        let f = fetches(&out);
+        assert_eq!(f.len(), 1);
+        (m, f[0].fetch_id)
+    }
+
+    /// `fetching`, then a poll that returned `records` at t=100.
+    fn processing(commit: CommitMode, records: Vec<Record>) -> Member {
+        let (mut m, fetch_id) = fetching(commit);
+        let mut out = Out::at(Time(100));
+        m.on_message(Msg::FetchResponse { fetch_id, records }, None, &mut out);
+        assert_eq!(m.phase(), Phase::Processing);
+        m
+    }
+
+    fn process_done_set(out: &Out) -> bool {
+        out.timers.iter().any(|t| {
+            matches!(
+                t,
+                TimerOp::Set {
+                    key: PROCESS_DONE,
+                    timer: Timer::ProcessDone,
+                    ..
+                }
+            )
+        })
+    }
+
+    #[test]
+    fn a_started_member_asks_to_join_its_group() {
+        let mut m = Member::new(SLOT, 0, 2, ACTOR, &spec(CommitMode::None));
+        let mut out = Out::at(Time(0));
+        m.start(&mut out);
+        assert!(matches!(
+            &out.sends[..],
+            [(
+                Endpoint::Coordinator(0),
+                Msg::JoinGroup {
+                    member,
+                    index: 2,
+                    actor: ACTOR
+                }
+            )] if *member == me()
+        ));
+        assert_eq!(m.phase(), Phase::Joining);
+    }
+
+    #[test]
+    fn a_committed_offset_resumes_the_partition_and_fetches_from_it() {
+        let mut m = started(CommitMode::None);
+        let mut out = Out::at(Time(10));
+        m.on_message(sync(1, vec![(0, Some(Offset(4)))]), None, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![Kind::Resume {
+                actor: ACTOR,
+                part: 0,
+                offset: Offset(4)
+            }]
+        );
+        let f = fetches(&out);
+        assert_eq!(out.sends.len(), 1);
+        assert_eq!(f[0].positions, vec![(0, Offset(4))]);
+        assert_eq!(f[0].max_records, 500);
+        assert_eq!(f[0].max_wait_ms, 500);
+        assert_eq!(m.phase(), Phase::Fetching);
+    }
+
+    #[test]
+    fn without_a_committed_offset_it_asks_list_offsets_and_fetches_from_the_answer() {
+        let mut m = started(CommitMode::None);
+        let mut out = Out::at(Time(10));
+        m.on_message(sync(1, vec![(0, None)]), None, &mut out);
+        assert!(out.trace.is_empty());
+        let request_id = match &out.sends[..] {
+            [(
+                Endpoint::Cluster,
+                Msg::ListOffsets {
+                    request_id,
+                    parts,
+                    reset: OffsetReset::Latest,
+                },
+            )] if parts[..] == [0] => *request_id,
+            other => panic!("expected one ListOffsets, got {other:?}"),
+        };
+        assert_eq!(m.phase(), Phase::Resetting);
+
+        let mut out = Out::at(Time(20));
+        m.on_message(
+            Msg::ListOffsetsResponse {
+                request_id,
+                offsets: vec![(0, Offset(9))],
+            },
+            None,
+            &mut out,
+        );
+        assert_eq!(
+            out.trace,
+            vec![Kind::OffsetReset {
+                actor: ACTOR,
+                part: 0,
+                offset: Offset(9)
+            }]
+        );
+        assert_eq!(fetches(&out)[0].positions, vec![(0, Offset(9))]);
+        assert_eq!(m.phase(), Phase::Fetching);
+    }
+
+    #[test]
+    fn a_fetch_answer_delivers_every_record_and_starts_handling_the_first() {
+        let (mut m, fetch_id) = fetching(CommitMode::None);
+        let mut out = Out::at(Time(100));
+        let records = vec![record(4, 10), record(5, 11)];
+        m.on_message(Msg::FetchResponse { fetch_id, records }, None, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![
+                Kind::Deliver {
+                    actor: ACTOR,
+                    part: 0,
+                    offset: Offset(4),
+                    event: 10
+                },
+                Kind::Deliver {
+                    actor: ACTOR,
+                    part: 0,
+                    offset: Offset(5),
+                    event: 11
+                },
+            ]
+        );
+        assert!(matches!(
+            out.timers[..],
+            [TimerOp::Set {
+                key: PROCESS_DONE,
+                at: Time(105),
+                timer: Timer::ProcessDone
+            }]
+        ));
+        assert!(out.sends.is_empty());
+    }
+
+    #[test]
+    fn an_empty_fetch_answer_polls_again() {
+        let (mut m, fetch_id) = fetching(CommitMode::None);
+        let mut out = Out::at(Time(510));
+        m.on_message(
+            Msg::FetchResponse {
+                fetch_id,
+                records: Vec::new(),
+            },
+            None,
+            &mut out,
+        );
+        let f = fetches(&out);
+        assert_eq!(f.len(), 1);
+        assert_ne!(f[0].fetch_id, fetch_id);
+        assert_eq!(f[0].positions, vec![(0, Offset(4))]);
+    }
+
+    #[test]
+    fn after_each_record_a_handled_record_is_committed_at_the_next_offset() {
+        let mut m = processing(
+            CommitMode::AfterEachRecord,
+            vec![record(4, 10), record(5, 11)],
+        );
+        let mut out = Out::at(Time(105));
+        m.on_timer(Timer::ProcessDone, None, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![
+                Kind::Effect {
+                    actor: ACTOR,
+                    part: 0,
+                    offset: Offset(4),
+                    event: 10
+                },
+                Kind::CommitSent {
+                    actor: ACTOR,
+                    part: 0,
+                    offset: Offset(5),
+                    auto: false
+                },
+            ]
+        );
+        assert!(matches!(
+            &out.sends[..],
+            [(
+                Endpoint::Coordinator(0),
+                Msg::OffsetCommit {
+                    member,
+                    actor: ACTOR,
+                    generation: 1,
+                    part: 0,
+                    offset: Offset(5),
+                    sync: true
+                }
+            )] if *member == me()
+        ));
+        assert!(
+            !process_done_set(&out),
+            "the next record waits for the answer"
+        );
+        assert_eq!(m.phase(), Phase::Committing(Then::NextRecord));
+
+        let mut out = Out::at(Time(110));
+        m.on_message(
+            Msg::OffsetCommitResponse {
+                member: me(),
+                accepted: true,
+            },
+            None,
+            &mut out,
+        );
+        assert!(process_done_set(&out), "the answer starts the next record");
+        assert_eq!(m.phase(), Phase::Processing);
+    }
+
+    #[test]
+    fn a_crash_armed_after_process_before_commit_fires_there_and_commits_nothing() {
+        let mut m = processing(CommitMode::AfterEachRecord, vec![record(4, 10)]);
+        let mut out = Out::at(Time(101));
+        m.on_control(
+            Control::Crash {
+                point: Some(CrashPoint::AfterProcessBeforeCommit),
+                on_record: None,
+            },
+            &mut out,
+        );
+        assert!(out.trace.is_empty() && out.sends.is_empty() && out.timers.is_empty());
+
+        let mut out = Out::at(Time(105));
+        m.on_timer(Timer::ProcessDone, None, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![
+                Kind::Effect {
+                    actor: ACTOR,
+                    part: 0,
+                    offset: Offset(4),
+                    event: 10
+                },
+                Kind::Crash {
+                    actor: ACTOR,
+                    point: Some(CrashPoint::AfterProcessBeforeCommit)
+                },
+            ]
+        );
+        assert!(matches!(out.timers[..], [TimerOp::CancelAll]));
+        assert!(matches!(
+            &out.sends[..],
+            [(
+                Endpoint::Coordinator(0),
+                Msg::HeartbeatStopped {
+                    member,
+                    at: Time(105)
+                }
+            )] if *member == me()
+        ));
+        assert_eq!(m.phase(), Phase::Down);
+    }
+
+    #[test]
+    fn a_crashed_member_ignores_messages_and_restarts_as_a_new_incarnation() {
+        let (mut m, fetch_id) = fetching(CommitMode::None);
+        m.on_control(
+            Control::Crash {
+                point: None,
+                on_record: None,
+            },
+            &mut Out::at(Time(50)),
+        );
+        let mut out = Out::at(Time(60));
+        m.on_message(
+            Msg::FetchResponse {
+                fetch_id,
+                records: vec![record(4, 10)],
+            },
+            None,
+            &mut out,
+        );
+        assert!(out.trace.is_empty() && out.sends.is_empty() && out.timers.is_empty());
+
+        let mut out = Out::at(Time(70));
+        m.on_control(Control::Restart, &mut out);
+        assert_eq!(out.trace, vec![Kind::Restart { actor: ACTOR }]);
+        assert!(matches!(
+            &out.sends[..],
+            [(
+                Endpoint::Coordinator(0),
+                Msg::JoinGroup {
+                    member: MemberRef {
+                        slot: SLOT,
+                        incarnation: 2
+                    },
+                    ..
+                }
+            )]
+        ));
+    }
+
+    #[test]
+    fn a_fetch_answer_from_before_a_rejoin_is_ignored() {
+        let (mut m, old_fetch) = fetching(CommitMode::None);
+        let mut out = Out::at(Time(50));
+        m.on_message(Msg::RejoinRequired { member: me() }, None, &mut out);
+        assert_eq!(out.trace, vec![Kind::Revoke { actor: ACTOR }]);
+        let mut out = Out::at(Time(60));
+        m.on_message(sync(2, vec![(0, Some(Offset(4)))]), None, &mut out);
+        let new_fetch = fetches(&out)[0].fetch_id;
+        assert_ne!(new_fetch, old_fetch);
+
+        // The first fetch's answer arrives late: nothing is delivered or handled.
+        let mut out = Out::at(Time(70));
+        m.on_message(
+            Msg::FetchResponse {
+                fetch_id: old_fetch,
+                records: vec![record(4, 10)],
+            },
+            None,
+            &mut out,
+        );
+        assert!(out.trace.is_empty() && out.sends.is_empty() && out.timers.is_empty());
+        assert_eq!(m.phase(), Phase::Fetching);
+
+        let mut out = Out::at(Time(80));
+        m.on_message(
+            Msg::FetchResponse {
+                fetch_id: new_fetch,
+                records: vec![record(4, 10)],
+            },
+            None,
+            &mut out,
+        );
+        assert_eq!(
+            out.trace.len(),
+            1,
+            "the current fetch's answer is delivered"
+        );
+        assert!(process_done_set(&out));
+    }
+
+    #[test]
+    fn a_record_the_store_has_seen_is_absorbed_and_the_next_is_applied_and_marked() {
+        let mut store = Store::new(StoreKind::External, None, StoreUnavailable::Retry);
+        store.mark(10, Time(0));
+        let (mut m, fetch_id) = fetching(CommitMode::None);
+        let mut out = Out::at(Time(100));
+        m.on_message(
+            Msg::FetchResponse {
+                fetch_id,
+                records: vec![record(4, 10), record(5, 11)],
+            },
+            Some(&mut store),
+            &mut out,
+        );
+        assert!(process_done_set(&out));
+
+        let mut out = Out::at(Time(105));
+        m.on_timer(Timer::ProcessDone, Some(&mut store), &mut out);
+        assert_eq!(
+            out.trace,
+            vec![Kind::Absorbed {
+                actor: ACTOR,
+                part: 0,
+                offset: Offset(4),
+                event: 10
+            }]
+        );
+        assert!(process_done_set(&out), "the second record starts");
+
+        let mut out = Out::at(Time(110));
+        m.on_timer(Timer::ProcessDone, Some(&mut store), &mut out);
+        assert_eq!(
+            out.trace,
+            vec![
+                Kind::Effect {
+                    actor: ACTOR,
+                    part: 0,
+                    offset: Offset(5),
+                    event: 11
+                },
+                Kind::Mark {
+                    actor: ACTOR,
+                    event: 11,
+                    expires_at: None
+                },
+            ]
+        );
+        assert_eq!(store.check(11, Time(110)), Check::Seen);
+        // The batch is done: the next poll starts after the two records.
+        assert_eq!(fetches(&out)[0].positions, vec![(0, Offset(6))]);
+    }
+
+    #[test]
+    fn an_unavailable_store_makes_the_record_wait_and_retry() {
+        let mut store = Store::new(StoreKind::External, None, StoreUnavailable::Retry);
+        store.outage(Time(150));
+        let (mut m, fetch_id) = fetching(CommitMode::None);
+        let mut out = Out::at(Time(100));
+        m.on_message(
+            Msg::FetchResponse {
+                fetch_id,
+                records: vec![record(4, 10)],
+            },
+            Some(&mut store),
+            &mut out,
+        );
+        assert!(out.trace.contains(&Kind::StoreUnavailable {
+            actor: ACTOR,
+            event: 10
+        }));
+        assert!(matches!(
+            out.timers[..],
+            [TimerOp::Set {
+                key: STORE_RETRY,
+                at: Time(200),
+                timer: Timer::StoreRetry
+            }]
+        ));
+        let mut out = Out::at(Time(200));
+        m.on_timer(Timer::StoreRetry, Some(&mut store), &mut out);
+        assert!(process_done_set(&out), "the store answers now");
+    }
+
+    #[test]
+    fn rejoin_required_while_idle_revokes_and_rejoins() {
+        let mut m = started(CommitMode::None);
+        let mut out = Out::at(Time(10));
+        m.on_message(sync(1, Vec::new()), None, &mut out);
+        assert!(out.sends.is_empty());
+        assert_eq!(m.phase(), Phase::Idle);
+
+        // Addressed to an earlier incarnation: not for this member.
+        let mut out = Out::at(Time(20));
+        let earlier = MemberRef {
+            slot: SLOT,
+            incarnation: 0,
+        };
+        m.on_message(Msg::RejoinRequired { member: earlier }, None, &mut out);
+        assert!(out.trace.is_empty() && out.sends.is_empty());
+
+        let mut out = Out::at(Time(30));
+        m.on_message(Msg::RejoinRequired { member: me() }, None, &mut out);
+        assert_eq!(out.trace, vec![Kind::Revoke { actor: ACTOR }]);
+        assert!(matches!(
+            &out.sends[..],
+            [(Endpoint::Coordinator(0), Msg::JoinGroup { member, .. })] if *member == me()
+        ));
+        assert_eq!(m.phase(), Phase::Joining);
+    }
+
+    #[test]
+    fn rejoin_required_while_handling_a_batch_waits_for_the_batch_to_end() {
+        let mut m = processing(CommitMode::None, vec![record(4, 10)]);
+        let mut out = Out::at(Time(101));
+        m.on_message(Msg::RejoinRequired { member: me() }, None, &mut out);
+        assert!(out.trace.is_empty() && out.sends.is_empty());
+        assert_eq!(m.phase(), Phase::Processing);
+
+        let mut out = Out::at(Time(105));
+        m.on_timer(Timer::ProcessDone, None, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![
+                Kind::Effect {
+                    actor: ACTOR,
+                    part: 0,
+                    offset: Offset(4),
+                    event: 10
+                },
+                Kind::Revoke { actor: ACTOR },
+            ]
+        );
+        assert!(matches!(
+            &out.sends[..],
+            [(Endpoint::Coordinator(0), Msg::JoinGroup { .. })]
+        ));
+    }
+
+    #[test]
+    fn with_auto_commit_a_rejoin_commits_the_positions_before_revoking() {
+        let mut spec = spec(CommitMode::None);
+        spec.config.enable_auto_commit = true;
+        let mut m = Member::new(SLOT, 0, 0, ACTOR, &spec);
+        m.start(&mut Out::at(Time(0)));
+        m.on_message(
+            sync(1, vec![(0, Some(Offset(4)))]),
+            None,
+            &mut Out::at(Time(10)),
+        );
+        let mut out = Out::at(Time(20));
+        m.on_message(Msg::RejoinRequired { member: me() }, None, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![
+                Kind::CommitSent {
+                    actor: ACTOR,
+                    part: 0,
+                    offset: Offset(4),
+                    auto: true
+                },
+                Kind::Revoke { actor: ACTOR },
+            ]
+        );
+        assert!(matches!(
+            &out.sends[..],
+            [
+                (
+                    Endpoint::Coordinator(0),
+                    Msg::OffsetCommit {
+                        offset: Offset(4),
+                        sync: false,
+                        ..
+                    }
+                ),
+                (Endpoint::Coordinator(0), Msg::JoinGroup { .. }),
+            ]
+        ));
+    }
+}

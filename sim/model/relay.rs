@@ -191,3 +191,232 @@ impl Relay {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Time;
+    use crate::model::io::{Endpoint, Produce, TimerOp};
+    use crate::model::log::Offset;
+    use crate::model::service::RowStatus;
+    use crate::scenario::ProducerConfig;
+
+    const ACTOR: ActorId = 8;
+
+    /// Polls every 50 ms, up to 10 rows a batch; the mark transaction takes 20 ms.
+    fn relay(index: u32, config: ProducerConfig) -> Relay {
+        let client = ProducerClient::new(ACTOR, 2 + index as u16, config, 2);
+        Relay::new(client, ACTOR, index, Partitioner::new(0, 2, 0), 50, 10, 20)
+    }
+
+    /// Pending outbox rows for events `0..n`, keyed to partition `event % 2`.
+    fn database(n: u32) -> Database {
+        let mut db = Database::default();
+        for e in 0..n {
+            db.commit_order(e, Some(Some(e % 2)));
+        }
+        db
+    }
+
+    fn produced(out: &Out) -> Vec<Produce> {
+        out.sends
+            .iter()
+            .map(|(to, m)| match m {
+                Msg::Produce(p) if *to == Endpoint::Cluster => *p,
+                other => panic!("a relay sent {other:?} to {to:?}"),
+            })
+            .collect()
+    }
+
+    fn published(out: &Out) -> Vec<EventIx> {
+        out.trace
+            .iter()
+            .filter_map(|k| match *k {
+                Kind::RelayPublish {
+                    actor: ACTOR,
+                    event,
+                } => Some(event),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ack(p: &Produce, offset: u64) -> Msg {
+        Msg::ProduceResponse {
+            producer_id: p.producer_id,
+            event: p.event,
+            part: p.part,
+            result: Ok(Offset(offset)),
+        }
+    }
+
+    fn timer_set(out: &Out, want: Timer) -> Option<Time> {
+        out.timers.iter().find_map(|t| match *t {
+            TimerOp::Set { at, timer, .. } if timer == want => Some(at),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn start_sets_the_first_poll() {
+        let mut out = Out::at(Time::ZERO);
+        relay(0, ProducerConfig::default()).start(&mut out);
+        assert_eq!(timer_set(&out, Timer::RelayPoll), Some(Time(50)));
+    }
+
+    #[test]
+    fn an_empty_outbox_is_polled_again_later() {
+        let mut r = relay(0, ProducerConfig::default());
+        let mut db = database(0);
+        let mut out = Out::at(Time(50));
+        r.on_timer(Timer::RelayPoll, &mut db, &mut out);
+        assert!(out.sends.is_empty() && out.trace.is_empty());
+        assert_eq!(timer_set(&out, Timer::RelayPoll), Some(Time(100)));
+    }
+
+    #[test]
+    fn a_poll_publishes_every_claimed_row_and_marks_them_once_all_are_acknowledged() {
+        let mut r = relay(0, ProducerConfig::default());
+        let mut db = database(2);
+        let mut out = Out::at(Time(50));
+        r.on_timer(Timer::RelayPoll, &mut db, &mut out);
+        assert_eq!(published(&out), vec![0, 1]);
+        let sent = produced(&out);
+        assert_eq!(
+            sent.iter().map(|p| (p.event, p.part)).collect::<Vec<_>>(),
+            vec![(0, 0), (1, 1)]
+        );
+        assert!(db.outbox.iter().all(|row| row.locked_by == Some(0)));
+
+        let mut out = Out::at(Time(60));
+        r.on_message(ack(&sent[0], 0), &mut db, &mut out);
+        assert_eq!(timer_set(&out, Timer::RelayMarkDone), None, "one still out");
+        let mut out = Out::at(Time(62));
+        r.on_message(ack(&sent[1], 0), &mut db, &mut out);
+        assert_eq!(timer_set(&out, Timer::RelayMarkDone), Some(Time(82)));
+        assert!(
+            db.outbox.iter().all(|row| row.status == RowStatus::Pending),
+            "marked only when the transaction commits"
+        );
+
+        let mut out = Out::at(Time(82));
+        r.on_timer(Timer::RelayMarkDone, &mut db, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![
+                Kind::RelayMark {
+                    actor: ACTOR,
+                    event: 0
+                },
+                Kind::RelayMark {
+                    actor: ACTOR,
+                    event: 1
+                },
+            ]
+        );
+        assert!(db
+            .outbox
+            .iter()
+            .all(|row| row.status == RowStatus::Published));
+        assert_eq!(timer_set(&out, Timer::RelayPoll), Some(Time(132)));
+        let mut out = Out::at(Time(132));
+        r.on_timer(Timer::RelayPoll, &mut db, &mut out);
+        assert!(
+            out.sends.is_empty(),
+            "published rows are not published again"
+        );
+    }
+
+    #[test]
+    fn a_second_relay_skips_the_rows_the_first_holds() {
+        let mut first = relay(0, ProducerConfig::default());
+        let mut second = relay(1, ProducerConfig::default());
+        let mut db = database(2);
+        first.on_timer(Timer::RelayPoll, &mut db, &mut Out::at(Time(50)));
+        let mut out = Out::at(Time(51));
+        second.on_timer(Timer::RelayPoll, &mut db, &mut out);
+        assert!(out.sends.is_empty() && out.trace.is_empty());
+        assert_eq!(timer_set(&out, Timer::RelayPoll), Some(Time(101)));
+    }
+
+    #[test]
+    fn a_row_given_up_is_unlocked_and_not_marked() {
+        let config = ProducerConfig {
+            retries: 0,
+            request_timeout_ms: 100,
+            ..ProducerConfig::default()
+        };
+        let mut r = relay(0, config);
+        let mut db = database(2);
+        let mut out = Out::at(Time(50));
+        r.on_timer(Timer::RelayPoll, &mut db, &mut out);
+        let sent = produced(&out);
+        r.on_message(ack(&sent[0], 0), &mut db, &mut Out::at(Time(60)));
+        let mut out = Out::at(Time(150));
+        r.on_timer(Timer::RequestTimeout, &mut db, &mut out);
+        assert!(out.trace.contains(&Kind::SendFailed {
+            actor: ACTOR,
+            event: 1
+        }));
+        assert_eq!(db.outbox[1].locked_by, None, "another poll may take it");
+        assert_eq!(timer_set(&out, Timer::RelayMarkDone), Some(Time(170)));
+
+        let mut out = Out::at(Time(170));
+        r.on_timer(Timer::RelayMarkDone, &mut db, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![Kind::RelayMark {
+                actor: ACTOR,
+                event: 0
+            }]
+        );
+        assert_eq!(db.outbox[1].status, RowStatus::Pending);
+    }
+
+    #[test]
+    fn a_crash_armed_after_publish_before_mark_republishes_the_batch_after_restart() {
+        let mut r = relay(0, ProducerConfig::default());
+        let mut db = database(2);
+        r.on_control(
+            Control::Crash {
+                point: Some(CrashPoint::AfterPublishBeforeMark),
+                on_record: None,
+            },
+            &mut db,
+            &mut Out::at(Time(10)),
+        );
+        let mut out = Out::at(Time(50));
+        r.on_timer(Timer::RelayPoll, &mut db, &mut out);
+        let sent = produced(&out);
+        r.on_message(ack(&sent[0], 0), &mut db, &mut Out::at(Time(60)));
+        let mut out = Out::at(Time(62));
+        r.on_message(ack(&sent[1], 0), &mut db, &mut out);
+        assert!(out.trace.contains(&Kind::Crash {
+            actor: ACTOR,
+            point: Some(CrashPoint::AfterPublishBeforeMark)
+        }));
+        assert!(out.timers.iter().any(|t| matches!(t, TimerOp::CancelAll)));
+        assert_eq!(timer_set(&out, Timer::RelayMarkDone), None, "no mark");
+        assert!(!out
+            .trace
+            .iter()
+            .any(|k| matches!(k, Kind::RelayMark { .. })));
+        assert!(db
+            .outbox
+            .iter()
+            .all(|row| row.status == RowStatus::Pending && row.locked_by.is_none()));
+
+        let mut out = Out::at(Time(1_000));
+        r.on_control(Control::Restart, &mut db, &mut out);
+        assert_eq!(out.trace, vec![Kind::Restart { actor: ACTOR }]);
+        assert_eq!(timer_set(&out, Timer::RelayPoll), Some(Time(1_050)));
+        let mut out = Out::at(Time(1_050));
+        r.on_timer(Timer::RelayPoll, &mut db, &mut out);
+        assert_eq!(published(&out), vec![0, 1], "the same rows go out again");
+        let again = produced(&out);
+        assert_ne!(
+            again[0].producer_id, sent[0].producer_id,
+            "a new incarnation of the client"
+        );
+    }
+}

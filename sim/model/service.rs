@@ -250,3 +250,292 @@ impl Service {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::io::{Endpoint, Produce, TimerOp};
+    use crate::model::producer::ProducerClient;
+    use crate::scenario::ProducerConfig;
+
+    const ACTOR: u32 = 5;
+
+    /// A database holding three committed orders, each with its PENDING outbox row.
+    fn database() -> Database {
+        let mut db = Database::default();
+        for e in 0..3 {
+            db.commit_order(e, Some(None));
+        }
+        db
+    }
+
+    fn claim(db: &mut Database, relay: u32, n: u64) -> Vec<EventIx> {
+        let mut rows = Vec::new();
+        db.claim(relay, n, &mut rows);
+        rows.into_iter().map(|r| r.0).collect()
+    }
+
+    /// `count` commands, one every 10 ms from t=100, keyed to partition 1 of 2; database
+    /// transactions take 20 ms.
+    fn service(outbox: bool, count: u64) -> Service {
+        let client = ProducerClient::new(ACTOR, 1, ProducerConfig::default(), 2);
+        let source = Source {
+            actor: ACTOR,
+            topic: 0,
+            count,
+            every_ms: 10,
+            start_ms: 100,
+            keys: vec![(0, 1)],
+            event_type: 0,
+        };
+        Service::new(client, source, Partitioner::new(0, 2, 0), outbox, 20)
+    }
+
+    fn ticks(out: &Out) -> Vec<Time> {
+        out.timers
+            .iter()
+            .filter_map(|t| match *t {
+                TimerOp::Set {
+                    key: TICK,
+                    at,
+                    timer: Timer::Tick,
+                } => Some(at),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn transactions(out: &Out) -> Vec<(Time, u64)> {
+        out.timers
+            .iter()
+            .filter_map(|t| match *t {
+                TimerOp::Set {
+                    at,
+                    timer: Timer::DbCommitDone { command },
+                    ..
+                } => Some((at, command)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn crash_now() -> Control {
+        Control::Crash {
+            point: None,
+            on_record: None,
+        }
+    }
+
+    #[test]
+    fn a_claim_locks_its_rows_so_a_second_relay_skips_them() {
+        let mut db = database();
+        assert_eq!(claim(&mut db, 0, 2), vec![0, 1]);
+        assert_eq!(claim(&mut db, 1, 5), vec![2]);
+        assert_eq!(claim(&mut db, 1, 5), Vec::<EventIx>::new());
+        assert_eq!(db.outbox[0].locked_by, Some(0));
+        assert_eq!(db.outbox[2].locked_by, Some(1));
+    }
+
+    #[test]
+    fn releasing_a_crashed_relays_locks_lets_another_claim_its_rows() {
+        let mut db = database();
+        assert_eq!(claim(&mut db, 0, 2), vec![0, 1]);
+        assert_eq!(claim(&mut db, 1, 1), vec![2]);
+        db.release(0);
+        assert_eq!(
+            claim(&mut db, 2, 5),
+            vec![0, 1],
+            "relay 1 still holds row 2"
+        );
+    }
+
+    #[test]
+    fn published_rows_are_never_claimed_again() {
+        let mut db = database();
+        assert_eq!(claim(&mut db, 0, 3), vec![0, 1, 2]);
+        db.mark_published(0);
+        db.mark_published(2);
+        db.release(0);
+        assert_eq!(claim(&mut db, 1, 5), vec![1]);
+        db.mark_published(1);
+        assert_eq!(claim(&mut db, 0, 5), Vec::<EventIx>::new());
+        assert!(db.outbox.iter().all(|r| r.status == RowStatus::Published));
+    }
+
+    #[test]
+    fn an_unlocked_row_can_be_claimed_by_any_relay() {
+        let mut db = database();
+        assert_eq!(claim(&mut db, 0, 3), vec![0, 1, 2]);
+        db.unlock(1);
+        assert_eq!(claim(&mut db, 1, 5), vec![1]);
+    }
+
+    #[test]
+    fn start_sets_the_first_command_at_its_start_time() {
+        let mut s = service(false, 3);
+        let mut out = Out::at(Time::ZERO);
+        s.start(&mut out);
+        assert_eq!(ticks(&out), vec![Time(100)]);
+        let mut out = Out::at(Time::ZERO);
+        service(false, 0).start(&mut out);
+        assert!(out.timers.is_empty(), "no commands, no tick");
+    }
+
+    #[test]
+    fn a_command_starts_a_transaction_and_the_next_command() {
+        let mut s = service(false, 3);
+        let mut db = Database::default();
+        let mut out = Out::at(Time(100));
+        s.on_timer(Timer::Tick, &mut db, &mut out);
+        assert_eq!(ticks(&out), vec![Time(110)]);
+        assert_eq!(transactions(&out), vec![(Time(120), 0)]);
+        assert!(out.trace.is_empty() && out.sends.is_empty());
+        assert!(
+            db.orders.is_empty(),
+            "nothing is committed before the commit"
+        );
+    }
+
+    #[test]
+    fn a_dual_write_commits_the_order_then_sends_the_event() {
+        let mut s = service(false, 1);
+        let mut db = Database::default();
+        s.on_timer(Timer::Tick, &mut db, &mut Out::at(Time(100)));
+        let mut out = Out::at(Time(120));
+        out.next_event = 42;
+        s.on_timer(Timer::DbCommitDone { command: 0 }, &mut db, &mut out);
+        assert_eq!(out.new_events.len(), 1);
+        assert_eq!(out.new_events[0].source, ACTOR);
+        assert_eq!(db.orders, vec![42]);
+        assert!(db.outbox.is_empty());
+        assert_eq!(
+            out.trace,
+            vec![
+                Kind::DbCommit {
+                    actor: ACTOR,
+                    event: 42,
+                    outbox: false
+                },
+                Kind::Send {
+                    actor: ACTOR,
+                    event: 42,
+                    part: 1
+                },
+            ]
+        );
+        assert!(matches!(
+            out.sends[..],
+            [(
+                Endpoint::Cluster,
+                Msg::Produce(Produce {
+                    event: 42,
+                    part: 1,
+                    ..
+                })
+            )]
+        ));
+    }
+
+    #[test]
+    fn a_crash_armed_after_db_commit_strikes_after_the_commit_before_the_send() {
+        let mut s = service(false, 1);
+        let mut db = Database::default();
+        s.on_control(
+            Control::Crash {
+                point: Some(CrashPoint::AfterDbCommit),
+                on_record: None,
+            },
+            &mut Out::at(Time(50)),
+        );
+        s.on_timer(Timer::Tick, &mut db, &mut Out::at(Time(100)));
+        let mut out = Out::at(Time(120));
+        s.on_timer(Timer::DbCommitDone { command: 0 }, &mut db, &mut out);
+        assert_eq!(db.orders, vec![0], "the order is committed");
+        assert_eq!(
+            out.trace,
+            vec![
+                Kind::DbCommit {
+                    actor: ACTOR,
+                    event: 0,
+                    outbox: false
+                },
+                Kind::Crash {
+                    actor: ACTOR,
+                    point: Some(CrashPoint::AfterDbCommit)
+                },
+            ]
+        );
+        assert!(out.sends.is_empty(), "the event is never sent");
+    }
+
+    #[test]
+    fn a_crash_loses_the_transactions_under_way() {
+        let mut s = service(false, 2);
+        let mut db = Database::default();
+        s.on_timer(Timer::Tick, &mut db, &mut Out::at(Time(100)));
+        let mut out = Out::at(Time(105));
+        s.on_control(crash_now(), &mut out);
+        assert_eq!(
+            out.trace,
+            vec![Kind::Crash {
+                actor: ACTOR,
+                point: None
+            }]
+        );
+        assert!(out
+            .timers
+            .iter()
+            .any(|t| matches!(t, TimerOp::Cancel { key } if *key == DB_COMMIT)));
+        assert!(
+            !out.timers.iter().any(|t| matches!(t, TimerOp::CancelAll)),
+            "the commands keep coming"
+        );
+    }
+
+    #[test]
+    fn commands_keep_ticking_while_the_service_is_down_but_start_no_transaction() {
+        let mut s = service(false, 3);
+        let mut db = Database::default();
+        s.on_control(crash_now(), &mut Out::at(Time(50)));
+        let mut out = Out::at(Time(100));
+        s.on_timer(Timer::Tick, &mut db, &mut out);
+        assert_eq!(ticks(&out), vec![Time(110)]);
+        assert!(transactions(&out).is_empty());
+        assert!(out.trace.is_empty() && out.sends.is_empty());
+
+        let mut out = Out::at(Time(105));
+        s.on_control(Control::Restart, &mut out);
+        assert_eq!(out.trace, vec![Kind::Restart { actor: ACTOR }]);
+        let mut out = Out::at(Time(110));
+        s.on_timer(Timer::Tick, &mut db, &mut out);
+        assert_eq!(transactions(&out), vec![(Time(130), 1)]);
+        let mut out = Out::at(Time(120));
+        s.on_timer(Timer::Tick, &mut db, &mut out);
+        assert!(ticks(&out).is_empty(), "the third command is the last");
+    }
+
+    #[test]
+    fn an_outbox_service_writes_the_outbox_row_and_sends_nothing() {
+        let mut s = service(true, 1);
+        let mut db = Database::default();
+        s.on_timer(Timer::Tick, &mut db, &mut Out::at(Time(100)));
+        let mut out = Out::at(Time(120));
+        s.on_timer(Timer::DbCommitDone { command: 0 }, &mut db, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![Kind::DbCommit {
+                actor: ACTOR,
+                event: 0,
+                outbox: true
+            }]
+        );
+        assert!(out.sends.is_empty());
+        assert_eq!(db.orders, vec![0]);
+        assert_eq!(db.outbox.len(), 1);
+        let row = db.outbox[0];
+        assert_eq!(
+            (row.event, row.key_part, row.status, row.locked_by),
+            (0, Some(1), RowStatus::Pending, None)
+        );
+    }
+}
