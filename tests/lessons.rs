@@ -233,3 +233,34 @@ producers:\n  - { name: p, topic: t, send: { count: 1, keys: { pattern: \"k-{n}:
     assert_eq!(again.lesson, sc.lesson);
     assert_eq!(report::resolved(&again), report::resolved(&sc));
 }
+
+/// Every regression in tests/regressions/ (a shrunk failure with its post-mortem at the
+/// top of the file) still meets its expectations.
+#[test]
+fn every_regression_scenario_meets_its_expectations() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/regressions/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "the regressions are present");
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("readable");
+        assert!(
+            text.starts_with("# postmortem:"),
+            "{}: opens with its post-mortem",
+            path.display()
+        );
+        let sc = scenario::parse(&text).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+        let (_, v) = kafkasim::simulate(&sc, sc.seed);
+        let failed: Vec<String> = v
+            .expectations
+            .iter()
+            .filter(|e| !e.holds)
+            .map(|e| e.describe())
+            .collect();
+        assert!(v.pass, "{}: {}", path.display(), failed.join("; "));
+    }
+}

@@ -113,7 +113,7 @@ impl Coordinator {
                 if self.find(member).is_some() {
                     let expires = at.after(self.session_timeout_ms).max(out.now);
                     out.set_timer_at(
-                        u64::from(member.slot),
+                        session_key(member),
                         expires,
                         Timer::SessionExpired { member },
                     );
@@ -179,7 +179,7 @@ impl Coordinator {
                 self.state = State::InitialDelay;
                 self.start(RebalanceReason::Join, actor, out);
                 out.set_timer(
-                    u64::MAX,
+                    INITIAL_DELAY,
                     self.initial_delay_ms,
                     Timer::InitialDelayDone {
                         generation: self.generation,
@@ -218,7 +218,7 @@ impl Coordinator {
             return;
         };
         let gone = self.view.remove(i);
-        out.cancel_timer(u64::from(member.slot));
+        out.cancel_timer(session_key(member));
         if reason == RebalanceReason::SessionExpired {
             out.trace(Kind::SessionExpired { actor: gone.actor });
         }
@@ -323,6 +323,15 @@ impl Coordinator {
             _ => false,
         }
     }
+}
+
+/// The timer key of the initial rebalance delay; session timers use `session_key`.
+const INITIAL_DELAY: u64 = u64::MAX;
+
+/// The session timer of one incarnation of a member slot. A restarted member can sit in
+/// the view beside its crashed predecessor, and each has its own session to run out.
+fn session_key(member: MemberRef) -> u64 {
+    u64::from(member.slot) | (u64::from(member.incarnation) << 32)
 }
 
 #[cfg(test)]
@@ -803,7 +812,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "bug: session timers are keyed by slot, so a restarted incarnation's timer replaces its predecessor's"]
     fn a_crashed_incarnation_still_expires_when_its_successor_crashes_too() {
         // Slot 0 crashes (incarnation 1), restarts (incarnation 2) and crashes again before
         // the first session ran out. Both incarnations are in the group's view; both must
@@ -855,7 +863,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "bug: session timers are keyed by slot, so a restarted incarnation's LeaveGroup cancels its predecessor's"]
     fn a_crashed_incarnation_still_expires_when_its_successor_leaves() {
         // Slot 0 crashes (incarnation 1), restarts (incarnation 2) and leaves cleanly before
         // the first session ran out: incarnation 1 must still expire.
