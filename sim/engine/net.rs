@@ -108,10 +108,10 @@ pub struct Network<A, M> {
     /// `[min_ms, max_ms]`, prepared once for the draws.
     latency: Uniform,
     paths: Vec<Path<A, M>>,
-    /// Indexed by the source's `stable_id`: that source's paths as `(source, target, path)`,
-    /// scanned linearly. One O(1) index and a scan of a handful of entries per send; the
-    /// source is compared too, so two endpoints sharing an id stay correct, only slower.
-    by_source: Vec<Vec<(A, A, PathId)>>,
+    /// Indexed by the source's `stable_id`: that source's paths as `(target's stable_id,
+    /// path)`, scanned linearly. One O(1) index and a scan of a handful of integers per
+    /// send; stable ids are unique per endpoint (`Address`), so the ids decide alone.
+    by_source: Vec<Vec<(u32, PathId)>>,
     /// In the order they were set; the last match wins.
     rules: Vec<Rule<A>>,
     in_flight: usize,
@@ -263,11 +263,12 @@ impl<A: Address, M> Network<A, M> {
 
     /// The path `source -> target`, if anything was ever sent on it.
     pub fn path(&self, source: A, target: A) -> Option<PathId> {
+        let target = target.stable_id();
         self.by_source
             .get(source.stable_id() as usize)?
             .iter()
-            .find(|&&(s, t, _)| s == source && t == target)
-            .map(|&(_, _, id)| id)
+            .find(|&&(t, _)| t == target)
+            .map(|&(_, id)| id)
     }
 
     /// The `(source, target)` of `path`. Panics if `path` was not returned by this network.
@@ -308,7 +309,7 @@ impl<A: Address, M> Network<A, M> {
         if self.by_source.len() <= slot {
             self.by_source.resize_with(slot + 1, Vec::new);
         }
-        self.by_source[slot].push((source, target, id));
+        self.by_source[slot].push((t, id));
         id
     }
 

@@ -240,6 +240,12 @@ impl ProducerClient {
     /// due, and moves on to the next deadline), so an acknowledgement costs no timer work.
     /// With nothing in flight the timer is cancelled: none outlives the requests it covers.
     fn arm(&mut self, out: &mut Out) {
+        // The common case costs nothing: a timer is set and requests are still waiting, so
+        // it will fire no later than the oldest of them needs (a stale front deadline only
+        // makes it fire early, and then it moves on).
+        if self.armed.is_some() && !self.in_flight.is_empty() {
+            return;
+        }
         while let Some(&(_, event, attempt)) = self.deadlines.front() {
             let live = self.find(event).is_some_and(|i| {
                 self.in_flight[i].attempt == attempt && self.in_flight[i].on_the_wire
