@@ -9,7 +9,10 @@ use crate::counters::{Counter, Scope};
 use crate::json::Json;
 use crate::model::RunResult;
 use crate::scenario::{Keys, Publish, Scenario};
-use crate::trace::{Kind, Outage, RebalanceReason, SendError, Tables, TraceEvent, TraceSink};
+use crate::trace::{
+    ActorId, EventIx, Kind, Outage, PartId, RebalanceReason, SendError, Tables, TraceEvent,
+    TraceSink,
+};
 use std::fmt::Write;
 
 /// A trace sink that keeps the records of the text timeline's first `limit` rows (all
@@ -219,14 +222,14 @@ pub fn rows(
     rows
 }
 
-fn key_text(t: &Tables, e: u32) -> String {
+fn key_text(t: &Tables, e: EventIx) -> String {
     t.key_of(e)
         .map_or("null key".to_string(), |k| format!("key={k}"))
 }
 
 fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, String)> {
-    let n = |a: u32| t.actor_name(a).to_string();
-    let broker = |p: u32| format!("broker-{}", t.leaders[p as usize] + 1);
+    let n = |a: ActorId| t.actor_name(a).to_string();
+    let broker = |p: PartId| format!("broker-{}", t.leaders[p.ix()] + 1);
     Some(match k {
         Kind::Send { actor, event, part } => (
             n(actor),
@@ -455,8 +458,8 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             "expired",
             "no heartbeat for session.timeout.ms: removed from the group".to_string(),
         ),
-        Kind::OutageStart { what, actor, until } => match what {
-            Outage::Isolated => (
+        Kind::OutageStart { what, until } => match what {
+            Outage::Isolated(actor) => (
                 n(actor),
                 "isolated",
                 format!("cut off from Kafka until t={until}ms"),
@@ -466,21 +469,21 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 "OUTAGE",
                 format!("every broker down until t={until}ms"),
             ),
-            Outage::Store => (
-                sc.groups[actor as usize].name.clone(),
+            Outage::Store(group) => (
+                sc.groups[group as usize].name.clone(),
                 "store-down",
                 format!("processed-id store unreachable until t={until}ms"),
             ),
         },
-        Kind::OutageEnd { what, actor } => match what {
-            Outage::Isolated => (n(actor), "reconnected", "reaches Kafka again".to_string()),
+        Kind::OutageEnd { what } => match what {
+            Outage::Isolated(actor) => (n(actor), "reconnected", "reaches Kafka again".to_string()),
             Outage::Kafka => (
                 "kafka".to_string(),
                 "recovered",
                 "brokers are back".to_string(),
             ),
-            Outage::Store => (
-                sc.groups[actor as usize].name.clone(),
+            Outage::Store(group) => (
+                sc.groups[group as usize].name.clone(),
                 "store-up",
                 "processed-id store reachable again".to_string(),
             ),
@@ -676,8 +679,8 @@ fn verdict(o: &mut String, v: &Verdict) {
 }
 
 /// Kafka's TopicPartition string, for machine-readable outputs.
-fn tp(t: &Tables, p: u32) -> String {
-    let (topic, n) = t.partitions[p as usize];
+fn tp(t: &Tables, p: PartId) -> String {
+    let (topic, n) = t.partitions[p.ix()];
     format!("{}-{n}", t.topic_names[topic as usize])
 }
 
@@ -808,8 +811,8 @@ pub fn jsonl_line(sc: &Scenario, t: &Tables, ev: &TraceEvent) -> String {
 }
 
 /// The event envelope of the source lesson.
-fn envelope(j: &mut Json, t: &Tables, e: u32) {
-    let env = t.envelopes[e as usize];
+fn envelope(j: &mut Json, t: &Tables, e: EventIx) {
+    let env = t.envelopes[e.ix()];
     j.key("envelope").open_object();
     j.field_str("eventId", &t.event_id(e));
     j.field_str("eventType", &t.event_types[env.event_type as usize]);

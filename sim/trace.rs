@@ -11,12 +11,46 @@ use crate::engine::Time;
 use crate::model::log::Offset;
 use crate::scenario::CrashPoint;
 
-/// An actor in the run: a producer, consumer member, service or relay. Index into `Trace::actors`.
-pub type ActorId = u32;
-/// A partition of some topic. Index into `Trace::partitions`.
-pub type PartId = u32;
-/// An event envelope. Index into `Trace::envelopes`; its eventId is `e-<index+1>`.
-pub type EventIx = u32;
+/// A `u32` id newtype: an index into one of the trace's tables, never confused with
+/// another kind of id, a count or an offset. `ix()` gives the table index.
+macro_rules! id {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            /// A sentinel for "none yet" in dense tables of this id.
+            pub const NONE: $name = $name(u32::MAX);
+
+            /// The index into its table.
+            pub fn ix(self) -> usize {
+                self.0 as usize
+            }
+        }
+    };
+}
+
+id! {
+    /// An actor in the run: a producer, consumer member, service or relay. Index into
+    /// `Tables::actors`.
+    ActorId
+}
+id! {
+    /// A partition of some topic, numbered across all topics. Index into `Tables::partitions`.
+    PartId
+}
+id! {
+    /// An event envelope. Index into `Tables::envelopes`; its eventId is `e-<index+1>`.
+    EventIx
+}
+
+impl PartId {
+    /// The partition `n` places after this one (within its topic's run of PartIds).
+    pub fn plus(self, n: u32) -> PartId {
+        PartId(self.0 + n)
+    }
+}
 
 /// The envelope every producer and service sends, as in the source lesson.
 #[derive(Clone, Copy, Debug)]
@@ -63,9 +97,12 @@ pub enum RebalanceReason {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outage {
-    Isolated,
+    /// A producer or service (with its relays) cut off from the brokers.
+    Isolated(ActorId),
+    /// Every broker unreachable.
     Kafka,
-    Store,
+    /// The processed-id store of consumer group `g` unreachable.
+    Store(u16),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,15 +240,13 @@ pub enum Kind {
     SessionExpired {
         actor: ActorId,
     },
-    /// An outage began for `actor` (or the whole cluster / store) until `until`.
+    /// An outage began, until `until`.
     OutageStart {
         what: Outage,
-        actor: ActorId,
         until: Time,
     },
     OutageEnd {
         what: Outage,
-        actor: ActorId,
     },
     /// The service committed an order (and its outbox row) in its database.
     DbCommit {
@@ -270,12 +305,12 @@ pub struct Tables {
 
 impl Tables {
     pub fn actor_name(&self, a: ActorId) -> &str {
-        &self.actors[a as usize].1
+        &self.actors[a.ix()].1
     }
 
     /// `p2` when the run has one topic, else `topic-2`, as Kafka names a TopicPartition.
     pub fn part_name(&self, p: PartId) -> String {
-        let (t, n) = self.partitions[p as usize];
+        let (t, n) = self.partitions[p.ix()];
         if self.topic_names.len() == 1 {
             format!("p{n}")
         } else {
@@ -286,18 +321,18 @@ impl Tables {
     /// The consumer group of a member actor. Only members deliver and process records, so
     /// asking about any other actor is a bug in the caller.
     pub fn member_group(&self, a: ActorId) -> usize {
-        match self.actors[a as usize].0 {
+        match self.actors[a.ix()].0 {
             Actor::Member { group, .. } => group as usize,
             other => unreachable!("{other:?} is not a consumer group member"),
         }
     }
 
     pub fn event_id(&self, e: EventIx) -> String {
-        format!("e-{}", e + 1)
+        format!("e-{}", e.0 + 1)
     }
 
     pub fn key_of(&self, e: EventIx) -> Option<&str> {
-        let k = self.envelopes[e as usize].key;
+        let k = self.envelopes[e.ix()].key;
         (k != NO_KEY).then(|| self.keys[k as usize].as_str())
     }
 }

@@ -231,7 +231,7 @@ proptest! {
             .replace("  - { at_ms: 20000, restart: order-service-relay-1 }\n", "")
             .replace("  - { at_ms: 40000, restart: order-service-relay-1 }\n", "");
         let (trace, v) = simulate_text(&text, seed)?;
-        let in_log: std::collections::BTreeSet<u32> = trace
+        let in_log: std::collections::BTreeSet<kafkasim::trace::EventIx> = trace
             .events
             .iter()
             .filter_map(|e| match e.kind {

@@ -4,7 +4,7 @@
 //! and offset, the member that last had it delivered (4 bytes an offset).
 
 use super::{AnomalyKind, Context, Findings, Property};
-use crate::check::facts::{Update, NONE};
+use crate::check::facts::Update;
 use crate::counters::Counter;
 use crate::engine::Time;
 use crate::model::log::Offset;
@@ -36,16 +36,16 @@ impl Property for DuplicateDeliveries {
         };
         let g = cx.t.member_group(actor);
         let parts = &mut self.last[g];
-        if parts.len() <= part as usize {
-            parts.resize(part as usize + 1, Vec::new());
+        if parts.len() <= part.ix() {
+            parts.resize(part.ix() + 1, Vec::new());
         }
-        let offsets = &mut parts[part as usize];
+        let offsets = &mut parts[part.ix()];
         let o = offset.value() as usize;
         if offsets.len() <= o {
-            offsets.resize(o + 1, NONE);
+            offsets.resize(o + 1, ActorId::NONE);
         }
         let prev = std::mem::replace(&mut offsets[o], actor);
-        if prev == NONE {
+        if prev == ActorId::NONE {
             return;
         }
         found.count_group(g, Counter::DuplicateDeliveries, 1);
@@ -78,7 +78,7 @@ fn cause(
     } else {
         "before processing it"
     };
-    let fate = cx.f.fates[prev as usize];
+    let fate = cx.f.fates[prev.ix()];
     let what = if let Some((t, point)) = fate.crash {
         let point = point.map_or(String::new(), |p| format!(" at {}", p.name()));
         format!(
@@ -101,7 +101,7 @@ fn cause(
             cx.name(prev)
         )
     };
-    let commit = match cx.f.groups[g].committed[part as usize] {
+    let commit = match cx.f.groups[g].committed[part.ix()] {
         Some(c) => format!("last commit for {pn} was {c}"),
         None => format!("{pn} had no committed offset, so auto.offset.reset chose where to start"),
     };

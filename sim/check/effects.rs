@@ -73,12 +73,12 @@ impl Property for DuplicateEffects {
                 event,
             } => {
                 let g = cx.t.member_group(actor);
-                let n = cx.f.groups[g].effects[event as usize];
+                let n = cx.f.groups[g].effects[event.ix()];
                 if n < 2 {
                     return;
                 }
                 let apps = self.groups[g].reapplied.entry(event).or_insert_with(|| {
-                    let (first, at) = cx.f.groups[g].first_done[event as usize];
+                    let (first, at) = cx.f.groups[g].first_done[event.ix()];
                     vec![(at, first)]
                 });
                 apps.push((ev.at, actor));
@@ -112,7 +112,7 @@ impl DuplicateEffects {
         offset: Offset,
     ) -> String {
         let st = &self.groups[g];
-        let (first, first_at) = cx.f.groups[g].first_done[event as usize];
+        let (first, first_at) = cx.f.groups[g].first_done[event.ix()];
         let id = cx.t.event_id(event);
         let key =
             cx.t.key_of(event)
@@ -144,7 +144,7 @@ impl DuplicateEffects {
                 "{head}: the store was unreachable at t={t}ms, so the id was never marked"
             );
         }
-        match cx.f.fates[first as usize].crash {
+        match cx.f.fates[first.ix()].crash {
             Some((t, Some(p))) => format!(
                 "{head}: the id was never marked: {} crashed at t={t}ms at {}, after the effect and before the mark",
                 cx.name(first),

@@ -10,8 +10,6 @@ use crate::scenario::CrashPoint;
 use crate::trace::{Actor, ActorId, EventIx, Kind, PartId, Tables, TraceEvent};
 use std::collections::BTreeMap;
 
-pub const NONE: u32 = u32::MAX;
-
 /// What became of an actor: the facts a cause sentence is made of.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Fate {
@@ -74,12 +72,13 @@ impl Facts {
         }
         let events = t.envelopes.len();
         if self.acked.len() < events {
-            self.first_append.resize(events, (NONE, Offset::ZERO));
+            self.first_append
+                .resize(events, (PartId::NONE, Offset::ZERO));
             self.appends.resize(events, 0);
             self.acked.resize(events, false);
             for g in &mut self.groups {
                 g.effects.resize(events, 0);
-                g.first_done.resize(events, (NONE, Time::ZERO));
+                g.first_done.resize(events, (ActorId::NONE, Time::ZERO));
             }
         }
         let parts = t.partitions.len();
@@ -99,7 +98,7 @@ impl Facts {
         let at = ev.at;
         let mut u = Update::default();
         match ev.kind {
-            Kind::Ack { event, .. } => self.acked[event as usize] = true,
+            Kind::Ack { event, .. } => self.acked[event.ix()] = true,
             Kind::SendFailed { event, .. } => {
                 self.failed.insert(event, at);
             }
@@ -108,12 +107,12 @@ impl Facts {
                 part,
                 offset,
             } => {
-                let e = event as usize;
+                let e = event.ix();
                 if self.appends[e] == 0 {
                     self.first_append[e] = (part, offset);
                 }
                 self.appends[e] += 1;
-                let log = &mut self.logs[part as usize];
+                let log = &mut self.logs[part.ix()];
                 assert_eq!(
                     log.len() as u64,
                     offset.value(),
@@ -127,11 +126,11 @@ impl Facts {
                 offset,
             } => {
                 let g = t.member_group(actor);
-                self.groups[g].start[part as usize].get_or_insert(offset);
+                self.groups[g].start[part.ix()].get_or_insert(offset);
             }
-            Kind::Revoke { actor } => self.fates[actor as usize].revoked = Some(at),
-            Kind::Crash { actor, point } => self.fates[actor as usize].crash = Some((at, point)),
-            Kind::Leave { actor } => self.fates[actor as usize].left = Some(at),
+            Kind::Revoke { actor } => self.fates[actor.ix()].revoked = Some(at),
+            Kind::Crash { actor, point } => self.fates[actor.ix()].crash = Some((at, point)),
+            Kind::Leave { actor } => self.fates[actor.ix()].left = Some(at),
             Kind::Effect {
                 actor,
                 part,
@@ -145,17 +144,17 @@ impl Facts {
                 event,
             } => {
                 let g = &mut self.groups[t.member_group(actor)];
-                let processed = &mut g.processed[part as usize];
+                let processed = &mut g.processed[part.ix()];
                 let o = offset.value() as usize;
                 if processed.len() <= o {
                     processed.resize(o + 1, false);
                 }
                 processed[o] = true;
                 if matches!(ev.kind, Kind::Effect { .. }) {
-                    g.effects[event as usize] += 1;
+                    g.effects[event.ix()] += 1;
                 }
-                if g.first_done[event as usize].0 == NONE {
-                    g.first_done[event as usize] = (actor, at);
+                if g.first_done[event.ix()].0 == ActorId::NONE {
+                    g.first_done[event.ix()] = (actor, at);
                     u.first_processing = true;
                 }
             }
@@ -166,8 +165,8 @@ impl Facts {
                 actor,
             } => {
                 let g = &mut self.groups[group as usize];
-                g.committed[part as usize] = Some(offset);
-                g.commits[part as usize].push((at, offset, actor));
+                g.committed[part.ix()] = Some(offset);
+                g.commits[part.ix()].push((at, offset, actor));
             }
             _ => {}
         }
@@ -176,7 +175,7 @@ impl Facts {
 
     /// Whether the group had processed `part`@`offset` when asked.
     pub fn processed(&self, g: usize, part: PartId, offset: Offset) -> bool {
-        self.groups[g].processed[part as usize]
+        self.groups[g].processed[part.ix()]
             .get(offset.value() as usize)
             .copied()
             .unwrap_or(false)
@@ -184,7 +183,7 @@ impl Facts {
 
     /// The service index of an actor, if it is a service.
     pub fn service_of(t: &Tables, actor: ActorId) -> Option<usize> {
-        match t.actors[actor as usize].0 {
+        match t.actors[actor.ix()].0 {
             Actor::Service(s) => Some(s as usize),
             _ => None,
         }

@@ -2,13 +2,13 @@
 //! State: per group and key, the highest event first processed so far.
 
 use super::{AnomalyKind, Context, Findings, Property};
-use crate::check::facts::{Update, NONE};
+use crate::check::facts::Update;
 use crate::counters::Counter;
-use crate::trace::{Kind, TraceEvent, NO_KEY};
+use crate::trace::{EventIx, Kind, TraceEvent, NO_KEY};
 
 pub struct KeyOrder {
     /// Per group, per key: the highest event index first processed so far.
-    high: Vec<Vec<u32>>,
+    high: Vec<Vec<EventIx>>,
 }
 
 impl KeyOrder {
@@ -28,23 +28,23 @@ impl Property for KeyOrder {
         if !u.first_processing {
             return;
         }
-        let key = cx.t.envelopes[event as usize].key;
+        let key = cx.t.envelopes[event.ix()].key;
         if key == NO_KEY {
             return;
         }
         let g = cx.t.member_group(actor);
         let highs = &mut self.high[g];
         if highs.len() <= key as usize {
-            highs.resize(key as usize + 1, NONE);
+            highs.resize(key as usize + 1, EventIx::NONE);
         }
         let high = highs[key as usize];
-        if high == NONE || event > high {
+        if high == EventIx::NONE || event > high {
             highs[key as usize] = event;
             return;
         }
         found.count_group(g, Counter::KeyOrderViolations, 1);
-        let (ep, eo) = cx.f.first_append[event as usize];
-        let (hp, ho) = cx.f.first_append[high as usize];
+        let (ep, eo) = cx.f.first_append[event.ix()];
+        let (hp, ho) = cx.f.first_append[high.ix()];
         let why = if ep == hp && eo > ho {
             format!(
                 "the log holds them out of production order ({}@{eo} after {}@{ho}): a retried or republished send landed later",

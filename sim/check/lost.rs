@@ -22,17 +22,17 @@ impl Property for Lost {
                         .iter()
                         .enumerate()
                         .filter(|(_, &(t, _))| t as usize == topic)
-                        .map(|(p, _)| p as PartId);
+                        .map(|(p, _)| PartId(p as u32));
                 for part in parts {
-                    let start = match cx.f.groups[g].start[part as usize] {
+                    let start = match cx.f.groups[g].start[part.ix()] {
                         Some(s) => s,
                         None if earliest => Offset::ZERO,
                         None => continue,
                     };
-                    let log = &cx.f.logs[part as usize];
+                    let log = &cx.f.logs[part.ix()];
                     for (o, &event) in log.iter().enumerate().skip(start.value() as usize) {
                         let offset = Offset(o as u64);
-                        if cx.f.acked[event as usize] && !cx.f.processed(g, part, offset) {
+                        if cx.f.acked[event.ix()] && !cx.f.processed(g, part, offset) {
                             found.count_group(g, Counter::Lost, 1);
                             let cause = cause(cx, g, part, offset, event, end);
                             found.group_anomaly(
@@ -66,12 +66,12 @@ fn cause(
         cx.t.event_id(event),
         cx.sc.groups[g].name
     );
-    let past = cx.f.groups[g].commits[part as usize]
+    let past = cx.f.groups[g].commits[part.ix()]
         .iter()
         .find(|(_, c, _)| *c > offset);
     match past {
         Some(&(t, c, a)) => {
-            let crash = match cx.f.fates[a as usize].crash {
+            let crash = match cx.f.fates[a.ix()].crash {
                 Some((ct, p)) if ct >= t => format!(
                     "; {} then crashed at t={ct}ms{}",
                     cx.name(a),

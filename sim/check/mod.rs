@@ -295,21 +295,11 @@ impl<'s> Checker<'s> {
             .iter()
             .enumerate()
             .map(|(g, spec)| {
-                let committed = spec
-                    .topics
-                    .iter()
-                    .flat_map(|&topic| {
-                        let first = t
-                            .partitions
-                            .iter()
-                            .position(|&(tt, _)| tt as usize == topic)
-                            .unwrap_or(0) as PartId;
-                        (first..first + sc.topics[topic].partitions).map(|p| {
-                            (
-                                p,
-                                facts.groups[g].committed.get(p as usize).copied().flatten(),
-                            )
-                        })
+                let committed = (0..t.partitions.len())
+                    .filter(|&p| spec.topics.contains(&(t.partitions[p].0 as usize)))
+                    .map(|p| {
+                        let p = PartId(p as u32);
+                        (p, facts.groups[g].committed.get(p.ix()).copied().flatten())
                     })
                     .collect();
                 let (applied, applied_distinct, reapplied) = self.props.effects.ledger(g, &facts);

@@ -4,11 +4,11 @@
 //! each event; judged when the run ends.
 
 use super::{Anomaly, AnomalyKind, Context, Findings, Property};
-use crate::check::facts::{Facts, Update, NONE};
+use crate::check::facts::{Facts, Update};
 use crate::counters::Counter;
 use crate::engine::Time;
 use crate::scenario::{CrashPoint, Publish, ServiceSpec};
-use crate::trace::{Actor, ActorId, EventIx, Kind, TraceEvent};
+use crate::trace::{Actor, ActorId, EventIx, Kind, PartId, TraceEvent};
 use std::collections::BTreeMap;
 
 pub struct Services {
@@ -49,7 +49,7 @@ impl Property for Services {
                 .collect();
             for &(at, event) in &self.orders[s] {
                 found.services[s].bump(Counter::OrdersCommitted);
-                let e = event as usize;
+                let e = event.ix();
                 let id = cx.t.event_id(event);
                 let key = cx.t.key_of(event).unwrap_or("no key").to_string();
                 let appends = cx.f.appends[e];
@@ -136,13 +136,13 @@ fn push(
     event: EventIx,
     cause: String,
 ) {
-    let (p, o) = cx.f.first_append[event as usize];
+    let (p, o) = cx.f.first_append[event.ix()];
     found.anomalies.push(Anomaly {
         kind,
         scope: scope.to_string(),
         at,
-        part: (p != NONE).then_some(p),
-        offset: (p != NONE).then_some(o),
+        part: (p != PartId::NONE).then_some(p),
+        offset: (p != PartId::NONE).then_some(o),
         event: Some(event),
         cause,
     });
@@ -183,12 +183,12 @@ fn unpublished_cause(
 fn republish_cause(cx: &Context, publishers: &[ActorId]) -> String {
     let crashed = publishers.iter().find(|a| {
         matches!(
-            cx.f.fates[**a as usize].crash,
+            cx.f.fates[a.ix()].crash,
             Some((_, Some(CrashPoint::AfterPublishBeforeMark)))
         )
     });
     if let Some(&a) = crashed {
-        let (t, _) = cx.f.fates[a as usize].crash.expect("found");
+        let (t, _) = cx.f.fates[a.ix()].crash.expect("found");
         return format!(
             "{} crashed at t={t}ms after publishing it and before marking it PUBLISHED, so the row was published again",
             cx.name(a)

@@ -69,7 +69,7 @@ impl Cluster {
     }
 
     pub fn log(&self, part: PartId) -> &PartitionLog {
-        &self.logs[part as usize]
+        &self.logs[part.ix()]
     }
 
     pub fn on_message(&mut self, from: Endpoint, msg: Msg, out: &mut Out) {
@@ -87,7 +87,7 @@ impl Cluster {
                 let offsets = parts
                     .iter()
                     .map(|&p| {
-                        let log = &self.logs[p as usize];
+                        let log = &self.logs[p.ix()];
                         let o = match reset {
                             OffsetReset::Earliest => log.log_start_offset(),
                             OffsetReset::Latest => log.high_watermark(),
@@ -145,7 +145,7 @@ impl Cluster {
                 AppendResult::OutOfOrderSequence => Err(SendError::OutOfOrderSequence),
             }
         } else {
-            let offset = self.logs[p.part as usize].append(p.event);
+            let offset = self.logs[p.part.ix()].append(p.event);
             self.appended(p.part, p.event, offset, out);
             Ok(offset)
         };
@@ -191,7 +191,7 @@ impl Cluster {
             return AppendResult::OutOfOrderSequence;
         }
         state.next_sequence += 1;
-        let offset = self.logs[part as usize].append(event);
+        let offset = self.logs[part.ix()].append(event);
         if state.recent.len() == BATCHES_TO_RETAIN {
             state.recent.remove(0);
         }
@@ -225,7 +225,7 @@ impl Cluster {
             if room == 0 {
                 break;
             }
-            self.logs[part as usize].read(position, room, part, &mut records);
+            self.logs[part.ix()].read(position, room, part, &mut records);
         }
         if records.is_empty() {
             self.scratch = records;
@@ -276,7 +276,7 @@ mod tests {
         Msg::Produce(Produce {
             producer_id: 7,
             event,
-            part: 0,
+            part: PartId(0),
             sequence,
             idempotent,
             acks: Acks::All,
@@ -297,27 +297,27 @@ mod tests {
     fn an_idempotent_retry_is_acknowledged_with_its_first_offset_and_not_appended() {
         let mut c = Cluster::new(1);
         let mut out = Out::at(Time(1));
-        c.on_message(Endpoint::Client(0), produce(0, 0, true), &mut out);
-        c.on_message(Endpoint::Client(0), produce(0, 0, true), &mut out);
+        c.on_message(Endpoint::Client(0), produce(EventIx(0), 0, true), &mut out);
+        c.on_message(Endpoint::Client(0), produce(EventIx(0), 0, true), &mut out);
         assert_eq!(answers(&out), vec![Ok(Offset(0)), Ok(Offset(0))]);
-        assert_eq!(c.log(0).log_end_offset(), Offset(1));
+        assert_eq!(c.log(PartId(0)).log_end_offset(), Offset(1));
     }
 
     #[test]
     fn a_sequence_gap_is_refused_as_out_of_order() {
         let mut c = Cluster::new(1);
         let mut out = Out::at(Time(1));
-        c.on_message(Endpoint::Client(0), produce(0, 1, true), &mut out);
+        c.on_message(Endpoint::Client(0), produce(EventIx(0), 1, true), &mut out);
         assert_eq!(answers(&out), vec![Err(SendError::OutOfOrderSequence)]);
-        assert_eq!(c.log(0).log_end_offset(), Offset(0));
+        assert_eq!(c.log(PartId(0)).log_end_offset(), Offset(0));
     }
 
     #[test]
     fn without_idempotence_a_retry_appends_a_second_copy() {
         let mut c = Cluster::new(1);
         let mut out = Out::at(Time(1));
-        c.on_message(Endpoint::Client(0), produce(0, 0, false), &mut out);
-        c.on_message(Endpoint::Client(0), produce(0, 0, false), &mut out);
+        c.on_message(Endpoint::Client(0), produce(EventIx(0), 0, false), &mut out);
+        c.on_message(Endpoint::Client(0), produce(EventIx(0), 0, false), &mut out);
         assert_eq!(answers(&out), vec![Ok(Offset(0)), Ok(Offset(1))]);
     }
 
@@ -327,7 +327,7 @@ mod tests {
         let mut out = Out::at(Time(1));
         let request = FetchRequest {
             fetch_id: 3,
-            positions: vec![(0, Offset(0))],
+            positions: vec![(PartId(0), Offset(0))],
             max_records: 10,
             max_wait_ms: 500,
         };
@@ -338,7 +338,7 @@ mod tests {
             [crate::model::io::TimerOp::Set { .. }]
         ));
         let mut out = Out::at(Time(2));
-        c.on_message(Endpoint::Client(0), produce(9, 0, true), &mut out);
+        c.on_message(Endpoint::Client(0), produce(EventIx(9), 0, true), &mut out);
         assert!(matches!(
             out.timers[..],
             [crate::model::io::TimerOp::Cancel { key: 4 }]
@@ -357,9 +357,9 @@ mod tests {
                 assert_eq!(
                     records[..],
                     [Record {
-                        part: 0,
+                        part: PartId(0),
                         offset: Offset(0),
-                        event: 9
+                        event: EventIx(9)
                     }]
                 )
             }

@@ -270,7 +270,7 @@ impl Coordinator {
             s.joined = false;
             s.share_from = self.shares.len();
             self.shares
-                .extend(parts.into_iter().map(|(t, p)| self.topics[t].first + p));
+                .extend(parts.into_iter().map(|(t, p)| self.topics[t].first.plus(p)));
             s.share_len = self.shares.len() - s.share_from;
             table.push(Share {
                 actor: s.actor,
@@ -285,10 +285,7 @@ impl Coordinator {
         });
         for s in &self.view {
             let share = &self.shares[s.share_from..s.share_from + s.share_len];
-            let assignment = share
-                .iter()
-                .map(|&p| (p, self.committed[p as usize]))
-                .collect();
+            let assignment = share.iter().map(|&p| (p, self.committed[p.ix()])).collect();
             out.send(
                 Endpoint::Member(s.member.slot),
                 Msg::SyncGroupResponse(Box::new(SyncGroup {
@@ -311,7 +308,7 @@ impl Coordinator {
     ) -> bool {
         match self.find(member).map(|i| self.view[i].actor) {
             Some(actor) if generation == self.generation => {
-                self.committed[part as usize] = Some(offset);
+                self.committed[part.ix()] = Some(offset);
                 out.trace(Kind::Committed {
                     group: self.group,
                     part,
@@ -349,7 +346,7 @@ mod tests {
     fn coordinator() -> Coordinator {
         let topic = GroupTopic {
             name: "orders".to_owned(),
-            first: 0,
+            first: PartId(0),
             partitions: 4,
         };
         Coordinator::new(
@@ -369,7 +366,7 @@ mod tests {
 
     /// Member slot `s` is `g-<s+1>` with actor `100 + s`.
     fn actor(slot: u32) -> ActorId {
-        100 + slot
+        ActorId(100 + slot)
     }
 
     fn join(m: MemberRef) -> Msg {
@@ -461,11 +458,13 @@ mod tests {
         assert_eq!(
             out.trace,
             vec![
-                Kind::JoinGroup { actor: 100 },
+                Kind::JoinGroup {
+                    actor: ActorId(100)
+                },
                 Kind::RebalanceStart {
                     group: 0,
                     reason: RebalanceReason::Join,
-                    cause: 100
+                    cause: ActorId(100)
                 }
             ]
         );
@@ -497,15 +496,21 @@ mod tests {
             }]
         );
         assert_eq!(out.new_assignments.len(), 1);
-        assert_eq!(out.new_assignments[0][0].actor, 100);
-        assert_eq!(out.new_assignments[0][0].parts, vec![0, 1, 2, 3]);
+        assert_eq!(out.new_assignments[0][0].actor, ActorId(100));
+        assert_eq!(
+            out.new_assignments[0][0].parts,
+            [0, 1, 2, 3].map(PartId).to_vec()
+        );
         let syncs = syncs(&out);
         assert_eq!(syncs.len(), 1);
         let (to, sync) = &syncs[0];
         assert_eq!(*to, Endpoint::Member(0));
         assert_eq!(sync.member, member(0, 1));
         assert_eq!(sync.generation, 1);
-        assert_eq!(sync.assignment, none(&[0, 1, 2, 3]));
+        assert_eq!(
+            sync.assignment,
+            none(&[PartId(0), PartId(1), PartId(2), PartId(3)])
+        );
     }
 
     #[test]
@@ -525,11 +530,13 @@ mod tests {
         assert_eq!(
             out.trace,
             vec![
-                Kind::JoinGroup { actor: 101 },
+                Kind::JoinGroup {
+                    actor: ActorId(101)
+                },
                 Kind::RebalanceStart {
                     group: 0,
                     reason: RebalanceReason::Join,
-                    cause: 101
+                    cause: ActorId(101)
                 }
             ]
         );
@@ -553,8 +560,8 @@ mod tests {
             assert_eq!(sync.generation, 2);
             // Range: g-1 takes the first half, g-2 the second.
             let expected = match to {
-                Endpoint::Member(0) => none(&[0, 1]),
-                Endpoint::Member(1) => none(&[2, 3]),
+                Endpoint::Member(0) => none(&[0, 1].map(PartId)),
+                Endpoint::Member(1) => none(&[2, 3].map(PartId)),
                 other => panic!("a SyncGroupResponse to {other:?}"),
             };
             assert_eq!(sync.assignment, expected, "to {to:?}");
@@ -565,7 +572,7 @@ mod tests {
     fn a_rebalance_hands_each_member_the_committed_offsets_of_its_share() {
         let mut c = stable_with_one();
         c.on_message(
-            commit(member(0, 1), 1, 2, 7, false),
+            commit(member(0, 1), 1, PartId(2), 7, false),
             &mut Out::at(Time(3_500)),
         );
         c.on_message(join(member(1, 1)), &mut Out::at(Time(4_000)));
@@ -576,21 +583,24 @@ mod tests {
             .find(|(to, _)| *to == Endpoint::Member(1))
             .expect("the second member gets its share")
             .1;
-        assert_eq!(to_second.assignment, vec![(2, Some(Offset(7))), (3, None)]);
+        assert_eq!(
+            to_second.assignment,
+            vec![(PartId(2), Some(Offset(7))), (PartId(3), None)]
+        );
     }
 
     #[test]
     fn a_commit_from_the_current_generation_is_stored_and_answered() {
         let mut c = stable_with_one();
         let mut out = Out::at(Time(3_500));
-        c.on_message(commit(member(0, 1), 1, 1, 5, true), &mut out);
+        c.on_message(commit(member(0, 1), 1, PartId(1), 5, true), &mut out);
         assert_eq!(
             out.trace,
             vec![Kind::Committed {
                 group: 0,
-                part: 1,
+                part: PartId(1),
                 offset: Offset(5),
-                actor: 100
+                actor: ActorId(100)
             }]
         );
         assert!(matches!(
@@ -605,7 +615,7 @@ mod tests {
     fn an_auto_commit_is_stored_without_an_answer() {
         let mut c = stable_with_one();
         let mut out = Out::at(Time(3_500));
-        c.on_message(commit(member(0, 1), 1, 0, 3, false), &mut out);
+        c.on_message(commit(member(0, 1), 1, PartId(0), 3, false), &mut out);
         assert!(out.sends.is_empty());
         assert_eq!(c.committed()[0], Some(Offset(3)));
     }
@@ -614,12 +624,12 @@ mod tests {
     fn a_commit_from_a_stale_generation_is_refused() {
         let mut c = stable_with_two();
         let mut out = Out::at(Time(5_000));
-        c.on_message(commit(member(0, 1), 1, 0, 9, true), &mut out);
+        c.on_message(commit(member(0, 1), 1, PartId(0), 9, true), &mut out);
         assert_eq!(
             out.trace,
             vec![Kind::CommitRejected {
-                actor: 100,
-                part: 0,
+                actor: ActorId(100),
+                part: PartId(0),
                 offset: Offset(9)
             }]
         );
@@ -642,12 +652,12 @@ mod tests {
         // A previous incarnation of the member, and a slot the group never saw.
         for stranger in [member(0, 0), member(7, 1)] {
             let mut out = Out::at(Time(5_000));
-            c.on_message(commit(stranger, 1, 3, 4, true), &mut out);
+            c.on_message(commit(stranger, 1, PartId(3), 4, true), &mut out);
             assert_eq!(
                 out.trace,
                 vec![Kind::CommitRejected {
                     actor: actor(stranger.slot),
-                    part: 3,
+                    part: PartId(3),
                     offset: Offset(4)
                 }]
             );
@@ -725,11 +735,13 @@ mod tests {
         assert_eq!(
             out.trace,
             vec![
-                Kind::SessionExpired { actor: 101 },
+                Kind::SessionExpired {
+                    actor: ActorId(101)
+                },
                 Kind::RebalanceStart {
                     group: 0,
                     reason: RebalanceReason::SessionExpired,
-                    cause: 101
+                    cause: ActorId(101)
                 }
             ]
         );
@@ -745,7 +757,10 @@ mod tests {
         assert_eq!(syncs.len(), 1, "the expired member gets nothing");
         assert_eq!(syncs[0].0, Endpoint::Member(0));
         assert_eq!(syncs[0].1.generation, 3);
-        assert_eq!(syncs[0].1.assignment, none(&[0, 1, 2, 3]));
+        assert_eq!(
+            syncs[0].1.assignment,
+            none(&[PartId(0), PartId(1), PartId(2), PartId(3)])
+        );
     }
 
     #[test]

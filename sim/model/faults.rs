@@ -159,8 +159,7 @@ impl FaultInjector {
                 let until = ends(out, for_ms);
                 let iso = self.isolations[&i].clone();
                 out.trace(Kind::OutageStart {
-                    what: Outage::Isolated,
-                    actor: iso.actor,
+                    what: Outage::Isolated(iso.actor),
                     until,
                 });
                 for e in iso.endpoints {
@@ -173,7 +172,6 @@ impl FaultInjector {
                 let until = ends(out, for_ms);
                 out.trace(Kind::OutageStart {
                     what: Outage::Kafka,
-                    actor: u32::MAX,
                     until,
                 });
                 for (from, to, state) in outage_rules() {
@@ -183,8 +181,7 @@ impl FaultInjector {
             FaultAction::StoreOutage { group, for_ms } => {
                 let until = ends(out, for_ms);
                 out.trace(Kind::OutageStart {
-                    what: Outage::Store,
-                    actor: group as u32,
+                    what: Outage::Store(group as u16),
                     until,
                 });
                 cmds.push(FaultCommand::StoreOutage { group, until });
@@ -197,8 +194,7 @@ impl FaultInjector {
             FaultAction::Isolate { .. } => {
                 let iso = self.isolations[&i].clone();
                 out.trace(Kind::OutageEnd {
-                    what: Outage::Isolated,
-                    actor: iso.actor,
+                    what: Outage::Isolated(iso.actor),
                 });
                 for e in iso.endpoints {
                     for (from, to, _) in isolation_rules(e) {
@@ -209,15 +205,13 @@ impl FaultInjector {
             FaultAction::KafkaOutage { .. } => {
                 out.trace(Kind::OutageEnd {
                     what: Outage::Kafka,
-                    actor: u32::MAX,
                 });
                 for (from, to, _) in outage_rules() {
                     self.release(from, to, cmds);
                 }
             }
             FaultAction::StoreOutage { group, .. } => out.trace(Kind::OutageEnd {
-                what: Outage::Store,
-                actor: group as u32,
+                what: Outage::Store(group as u16),
             }),
             _ => unreachable!("only timed faults end"),
         }
@@ -365,7 +359,6 @@ mod tests {
             out.trace,
             vec![Kind::OutageStart {
                 what: Outage::Kafka,
-                actor: u32::MAX,
                 until: Time(1_500)
             }]
         );
@@ -395,7 +388,6 @@ mod tests {
             out.trace,
             vec![Kind::OutageEnd {
                 what: Outage::Kafka,
-                actor: u32::MAX
             }]
         );
         assert!(out.timers.is_empty());
@@ -419,7 +411,7 @@ mod tests {
             },
         )];
         let iso = Isolation {
-            actor: 4,
+            actor: ActorId(4),
             endpoints: vec![Endpoint::Client(1), Endpoint::Client(2)],
         };
         let mut f = FaultInjector::new(faults, BTreeMap::from([(0, iso)]));
@@ -427,8 +419,7 @@ mod tests {
         assert_eq!(
             out.trace,
             vec![Kind::OutageStart {
-                what: Outage::Isolated,
-                actor: 4,
+                what: Outage::Isolated(ActorId(4)),
                 until: Time(400)
             }]
         );
@@ -441,8 +432,7 @@ mod tests {
         assert_eq!(
             out.trace,
             vec![Kind::OutageEnd {
-                what: Outage::Isolated,
-                actor: 4
+                what: Outage::Isolated(ActorId(4)),
             }]
         );
         let mut cleared = isolate_rules(Endpoint::Client(1), None);
@@ -458,7 +448,7 @@ mod tests {
         };
         let faults = vec![fault(100, isolate.clone()), fault(600, isolate)];
         let iso = Isolation {
-            actor: 2,
+            actor: ActorId(2),
             endpoints: vec![Endpoint::Client(0)],
         };
         let isolations = BTreeMap::from([(0, iso.clone()), (1, iso)]);
@@ -505,8 +495,7 @@ mod tests {
         assert_eq!(
             out.trace,
             vec![Kind::OutageStart {
-                what: Outage::Store,
-                actor: 1,
+                what: Outage::Store(1),
                 until: Time(250)
             }]
         );
@@ -515,8 +504,7 @@ mod tests {
         assert_eq!(
             out.trace,
             vec![Kind::OutageEnd {
-                what: Outage::Store,
-                actor: 1
+                what: Outage::Store(1),
             }]
         );
     }

@@ -261,7 +261,7 @@ impl Out {
 
     /// Registers a new event and returns its index (its eventId is `e-<index+1>`).
     pub fn new_event(&mut self, envelope: Envelope) -> EventIx {
-        let e = self.next_event;
+        let e = EventIx(self.next_event);
         self.next_event += 1;
         self.new_events.push(envelope);
         e

@@ -115,6 +115,7 @@ impl PartitionLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::{EventIx, PartId};
 
     #[test]
     fn an_empty_log_starts_and_ends_at_zero() {
@@ -128,11 +129,11 @@ mod tests {
     #[test]
     fn appends_take_consecutive_offsets_and_move_the_high_watermark() {
         let mut log = PartitionLog::default();
-        assert_eq!(log.append(7), Offset(0));
-        assert_eq!(log.append(9), Offset(1));
+        assert_eq!(log.append(EventIx(7)), Offset(0));
+        assert_eq!(log.append(EventIx(9)), Offset(1));
         assert_eq!(log.log_end_offset(), Offset(2));
         assert_eq!(log.high_watermark(), Offset(2));
-        assert_eq!(log.get(Offset(1)), Some(9));
+        assert_eq!(log.get(Offset(1)), Some(EventIx(9)));
         assert_eq!(log.get(Offset(2)), None);
     }
 
@@ -140,28 +141,28 @@ mod tests {
     fn a_read_stops_at_max_and_at_the_high_watermark() {
         let mut log = PartitionLog::default();
         for e in 0..5 {
-            log.append(e);
+            log.append(EventIx(e));
         }
         let mut out = Vec::new();
-        assert_eq!(log.read(Offset(1), 2, 3, &mut out), 2);
+        assert_eq!(log.read(Offset(1), 2, PartId(3), &mut out), 2);
         assert_eq!(
             out,
             vec![
                 Record {
-                    part: 3,
+                    part: PartId(3),
                     offset: Offset(1),
-                    event: 1
+                    event: EventIx(1)
                 },
                 Record {
-                    part: 3,
+                    part: PartId(3),
                     offset: Offset(2),
-                    event: 2
+                    event: EventIx(2)
                 }
             ]
         );
         out.clear();
-        assert_eq!(log.read(Offset(4), 10, 3, &mut out), 1);
+        assert_eq!(log.read(Offset(4), 10, PartId(3), &mut out), 1);
         out.clear();
-        assert_eq!(log.read(Offset(5), 10, 3, &mut out), 0);
+        assert_eq!(log.read(Offset(5), 10, PartId(3), &mut out), 0);
     }
 }

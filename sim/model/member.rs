@@ -562,9 +562,10 @@ mod tests {
     use crate::engine::Time;
     use crate::model::io::TimerOp;
     use crate::scenario::{ConsumerConfig, Processing, StoreKind};
+    use crate::trace::EventIx;
 
     const SLOT: u32 = 3;
-    const ACTOR: ActorId = 7;
+    const ACTOR: ActorId = ActorId(7);
     const TIME_MS: u64 = 5;
 
     /// Group 0, one member, no auto-commit, 5 ms per record.
@@ -610,9 +611,9 @@ mod tests {
 
     fn record(offset: u64, event: u32) -> Record {
         Record {
-            part: 0,
+            part: PartId(0),
             offset: Offset(offset),
-            event,
+            event: EventIx(event),
         }
     }
 
@@ -635,7 +636,7 @@ mod tests {
     fn fetching(commit: CommitMode) -> (Member, u32) {
         let mut m = started(commit);
         let mut out = Out::at(Time(10));
-        m.on_message(sync(1, vec![(0, Some(Offset(4)))]), None, &mut out);
+        m.on_message(sync(1, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
         let f = fetches(&out);
         assert_eq!(f.len(), 1);
         (m, f[0].fetch_id)
@@ -686,18 +687,18 @@ mod tests {
     fn a_committed_offset_resumes_the_partition_and_fetches_from_it() {
         let mut m = started(CommitMode::None);
         let mut out = Out::at(Time(10));
-        m.on_message(sync(1, vec![(0, Some(Offset(4)))]), None, &mut out);
+        m.on_message(sync(1, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
         assert_eq!(
             out.trace,
             vec![Kind::Resume {
                 actor: ACTOR,
-                part: 0,
+                part: PartId(0),
                 offset: Offset(4)
             }]
         );
         let f = fetches(&out);
         assert_eq!(out.sends.len(), 1);
-        assert_eq!(f[0].positions, vec![(0, Offset(4))]);
+        assert_eq!(f[0].positions, vec![(PartId(0), Offset(4))]);
         assert_eq!(f[0].max_records, 500);
         assert_eq!(f[0].max_wait_ms, 500);
         assert_eq!(m.phase(), Phase::Fetching);
@@ -707,7 +708,7 @@ mod tests {
     fn without_a_committed_offset_it_asks_list_offsets_and_fetches_from_the_answer() {
         let mut m = started(CommitMode::None);
         let mut out = Out::at(Time(10));
-        m.on_message(sync(1, vec![(0, None)]), None, &mut out);
+        m.on_message(sync(1, vec![(PartId(0), None)]), None, &mut out);
         assert!(out.trace.is_empty());
         let request_id = match &out.sends[..] {
             [(
@@ -717,7 +718,7 @@ mod tests {
                     parts,
                     reset: OffsetReset::Latest,
                 },
-            )] if parts[..] == [0] => *request_id,
+            )] if parts[..] == [PartId(0)] => *request_id,
             other => panic!("expected one ListOffsets, got {other:?}"),
         };
         assert_eq!(m.phase(), Phase::Resetting);
@@ -726,7 +727,7 @@ mod tests {
         m.on_message(
             Msg::ListOffsetsResponse {
                 request_id,
-                offsets: vec![(0, Offset(9))],
+                offsets: vec![(PartId(0), Offset(9))],
             },
             None,
             &mut out,
@@ -735,11 +736,11 @@ mod tests {
             out.trace,
             vec![Kind::OffsetReset {
                 actor: ACTOR,
-                part: 0,
+                part: PartId(0),
                 offset: Offset(9)
             }]
         );
-        assert_eq!(fetches(&out)[0].positions, vec![(0, Offset(9))]);
+        assert_eq!(fetches(&out)[0].positions, vec![(PartId(0), Offset(9))]);
         assert_eq!(m.phase(), Phase::Fetching);
     }
 
@@ -754,15 +755,15 @@ mod tests {
             vec![
                 Kind::Deliver {
                     actor: ACTOR,
-                    part: 0,
+                    part: PartId(0),
                     offset: Offset(4),
-                    event: 10
+                    event: EventIx(10)
                 },
                 Kind::Deliver {
                     actor: ACTOR,
-                    part: 0,
+                    part: PartId(0),
                     offset: Offset(5),
-                    event: 11
+                    event: EventIx(11)
                 },
             ]
         );
@@ -792,7 +793,7 @@ mod tests {
         let f = fetches(&out);
         assert_eq!(f.len(), 1);
         assert_ne!(f[0].fetch_id, fetch_id);
-        assert_eq!(f[0].positions, vec![(0, Offset(4))]);
+        assert_eq!(f[0].positions, vec![(PartId(0), Offset(4))]);
     }
 
     #[test]
@@ -808,13 +809,13 @@ mod tests {
             vec![
                 Kind::Effect {
                     actor: ACTOR,
-                    part: 0,
+                    part: PartId(0),
                     offset: Offset(4),
-                    event: 10
+                    event: EventIx(10)
                 },
                 Kind::CommitSent {
                     actor: ACTOR,
-                    part: 0,
+                    part: PartId(0),
                     offset: Offset(5),
                     auto: false
                 },
@@ -828,7 +829,7 @@ mod tests {
                     member,
                     actor: ACTOR,
                     generation: 1,
-                    part: 0,
+                    part: PartId(0),
                     offset: Offset(5),
                     sync: true
                 }
@@ -873,9 +874,9 @@ mod tests {
             vec![
                 Kind::Effect {
                     actor: ACTOR,
-                    part: 0,
+                    part: PartId(0),
                     offset: Offset(4),
-                    event: 10
+                    event: EventIx(10)
                 },
                 Kind::Crash {
                     actor: ACTOR,
@@ -943,7 +944,7 @@ mod tests {
         m.on_message(Msg::RejoinRequired { member: me() }, None, &mut out);
         assert_eq!(out.trace, vec![Kind::Revoke { actor: ACTOR }]);
         let mut out = Out::at(Time(60));
-        m.on_message(sync(2, vec![(0, Some(Offset(4)))]), None, &mut out);
+        m.on_message(sync(2, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
         let new_fetch = fetches(&out)[0].fetch_id;
         assert_ne!(new_fetch, old_fetch);
 
@@ -980,7 +981,7 @@ mod tests {
     #[test]
     fn a_record_the_store_has_seen_is_absorbed_and_the_next_is_applied_and_marked() {
         let mut store = Store::new(StoreKind::External, None, StoreUnavailable::Retry);
-        store.mark(10, Time(0));
+        store.mark(EventIx(10), Time(0));
         let (mut m, fetch_id) = fetching(CommitMode::None);
         let mut out = Out::at(Time(100));
         m.on_message(
@@ -999,9 +1000,9 @@ mod tests {
             out.trace,
             vec![Kind::Absorbed {
                 actor: ACTOR,
-                part: 0,
+                part: PartId(0),
                 offset: Offset(4),
-                event: 10
+                event: EventIx(10)
             }]
         );
         assert!(process_done_set(&out), "the second record starts");
@@ -1013,20 +1014,20 @@ mod tests {
             vec![
                 Kind::Effect {
                     actor: ACTOR,
-                    part: 0,
+                    part: PartId(0),
                     offset: Offset(5),
-                    event: 11
+                    event: EventIx(11)
                 },
                 Kind::Mark {
                     actor: ACTOR,
-                    event: 11,
+                    event: EventIx(11),
                     expires_at: None
                 },
             ]
         );
-        assert_eq!(store.check(11, Time(110)), Check::Seen);
+        assert_eq!(store.check(EventIx(11), Time(110)), Check::Seen);
         // The batch is done: the next poll starts after the two records.
-        assert_eq!(fetches(&out)[0].positions, vec![(0, Offset(6))]);
+        assert_eq!(fetches(&out)[0].positions, vec![(PartId(0), Offset(6))]);
     }
 
     #[test]
@@ -1045,7 +1046,7 @@ mod tests {
         );
         assert!(out.trace.contains(&Kind::StoreUnavailable {
             actor: ACTOR,
-            event: 10
+            event: EventIx(10)
         }));
         assert!(matches!(
             out.timers[..],
@@ -1102,9 +1103,9 @@ mod tests {
             vec![
                 Kind::Effect {
                     actor: ACTOR,
-                    part: 0,
+                    part: PartId(0),
                     offset: Offset(4),
-                    event: 10
+                    event: EventIx(10)
                 },
                 Kind::Revoke { actor: ACTOR },
             ]
@@ -1122,7 +1123,7 @@ mod tests {
         let mut m = Member::new(SLOT, 0, 0, ACTOR, &spec);
         m.start(&mut Out::at(Time(0)));
         m.on_message(
-            sync(1, vec![(0, Some(Offset(4)))]),
+            sync(1, vec![(PartId(0), Some(Offset(4)))]),
             None,
             &mut Out::at(Time(10)),
         );
@@ -1133,7 +1134,7 @@ mod tests {
             vec![
                 Kind::CommitSent {
                     actor: ACTOR,
-                    part: 0,
+                    part: PartId(0),
                     offset: Offset(4),
                     auto: true
                 },

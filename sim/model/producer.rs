@@ -94,7 +94,7 @@ impl ProducerClient {
             out.cancel_timer(REQUEST_TIMEOUT);
         }
         for f in self.in_flight.iter().filter(|f| !f.done && !f.on_the_wire) {
-            out.cancel_timer(RESEND | TimerKey::from(f.event));
+            out.cancel_timer(RESEND | TimerKey::from(f.event.0));
         }
         self.new_producer_id();
         self.next_sequence.iter_mut().for_each(|s| *s = 0);
@@ -110,8 +110,8 @@ impl ProducerClient {
             event,
             part,
         });
-        let sequence = self.next_sequence[part as usize];
-        self.next_sequence[part as usize] = sequence.wrapping_add(1);
+        let sequence = self.next_sequence[part.ix()];
+        self.next_sequence[part.ix()] = sequence.wrapping_add(1);
         if self.config.acks == Acks::None {
             self.transmit(event, part, sequence, out);
             out.trace(Kind::Ack {
@@ -192,7 +192,7 @@ impl ProducerClient {
                 if !on_the_wire {
                     // A late answer to an earlier attempt while the retry waits out its
                     // backoff: the record is in the log, so the retry is called off.
-                    out.cancel_timer(RESEND | TimerKey::from(event));
+                    out.cancel_timer(RESEND | TimerKey::from(event.0));
                 }
                 self.complete(i);
                 out.trace(Kind::Ack {
@@ -297,7 +297,7 @@ impl ProducerClient {
             error,
         });
         out.set_timer(
-            RESEND | TimerKey::from(event),
+            RESEND | TimerKey::from(event.0),
             self.config.retry_backoff_ms,
             Timer::Resend { event },
         );
@@ -325,8 +325,8 @@ impl ProducerClient {
         self.new_producer_id();
         self.next_sequence.iter_mut().for_each(|s| *s = 0);
         for f in self.in_flight.iter_mut().filter(|f| !f.done) {
-            f.sequence = self.next_sequence[f.part as usize];
-            self.next_sequence[f.part as usize] += 1;
+            f.sequence = self.next_sequence[f.part.ix()];
+            self.next_sequence[f.part.ix()] += 1;
         }
     }
 }
@@ -343,14 +343,14 @@ mod tests {
             retry_backoff_ms: 10,
             ..ProducerConfig::default()
         };
-        ProducerClient::new(0, 0, config, 1)
+        ProducerClient::new(ActorId(0), 0, config, 1)
     }
 
     #[test]
     fn one_timer_covers_every_request_and_goes_when_the_last_is_answered() {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
-        assert_eq!(c.send(0, 0, &mut out), None);
+        assert_eq!(c.send(EventIx(0), PartId(0), &mut out), None);
         assert!(matches!(
             out.timers[..],
             [TimerOp::Set {
@@ -360,13 +360,19 @@ mod tests {
             }]
         ));
         let mut out = Out::at(Time(5));
-        c.send(1, 0, &mut out);
+        c.send(EventIx(1), PartId(0), &mut out);
         // The second send adds no timer: the one at t=100 fires first.
         assert!(out.timers.is_empty());
         let pid = c.producer_id;
         let mut out = Out::at(Time(7));
-        let outcome = c.on_response(pid, 0, Ok(Offset(0)), &mut out);
-        assert!(matches!(outcome, Some(SendOutcome::Acked { event: 0, .. })));
+        let outcome = c.on_response(pid, EventIx(0), Ok(Offset(0)), &mut out);
+        assert!(matches!(
+            outcome,
+            Some(SendOutcome::Acked {
+                event: EventIx(0),
+                ..
+            })
+        ));
         assert!(out.timers.is_empty(), "an ack moves no timer");
         // At t=100 nothing is due yet: the timer moves on to the next deadline, t=105.
         let mut out = Out::at(Time(100));
@@ -382,7 +388,7 @@ mod tests {
             }]
         ));
         let mut out = Out::at(Time(101));
-        c.on_response(pid, 1, Ok(Offset(1)), &mut out);
+        c.on_response(pid, EventIx(1), Ok(Offset(1)), &mut out);
         assert!(matches!(
             out.timers[..],
             [TimerOp::Cancel {
@@ -395,7 +401,7 @@ mod tests {
     fn a_timeout_retries_after_the_backoff_with_the_same_sequence() {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
-        c.send(0, 0, &mut out);
+        c.send(EventIx(0), PartId(0), &mut out);
         let mut out = Out::at(Time(100));
         let mut outcomes = Vec::new();
         c.on_request_timeout(&mut out, &mut outcomes);
@@ -405,7 +411,7 @@ mod tests {
             .iter()
             .any(|k| matches!(k, Kind::Retry { attempt: 1, .. })));
         let mut out = Out::at(Time(110));
-        c.on_resend(0, &mut out);
+        c.on_resend(EventIx(0), &mut out);
         assert!(matches!(
             out.sends[..],
             [(Endpoint::Cluster, Msg::Produce(Produce { sequence: 0, .. }))]
@@ -416,22 +422,25 @@ mod tests {
     fn retries_exhausted_gives_up_and_moves_to_a_new_producer_id() {
         let mut c = client(0);
         let mut out = Out::at(Time(0));
-        c.send(0, 0, &mut out);
+        c.send(EventIx(0), PartId(0), &mut out);
         let pid = c.producer_id;
         let mut out = Out::at(Time(100));
         let mut outcomes = Vec::new();
         c.on_request_timeout(&mut out, &mut outcomes);
-        assert_eq!(outcomes, vec![SendOutcome::Failed { event: 0 }]);
+        assert_eq!(outcomes, vec![SendOutcome::Failed { event: EventIx(0) }]);
         assert_ne!(c.producer_id, pid);
         // A late answer to the old producer id is ignored.
         let mut out = Out::at(Time(101));
-        assert_eq!(c.on_response(pid, 0, Ok(Offset(0)), &mut out), None);
+        assert_eq!(
+            c.on_response(pid, EventIx(0), Ok(Offset(0)), &mut out),
+            None
+        );
     }
 
     #[test]
     fn acks_zero_counts_as_acknowledged_at_once_without_a_timer() {
         let mut c = ProducerClient::new(
-            0,
+            ActorId(0),
             0,
             ProducerConfig {
                 acks: Acks::None,
@@ -441,7 +450,7 @@ mod tests {
             1,
         );
         let mut out = Out::at(Time(0));
-        let outcome = c.send(0, 0, &mut out);
+        let outcome = c.send(EventIx(0), PartId(0), &mut out);
         assert!(matches!(
             outcome,
             Some(SendOutcome::Acked { offset: None, .. })

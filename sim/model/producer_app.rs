@@ -35,7 +35,8 @@ impl Partitioner {
     pub fn partition(&mut self, keyed: Option<PartId>) -> PartId {
         keyed.unwrap_or_else(|| {
             self.round_robin = self.round_robin.wrapping_add(1);
-            self.first + (self.round_robin & 0x7fff_ffff) % self.partitions
+            self.first
+                .plus((self.round_robin & 0x7fff_ffff) % self.partitions)
         })
     }
 }
@@ -135,16 +136,16 @@ mod tests {
 
     #[test]
     fn null_keys_go_round_robin_from_the_seeded_start() {
-        let mut p = Partitioner::new(10, 3, 0);
+        let mut p = Partitioner::new(PartId(10), 3, 0);
         let parts: Vec<PartId> = (0..4).map(|_| p.partition(None)).collect();
-        assert_eq!(parts, vec![11, 12, 10, 11]);
-        assert_eq!(p.partition(Some(12)), 12);
+        assert_eq!(parts, [11, 12, 10, 11].map(PartId).to_vec());
+        assert_eq!(p.partition(Some(PartId(12))), PartId(12));
     }
 
     #[test]
     fn the_counter_wraps_like_kafkajs_to_positive() {
-        let mut p = Partitioner::new(0, 3, u32::MAX);
+        let mut p = Partitioner::new(PartId(0), 3, u32::MAX);
         // ++counter wraps to 0; toPositive(0) % 3 = 0.
-        assert_eq!(p.partition(None), 0);
+        assert_eq!(p.partition(None), PartId(0));
     }
 }

@@ -201,19 +201,27 @@ mod tests {
     use crate::model::service::RowStatus;
     use crate::scenario::ProducerConfig;
 
-    const ACTOR: ActorId = 8;
+    const ACTOR: ActorId = ActorId(8);
 
     /// Polls every 50 ms, up to 10 rows a batch; the mark transaction takes 20 ms.
     fn relay(index: u32, config: ProducerConfig) -> Relay {
         let client = ProducerClient::new(ACTOR, 2 + index as u16, config, 2);
-        Relay::new(client, ACTOR, index, Partitioner::new(0, 2, 0), 50, 10, 20)
+        Relay::new(
+            client,
+            ACTOR,
+            index,
+            Partitioner::new(PartId(0), 2, 0),
+            50,
+            10,
+            20,
+        )
     }
 
     /// Pending outbox rows for events `0..n`, keyed to partition `event % 2`.
     fn database(n: u32) -> Database {
         let mut db = Database::default();
         for e in 0..n {
-            db.commit_order(e, Some(Some(e % 2)));
+            db.commit_order(EventIx(e), Some(Some(PartId(e % 2))));
         }
         db
     }
@@ -280,11 +288,11 @@ mod tests {
         let mut db = database(2);
         let mut out = Out::at(Time(50));
         r.on_timer(Timer::RelayPoll, &mut db, &mut out);
-        assert_eq!(published(&out), vec![0, 1]);
+        assert_eq!(published(&out), [0, 1].map(EventIx).to_vec());
         let sent = produced(&out);
         assert_eq!(
             sent.iter().map(|p| (p.event, p.part)).collect::<Vec<_>>(),
-            vec![(0, 0), (1, 1)]
+            vec![(EventIx(0), PartId(0)), (EventIx(1), PartId(1))]
         );
         assert!(db.outbox.iter().all(|row| row.locked_by == Some(0)));
 
@@ -306,11 +314,11 @@ mod tests {
             vec![
                 Kind::RelayMark {
                     actor: ACTOR,
-                    event: 0
+                    event: EventIx(0)
                 },
                 Kind::RelayMark {
                     actor: ACTOR,
-                    event: 1
+                    event: EventIx(1)
                 },
             ]
         );
@@ -356,7 +364,7 @@ mod tests {
         r.on_timer(Timer::RequestTimeout, &mut db, &mut out);
         assert!(out.trace.contains(&Kind::SendFailed {
             actor: ACTOR,
-            event: 1
+            event: EventIx(1)
         }));
         assert_eq!(db.outbox[1].locked_by, None, "another poll may take it");
         assert_eq!(timer_set(&out, Timer::RelayMarkDone), Some(Time(170)));
@@ -367,7 +375,7 @@ mod tests {
             out.trace,
             vec![Kind::RelayMark {
                 actor: ACTOR,
-                event: 0
+                event: EventIx(0)
             }]
         );
         assert_eq!(db.outbox[1].status, RowStatus::Pending);
@@ -412,7 +420,11 @@ mod tests {
         assert_eq!(timer_set(&out, Timer::RelayPoll), Some(Time(1_050)));
         let mut out = Out::at(Time(1_050));
         r.on_timer(Timer::RelayPoll, &mut db, &mut out);
-        assert_eq!(published(&out), vec![0, 1], "the same rows go out again");
+        assert_eq!(
+            published(&out),
+            [0, 1].map(EventIx).to_vec(),
+            "the same rows go out again"
+        );
         let again = produced(&out);
         assert_ne!(
             again[0].producer_id, sent[0].producer_id,

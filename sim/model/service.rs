@@ -257,6 +257,7 @@ mod tests {
     use crate::model::io::{Endpoint, Produce, TimerOp};
     use crate::model::producer::ProducerClient;
     use crate::scenario::ProducerConfig;
+    use crate::trace::ActorId;
 
     const ACTOR: u32 = 5;
 
@@ -264,7 +265,7 @@ mod tests {
     fn database() -> Database {
         let mut db = Database::default();
         for e in 0..3 {
-            db.commit_order(e, Some(None));
+            db.commit_order(EventIx(e), Some(None));
         }
         db
     }
@@ -278,17 +279,23 @@ mod tests {
     /// `count` commands, one every 10 ms from t=100, keyed to partition 1 of 2; database
     /// transactions take 20 ms.
     fn service(outbox: bool, count: u64) -> Service {
-        let client = ProducerClient::new(ACTOR, 1, ProducerConfig::default(), 2);
+        let client = ProducerClient::new(ActorId(ACTOR), 1, ProducerConfig::default(), 2);
         let source = Source {
-            actor: ACTOR,
+            actor: ActorId(ACTOR),
             topic: 0,
             count,
             every_ms: 10,
             start_ms: 100,
-            keys: vec![(0, 1)],
+            keys: vec![(0, PartId(1))],
             event_type: 0,
         };
-        Service::new(client, source, Partitioner::new(0, 2, 0), outbox, 20)
+        Service::new(
+            client,
+            source,
+            Partitioner::new(PartId(0), 2, 0),
+            outbox,
+            20,
+        )
     }
 
     fn ticks(out: &Out) -> Vec<Time> {
@@ -329,8 +336,8 @@ mod tests {
     #[test]
     fn a_claim_locks_its_rows_so_a_second_relay_skips_them() {
         let mut db = database();
-        assert_eq!(claim(&mut db, 0, 2), vec![0, 1]);
-        assert_eq!(claim(&mut db, 1, 5), vec![2]);
+        assert_eq!(claim(&mut db, 0, 2), [0, 1].map(EventIx).to_vec());
+        assert_eq!(claim(&mut db, 1, 5), [2].map(EventIx).to_vec());
         assert_eq!(claim(&mut db, 1, 5), Vec::<EventIx>::new());
         assert_eq!(db.outbox[0].locked_by, Some(0));
         assert_eq!(db.outbox[2].locked_by, Some(1));
@@ -339,12 +346,12 @@ mod tests {
     #[test]
     fn releasing_a_crashed_relays_locks_lets_another_claim_its_rows() {
         let mut db = database();
-        assert_eq!(claim(&mut db, 0, 2), vec![0, 1]);
-        assert_eq!(claim(&mut db, 1, 1), vec![2]);
+        assert_eq!(claim(&mut db, 0, 2), [0, 1].map(EventIx).to_vec());
+        assert_eq!(claim(&mut db, 1, 1), [2].map(EventIx).to_vec());
         db.release(0);
         assert_eq!(
             claim(&mut db, 2, 5),
-            vec![0, 1],
+            [0, 1].map(EventIx).to_vec(),
             "relay 1 still holds row 2"
         );
     }
@@ -352,12 +359,12 @@ mod tests {
     #[test]
     fn published_rows_are_never_claimed_again() {
         let mut db = database();
-        assert_eq!(claim(&mut db, 0, 3), vec![0, 1, 2]);
-        db.mark_published(0);
-        db.mark_published(2);
+        assert_eq!(claim(&mut db, 0, 3), [0, 1, 2].map(EventIx).to_vec());
+        db.mark_published(EventIx(0));
+        db.mark_published(EventIx(2));
         db.release(0);
-        assert_eq!(claim(&mut db, 1, 5), vec![1]);
-        db.mark_published(1);
+        assert_eq!(claim(&mut db, 1, 5), [1].map(EventIx).to_vec());
+        db.mark_published(EventIx(1));
         assert_eq!(claim(&mut db, 0, 5), Vec::<EventIx>::new());
         assert!(db.outbox.iter().all(|r| r.status == RowStatus::Published));
     }
@@ -365,9 +372,9 @@ mod tests {
     #[test]
     fn an_unlocked_row_can_be_claimed_by_any_relay() {
         let mut db = database();
-        assert_eq!(claim(&mut db, 0, 3), vec![0, 1, 2]);
-        db.unlock(1);
-        assert_eq!(claim(&mut db, 1, 5), vec![1]);
+        assert_eq!(claim(&mut db, 0, 3), [0, 1, 2].map(EventIx).to_vec());
+        db.unlock(EventIx(1));
+        assert_eq!(claim(&mut db, 1, 5), [1].map(EventIx).to_vec());
     }
 
     #[test]
@@ -405,21 +412,21 @@ mod tests {
         out.next_event = 42;
         s.on_timer(Timer::DbCommitDone { command: 0 }, &mut db, &mut out);
         assert_eq!(out.new_events.len(), 1);
-        assert_eq!(out.new_events[0].source, ACTOR);
-        assert_eq!(db.orders, vec![42]);
+        assert_eq!(out.new_events[0].source, ActorId(ACTOR));
+        assert_eq!(db.orders, vec![EventIx(42)]);
         assert!(db.outbox.is_empty());
         assert_eq!(
             out.trace,
             vec![
                 Kind::DbCommit {
-                    actor: ACTOR,
-                    event: 42,
+                    actor: ActorId(ACTOR),
+                    event: EventIx(42),
                     outbox: false
                 },
                 Kind::Send {
-                    actor: ACTOR,
-                    event: 42,
-                    part: 1
+                    actor: ActorId(ACTOR),
+                    event: EventIx(42),
+                    part: PartId(1)
                 },
             ]
         );
@@ -428,8 +435,8 @@ mod tests {
             [(
                 Endpoint::Cluster,
                 Msg::Produce(Produce {
-                    event: 42,
-                    part: 1,
+                    event: EventIx(42),
+                    part: PartId(1),
                     ..
                 })
             )]
@@ -450,17 +457,17 @@ mod tests {
         s.on_timer(Timer::Tick, &mut db, &mut Out::at(Time(100)));
         let mut out = Out::at(Time(120));
         s.on_timer(Timer::DbCommitDone { command: 0 }, &mut db, &mut out);
-        assert_eq!(db.orders, vec![0], "the order is committed");
+        assert_eq!(db.orders, vec![EventIx(0)], "the order is committed");
         assert_eq!(
             out.trace,
             vec![
                 Kind::DbCommit {
-                    actor: ACTOR,
-                    event: 0,
+                    actor: ActorId(ACTOR),
+                    event: EventIx(0),
                     outbox: false
                 },
                 Kind::Crash {
-                    actor: ACTOR,
+                    actor: ActorId(ACTOR),
                     point: Some(CrashPoint::AfterDbCommit)
                 },
             ]
@@ -478,7 +485,7 @@ mod tests {
         assert_eq!(
             out.trace,
             vec![Kind::Crash {
-                actor: ACTOR,
+                actor: ActorId(ACTOR),
                 point: None
             }]
         );
@@ -505,7 +512,12 @@ mod tests {
 
         let mut out = Out::at(Time(105));
         s.on_control(Control::Restart, &mut out);
-        assert_eq!(out.trace, vec![Kind::Restart { actor: ACTOR }]);
+        assert_eq!(
+            out.trace,
+            vec![Kind::Restart {
+                actor: ActorId(ACTOR)
+            }]
+        );
         let mut out = Out::at(Time(110));
         s.on_timer(Timer::Tick, &mut db, &mut out);
         assert_eq!(transactions(&out), vec![(Time(130), 1)]);
@@ -524,18 +536,18 @@ mod tests {
         assert_eq!(
             out.trace,
             vec![Kind::DbCommit {
-                actor: ACTOR,
-                event: 0,
+                actor: ActorId(ACTOR),
+                event: EventIx(0),
                 outbox: true
             }]
         );
         assert!(out.sends.is_empty());
-        assert_eq!(db.orders, vec![0]);
+        assert_eq!(db.orders, vec![EventIx(0)]);
         assert_eq!(db.outbox.len(), 1);
         let row = db.outbox[0];
         assert_eq!(
             (row.event, row.key_part, row.status, row.locked_by),
-            (0, Some(1), RowStatus::Pending, None)
+            (EventIx(0), Some(PartId(1)), RowStatus::Pending, None)
         );
     }
 }

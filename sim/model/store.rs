@@ -83,26 +83,26 @@ mod tests {
     #[test]
     fn a_mark_is_seen_until_its_ttl_runs_out() {
         let mut s = Store::new(StoreKind::External, Some(100), StoreUnavailable::Retry);
-        assert_eq!(s.check(1, Time(0)), Check::NotSeen);
-        assert_eq!(s.mark(1, Time(10)), Marked::Until(Some(Time(110))));
-        assert_eq!(s.check(1, Time(109)), Check::Seen);
-        assert_eq!(s.check(1, Time(110)), Check::NotSeen);
+        assert_eq!(s.check(EventIx(1), Time(0)), Check::NotSeen);
+        assert_eq!(s.mark(EventIx(1), Time(10)), Marked::Until(Some(Time(110))));
+        assert_eq!(s.check(EventIx(1), Time(109)), Check::Seen);
+        assert_eq!(s.check(EventIx(1), Time(110)), Check::NotSeen);
     }
 
     #[test]
     fn an_external_store_is_unavailable_during_its_outage_only() {
         let mut s = Store::new(StoreKind::External, None, StoreUnavailable::Retry);
         s.outage(Time(50));
-        assert_eq!(s.check(1, Time(49)), Check::Unavailable);
-        assert_eq!(s.mark(1, Time(49)), Marked::Unavailable);
-        assert_eq!(s.mark(1, Time(50)), Marked::Until(None));
+        assert_eq!(s.check(EventIx(1), Time(49)), Check::Unavailable);
+        assert_eq!(s.mark(EventIx(1), Time(49)), Marked::Unavailable);
+        assert_eq!(s.mark(EventIx(1), Time(50)), Marked::Until(None));
     }
 
     #[test]
     fn a_same_transaction_store_ignores_outages() {
         let mut s = Store::new(StoreKind::SameTransaction, None, StoreUnavailable::Retry);
         s.outage(Time(50));
-        assert_eq!(s.mark(1, Time(10)), Marked::Until(None));
-        assert_eq!(s.check(1, Time(10)), Check::Seen);
+        assert_eq!(s.mark(EventIx(1), Time(10)), Marked::Until(None));
+        assert_eq!(s.check(EventIx(1), Time(10)), Check::Seen);
     }
 }

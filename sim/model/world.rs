@@ -134,7 +134,7 @@ impl<'s, K: TraceSink> World<'s, K> {
         let mut first_part = Vec::new();
         let mut counts = Vec::new();
         for (t, topic) in sc.topics.iter().enumerate() {
-            first_part.push(tables.partitions.len() as PartId);
+            first_part.push(PartId(tables.partitions.len() as u32));
             tables.topic_names.push(topic.name.clone());
             for p in 0..topic.partitions {
                 tables.partitions.push((t as u16, p));
@@ -175,7 +175,7 @@ impl<'s, K: TraceSink> World<'s, K> {
 
     fn actor(&mut self, actor: Actor, name: String) -> ActorId {
         self.tables.actors.push((actor, name));
-        (self.tables.actors.len() - 1) as ActorId
+        ActorId((self.tables.actors.len() - 1) as u32)
     }
 
     fn client(&mut self, actor: ActorId, owner: Who, config: &ProducerConfig) -> ProducerClient {
@@ -193,7 +193,7 @@ impl<'s, K: TraceSink> World<'s, K> {
             for i in 0..n {
                 let key = send.keys.key(i).expect("pattern keys");
                 let part = self.first_part[topic]
-                    + crate::partitioner::partition_for_key(key.as_bytes(), count);
+                    .plus(crate::partitioner::partition_for_key(key.as_bytes(), count));
                 let next = self.tables.keys.len() as u32;
                 let id = *self.key_ids.entry(key.clone()).or_insert(next);
                 if id == next {
@@ -563,7 +563,7 @@ impl<K: TraceSink> World<'_, K> {
                 .map(|c| c.committed().to_vec())
                 .collect(),
             log_end_offsets: (0..self.tables.partitions.len())
-                .map(|p| self.cluster.log(p as PartId).log_end_offset())
+                .map(|p| self.cluster.log(PartId(p as u32)).log_end_offset())
                 .collect(),
             tables: self.tables,
         }
