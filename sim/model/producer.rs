@@ -172,6 +172,28 @@ impl ProducerClient {
         }
     }
 
+    /// A message for this client: only `ProduceResponse` is one.
+    pub fn on_message(&mut self, msg: Msg, out: &mut Out) -> Option<SendOutcome> {
+        match msg {
+            Msg::ProduceResponse {
+                producer_id,
+                event,
+                result,
+                ..
+            } => self.on_response(producer_id, event, result, out),
+            other => unreachable!("a producer client got {other:?}"),
+        }
+    }
+
+    /// One of this client's timers; what it decided goes to `outcomes`.
+    pub fn on_timer(&mut self, timer: Timer, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
+        match timer {
+            Timer::RequestTimeout => self.on_request_timeout(out, outcomes),
+            Timer::Resend { event } => self.on_resend(event, out),
+            other => unreachable!("a producer client sets no {other:?} timer"),
+        }
+    }
+
     /// The broker's answer: an offset, or an error to retry. Answers to an older producer
     /// id (a previous life of this client) are not for us.
     pub fn on_response(

@@ -100,22 +100,13 @@ impl ProducerApp {
     pub fn on_timer(&mut self, timer: Timer, out: &mut Out) {
         match timer {
             Timer::Tick => self.tick(out),
-            Timer::RequestTimeout => self.client.on_request_timeout(out, &mut Vec::new()),
-            Timer::Resend { event } => self.client.on_resend(event, out),
-            other => unreachable!("a producer app sets no {other:?} timer"),
+            // A plain producer does nothing with its outcomes.
+            other => self.client.on_timer(other, out, &mut Vec::new()),
         }
     }
 
     pub fn on_message(&mut self, msg: Msg, out: &mut Out) {
-        if let Msg::ProduceResponse {
-            producer_id,
-            event,
-            result,
-            ..
-        } = msg
-        {
-            self.client.on_response(producer_id, event, result, out);
-        }
+        self.client.on_message(msg, out);
     }
 
     fn tick(&mut self, out: &mut Out) {

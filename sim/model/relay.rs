@@ -73,33 +73,23 @@ impl Relay {
         match timer {
             Timer::RelayPoll => self.poll(db, out),
             Timer::RelayMarkDone => self.mark_done(db, out),
-            Timer::RequestTimeout => {
+            other => {
                 let mut outcomes = std::mem::take(&mut self.outcomes);
-                self.client.on_request_timeout(out, &mut outcomes);
+                self.client.on_timer(other, out, &mut outcomes);
                 for o in outcomes.drain(..) {
                     self.outcome(o, db, out);
                 }
                 self.outcomes = outcomes;
             }
-            Timer::Resend { event } => self.client.on_resend(event, out),
-            other => unreachable!("a relay sets no {other:?} timer"),
         }
     }
 
     pub fn on_message(&mut self, msg: Msg, db: &mut Database, out: &mut Out) {
-        if let Msg::ProduceResponse {
-            producer_id,
-            event,
-            result,
-            ..
-        } = msg
-        {
-            if !self.up {
-                return;
-            }
-            if let Some(o) = self.client.on_response(producer_id, event, result, out) {
-                self.outcome(o, db, out);
-            }
+        if !self.up {
+            return;
+        }
+        if let Some(o) = self.client.on_message(msg, out) {
+            self.outcome(o, db, out);
         }
     }
 

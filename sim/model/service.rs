@@ -157,23 +157,14 @@ impl Service {
         match timer {
             Timer::Tick => self.command(out),
             Timer::DbCommitDone { command } => self.db_commit_done(command, db, out),
-            Timer::RequestTimeout => self.client.on_request_timeout(out, &mut Vec::new()),
-            Timer::Resend { event } => self.client.on_resend(event, out),
-            other => unreachable!("a service sets no {other:?} timer"),
+            // A dual write does nothing more with its outcomes.
+            other => self.client.on_timer(other, out, &mut Vec::new()),
         }
     }
 
     pub fn on_message(&mut self, msg: Msg, out: &mut Out) {
-        if let Msg::ProduceResponse {
-            producer_id,
-            event,
-            result,
-            ..
-        } = msg
-        {
-            if self.up {
-                self.client.on_response(producer_id, event, result, out);
-            }
+        if self.up {
+            self.client.on_message(msg, out);
         }
     }
 
