@@ -1,0 +1,246 @@
+//! The resolved scenario: the scenario as the simulator understood it, every default
+//! filled in, written back as a scenario file that loads again to the same run.
+
+use crate::scenario::{Keys, Publish, Scenario};
+use std::fmt::Write;
+
+/// `s` as a YAML scalar that loads back as exactly `s`: plain when it is a simple word
+/// that YAML cannot read as anything else, double-quoted (with escapes) otherwise.
+fn q(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+        );
+    if plain {
+        return s.to_string();
+    }
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\t' => o.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(o, "\\u{:04X}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// The lesson paragraph: a `|` block when that loads back exactly (one final newline,
+/// no leading or trailing blanks a block would lose), else a quoted string.
+fn lesson_yaml(lesson: &str) -> String {
+    let body = lesson.strip_suffix('\n').unwrap_or("");
+    let block = !body.is_empty()
+        && !body.ends_with('\n')
+        && !body.starts_with([' ', '\n'])
+        && body
+            .lines()
+            .all(|l| !l.ends_with([' ', '\t']) && !l.chars().any(|c| c.is_control()));
+    if !block {
+        return q(lesson);
+    }
+    let mut o = String::from("|");
+    for line in body.lines() {
+        o.push_str("\n  ");
+        o.push_str(line);
+    }
+    o
+}
+
+/// The scenario as the simulator understood it, every default filled in. It is itself a
+/// scenario file: loading it again gives the same run (a test checks every lesson).
+pub fn resolved(sc: &Scenario) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "name: {}", q(&sc.name));
+    let _ = writeln!(o, "title: {}", q(&sc.title));
+    if !sc.lesson.is_empty() {
+        let _ = writeln!(o, "lesson: {}", lesson_yaml(&sc.lesson));
+    }
+    let _ = writeln!(o, "seed: {}", sc.seed);
+    let c = &sc.cluster;
+    let _ = writeln!(o, "cluster:");
+    let _ = writeln!(o, "  brokers: {}", c.brokers);
+    let _ = writeln!(
+        o,
+        "  network: {{ latency_ms: {{ min: {}, max: {} }} }}",
+        c.latency_min_ms, c.latency_max_ms
+    );
+    let _ = writeln!(
+        o,
+        "  config: {{ group.initial.rebalance.delay.ms: {} }}",
+        c.initial_rebalance_delay_ms
+    );
+    let _ = writeln!(o, "topics:");
+    for t in &sc.topics {
+        let _ = writeln!(
+            o,
+            "  - {{ name: {}, partitions: {} }}",
+            q(&t.name),
+            t.partitions
+        );
+    }
+    let send = |o: &mut String, label: &str, s: &crate::scenario::SendSpec| {
+        let keys = match &s.keys {
+            Keys::Null => "null".to_string(),
+            Keys::Pattern { pattern, distinct } => {
+                format!("{{ pattern: {}, distinct: {distinct} }}", q(pattern))
+            }
+        };
+        let _ = writeln!(
+            o,
+            "    {label}: {{ count: {}, every_ms: {}, start_ms: {}, keys: {keys}, event_type: {} }}",
+            s.count,
+            s.every_ms,
+            s.start_ms,
+            q(&s.event_type)
+        );
+    };
+    let producer = |o: &mut String, label: &str, p: &crate::scenario::ProducerConfig| {
+        let _ = writeln!(
+            o,
+            "    {label}: {{ acks: {}, enable.idempotence: {}, retries: {}, retry.backoff.ms: {}, request.timeout.ms: {}, delivery.timeout.ms: {} }}",
+            p.acks.kafka_name(),
+            p.enable_idempotence,
+            p.retries,
+            p.retry_backoff_ms,
+            p.request_timeout_ms,
+            p.delivery_timeout_ms
+        );
+    };
+    if !sc.producers.is_empty() {
+        let _ = writeln!(o, "producers:");
+    }
+    for p in &sc.producers {
+        let _ = writeln!(o, "  - name: {}", q(&p.name));
+        let _ = writeln!(o, "    topic: {}", q(&sc.topics[p.topic].name));
+        producer(&mut o, "config", &p.config);
+        send(&mut o, "send", &p.send);
+    }
+    if !sc.groups.is_empty() {
+        let _ = writeln!(o, "consumer_groups:");
+    }
+    for g in &sc.groups {
+        let topics: Vec<String> = g.topics.iter().map(|&t| q(&sc.topics[t].name)).collect();
+        let _ = writeln!(o, "  - name: {}", q(&g.name));
+        let _ = writeln!(o, "    topics: [{}]", topics.join(", "));
+        let _ = writeln!(o, "    members: {}", g.members);
+        let cc = &g.config;
+        let _ = writeln!(
+            o,
+            "    config: {{ enable.auto.commit: {}, auto.commit.interval.ms: {}, auto.offset.reset: {}, partition.assignment.strategy: {}, session.timeout.ms: {}, max.poll.records: {}, fetch.max.wait.ms: {} }}",
+            cc.enable_auto_commit,
+            cc.auto_commit_interval_ms,
+            cc.auto_offset_reset.name(),
+            cc.assignor.name(),
+            cc.session_timeout_ms,
+            cc.max_poll_records,
+            cc.fetch_max_wait_ms
+        );
+        let _ = writeln!(
+            o,
+            "    processing: {{ time_ms: {}, effect: {}, commit: {} }}",
+            g.processing.time_ms,
+            q(&g.processing.effect),
+            g.processing.commit.name()
+        );
+        if let Some(i) = &g.idempotency {
+            // No ttl_ms: marks never expire.
+            let ttl = i.ttl_ms.map_or(String::new(), |t| format!(", ttl_ms: {t}"));
+            let _ = writeln!(
+                o,
+                "    idempotency: {{ store: {}{ttl}, on_store_unavailable: {} }}",
+                i.store.name(),
+                i.on_unavailable.name()
+            );
+        }
+    }
+    if !sc.services.is_empty() {
+        let _ = writeln!(o, "services:");
+    }
+    for s in &sc.services {
+        let _ = writeln!(o, "  - name: {}", q(&s.name));
+        let _ = writeln!(o, "    topic: {}", q(&sc.topics[s.topic].name));
+        send(&mut o, "commands", &s.commands);
+        let _ = writeln!(o, "    publish: {}", s.publish.name());
+        let _ = writeln!(o, "    database: {{ commit_ms: {} }}", s.commit_ms);
+        producer(&mut o, "producer", &s.producer);
+        if s.publish == Publish::Outbox {
+            let _ = writeln!(
+                o,
+                "    relay: {{ poll_interval_ms: {}, batch_size: {}, count: {} }}",
+                s.relay.poll_interval_ms, s.relay.batch_size, s.relay.count
+            );
+        }
+    }
+    if !sc.faults.is_empty() {
+        let _ = writeln!(o, "faults:");
+    }
+    for f in &sc.faults {
+        let _ = writeln!(
+            o,
+            "  - {{ at_ms: {}, {} }}",
+            f.at_ms,
+            fault_text(sc, &f.action)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "run: {{ until_ms: {}, max_events: {} }}",
+        sc.run.until_ms, sc.run.max_events
+    );
+    if !sc.expect.is_empty() {
+        let items: Vec<String> = sc
+            .expect
+            .iter()
+            .map(|e| format!("{}: \"{}\"", e.counter.name(), e.condition))
+            .collect();
+        let _ = writeln!(o, "expect: {{ {} }}", items.join(", "));
+    }
+    o
+}
+
+fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
+    use crate::scenario::{Client, FaultAction};
+    match a {
+        FaultAction::Crash {
+            target,
+            point,
+            on_record,
+        } => {
+            let mut s = format!("crash: {}", sc.target_name(*target));
+            if let Some(p) = point {
+                let _ = write!(s, ", point: {}", p.name());
+            }
+            if let Some(n) = on_record {
+                let _ = write!(s, ", on_record: {n}");
+            }
+            s
+        }
+        FaultAction::Restart(t) => format!("restart: {}", sc.target_name(*t)),
+        FaultAction::Join { group, members } => {
+            format!("join: {}, members: {members}", sc.groups[*group].name)
+        }
+        FaultAction::Leave { group, index } => format!("leave: {}", sc.member_name(*group, *index)),
+        FaultAction::Isolate { client, for_ms } => format!(
+            "isolate: {}, for_ms: {for_ms}",
+            match client {
+                Client::Producer(p) => &sc.producers[*p].name,
+                Client::Service(s) => &sc.services[*s].name,
+            }
+        ),
+        FaultAction::KafkaOutage { for_ms } => format!("kafka_outage: true, for_ms: {for_ms}"),
+        FaultAction::StoreOutage { group, for_ms } => {
+            format!("store_outage: {}, for_ms: {for_ms}", sc.groups[*group].name)
+        }
+    }
+}
