@@ -320,6 +320,12 @@ fn run(
             Format::Json => say!("{}", report::json(&sc, seed, &result, &verdict)),
         }
     }
+    // A reader that stopped early (`--trace - | head`) is not an error, as for every
+    // other output on stdout.
+    let trace_result = trace_result.or_else(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe if to_stdout => Ok(()),
+        _ => Err(e),
+    });
     if let Err(e) = trace_result {
         let shown = trace.map_or(String::new(), |p| p.display().to_string());
         eprintln!("{shown}: cannot write the trace: {e}");

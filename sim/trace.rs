@@ -95,7 +95,7 @@ pub enum RebalanceReason {
     SessionExpired,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outage {
     /// A producer or service (with its relays) cut off from the brokers.
     Isolated(ActorId),

@@ -23,7 +23,10 @@ pub struct Fate {
 pub struct GroupFacts {
     /// Latest committed offset per PartId.
     pub committed: Vec<Option<Offset>>,
-    /// Per PartId: (time, offset, committer) of every accepted commit, in order.
+    /// Per PartId: (time, offset, committer) of each accepted commit that raised the
+    /// highest committed offset so far, in order. The first commit past an offset is
+    /// always one of these, and a member re-committing the same offset adds nothing, so
+    /// the history grows with the offsets, not with the commits.
     pub commits: Vec<Vec<(Time, Offset, ActorId)>>,
     /// Per PartId: the first offset the group reset to.
     pub start: Vec<Option<Offset>>,
@@ -58,9 +61,20 @@ pub struct Facts {
 }
 
 impl Facts {
-    pub fn new(groups: usize) -> Facts {
+    /// An empty history for `groups` groups over `partitions` partitions: every
+    /// per-partition table exists from the start, so a run that records nothing (a group
+    /// that never had a member, no record ever appended) is still judged.
+    pub fn new(groups: usize, partitions: usize) -> Facts {
+        let group = GroupFacts {
+            committed: vec![None; partitions],
+            commits: vec![Vec::new(); partitions],
+            start: vec![None; partitions],
+            processed: vec![Vec::new(); partitions],
+            ..GroupFacts::default()
+        };
         Facts {
-            groups: vec![GroupFacts::default(); groups],
+            groups: vec![group; groups],
+            logs: vec![Vec::new(); partitions],
             ..Facts::default()
         }
     }
@@ -166,7 +180,10 @@ impl Facts {
             } => {
                 let g = &mut self.groups[group as usize];
                 g.committed[part.ix()] = Some(offset);
-                g.commits[part.ix()].push((at, offset, actor));
+                let history = &mut g.commits[part.ix()];
+                if history.last().is_none_or(|&(_, high, _)| offset > high) {
+                    history.push((at, offset, actor));
+                }
             }
             _ => {}
         }

@@ -244,7 +244,10 @@ impl<'s> Checker<'s> {
         let groups = sc.groups.len();
         Checker {
             sc,
-            facts: Facts::new(groups),
+            facts: Facts::new(
+                groups,
+                sc.topics.iter().map(|t| t.partitions as usize).sum(),
+            ),
             findings: Findings {
                 sc,
                 groups: vec![Counts::default(); groups],

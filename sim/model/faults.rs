@@ -51,6 +51,10 @@ pub struct FaultInjector {
     isolations: BTreeMap<usize, Isolation>,
     /// How many active faults hold each link rule, so overlapping windows end together.
     holds: BTreeMap<(Side<Endpoint>, Side<Endpoint>), u32>,
+    /// Per outage subject: how many of its windows are open, and when the last of them
+    /// ends. Overlapping windows are one outage: it starts with the first and ends with
+    /// the last, and the timeline says so.
+    open: BTreeMap<Outage, (u32, Time)>,
 }
 
 const END: TimerKey = 1 << 32;
@@ -98,6 +102,7 @@ impl FaultInjector {
             faults,
             isolations,
             holds: BTreeMap::new(),
+            open: BTreeMap::new(),
         }
     }
 
@@ -158,10 +163,7 @@ impl FaultInjector {
             FaultAction::Isolate { for_ms, .. } => {
                 let until = ends(out, for_ms);
                 let iso = self.isolations[&i].clone();
-                out.trace(Kind::OutageStart {
-                    what: Outage::Isolated(iso.actor),
-                    until,
-                });
+                self.opened(Outage::Isolated(iso.actor), until, out);
                 for e in iso.endpoints {
                     for (from, to, state) in isolation_rules(e) {
                         self.hold(from, to, state, cmds);
@@ -170,20 +172,14 @@ impl FaultInjector {
             }
             FaultAction::KafkaOutage { for_ms } => {
                 let until = ends(out, for_ms);
-                out.trace(Kind::OutageStart {
-                    what: Outage::Kafka,
-                    until,
-                });
+                self.opened(Outage::Kafka, until, out);
                 for (from, to, state) in outage_rules() {
                     self.hold(from, to, state, cmds);
                 }
             }
             FaultAction::StoreOutage { group, for_ms } => {
                 let until = ends(out, for_ms);
-                out.trace(Kind::OutageStart {
-                    what: Outage::Store(group as u16),
-                    until,
-                });
+                let until = self.opened(Outage::Store(group as u16), until, out);
                 cmds.push(FaultCommand::StoreOutage { group, until });
             }
         }
@@ -193,9 +189,7 @@ impl FaultInjector {
         match self.faults[i].action {
             FaultAction::Isolate { .. } => {
                 let iso = self.isolations[&i].clone();
-                out.trace(Kind::OutageEnd {
-                    what: Outage::Isolated(iso.actor),
-                });
+                self.closed(Outage::Isolated(iso.actor), out);
                 for e in iso.endpoints {
                     for (from, to, _) in isolation_rules(e) {
                         self.release(from, to, cmds);
@@ -203,17 +197,36 @@ impl FaultInjector {
                 }
             }
             FaultAction::KafkaOutage { .. } => {
-                out.trace(Kind::OutageEnd {
-                    what: Outage::Kafka,
-                });
+                self.closed(Outage::Kafka, out);
                 for (from, to, _) in outage_rules() {
                     self.release(from, to, cmds);
                 }
             }
-            FaultAction::StoreOutage { group, .. } => out.trace(Kind::OutageEnd {
-                what: Outage::Store(group as u16),
-            }),
+            FaultAction::StoreOutage { group, .. } => self.closed(Outage::Store(group as u16), out),
             _ => unreachable!("only timed faults end"),
+        }
+    }
+
+    /// A window of `what` opens, to end at `until`: traced with the end of the outage as a
+    /// whole (the latest end of its open windows), which is returned.
+    fn opened(&mut self, what: Outage, until: Time, out: &mut crate::model::io::Out) -> Time {
+        let entry = self.open.entry(what).or_insert((0, until));
+        entry.0 += 1;
+        entry.1 = entry.1.max(until);
+        let until = entry.1;
+        out.trace(Kind::OutageStart { what, until });
+        until
+    }
+
+    /// A window of `what` closes; the outage ends, and is traced as ended, with its last.
+    fn closed(&mut self, what: Outage, out: &mut crate::model::io::Out) {
+        let Some(entry) = self.open.get_mut(&what) else {
+            unreachable!("{what:?} closes a window it never opened");
+        };
+        entry.0 -= 1;
+        if entry.0 == 0 {
+            self.open.remove(&what);
+            out.trace(Kind::OutageEnd { what });
         }
     }
 
@@ -505,6 +518,84 @@ mod tests {
             out.trace,
             vec![Kind::OutageEnd {
                 what: Outage::Store(1),
+            }]
+        );
+    }
+
+    #[test]
+    fn overlapping_kafka_outages_are_one_outage_that_ends_with_the_last_window() {
+        let faults = vec![
+            fault(100, FaultAction::KafkaOutage { for_ms: 200 }),
+            fault(150, FaultAction::KafkaOutage { for_ms: 10 }),
+        ];
+        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        fire(&mut f, 100, Timer::Fault { index: 0 });
+        let (out, _) = fire(&mut f, 150, Timer::Fault { index: 1 });
+        // The nested window says when the outage as a whole ends.
+        assert_eq!(
+            out.trace,
+            vec![Kind::OutageStart {
+                what: Outage::Kafka,
+                until: Time(300)
+            }]
+        );
+        let (out, cmds) = fire(&mut f, 160, Timer::FaultEnd { index: 1 });
+        assert!(
+            out.trace.is_empty(),
+            "no 'recovered' while the first window is open"
+        );
+        assert!(
+            links(&cmds).is_empty(),
+            "the rules stay while a window holds them"
+        );
+        let (out, cmds) = fire(&mut f, 300, Timer::FaultEnd { index: 0 });
+        assert_eq!(
+            out.trace,
+            vec![Kind::OutageEnd {
+                what: Outage::Kafka
+            }]
+        );
+        assert_eq!(links(&cmds).len(), 3, "every outage rule is cleared");
+    }
+
+    #[test]
+    fn a_store_outage_inside_another_does_not_shorten_it() {
+        let faults = vec![
+            fault(
+                100,
+                FaultAction::StoreOutage {
+                    group: 0,
+                    for_ms: 200,
+                },
+            ),
+            fault(
+                150,
+                FaultAction::StoreOutage {
+                    group: 0,
+                    for_ms: 10,
+                },
+            ),
+        ];
+        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        fire(&mut f, 100, Timer::Fault { index: 0 });
+        let (_, cmds) = fire(&mut f, 150, Timer::Fault { index: 1 });
+        assert_eq!(
+            cmds,
+            vec![FaultCommand::StoreOutage {
+                group: 0,
+                until: Time(300)
+            }]
+        );
+        let (out, _) = fire(&mut f, 160, Timer::FaultEnd { index: 1 });
+        assert!(
+            out.trace.is_empty(),
+            "no 'store-up' while the first window is open"
+        );
+        let (out, _) = fire(&mut f, 300, Timer::FaultEnd { index: 0 });
+        assert_eq!(
+            out.trace,
+            vec![Kind::OutageEnd {
+                what: Outage::Store(0)
             }]
         );
     }

@@ -13,7 +13,7 @@
 //! Positions advance when a poll returns records, as Kafka's do; auto-commit commits the
 //! positions at the start of a later poll once `auto.commit.interval.ms` has elapsed.
 
-use crate::model::armed::Armed;
+use crate::model::armed::Crashes;
 use crate::model::io::{
     Control, Endpoint, FetchRequest, MemberRef, Msg, Out, SyncGroup, Timer, TimerKey,
 };
@@ -69,7 +69,7 @@ pub struct Member {
     cursor: usize,
     rejoin: bool,
     last_auto_commit: crate::engine::Time,
-    armed: Option<Armed>,
+    crashes: Crashes,
     /// The id of the latest fetch or ListOffsets request; older answers are ignored.
     request_id: u32,
     pending_commits: u32,
@@ -100,7 +100,7 @@ impl Member {
             cursor: 0,
             rejoin: false,
             last_auto_commit: crate::engine::Time::ZERO,
-            armed: None,
+            crashes: Crashes::default(),
             request_id: 0,
             pending_commits: 0,
             seen: false,
@@ -164,7 +164,7 @@ impl Member {
             Control::Crash {
                 point: Some(point),
                 on_record,
-            } if self.live() => self.armed = Some(Armed::new(point, on_record)),
+            } if self.live() => self.crashes.arm(point, on_record),
             Control::Restart if self.phase == Phase::Down => {
                 out.trace(Kind::Restart { actor: self.actor });
                 self.start(out);
@@ -343,7 +343,7 @@ impl Member {
 
     /// True when the armed crash fires at `point` (the member is then down).
     fn crash_at(&mut self, point: CrashPoint, out: &mut Out) -> bool {
-        if !self.armed.is_some_and(|a| a.fires_at(point)) {
+        if !self.crashes.fires_at(point) {
             return false;
         }
         self.crash(Some(point), out);
@@ -366,7 +366,7 @@ impl Member {
             },
         );
         self.phase = Phase::Down;
-        self.armed = None;
+        self.crashes.clear();
         self.batch.clear();
         self.assignment.clear();
         self.positions.clear();
@@ -378,9 +378,7 @@ impl Member {
         if self.cursor >= self.batch.len() {
             return self.end_batch(store, out);
         }
-        if let Some(a) = self.armed.as_mut() {
-            a.count();
-        }
+        self.crashes.count();
         if self.crash_at(CrashPoint::BeforeProcess, out) {
             return;
         }

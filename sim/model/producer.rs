@@ -138,6 +138,7 @@ impl ProducerClient {
         self.transmit(event, part, sequence, out);
         self.deadlines
             .push_back((out.now.after(self.config.request_timeout_ms), event, 0));
+        self.compact_deadlines();
         self.arm(out);
         None
     }
@@ -338,7 +339,25 @@ impl ProducerClient {
             event,
             attempt,
         ));
+        self.compact_deadlines();
         self.arm(out);
+    }
+
+    /// Answered and retried requests leave their deadlines behind until they reach the
+    /// front; when those outnumber the requests still waiting, they are dropped, so the
+    /// deadlines never outgrow the requests in flight (a retry storm included). The armed
+    /// timer stays: it is no later than any deadline left, and moves on when it fires.
+    fn compact_deadlines(&mut self) {
+        if self.deadlines.len() <= 2 * self.in_flight.len() + 16 {
+            return;
+        }
+        let in_flight = &self.in_flight;
+        self.deadlines.retain(|&(_, event, attempt)| {
+            let i = in_flight.partition_point(|f| f.event < event);
+            in_flight.get(i).is_some_and(|f| {
+                f.event == event && !f.done && f.on_the_wire && f.attempt == attempt
+            })
+        });
     }
 
     /// A new producer epoch (modelled as a new producer id): sequences restart at 0 and

@@ -7,7 +7,7 @@
 //! sends, timers, trace records. A crash between publish and mark publishes the batch
 //! again after restart: at-least-once, which the consumer must absorb.
 
-use crate::model::armed::Armed;
+use crate::model::armed::Crashes;
 use crate::model::io::{Control, Msg, Out, Timer, TimerKey};
 use crate::model::producer::{ProducerClient, SendOutcome};
 use crate::model::producer_app::Partitioner;
@@ -29,7 +29,7 @@ pub struct Relay {
     batch: Vec<EventIx>,
     waiting: usize,
     /// A crash waiting for after-publish-before-mark; it counts acknowledged batches.
-    armed: Option<Armed>,
+    crashes: Crashes,
     poll_interval_ms: u64,
     batch_size: u64,
     commit_ms: u64,
@@ -56,7 +56,7 @@ impl Relay {
             up: true,
             batch: Vec::new(),
             waiting: 0,
-            armed: None,
+            crashes: Crashes::default(),
             poll_interval_ms,
             batch_size,
             commit_ms,
@@ -99,7 +99,7 @@ impl Relay {
             Control::Crash {
                 point: Some(point),
                 on_record,
-            } if self.up => self.armed = Some(Armed::new(point, on_record)),
+            } if self.up => self.crashes.arm(point, on_record),
             Control::Restart if !self.up => {
                 self.up = true;
                 out.trace(Kind::Restart { actor: self.actor });
@@ -146,11 +146,9 @@ impl Relay {
             return;
         }
         // Every row of the batch is answered: the crash point, then the mark transaction.
-        if let Some(a) = self.armed.as_mut() {
-            a.count();
-            if a.fires_at(CrashPoint::AfterPublishBeforeMark) {
-                return self.crash(Some(CrashPoint::AfterPublishBeforeMark), db, out);
-            }
+        self.crashes.count();
+        if self.crashes.fires_at(CrashPoint::AfterPublishBeforeMark) {
+            return self.crash(Some(CrashPoint::AfterPublishBeforeMark), db, out);
         }
         out.set_timer(MARK, self.commit_ms, Timer::RelayMarkDone);
     }
@@ -169,7 +167,7 @@ impl Relay {
 
     fn crash(&mut self, point: Option<CrashPoint>, db: &mut Database, out: &mut Out) {
         self.up = false;
-        self.armed = None;
+        self.crashes.clear();
         self.batch.clear();
         self.waiting = 0;
         self.client.reset(out);

@@ -12,7 +12,7 @@
 //! a local database client would be.
 
 use crate::engine::Time;
-use crate::model::armed::Armed;
+use crate::model::armed::Crashes;
 use crate::model::io::{Control, Msg, Out, Timer, TimerKey};
 use crate::model::producer::ProducerClient;
 use crate::model::producer_app::{Partitioner, Source};
@@ -120,7 +120,7 @@ pub struct Service {
     commit_ms: u64,
     up: bool,
     /// A crash waiting for after-db-commit; it counts orders committed.
-    armed: Option<Armed>,
+    crashes: Crashes,
     commands_issued: u64,
     /// Commands whose transaction is under way.
     pending: Vec<u64>,
@@ -141,7 +141,7 @@ impl Service {
             outbox,
             commit_ms,
             up: true,
-            armed: None,
+            crashes: Crashes::default(),
             commands_issued: 0,
             pending: Vec::new(),
         }
@@ -174,7 +174,7 @@ impl Service {
             Control::Crash {
                 point: Some(point),
                 on_record,
-            } if self.up => self.armed = Some(Armed::new(point, on_record)),
+            } if self.up => self.crashes.arm(point, on_record),
             Control::Restart if !self.up => {
                 self.up = true;
                 out.trace(Kind::Restart {
@@ -215,11 +215,9 @@ impl Service {
             event,
             outbox: self.outbox,
         });
-        if let Some(a) = self.armed.as_mut() {
-            a.count();
-            if a.fires_at(CrashPoint::AfterDbCommit) {
-                return self.crash(Some(CrashPoint::AfterDbCommit), out);
-            }
+        self.crashes.count();
+        if self.crashes.fires_at(CrashPoint::AfterDbCommit) {
+            return self.crash(Some(CrashPoint::AfterDbCommit), out);
         }
         if !self.outbox {
             let part = self.partitioner.partition(key.map(|k| k.1));
@@ -230,7 +228,7 @@ impl Service {
     /// The process dies with its open transactions and its producer's buffer.
     fn crash(&mut self, point: Option<CrashPoint>, out: &mut Out) {
         self.up = false;
-        self.armed = None;
+        self.crashes.clear();
         for c in self.pending.drain(..) {
             out.cancel_timer(DB_COMMIT + c);
         }

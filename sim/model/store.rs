@@ -49,7 +49,7 @@ impl Store {
     /// An outage of an external store until `until`. A same-transaction store lives in
     /// the consumer's database and is never down on its own.
     pub fn outage(&mut self, until: Time) {
-        self.down_until = until;
+        self.down_until = self.down_until.max(until);
     }
 
     fn down(&self, now: Time) -> bool {
@@ -96,6 +96,14 @@ mod tests {
         assert_eq!(s.check(EventIx(1), Time(49)), Check::Unavailable);
         assert_eq!(s.mark(EventIx(1), Time(49)), Marked::Unavailable);
         assert_eq!(s.mark(EventIx(1), Time(50)), Marked::Until(None));
+    }
+
+    #[test]
+    fn a_shorter_outage_inside_a_longer_one_does_not_end_it() {
+        let mut s = Store::new(StoreKind::External, None, StoreUnavailable::Retry);
+        s.outage(Time(300));
+        s.outage(Time(160));
+        assert_eq!(s.check(EventIx(1), Time(200)), Check::Unavailable);
     }
 
     #[test]
