@@ -84,7 +84,8 @@ pub struct RunResult {
     pub events: u64,
     /// The names and envelopes trace records point into.
     pub tables: Tables,
-    /// The most entries the event queue held at once: live work only, no dead timers.
+    /// The most entries the event queue held when an event was taken from it: live work
+    /// only, no dead timers.
     pub peak_queue_len: usize,
     /// The mean number of entries in the queue at each pop (rounded down).
     pub mean_queue_len: usize,
@@ -459,8 +460,12 @@ impl<'s, K: TraceSink> World<'s, K> {
     }
 
     fn apply(&mut self, who: Who, out: &mut Out) {
-        self.tables.envelopes.append(&mut out.new_events);
-        self.tables.assignments.append(&mut out.new_assignments);
+        if !out.new_events.is_empty() {
+            self.tables.envelopes.append(&mut out.new_events);
+        }
+        if !out.new_assignments.is_empty() {
+            self.tables.assignments.append(&mut out.new_assignments);
+        }
         for &kind in &out.trace {
             let ev = TraceEvent { at: out.now, kind };
             self.sink.record(&self.tables, &ev);
@@ -478,7 +483,6 @@ impl<'s, K: TraceSink> World<'s, K> {
                 }
             }
         }
-        self.peak_queue_len = self.peak_queue_len.max(self.queue.len());
     }
 
     fn timer(&mut self, who: Who, op: TimerOp) {
@@ -539,7 +543,9 @@ impl<K: TraceSink> World<'_, K> {
                 Some(t) if t > until => break Outcome::TimeLimit,
                 Some(_) => {}
             }
-            queued += self.queue.len() as u64;
+            let len = self.queue.len();
+            queued += len as u64;
+            self.peak_queue_len = self.peak_queue_len.max(len);
             let (at, ev) = self.queue.pop().expect("peeked");
             debug_assert!(at >= self.now, "time never runs backwards");
             self.now = at;
