@@ -54,7 +54,7 @@ counters! {
     Processed => "processed", Group: "records a consumer finished handling (effect applied or skipped as a duplicate)",
     DuplicateDeliveries => "duplicate_deliveries", Group: "deliveries of a partition+offset the group had already delivered",
     DuplicateEffects => "duplicate_effects", Group: "effects applied again for an eventId the group had already applied",
-    Lost => "lost", Group: "acknowledged records at or after the group's starting offset that it never processed",
+    Lost => "lost", Group: "records the group will never process: a commit moved past them before they were processed",
     KeyOrderViolations => "key_order_violations", Group: "records first processed before an earlier-produced record of the same key",
     SkippedOffsets => "skipped_offsets", Group: "offsets a member jumped over within a partition",
     Rebalances => "rebalances", Group: "completed rebalances (new generations)",
@@ -65,6 +65,12 @@ counters! {
     PublishedDuplicates => "published_duplicates", Service: "extra copies of an eventId in the log",
     OrdersNotApplied => "orders_not_applied", Service: "published orders whose effect some group subscribed to the topic never applied",
     OrdersAppliedTwice => "orders_applied_twice", Service: "committed orders whose effect some group applied more than once",
+    SendFailed => "send_failed", Total: "sends a producer, service or relay gave up on (retries or delivery.timeout.ms)",
+    UnackedLost => "unacked_lost", Total: "acks=0 sends whose only request was dropped before it reached the log (the producer never learns)",
+    SkippedByReset => "skipped_by_reset", Group: "records the group never processed because an offset reset moved its position past them",
+    UnprocessedAtEnd => "unprocessed_at_end", Group: "records still in the log and unprocessed when the run ended, with nothing past them: lag, not loss",
+    RecordsInLog => "records_in_log", Group: "records in the group's partitions when the run ended (= records_processed + skipped_by_reset + lost + unprocessed_at_end)",
+    RecordsProcessed => "records_processed", Group: "records (partition offsets) the group processed at least once",
 }
 
 /// A value for every counter, indexed by `Counter`.

@@ -88,6 +88,14 @@ pub enum SendError {
     OutOfOrderSequence,
 }
 
+/// The producer setting that ended a send (`ProducerConfig`'s `retries` and
+/// `delivery.timeout.ms`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GaveUp {
+    Retries,
+    DeliveryTimeout,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RebalanceReason {
     Join,
@@ -120,10 +128,21 @@ pub enum Kind {
         attempt: u32,
         error: SendError,
     },
-    /// The producer gave up: delivery.timeout.ms or retries exhausted.
+    /// The producer gave up after `attempts` attempts over `elapsed_ms`, because `limit`
+    /// was reached.
     SendFailed {
         actor: ActorId,
         event: EventIx,
+        attempts: u32,
+        elapsed_ms: u32,
+        limit: GaveUp,
+    },
+    /// The network dropped a produce request on its way to the brokers (an outage or an
+    /// isolated client): the record never reached the log by this attempt.
+    RequestDropped {
+        actor: ActorId,
+        event: EventIx,
+        part: PartId,
     },
     /// The partition leader appended the record.
     Append {
@@ -387,6 +406,7 @@ impl Kind {
             Kind::Send { .. } => "send",
             Kind::Retry { .. } => "retry",
             Kind::SendFailed { .. } => "send_failed",
+            Kind::RequestDropped { .. } => "request_dropped",
             Kind::Append { .. } => "append",
             Kind::DuplicateIgnored { .. } => "duplicate_ignored",
             Kind::Ack { .. } => "ack",
@@ -422,6 +442,7 @@ impl Kind {
             Kind::Send { event, .. }
             | Kind::Retry { event, .. }
             | Kind::SendFailed { event, .. }
+            | Kind::RequestDropped { event, .. }
             | Kind::Append { event, .. }
             | Kind::DuplicateIgnored { event, .. }
             | Kind::Ack { event, .. }

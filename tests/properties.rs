@@ -194,6 +194,25 @@ fn simulate_text(text: &str, seed: u64) -> Result<(Recorder, Verdict), TestCaseE
     Ok((all, v))
 }
 
+/// Every record in a group's partitions is processed, skipped by a reset, lost or still
+/// waiting: the counters add up, whatever the faults.
+fn records_add_up(v: &Verdict, text: &str) -> Result<(), TestCaseError> {
+    for g in &v.groups {
+        let c = |k| g.counts.get(k);
+        prop_assert_eq!(
+            c(Counter::RecordsInLog),
+            c(Counter::RecordsProcessed)
+                + c(Counter::SkippedByReset)
+                + c(Counter::Lost)
+                + c(Counter::UnprocessedAtEnd),
+            "group {} does not add up\n{}",
+            g.name,
+            text
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -214,6 +233,7 @@ proptest! {
         prop_assert_eq!(t.get(Counter::OrdersAppliedTwice), 0, "{:?}\n{}", causes, text);
         prop_assert_eq!(t.get(Counter::DuplicateEffects), 0, "{:?}\n{}", causes, text);
         prop_assert_eq!(t.get(Counter::Lost), 0, "{:?}\n{}", causes, text);
+        records_add_up(&v, &text)?;
     }
 
     /// The contrast that makes the property mean something: the same faults against a dual
@@ -231,6 +251,7 @@ proptest! {
             .replace("  - { at_ms: 20000, restart: order-service-relay-1 }\n", "")
             .replace("  - { at_ms: 40000, restart: order-service-relay-1 }\n", "");
         let (trace, v) = simulate_text(&text, seed)?;
+        records_add_up(&v, &text)?;
         let in_log: std::collections::BTreeSet<kafkasim::trace::EventIx> = trace
             .events
             .iter()

@@ -30,6 +30,8 @@ pub struct GroupFacts {
     pub commits: Vec<Vec<(Time, Offset, ActorId)>>,
     /// Per PartId: the first offset the group reset to.
     pub start: Vec<Option<Offset>>,
+    /// Per PartId: (time, offset, member) of every offset reset, in order.
+    pub resets: Vec<Vec<(Time, Offset, ActorId)>>,
     /// Per PartId, per offset: processed (effect applied or absorbed) at least once.
     pub processed: Vec<Vec<bool>>,
     /// Per event: how many times the effect was applied.
@@ -69,6 +71,7 @@ impl Facts {
             committed: vec![None; partitions],
             commits: vec![Vec::new(); partitions],
             start: vec![None; partitions],
+            resets: vec![Vec::new(); partitions],
             processed: vec![Vec::new(); partitions],
             ..GroupFacts::default()
         };
@@ -102,6 +105,7 @@ impl Facts {
                 g.committed.resize(parts, None);
                 g.commits.resize(parts, Vec::new());
                 g.start.resize(parts, None);
+                g.resets.resize(parts, Vec::new());
                 g.processed.resize(parts, Vec::new());
             }
         }
@@ -139,8 +143,9 @@ impl Facts {
                 part,
                 offset,
             } => {
-                let g = t.member_group(actor);
-                self.groups[g].start[part.ix()].get_or_insert(offset);
+                let g = &mut self.groups[t.member_group(actor)];
+                g.start[part.ix()].get_or_insert(offset);
+                g.resets[part.ix()].push((at, offset, actor));
             }
             Kind::Revoke { actor } => self.fates[actor.ix()].revoked = Some(at),
             Kind::Crash { actor, point } => self.fates[actor.ix()].crash = Some((at, point)),

@@ -4,16 +4,18 @@
 //! `Checker` is a `TraceSink`. For each record it updates the shared history (`facts.rs`),
 //! then hands the record to each property, one per file: `tallies.rs` (plain counts),
 //! `deliveries.rs` (duplicate deliveries), `skipped.rs` (skipped offsets), `effects.rs`
-//! (duplicate effects and the side-effect ledger), `key_order.rs` (per-key order), `lost.rs`
-//! (acknowledged records never processed) and `services.rs` (orders versus events). It
+//! (duplicate effects and the side-effect ledger), `key_order.rs` (per-key order), `accounting.rs`
+//! (every record processed, skipped, lost or waiting), `producers.rs` (sends given up or
+//! dropped) and `services.rs` (orders versus events). It
 //! never reads model state: what the timeline shows and what the verdict counts come from
 //! the same records. Each property keeps only the state it needs.
 
+mod accounting;
 mod deliveries;
 mod effects;
 pub mod facts;
 mod key_order;
-mod lost;
+mod producers;
 mod services;
 mod skipped;
 mod tallies;
@@ -35,6 +37,9 @@ pub enum AnomalyKind {
     CommittedWithoutEvent,
     PublishedDuplicate,
     NotApplied,
+    SkippedByReset,
+    SendFailed,
+    UnackedLost,
 }
 
 impl AnomalyKind {
@@ -49,6 +54,9 @@ impl AnomalyKind {
             AnomalyKind::CommittedWithoutEvent => "committed_without_event",
             AnomalyKind::PublishedDuplicate => "published_duplicate",
             AnomalyKind::NotApplied => "not_applied",
+            AnomalyKind::SkippedByReset => "skipped_by_reset",
+            AnomalyKind::SendFailed => "send_failed",
+            AnomalyKind::UnackedLost => "unacked_lost",
         }
     }
 }
@@ -78,6 +86,9 @@ pub struct GroupVerdict {
     pub counts: Counts,
     /// (partition, committed offset) for each of the group's partitions, from the trace.
     pub committed: Vec<(PartId, Option<Offset>)>,
+    /// (partition, lag) for each of the group's partitions when the run ended: the log end
+    /// offset minus the committed offset (None where the group never committed).
+    pub lag: Vec<(PartId, Option<u64>)>,
     /// The side-effect ledger: applications in all, distinct eventIds applied, and the
     /// eventIds applied more than once.
     pub applied: u64,
@@ -194,7 +205,8 @@ struct Properties {
     skipped: skipped::SkippedOffsets,
     effects: effects::DuplicateEffects,
     key_order: key_order::KeyOrder,
-    lost: lost::Lost,
+    accounting: accounting::Accounting,
+    producers: producers::Producers,
     services: services::Services,
 }
 
@@ -204,6 +216,11 @@ impl Properties {
     fn record(&mut self, cx: &Context, ev: &TraceEvent, u: Update, found: &mut Findings) {
         self.tallies.record(cx, ev, u, found);
         match ev.kind {
+            Kind::Ack { offset: None, .. }
+            | Kind::RequestDropped { .. }
+            | Kind::SendFailed { .. }
+            | Kind::OutageStart { .. }
+            | Kind::OutageEnd { .. } => self.producers.record(cx, ev, u, found),
             Kind::Deliver { .. } => {
                 self.deliveries.record(cx, ev, u, found);
                 self.skipped.record(cx, ev, u, found);
@@ -226,14 +243,15 @@ impl Properties {
         }
     }
 
-    fn all(&mut self) -> [&mut dyn Property; 7] {
+    fn all(&mut self) -> [&mut dyn Property; 8] {
         [
             &mut self.tallies,
             &mut self.deliveries,
             &mut self.skipped,
             &mut self.effects,
             &mut self.key_order,
-            &mut self.lost,
+            &mut self.accounting,
+            &mut self.producers,
             &mut self.services,
         ]
     }
@@ -261,7 +279,8 @@ impl<'s> Checker<'s> {
                 skipped: skipped::SkippedOffsets::default(),
                 effects: effects::DuplicateEffects::new(groups),
                 key_order: key_order::KeyOrder::new(groups),
-                lost: lost::Lost,
+                accounting: accounting::Accounting,
+                producers: producers::Producers::default(),
                 services: services::Services::new(sc.services.len()),
             },
         }
@@ -298,11 +317,18 @@ impl<'s> Checker<'s> {
             .iter()
             .enumerate()
             .map(|(g, spec)| {
-                let committed = (0..t.partitions.len())
+                let committed: Vec<(PartId, Option<Offset>)> = (0..t.partitions.len())
                     .filter(|&p| spec.topics.contains(&(t.partitions[p].0 as usize)))
                     .map(|p| {
                         let p = PartId(p as u32);
                         (p, facts.groups[g].committed.get(p.ix()).copied().flatten())
+                    })
+                    .collect();
+                let lag = committed
+                    .iter()
+                    .map(|&(p, c)| {
+                        let end = Offset(facts.logs[p.ix()].len() as u64);
+                        (p, c.map(|c| end.since(c)))
                     })
                     .collect();
                 let (applied, applied_distinct, reapplied) = self.props.effects.ledger(g, &facts);
@@ -310,6 +336,7 @@ impl<'s> Checker<'s> {
                     name: spec.name.clone(),
                     counts: findings.groups[g].clone(),
                     committed,
+                    lag,
                     applied,
                     applied_distinct,
                     reapplied,

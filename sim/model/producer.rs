@@ -13,7 +13,7 @@ use crate::engine::Time;
 use crate::model::io::{Endpoint, Msg, Out, Produce, Timer, TimerKey};
 use crate::model::log::Offset;
 use crate::scenario::{Acks, ProducerConfig};
-use crate::trace::{ActorId, EventIx, Kind, PartId, SendError};
+use crate::trace::{ActorId, EventIx, GaveUp, Kind, PartId, SendError};
 use std::collections::VecDeque;
 
 /// The timer key of the request-timeout timer; resend timers use `RESEND | event`.
@@ -296,13 +296,24 @@ impl ProducerClient {
     fn retry(&mut self, i: usize, error: SendError, out: &mut Out) -> Option<SendOutcome> {
         let f = &mut self.in_flight[i];
         let event = f.event;
-        let elapsed = out.now.since(f.first_sent) + self.config.retry_backoff_ms;
-        if u64::from(f.attempt) >= self.config.retries || elapsed >= self.config.delivery_timeout_ms
-        {
+        let elapsed = out.now.since(f.first_sent);
+        let retries_exhausted = u64::from(f.attempt) >= self.config.retries;
+        // The next attempt could only start after the backoff: if that is past
+        // delivery.timeout.ms, the send has run out of time.
+        let out_of_time = elapsed + self.config.retry_backoff_ms >= self.config.delivery_timeout_ms;
+        if retries_exhausted || out_of_time {
+            let attempts = f.attempt + 1;
             self.complete(i);
             out.trace(Kind::SendFailed {
                 actor: self.actor,
                 event,
+                attempts,
+                elapsed_ms: u32::try_from(elapsed).unwrap_or(u32::MAX),
+                limit: if retries_exhausted {
+                    GaveUp::Retries
+                } else {
+                    GaveUp::DeliveryTimeout
+                },
             });
             if self.config.enable_idempotence {
                 // The expired sequence number is a hole the broker would wait for forever:

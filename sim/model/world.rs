@@ -24,7 +24,7 @@ use crate::rng::{SimRng, Stream};
 use crate::scenario::{
     Client, FaultAction, Keys, ProducerConfig, Publish, Scenario, SendSpec, Target,
 };
-use crate::trace::{Actor, ActorId, PartId, Tables, TraceEvent, TraceSink};
+use crate::trace::{Actor, ActorId, Kind, PartId, Tables, TraceEvent, TraceSink};
 use std::collections::BTreeMap;
 
 /// A component, as the driver addresses it for timers and dispatch.
@@ -426,6 +426,16 @@ impl<'s, K: TraceSink> World<'s, K> {
         }
     }
 
+    /// The actor behind producer client `c`.
+    fn client_actor(&self, c: u16) -> ActorId {
+        match self.client_owner[c as usize] {
+            Who::Producer(p) => self.producers[p as usize].client.actor,
+            Who::Service(s) => self.services[s as usize].client.actor,
+            Who::Relay(s, r) => self.relays[s as usize][r as usize].client.actor,
+            other => unreachable!("{other:?} owns no producer client"),
+        }
+    }
+
     /// The network endpoint a component sends from.
     fn endpoint(&self, who: Who) -> Endpoint {
         match who {
@@ -584,6 +594,18 @@ impl<K: TraceSink> World<'_, K> {
                 }
                 if let Some((from, to, msg)) = d.message {
                     self.deliver(from, to, msg);
+                }
+                if let Some((Endpoint::Client(c), _, Msg::Produce(p))) = d.dropped {
+                    // The network's decision is traced, so the checker can account for a
+                    // record whose only request was lost (acks=0 never resends).
+                    let actor = self.client_actor(c);
+                    let kind = Kind::RequestDropped {
+                        actor,
+                        event: p.event,
+                        part: p.part,
+                    };
+                    self.sink
+                        .record(&self.tables, &TraceEvent { at: self.now, kind });
                 }
             }
             Ev::Timer { component, key } => {

@@ -95,6 +95,11 @@ pub fn json(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict) -> String {
             j.key(&tp(t, p)).opt_num(c.map(|c| c.value()));
         }
         j.close_object();
+        j.key("lag").open_object();
+        for &(p, lag) in &g.lag {
+            j.key(&tp(t, p)).opt_num(lag);
+        }
+        j.close_object();
         j.close_object();
     }
     j.close_array();

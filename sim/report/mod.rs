@@ -16,8 +16,8 @@ use crate::counters::{Counter, Scope};
 use crate::model::RunResult;
 use crate::scenario::Scenario;
 use crate::trace::{
-    ActorId, EventIx, Kind, Outage, PartId, RebalanceReason, SendError, Tables, TraceEvent,
-    TraceSink,
+    Actor, ActorId, EventIx, GaveUp, Kind, Outage, PartId, RebalanceReason, SendError, Tables,
+    TraceEvent, TraceSink,
 };
 use std::fmt::Write;
 
@@ -189,6 +189,35 @@ pub fn rows(
     rows
 }
 
+/// The limit that ended a send after `elapsed_ms`, with its configured value: "retries
+/// (5) exhausted".
+pub fn gave_up(
+    sc: &Scenario,
+    t: &Tables,
+    actor: ActorId,
+    limit: GaveUp,
+    elapsed_ms: u32,
+) -> String {
+    let config = match t.actors[actor.ix()].0 {
+        Actor::Producer(p) => &sc.producers[p as usize].config,
+        Actor::Service(s) | Actor::Relay { service: s, .. } => &sc.services[s as usize].producer,
+        Actor::Member { .. } => unreachable!("members do not produce"),
+    };
+    match limit {
+        GaveUp::Retries => format!("retries ({}) exhausted", config.retries),
+        GaveUp::DeliveryTimeout if u64::from(elapsed_ms) >= config.delivery_timeout_ms => {
+            format!(
+                "delivery.timeout.ms ({} ms) had passed",
+                config.delivery_timeout_ms
+            )
+        }
+        GaveUp::DeliveryTimeout => format!(
+            "delivery.timeout.ms ({} ms) would pass before the next attempt",
+            config.delivery_timeout_ms
+        ),
+    }
+}
+
 fn key_text(t: &Tables, e: EventIx) -> String {
     t.key_of(e)
         .map_or("null key".to_string(), |k| format!("key={k}"))
@@ -227,12 +256,29 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 }
             ),
         ),
-        Kind::SendFailed { actor, event } => (
+        Kind::SendFailed {
+            actor,
+            event,
+            attempts,
+            elapsed_ms,
+            limit,
+        } => (
             n(actor),
             "send-failed",
             format!(
-                "{} given up (delivery.timeout.ms or retries exhausted)",
-                t.event_id(event)
+                "{} given up after {attempts} attempt{} in {elapsed_ms} ms: {}",
+                t.event_id(event),
+                if attempts == 1 { "" } else { "s" },
+                gave_up(sc, t, actor, limit, elapsed_ms)
+            ),
+        ),
+        Kind::RequestDropped { actor, event, part } => (
+            n(actor),
+            "dropped",
+            format!(
+                "produce request {} → {} lost on the way: no broker will answer it",
+                t.event_id(event),
+                t.part_name(part)
             ),
         ),
         Kind::Append {
@@ -532,8 +578,7 @@ fn summary(o: &mut String, v: &Verdict) {
         }
         let mut line = format!("  {:<24} {:>8}", c.name(), total);
         // A group column shows group counters only, a service column service counters only.
-        let group_counter = !is_service_counter(c)
-            && !matches!(c, Counter::Produced | Counter::Acked | Counter::Appended);
+        let group_counter = is_group_counter(c);
         for n in per_group {
             let cell = if group_counter {
                 n.to_string()
@@ -562,17 +607,19 @@ fn committed(o: &mut String, t: &Tables, v: &Verdict) {
     if v.groups.is_empty() {
         return;
     }
-    let _ = writeln!(o, "\nCommitted offsets (next offset to read)");
+    let _ = writeln!(
+        o,
+        "\nCommitted offsets (next offset to read; lag: log end offset minus committed)"
+    );
     for g in &v.groups {
         let parts: Vec<String> = g
             .committed
             .iter()
-            .map(|&(p, c)| {
-                format!(
-                    "{}={}",
-                    t.part_name(p),
-                    c.map_or("-".to_string(), |c| c.to_string())
-                )
+            .zip(&g.lag)
+            .map(|(&(p, c), &(_, lag))| match (c, lag) {
+                (Some(c), Some(lag)) if lag > 0 => format!("{}={c} (lag {lag})", t.part_name(p)),
+                (Some(c), _) => format!("{}={c}", t.part_name(p)),
+                (None, _) => format!("{}=-", t.part_name(p)),
             })
             .collect();
         let _ = writeln!(o, "  {:<22} {}", g.name, parts.join(" "));

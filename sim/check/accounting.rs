@@ -1,0 +1,124 @@
+//! Every record accounted for: each record in a group's partitions, when the run ends, is
+//! exactly one of processed, skipped by a reset, lost, or still waiting.
+//!
+//! For a record the group never processed, the history says why, from what happened and
+//! in the order it happened: the first of an offset reset that moved the group's position
+//! past it (`skipped_by_reset`) and a commit that moved past it before it was processed
+//! (`lost`); with neither, it is lag (`unprocessed_at_end`), not loss: a consumer that
+//! comes back would read it. So `records_in_log = records_processed + skipped_by_reset +
+//! lost + unprocessed_at_end`, per group. No state of its own: it reads the history.
+
+use super::{AnomalyKind, Context, Findings, Property};
+use crate::counters::Counter;
+use crate::engine::Time;
+use crate::model::log::Offset;
+use crate::trace::{ActorId, EventIx, PartId};
+
+pub struct Accounting;
+
+/// Why an unprocessed record was never processed: the first thing that moved past it.
+enum Past {
+    Reset(Time, Offset, ActorId),
+    Commit(Time, Offset, ActorId),
+}
+
+impl Property for Accounting {
+    fn finish(&mut self, cx: &Context, end: Time, found: &mut Findings) {
+        for (g, spec) in cx.sc.groups.iter().enumerate() {
+            let parts = (0..cx.t.partitions.len())
+                .filter(|&p| spec.topics.contains(&(cx.t.partitions[p].0 as usize)))
+                .map(|p| PartId(p as u32));
+            for part in parts {
+                let log = &cx.f.logs[part.ix()];
+                found.count_group(g, Counter::RecordsInLog, log.len() as u64);
+                for (o, &event) in log.iter().enumerate() {
+                    let offset = Offset(o as u64);
+                    if cx.f.processed(g, part, offset) {
+                        found.count_group(g, Counter::RecordsProcessed, 1);
+                        continue;
+                    }
+                    match moved_past(cx, g, part, offset) {
+                        None => found.count_group(g, Counter::UnprocessedAtEnd, 1),
+                        Some(past) => {
+                            let (kind, counter) = match past {
+                                Past::Reset(..) => {
+                                    (AnomalyKind::SkippedByReset, Counter::SkippedByReset)
+                                }
+                                Past::Commit(..) => (AnomalyKind::Lost, Counter::Lost),
+                            };
+                            found.count_group(g, counter, 1);
+                            let cause = cause(cx, g, part, offset, event, past);
+                            found.group_anomaly(
+                                kind,
+                                g,
+                                end,
+                                Some(part),
+                                Some(offset),
+                                Some(event),
+                                cause,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The earliest reset or commit of group `g` that moved past `offset` on `part`.
+fn moved_past(cx: &Context, g: usize, part: PartId, offset: Offset) -> Option<Past> {
+    let facts = &cx.f.groups[g];
+    let reset = facts.resets[part.ix()]
+        .iter()
+        .find(|&&(_, r, _)| r > offset)
+        .map(|&(t, r, a)| Past::Reset(t, r, a));
+    let commit = facts.commits[part.ix()]
+        .iter()
+        .find(|&&(_, c, _)| c > offset)
+        .map(|&(t, c, a)| Past::Commit(t, c, a));
+    match (reset, commit) {
+        (Some(Past::Reset(tr, r, ar)), Some(Past::Commit(tc, ..))) if tr <= tc => {
+            Some(Past::Reset(tr, r, ar))
+        }
+        (Some(reset), None) => Some(reset),
+        (_, commit) => commit,
+    }
+}
+
+fn cause(
+    cx: &Context,
+    g: usize,
+    part: PartId,
+    offset: Offset,
+    event: EventIx,
+    past: Past,
+) -> String {
+    let pn = cx.t.part_name(part);
+    let group = &cx.sc.groups[g];
+    let head = format!(
+        "{pn}@{offset} ({}) is in the log but {} never processed it",
+        cx.t.event_id(event),
+        group.name
+    );
+    match past {
+        Past::Reset(t, r, a) => format!(
+            "{head}: {} had no committed offset for {pn} and reset to {r} (auto.offset.reset={}) at t={t}ms, past it",
+            cx.name(a),
+            group.config.auto_offset_reset.name()
+        ),
+        Past::Commit(t, c, a) => {
+            let crash = match cx.f.fates[a.ix()].crash {
+                Some((ct, p)) if ct >= t => format!(
+                    "; {} then crashed at t={ct}ms{}",
+                    cx.name(a),
+                    p.map_or(String::new(), |p| format!(" at {}", p.name()))
+                ),
+                _ => String::new(),
+            };
+            format!(
+                "{head}: {} committed offset {c} at t={t}ms, past it, before processing it{crash}",
+                cx.name(a)
+            )
+        }
+    }
+}

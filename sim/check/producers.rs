@@ -1,0 +1,177 @@
+//! Sends that never made it: a producer, service or relay that gave up (`send_failed`,
+//! with the limit that ended it), and acks=0 sends whose only request the network dropped
+//! (`unacked_lost`: the producer counted them as sent and never learns). State: which
+//! events were sent with acks=0 (a bit per event), and the first drop of each event.
+
+use super::{Anomaly, AnomalyKind, Context, Findings, Property};
+use crate::check::facts::Update;
+use crate::counters::Counter;
+use crate::engine::Time;
+use crate::trace::{Actor, ActorId, EventIx, GaveUp, Kind, Outage, PartId, TraceEvent};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Default)]
+pub struct Producers {
+    /// Per event: sent with acks=0 (its `ack` record has no offset).
+    unacked: Vec<bool>,
+    /// Events with acks=0 whose request was dropped: (time, sender, partition, why).
+    dropped: BTreeMap<EventIx, (Time, ActorId, PartId, &'static str)>,
+    /// Open Kafka outage windows, and the actors cut off by isolation, as the outage
+    /// records tell it: what a dropped request's cause names.
+    kafka_down: bool,
+    isolated: BTreeSet<ActorId>,
+    /// Sends given up, in order: judged when the run ends, when the log shows whether
+    /// the record got there anyway.
+    failed: Vec<Failed>,
+}
+
+struct Failed {
+    /// Whether the record was already in the log when the client gave up, as the history
+    /// said at that moment (an attempt got through and its answers were lost).
+    appended_before: bool,
+    at: Time,
+    actor: ActorId,
+    event: EventIx,
+    attempts: u32,
+    elapsed_ms: u32,
+    limit: GaveUp,
+}
+
+impl Producers {
+    /// What cut `actor` off when its request was dropped, from the outages in force.
+    fn why_dropped(&self, cx: &Context, actor: ActorId) -> &'static str {
+        let service = match cx.t.actors[actor.ix()].0 {
+            Actor::Relay { service, .. } => {
+                cx.t.actors
+                    .iter()
+                    .position(|(a, _)| *a == Actor::Service(service))
+                    .map(|i| ActorId(i as u32))
+            }
+            _ => None,
+        };
+        if self.isolated.contains(&actor) || service.is_some_and(|s| self.isolated.contains(&s)) {
+            "it was cut off from the brokers"
+        } else if self.kafka_down {
+            "every broker was unreachable"
+        } else {
+            "the network dropped it"
+        }
+    }
+}
+
+impl Property for Producers {
+    fn record(&mut self, cx: &Context, ev: &TraceEvent, _: Update, found: &mut Findings) {
+        match ev.kind {
+            Kind::Ack {
+                event,
+                offset: None,
+                ..
+            } => {
+                if self.unacked.len() <= event.ix() {
+                    self.unacked.resize(event.ix() + 1, false);
+                }
+                self.unacked[event.ix()] = true;
+            }
+            Kind::RequestDropped { actor, event, part }
+                if self.unacked.get(event.ix()).copied().unwrap_or(false) =>
+            {
+                let why = self.why_dropped(cx, actor);
+                self.dropped
+                    .entry(event)
+                    .or_insert((ev.at, actor, part, why));
+            }
+            Kind::OutageStart { what, .. } => match what {
+                Outage::Kafka => self.kafka_down = true,
+                Outage::Isolated(a) => {
+                    self.isolated.insert(a);
+                }
+                Outage::Store(_) => {}
+            },
+            Kind::OutageEnd { what } => match what {
+                Outage::Kafka => self.kafka_down = false,
+                Outage::Isolated(a) => {
+                    self.isolated.remove(&a);
+                }
+                Outage::Store(_) => {}
+            },
+            Kind::SendFailed {
+                actor,
+                event,
+                attempts,
+                elapsed_ms,
+                limit,
+            } => {
+                found.totals.bump(Counter::SendFailed);
+                self.failed.push(Failed {
+                    appended_before: cx.f.appends[event.ix()] > 0,
+                    at: ev.at,
+                    actor,
+                    event,
+                    attempts,
+                    elapsed_ms,
+                    limit,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, cx: &Context, _: Time, found: &mut Findings) {
+        for f in &self.failed {
+            let why = crate::report::gave_up(cx.sc, cx.t, f.actor, f.limit, f.elapsed_ms);
+            let (p, o) = cx.f.first_append[f.event.ix()];
+            let landed = if f.appended_before {
+                format!(
+                    "; the record was already in the log, at {}@{o}, when it gave up: no answer for it had come back",
+                    cx.t.part_name(p)
+                )
+            } else if cx.f.appends[f.event.ix()] > 0 {
+                format!(
+                    "; a later send put it in the log, at {}@{o}",
+                    cx.t.part_name(p)
+                )
+            } else {
+                "; it never reached the log".to_string()
+            };
+            let cause = format!(
+                "{} gave up on {} at t={}ms after {} attempt{} in {} ms: {why}{landed}",
+                cx.name(f.actor),
+                cx.t.event_id(f.event),
+                f.at,
+                f.attempts,
+                if f.attempts == 1 { "" } else { "s" },
+                f.elapsed_ms
+            );
+            found.anomalies.push(Anomaly {
+                kind: AnomalyKind::SendFailed,
+                scope: cx.name(f.actor).to_string(),
+                at: f.at,
+                part: None,
+                offset: None,
+                event: Some(f.event),
+                cause,
+            });
+        }
+        for (&event, &(at, actor, part, why)) in &self.dropped {
+            if cx.f.appends[event.ix()] > 0 {
+                continue;
+            }
+            found.totals.bump(Counter::UnackedLost);
+            let cause = format!(
+                "{} sent {} to {} with acks=0 and counted it as sent, but its request was dropped at t={at}ms ({why}), and acks=0 never resends",
+                cx.name(actor),
+                cx.t.event_id(event),
+                cx.t.part_name(part)
+            );
+            found.anomalies.push(Anomaly {
+                kind: AnomalyKind::UnackedLost,
+                scope: cx.name(actor).to_string(),
+                at,
+                part: Some(part),
+                offset: None,
+                event: Some(event),
+                cause,
+            });
+        }
+    }
+}
