@@ -201,5 +201,123 @@ fn a_given_up_send_whose_record_a_later_send_published_says_so() {
     assert_eq!(why.len(), 1);
     // The relay's send gave up at 3520 ms; the row was published again at 3572 ms and
     // that send appended it: the cause must not credit the failed send.
-    assert!(why[0].ends_with("a later send put it in the log, at p2@0"), "{}", why[0]);
+    assert!(
+        why[0].ends_with("a later send put it in the log, at p2@0"),
+        "{}",
+        why[0]
+    );
+}
+
+fn case(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/verdicts/{name}.yaml"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn an_outbox_row_marked_published_after_an_acks_zero_drop_is_not_called_pending() {
+    let v = run(&case("relay-acks0"));
+    let why = causes(&v, AnomalyKind::CommittedWithoutEvent);
+    assert!(!why.is_empty());
+    for w in &why {
+        assert!(
+            w.contains("svc-relay-1 marked its outbox row PUBLISHED"),
+            "{w}"
+        );
+        assert!(w.contains("acks=0"), "{w}");
+        assert!(!w.contains("PENDING"), "{w}");
+    }
+}
+
+#[test]
+fn a_relay_crashed_at_once_is_named_as_the_cause_of_its_republished_rows() {
+    let v = run(&case("relay-plain-crash"));
+    let why = causes(&v, AnomalyKind::PublishedDuplicate);
+    assert!(!why.is_empty());
+    for w in &why {
+        assert!(
+            w.contains("crashed at t=257ms at once, before marking it PUBLISHED"),
+            "{w}"
+        );
+        assert!(!w.contains("more than one relay"), "{w}");
+    }
+}
+
+#[test]
+fn a_second_copy_from_a_producer_retry_is_not_called_a_redelivery() {
+    let v = run(&case("producer-retry-copy"));
+    assert_eq!(v.totals.get(Counter::DuplicateDeliveries), 0);
+    let why = causes(&v, AnomalyKind::DuplicateEffect);
+    assert_eq!(why.len(), 1);
+    assert!(
+        why[0].contains("p0@5 is another copy of it in the log"),
+        "{}",
+        why[0]
+    );
+    assert!(
+        why[0].contains("its producer retried a send whose answer was lost"),
+        "{}",
+        why[0]
+    );
+    assert!(!why[0].contains("was delivered again"), "{}", why[0]);
+}
+
+/// `NAME crashed at t=Tms` and `NAME gave up on e-N at t=Tms` in a cause must match a
+/// record of the trace: the cause and the timeline never disagree.
+#[test]
+fn every_crash_and_give_up_a_cause_names_is_in_the_trace() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = ["scenarios", "tests/regressions", "tests/verdicts"]
+        .iter()
+        .flat_map(|d| {
+            std::fs::read_dir(root.join(d))
+                .expect("folder")
+                .map(|e| e.unwrap().path())
+        })
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    let mut checked = 0;
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let sc = scenario::parse(&text).unwrap();
+        let mut all = kafkasim::trace::Recorder::default();
+        let (run, v) = kafkasim::simulate_with(&sc, sc.seed, &mut all);
+        let t = &run.tables;
+        // A record of that kind at that time, by an actor the sentence names.
+        let happened = |cause: &str, at: u64, crash: bool| {
+            all.events.iter().any(|e| {
+                let actor = match e.kind {
+                    kafkasim::trace::Kind::Crash { actor, .. } if crash => actor,
+                    kafkasim::trace::Kind::SendFailed { actor, .. } if !crash => actor,
+                    _ => return false,
+                };
+                e.at.ms() == at && cause.contains(t.actor_name(actor))
+            })
+        };
+        for a in &v.anomalies {
+            for (marker, crash) in [(" crashed at t=", true), (" gave up on ", false)] {
+                for (i, _) in a.cause.match_indices(marker) {
+                    let after = &a.cause[i + marker.len()..];
+                    let after = if crash {
+                        after
+                    } else {
+                        &after[after.find(" at t=").map_or(0, |j| j + 6)..]
+                    };
+                    let digits: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
+                    let at: u64 = digits.parse().expect("a time follows");
+                    assert!(
+                        happened(&a.cause, at, crash),
+                        "{}: the cause cites{marker}…{at}ms but the trace has no such record by an actor it names: {}",
+                        path.display(),
+                        a.cause
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        checked >= 10,
+        "the causes named crashes and give-ups ({checked} checked)"
+    );
 }

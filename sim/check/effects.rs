@@ -118,23 +118,36 @@ impl DuplicateEffects {
             cx.t.key_of(event)
                 .map_or(String::new(), |k| format!(" ({k})"));
         let group = &cx.sc.groups[g];
+        let times = match cx.f.groups[g].effects[event.ix()] {
+            2 => "twice".to_string(),
+            n => format!("{n} times"),
+        };
+        let pn = cx.t.part_name(part);
         let head = format!(
-            "eventId {id}{key} applied twice by {}: first by {} at t={first_at}ms, again by {} at t={at}ms ({}@{offset})",
+            "eventId {id}{key} applied {times} by {}: first by {} at t={first_at}ms, again by {} at t={at}ms ({pn}@{offset})",
             group.name,
             cx.name(first),
             cx.name(actor),
-            cx.t.part_name(part)
         );
+        // How the eventId came back: the same log record delivered again, or another copy.
+        let came_back = if cx.f.first_append[event.ix()] == (part, offset) {
+            format!("{pn}@{offset} was delivered again")
+        } else {
+            format!(
+                "{pn}@{offset} is another copy of it in the log ({}), not a redelivery",
+                cx.f.why_copies(cx.t, event)
+            )
+        };
         let Some(idem) = &group.idempotency else {
             return format!(
-                "{head}: the group keeps no processed-id store, so a redelivery applies the effect again"
+                "{head}: {came_back}, and the group keeps no processed-id store to recognise it"
             );
         };
         if let Some(&(_, expires)) = st.marks.get(&event) {
             if let Some(expires) = expires.filter(|&e| e <= at) {
                 let ttl = idem.ttl_ms.unwrap_or(0);
                 return format!(
-                    "{head}: its processed-id expired at t={expires}ms, {ttl} ms TTL, before redelivery at t={at}ms"
+                    "{head}: {came_back} at t={at}ms, after its processed-id had expired at t={expires}ms ({ttl} ms TTL)"
                 );
             }
             return format!("{head}: it was marked, but the mark was not seen");

@@ -7,7 +7,7 @@
 use crate::engine::Time;
 use crate::model::log::Offset;
 use crate::scenario::CrashPoint;
-use crate::trace::{Actor, ActorId, EventIx, Kind, PartId, Tables, TraceEvent};
+use crate::trace::{Actor, ActorId, EventIx, GaveUp, Kind, PartId, Tables, TraceEvent};
 use std::collections::BTreeMap;
 
 /// What became of an actor: the facts a cause sentence is made of.
@@ -55,8 +55,13 @@ pub struct Facts {
     /// Per event: how many times it was appended.
     pub appends: Vec<u32>,
     pub acked: Vec<bool>,
+    /// Per event: some client retried a send of it.
+    pub retried: Vec<bool>,
+    /// Per outbox event: (time, relay) of every publish, in order.
+    pub publishes: BTreeMap<EventIx, Vec<(Time, ActorId)>>,
     /// Events a producer gave up on, and when.
-    pub failed: BTreeMap<EventIx, Time>,
+    /// Events a client gave up on: the last give-up's time, sender, limit and elapsed ms.
+    pub failed: BTreeMap<EventIx, (Time, ActorId, GaveUp, u32)>,
     /// Per PartId: the event at each offset, as the Append records built it.
     pub logs: Vec<Vec<EventIx>>,
     pub groups: Vec<GroupFacts>,
@@ -93,6 +98,7 @@ impl Facts {
                 .resize(events, (PartId::NONE, Offset::ZERO));
             self.appends.resize(events, 0);
             self.acked.resize(events, false);
+            self.retried.resize(events, false);
             for g in &mut self.groups {
                 g.effects.resize(events, 0);
                 g.first_done.resize(events, (ActorId::NONE, Time::ZERO));
@@ -117,8 +123,18 @@ impl Facts {
         let mut u = Update::default();
         match ev.kind {
             Kind::Ack { event, .. } => self.acked[event.ix()] = true,
-            Kind::SendFailed { event, .. } => {
-                self.failed.insert(event, at);
+            Kind::Retry { event, .. } => self.retried[event.ix()] = true,
+            Kind::RelayPublish { actor, event } => {
+                self.publishes.entry(event).or_default().push((at, actor))
+            }
+            Kind::SendFailed {
+                actor,
+                event,
+                limit,
+                elapsed_ms,
+                ..
+            } => {
+                self.failed.insert(event, (at, actor, limit, elapsed_ms));
             }
             Kind::Append {
                 event,
@@ -201,6 +217,52 @@ impl Facts {
             .get(offset.value() as usize)
             .copied()
             .unwrap_or(false)
+    }
+
+    /// Why `event` is in the log more than once, from what happened: a relay that
+    /// published its row again (after a crash, or after giving up on a send that had got
+    /// through), two relays publishing one row, or a producer retry without idempotence.
+    pub fn why_copies(&self, t: &Tables, event: EventIx) -> String {
+        let publishes = self.publishes.get(&event).map_or(&[][..], |v| v.as_slice());
+        for pair in publishes.windows(2) {
+            let ((t0, first), (t1, again)) = (pair[0], pair[1]);
+            if let Some((tc, point)) = self.fates[first.ix()]
+                .crash
+                .filter(|&(tc, _)| t0 <= tc && tc <= t1)
+            {
+                let how = match point {
+                    Some(p) => format!("at {}", p.name()),
+                    None => "at once".to_string(),
+                };
+                return format!(
+                    "{} published its row at t={t0}ms and crashed at t={tc}ms {how}, before marking it PUBLISHED, so {} published it again at t={t1}ms",
+                    t.actor_name(first),
+                    t.actor_name(again)
+                );
+            }
+            if let Some(&(tf, ..)) = self
+                .failed
+                .get(&event)
+                .filter(|&&(tf, ..)| t0 <= tf && tf <= t1)
+            {
+                return format!(
+                    "{} gave up on its send at t={tf}ms although an attempt had reached the log, unlocked the row, and {} published it again at t={t1}ms",
+                    t.actor_name(first),
+                    t.actor_name(again)
+                );
+            }
+            if first != again {
+                return format!(
+                    "two relays published the row: {} at t={t0}ms and {} at t={t1}ms",
+                    t.actor_name(first),
+                    t.actor_name(again)
+                );
+            }
+        }
+        if self.retried[event.ix()] {
+            return "its producer retried a send whose answer was lost, and without enable.idempotence the broker appended the retry again".to_string();
+        }
+        "it was sent more than once".to_string()
     }
 
     /// The service index of an actor, if it is a service.

@@ -217,10 +217,13 @@ impl Properties {
         self.tallies.record(cx, ev, u, found);
         match ev.kind {
             Kind::Ack { offset: None, .. }
-            | Kind::RequestDropped { .. }
             | Kind::SendFailed { .. }
             | Kind::OutageStart { .. }
             | Kind::OutageEnd { .. } => self.producers.record(cx, ev, u, found),
+            Kind::RequestDropped { .. } => {
+                self.producers.record(cx, ev, u, found);
+                self.services.record(cx, ev, u, found);
+            }
             Kind::Deliver { .. } => {
                 self.deliveries.record(cx, ev, u, found);
                 self.skipped.record(cx, ev, u, found);
@@ -236,7 +239,7 @@ impl Properties {
             Kind::Mark { .. } | Kind::StoreUnavailable { .. } => {
                 self.effects.record(cx, ev, u, found)
             }
-            Kind::DbCommit { .. } | Kind::RelayPublish { .. } => {
+            Kind::DbCommit { .. } | Kind::RelayMark { .. } => {
                 self.services.record(cx, ev, u, found)
             }
             _ => {}

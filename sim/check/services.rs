@@ -14,15 +14,18 @@ use std::collections::BTreeMap;
 pub struct Services {
     /// Per service: (commit time, event) of each committed order.
     orders: Vec<Vec<(Time, EventIx)>>,
-    /// The relays that published each event.
-    publishers: BTreeMap<EventIx, Vec<ActorId>>,
+    /// Outbox events: when, and by which relay, the row was first marked PUBLISHED.
+    marked: BTreeMap<EventIx, (Time, ActorId)>,
+    /// When each event's first produce request was dropped by the network.
+    dropped: BTreeMap<EventIx, Time>,
 }
 
 impl Services {
     pub fn new(services: usize) -> Self {
         Services {
             orders: vec![Vec::new(); services],
-            publishers: BTreeMap::new(),
+            marked: BTreeMap::new(),
+            dropped: BTreeMap::new(),
         }
     }
 }
@@ -35,8 +38,11 @@ impl Property for Services {
                     self.orders[s].push((ev.at, event));
                 }
             }
-            Kind::RelayPublish { actor, event } => {
-                self.publishers.entry(event).or_default().push(actor)
+            Kind::RelayMark { actor, event } => {
+                self.marked.entry(event).or_insert((ev.at, actor));
+            }
+            Kind::RequestDropped { event, .. } => {
+                self.dropped.entry(event).or_insert(ev.at);
             }
             _ => {}
         }
@@ -55,7 +61,7 @@ impl Property for Services {
                 let appends = cx.f.appends[e];
                 if appends == 0 {
                     found.services[s].bump(Counter::CommittedWithoutEvent);
-                    let why = unpublished_cause(cx, spec, s, event, at);
+                    let why = self.unpublished_cause(cx, spec, s, event, at);
                     let cause = format!(
                         "order {key} ({id}) committed by {} at t={at}ms but its event never reached the log: {why}",
                         spec.name
@@ -73,11 +79,7 @@ impl Property for Services {
                 }
                 if appends > 1 {
                     found.services[s].add(Counter::PublishedDuplicates, u64::from(appends - 1));
-                    let who = self
-                        .publishers
-                        .get(&event)
-                        .map_or(&[][..], |v| v.as_slice());
-                    let why = republish_cause(cx, who);
+                    let why = cx.f.why_copies(cx.t, event);
                     let (p, o) = cx.f.first_append[e];
                     let cause = format!(
                         "{id} ({key}) is in the log {appends} times (first at {}@{o}): {why}",
@@ -148,55 +150,50 @@ fn push(
     });
 }
 
-fn unpublished_cause(
-    cx: &Context,
-    spec: &ServiceSpec,
-    s: usize,
-    event: EventIx,
-    at: Time,
-) -> String {
-    let actor =
-        cx.t.actors
-            .iter()
-            .position(|(a, _)| *a == Actor::Service(s as u16))
-            .expect("every service is an actor");
-    if let Some((t, Some(CrashPoint::AfterDbCommit))) = cx.f.fates[actor].crash {
-        if t == at {
-            return format!(
+impl Services {
+    /// Why a committed order's event never reached the log, from what happened to it.
+    fn unpublished_cause(
+        &self,
+        cx: &Context,
+        spec: &ServiceSpec,
+        s: usize,
+        event: EventIx,
+        at: Time,
+    ) -> String {
+        let actor =
+            cx.t.actors
+                .iter()
+                .position(|(a, _)| *a == Actor::Service(s as u16))
+                .expect("every service is an actor");
+        if let Some((t, Some(CrashPoint::AfterDbCommit))) = cx.f.fates[actor].crash {
+            if t == at {
+                return format!(
                 "{} crashed at t={t}ms right after the database commit, before sending (a dual write has no second chance)",
                 spec.name
             );
+            }
+        }
+        if let Some(&(t, relay)) = self.marked.get(&event) {
+            let dropped = match self.dropped.get(&event) {
+                Some(d) => format!(": its request was dropped at t={d}ms"),
+                None => String::new(),
+            };
+            return format!(
+            "{} marked its outbox row PUBLISHED at t={t}ms without the record reaching the log{dropped}, and acks={} did not wait for the brokers",
+            cx.name(relay),
+            spec.producer.acks.kafka_name()
+        );
+        }
+        if let Some(&(t, sender, limit, elapsed_ms)) = cx.f.failed.get(&event) {
+            return format!(
+                "{} gave up on its send at t={t}ms: {}",
+                cx.name(sender),
+                crate::report::gave_up(cx.sc, cx.t, sender, limit, elapsed_ms)
+            );
+        }
+        match spec.publish {
+            Publish::Outbox => "its outbox row was still PENDING when the run ended".to_string(),
+            Publish::DualWrite => "the send was lost with the service's process".to_string(),
         }
     }
-    if let Some(failed) = cx.f.failed.get(&event) {
-        return format!(
-            "the send failed at t={failed}ms after delivery.timeout.ms ({} ms) with Kafka unreachable",
-            spec.producer.delivery_timeout_ms
-        );
-    }
-    match spec.publish {
-        Publish::Outbox => "its outbox row was still PENDING when the run ended".to_string(),
-        Publish::DualWrite => "the send was lost with the service's process".to_string(),
-    }
-}
-
-fn republish_cause(cx: &Context, publishers: &[ActorId]) -> String {
-    let crashed = publishers.iter().find(|a| {
-        matches!(
-            cx.f.fates[a.ix()].crash,
-            Some((_, Some(CrashPoint::AfterPublishBeforeMark)))
-        )
-    });
-    if let Some(&a) = crashed {
-        let (t, _) = cx.f.fates[a.ix()].crash.expect("found");
-        return format!(
-            "{} crashed at t={t}ms after publishing it and before marking it PUBLISHED, so the row was published again",
-            cx.name(a)
-        );
-    }
-    if publishers.len() > 1 {
-        return "more than one relay read the row while it was PENDING".to_string();
-    }
-    "the producer retried after a lost acknowledgement (without enable.idempotence the broker appends it again)"
-        .to_string()
 }
