@@ -321,3 +321,26 @@ fn every_crash_and_give_up_a_cause_names_is_in_the_trace() {
         "the causes named crashes and give-ups ({checked} checked)"
     );
 }
+
+#[test]
+fn key_order_is_judged_per_producer_and_topic_only() {
+    let v = run(r#"
+name: two-producers
+title: two producers send the same keys to two topics
+cluster: { network: { latency_ms: { min: 1, max: 9 } }, config: { group.initial.rebalance.delay.ms: 0 } }
+topics: [ { name: a, partitions: 3 }, { name: b, partitions: 3 } ]
+producers:
+  - { name: pa, topic: a, send: { count: 30, every_ms: 3, keys: { pattern: "order-{n}", distinct: 5 } } }
+  - { name: pb, topic: b, send: { count: 30, every_ms: 3, start_ms: 1, keys: { pattern: "order-{n}", distinct: 5 } } }
+consumer_groups:
+  - { name: g, topics: [a, b], members: 2, config: { auto.offset.reset: earliest } }
+run: { until_ms: 5000 }
+"#);
+    assert_eq!(v.totals.get(Counter::Processed), 60);
+    assert_eq!(
+        v.totals.get(Counter::KeyOrderViolations),
+        0,
+        "one key across two producers and two topics has no order to keep: {:?}",
+        causes(&v, AnomalyKind::KeyOrderViolation)
+    );
+}

@@ -1,14 +1,18 @@
-//! Per-key order: a record first processed after a later-produced record of the same key.
-//! State: per group and key, the highest event first processed so far.
+//! Per-key order: a record first processed after a later-produced record of the same key,
+//! from the same producer to the same topic. That is where Kafka promises order (one
+//! producer's sends of a key go to one partition, in send order); records of one key from
+//! two producers, or to two topics, have no order to keep. State: per group, key, source
+//! and topic, the highest event first processed so far.
 
 use super::{AnomalyKind, Context, Findings, Property};
 use crate::check::facts::Update;
 use crate::counters::Counter;
-use crate::trace::{EventIx, Kind, TraceEvent, NO_KEY};
+use crate::trace::{ActorId, EventIx, Kind, TraceEvent, NO_KEY};
 
 pub struct KeyOrder {
-    /// Per group, per key: the highest event index first processed so far.
-    high: Vec<Vec<EventIx>>,
+    /// Per group, per key: (source, topic, highest event first processed so far), one entry
+    /// per producer and topic that sent the key (a handful: scanned linearly).
+    high: Vec<Vec<Vec<(ActorId, u16, EventIx)>>>,
 }
 
 impl KeyOrder {
@@ -33,23 +37,35 @@ impl Property for KeyOrder {
             return;
         }
         let g = cx.t.member_group(actor);
+        let env = cx.t.envelopes[event.ix()];
         let highs = &mut self.high[g];
         if highs.len() <= key as usize {
-            highs.resize(key as usize + 1, EventIx::NONE);
+            highs.resize(key as usize + 1, Vec::new());
         }
-        let high = highs[key as usize];
-        if high == EventIx::NONE || event > high {
-            highs[key as usize] = event;
-            return;
-        }
+        let streams = &mut highs[key as usize];
+        let high = match streams
+            .iter_mut()
+            .find(|(src, topic, _)| *src == env.source && *topic == env.topic)
+        {
+            None => {
+                streams.push((env.source, env.topic, event));
+                return;
+            }
+            Some(entry) if event > entry.2 => {
+                entry.2 = event;
+                return;
+            }
+            Some(entry) => entry.2,
+        };
         found.count_group(g, Counter::KeyOrderViolations, 1);
         let (ep, eo) = cx.f.first_append[event.ix()];
         let (hp, ho) = cx.f.first_append[high.ix()];
         let why = if ep == hp && eo > ho {
             format!(
-                "the log holds them out of production order ({}@{eo} after {}@{ho}): a retried or republished send landed later",
+                "the log holds them out of production order ({}@{eo} after {}@{ho}): {}",
                 cx.t.part_name(ep),
-                cx.t.part_name(hp)
+                cx.t.part_name(hp),
+                landed_late(cx, event, high)
             )
         } else if ep != hp {
             "they sit on different partitions".to_string()
@@ -74,4 +90,34 @@ impl Property for KeyOrder {
             cause,
         );
     }
+}
+
+/// Why `event` was appended after `high`, a later-produced event of the same key, from
+/// what happened to their sends.
+fn landed_late(cx: &Context, event: EventIx, high: EventIx) -> String {
+    let relays = |e: EventIx| -> Vec<ActorId> {
+        cx.f.publishes
+            .get(&e)
+            .map_or(Vec::new(), |p| p.iter().map(|&(_, r)| r).collect())
+    };
+    let (mine, theirs) = (relays(event), relays(high));
+    if let (Some(&a), Some(&b)) = (mine.first(), theirs.first()) {
+        if a != b {
+            return format!(
+                "two relays published them side by side ({} and {}), and the later order's landed first",
+                cx.name(a),
+                cx.name(b)
+            );
+        }
+    }
+    if mine.len() > 1 {
+        return format!(
+            "its outbox row was published again: {}",
+            cx.f.why_copies(cx.t, event)
+        );
+    }
+    if cx.f.retried[event.ix()] {
+        return "its send was retried, and the retry landed after the later record".to_string();
+    }
+    "it was appended after the later record".to_string()
 }
