@@ -55,7 +55,7 @@ counters! {
     DuplicateDeliveries => "duplicate_deliveries", Group: "deliveries of a partition+offset the group had already delivered",
     DuplicateEffects => "duplicate_effects", Group: "effects applied again for an eventId the group had already applied",
     Lost => "lost", Group: "records the group will never process: a commit moved past them before they were processed",
-    KeyOrderViolations => "key_order_violations", Group: "records first processed before an earlier-produced record of the same key",
+    KeyOrderViolations => "key_order_violations", Group: "records first processed after a later-produced record of the same key from the same producer to the same topic",
     SkippedOffsets => "skipped_offsets", Group: "offsets a member jumped over within a partition",
     Rebalances => "rebalances", Group: "completed rebalances (new generations)",
     IdleMembers => "idle_members", Group: "members left without partitions by a rebalance, counted per generation",
@@ -71,6 +71,7 @@ counters! {
     UnprocessedAtEnd => "unprocessed_at_end", Group: "records still in the log and unprocessed when the run ended, with nothing past them: lag, not loss",
     RecordsInLog => "records_in_log", Group: "records in the group's partitions when the run ended (= records_processed + skipped_by_reset + lost + unprocessed_at_end)",
     RecordsProcessed => "records_processed", Group: "records (partition offsets) the group processed at least once",
+    CommandsRefused => "commands_refused", Service: "commands that reached a service while it was down: no order was placed",
 }
 
 /// A value for every counter, indexed by `Counter`.

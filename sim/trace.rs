@@ -267,6 +267,12 @@ pub enum Kind {
     OutageEnd {
         what: Outage,
     },
+    /// A command reached a service that was down: no transaction, no order. `command`
+    /// counts from 0 in the service's command stream.
+    CommandRefused {
+        actor: ActorId,
+        command: u64,
+    },
     /// The service committed an order (and its outbox row) in its database.
     DbCommit {
         actor: ActorId,
@@ -429,6 +435,7 @@ impl Kind {
             Kind::SessionExpired { .. } => "session_expired",
             Kind::OutageStart { .. } => "outage_start",
             Kind::OutageEnd { .. } => "outage_end",
+            Kind::CommandRefused { .. } => "command_refused",
             Kind::DbCommit { .. } => "db_commit",
             Kind::RelayPublish { .. } => "relay_publish",
             Kind::RelayMark { .. } => "relay_mark",

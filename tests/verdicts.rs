@@ -344,3 +344,34 @@ run: { until_ms: 5000 }
         causes(&v, AnomalyKind::KeyOrderViolation)
     );
 }
+
+#[test]
+fn commands_that_reach_a_crashed_service_are_counted_and_traced() {
+    let text = r#"
+name: refused
+title: commands reach a crashed service
+cluster: { network: { latency_ms: 1 } }
+topics: [ { name: orders, partitions: 1 } ]
+services:
+  - { name: svc, topic: orders, commands: { count: 10, every_ms: 10, keys: { pattern: "o-{n}" } }, publish: dual-write }
+faults:
+  - { at_ms: 25, crash: svc }
+  - { at_ms: 65, restart: svc }
+run: { until_ms: 1000 }
+"#;
+    let sc = scenario::parse(text).unwrap();
+    let mut all = kafkasim::trace::Recorder::default();
+    let (_, v) = kafkasim::simulate_with(&sc, sc.seed, &mut all);
+    // Commands at 30, 40, 50 and 60 ms find the service down.
+    assert_eq!(v.totals.get(Counter::CommandsRefused), 4);
+    assert_eq!(v.totals.get(Counter::OrdersCommitted), 6);
+    let refused: Vec<(u64, u64)> = all
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            kafkasim::trace::Kind::CommandRefused { command, .. } => Some((e.at.ms(), command)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused, vec![(30, 3), (40, 4), (50, 5), (60, 6)]);
+}

@@ -31,6 +31,11 @@ impl Property for Tallies {
             Kind::Effect { actor, .. } => {
                 found.count_group(cx.t.member_group(actor), Counter::Processed, 1)
             }
+            Kind::CommandRefused { actor, .. } => {
+                if let Some(s) = crate::check::facts::Facts::service_of(cx.t, actor) {
+                    found.services[s].bump(Counter::CommandsRefused);
+                }
+            }
             Kind::Absorbed { actor, .. } => {
                 let g = cx.t.member_group(actor);
                 found.count_group(g, Counter::Processed, 1);

@@ -195,6 +195,10 @@ impl Service {
             out.set_timer(TICK, self.source.every_ms, Timer::Tick);
         }
         if !self.up {
+            out.trace(Kind::CommandRefused {
+                actor: self.source.actor,
+                command,
+            });
             return;
         }
         self.pending.push(command);
@@ -489,7 +493,7 @@ mod tests {
     }
 
     #[test]
-    fn commands_keep_ticking_while_the_service_is_down_but_start_no_transaction() {
+    fn commands_keep_ticking_while_the_service_is_down_and_are_refused_with_a_record() {
         let mut s = service(false, 3);
         let mut db = Database::default();
         s.on_control(crash_now(), &mut Out::at(Time(50)));
@@ -497,7 +501,15 @@ mod tests {
         s.on_timer(Timer::Tick, &mut db, &mut out);
         assert_eq!(ticks(&out), vec![Time(110)]);
         assert!(transactions(&out).is_empty());
-        assert!(out.trace.is_empty() && out.sends.is_empty());
+        assert!(out.sends.is_empty());
+        assert_eq!(
+            out.trace,
+            vec![Kind::CommandRefused {
+                actor: ActorId(ACTOR),
+                command: 0
+            }],
+            "the refused command is traced"
+        );
 
         let mut out = Out::at(Time(105));
         s.on_control(Control::Restart, &mut out);

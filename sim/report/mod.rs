@@ -501,6 +501,22 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 "processed-id store reachable again".to_string(),
             ),
         },
+        Kind::CommandRefused { actor, command } => (
+            n(actor),
+            "refused",
+            format!(
+                "command {} ({}) refused: the service is down",
+                command + 1,
+                match t.actors[actor.ix()].0 {
+                    Actor::Service(s) => sc.services[s as usize]
+                        .commands
+                        .keys
+                        .key(command)
+                        .unwrap_or_else(|| "no key".to_string()),
+                    _ => unreachable!("only services take commands"),
+                }
+            ),
+        ),
         Kind::DbCommit {
             actor,
             event,
