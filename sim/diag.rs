@@ -25,6 +25,37 @@ impl Diagnostic {
 }
 
 /// Renders diagnostics against the file's text, in line order.
+/// Whether `c` is safe to print on a terminal: no control character (which could move
+/// the cursor, clear the screen or set the window title), no bidirectional override and
+/// no zero-width mark (which could make text read as something it is not). Tabs are
+/// allowed where a caller allows them.
+pub fn terminal_safe(c: char) -> bool {
+    !(c.is_control()
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        ))
+}
+
+/// `s` with every character that is not `terminal_safe` (tabs kept) shown as U+FFFD, one
+/// for one, so columns still line up.
+pub fn visible(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c == '\t' || terminal_safe(c) {
+                c
+            } else {
+                '\u{FFFD}'
+            }
+        })
+        .collect()
+}
+
 pub fn render(file: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
     let mut sorted: Vec<&Diagnostic> = diagnostics.iter().collect();
     sorted.sort_by_key(|d| (d.line, d.column));
@@ -38,12 +69,17 @@ pub fn render(file: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
 fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
     let line = d.line.max(1);
     let column = d.column.max(1);
-    let _ = writeln!(out, "{file}:{line}:{column}: {}", d.message);
+    let _ = writeln!(
+        out,
+        "{}:{line}:{column}: {}",
+        visible(file),
+        visible(&d.message)
+    );
     let Some(text) = source.lines().nth((line - 1) as usize) else {
         return;
     };
     // Long lines (a minified file, a pasted blob) are cut so a snippet stays readable.
-    let shown: String = text.chars().take(120).collect();
+    let shown: String = visible(&text.chars().take(120).collect::<String>());
     let gutter = line.to_string().len();
     let _ = writeln!(out, "{:gutter$} |", "");
     let _ = writeln!(out, "{line} | {shown}");

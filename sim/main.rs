@@ -190,7 +190,8 @@ fn bench_command(format: Format, scale: bool, records: u64) -> ExitCode {
 fn load(file: &str) -> Result<(String, String), String> {
     let path = Path::new(file);
     if path.exists() {
-        let bytes = std::fs::read(path).map_err(|e| format!("{file}: cannot read: {e}"))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("{}: cannot read: {e}", diag::visible(file)))?;
         if bytes.len() > scenario::limits::FILE_BYTES {
             return Err(format!(
                 "{file}:1:1: the file is {} bytes; a scenario may be at most {} bytes",
@@ -208,7 +209,8 @@ fn load(file: &str) -> Result<(String, String), String> {
             l.source.to_string(),
         )),
         None => Err(format!(
-            "{file}: no such file, and no embedded lesson of that name (see `kafkasim list`)"
+            "{}: no such file, and no embedded lesson of that name (see `kafkasim list`)",
+            diag::visible(file)
         )),
     }
 }
@@ -428,7 +430,7 @@ fn partition(partitions: u32, keys: &[String], format: Format) -> ExitCode {
         Format::Text => {
             sayln!("{:<24} {:>12} {:>10}", "key", "murmur2", "partition");
             for (k, h, p) in rows {
-                sayln!("{k:<24} {h:>12} {p:>10}");
+                sayln!("{:<24} {h:>12} {p:>10}", diag::visible(k));
             }
             sayln!("\npartition = toPositive(murmur2(utf8(key))) % {partitions}, as Kafka's producer computes it");
         }

@@ -125,6 +125,14 @@ fn problems(file: &str, outcome: &Outcome) -> Vec<String> {
     if outcome.stderr.len() > MAX_STDERR_BYTES {
         found.push(format!("{} bytes on stderr", outcome.stderr.len()));
     }
+    // Nothing that could drive a terminal: no control character but line breaks and tabs.
+    if let Some(c) = outcome
+        .stderr
+        .chars()
+        .find(|&c| c.is_control() && c != '\n' && c != '\t')
+    {
+        found.push(format!("a raw control character {c:?} on stderr"));
+    }
     let prefix = format!("{file}:");
     match outcome.stderr.strip_prefix(&prefix) {
         Some(rest) if has_position(rest) => {}

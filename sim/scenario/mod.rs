@@ -639,12 +639,19 @@ macro_rules! bad {
 impl Validator {
     fn scenario(mut self, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
         self.name(&raw.name, "scenario name");
+        self.printable(&raw.title, "title", false);
+        if let Some(lesson) = &raw.lesson {
+            self.printable(lesson, "lesson", true);
+        }
         let cluster = self.cluster(raw.cluster.as_ref());
         let topics = self.topics(&raw.topics);
         let mut sc = Scenario {
             name: raw.name.value.clone(),
             title: raw.title.value.clone(),
-            lesson: raw.lesson.clone().unwrap_or_default(),
+            lesson: raw
+                .lesson
+                .as_ref()
+                .map_or(String::new(), |l| l.value.clone()),
             seed: raw.seed.as_ref().map_or(1, |s| s.value),
             cluster,
             topics,
@@ -718,6 +725,24 @@ impl Validator {
             Ok(sc)
         } else {
             Err(self.problems)
+        }
+    }
+
+    /// Text that will be printed on a terminal: no control characters (a `lesson` may
+    /// hold line breaks and tabs), no bidirectional overrides, no zero-width marks.
+    fn printable(&mut self, s: &S<String>, what: &str, multiline: bool) {
+        let bad = s
+            .value
+            .chars()
+            .find(|&c| !(crate::diag::terminal_safe(c) || (multiline && matches!(c, '\n' | '\t'))));
+        if let Some(c) = bad {
+            bad!(
+                self,
+                s,
+                "expected a {what} without control or invisible characters, got {:?} in it (U+{:04X})",
+                c,
+                c as u32
+            );
         }
     }
 
@@ -933,6 +958,7 @@ impl Validator {
                         k.pattern.value
                     );
                 }
+                self.printable(&k.pattern, "key pattern", false);
                 if k.pattern.value.len() > 200 {
                     bad!(
                         self,

@@ -15,7 +15,7 @@ pub struct RawScenario {
     pub name: S<String>,
     pub title: S<String>,
     #[serde(default)]
-    pub lesson: Option<String>,
+    pub lesson: Option<S<String>>,
     #[serde(default)]
     pub seed: Option<S<u64>>,
     #[serde(default)]
