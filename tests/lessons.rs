@@ -264,3 +264,16 @@ fn every_regression_scenario_meets_its_expectations() {
         assert!(v.pass, "{}: {}", path.display(), failed.join("; "));
     }
 }
+
+/// Idempotence that Kafka switched off (acks: 1 with no enable.idempotence) survives the
+/// resolved form: it loads back switched off, with the same note.
+#[test]
+fn a_switched_off_idempotence_survives_the_resolved_form() {
+    let text = "name: n\ntitle: t\ntopics: [ { name: t } ]\nproducers:\n  - { name: p, topic: t, config: { acks: 1 }, send: { count: 1 } }\n";
+    let sc = scenario::parse(text).unwrap();
+    assert!(!sc.producers[0].config.enable_idempotence);
+    assert_eq!(report::notes(&sc).len(), 1, "the report says so");
+    let again = scenario::parse(&report::resolved(&sc)).expect("loads");
+    assert_eq!(report::notes(&again), report::notes(&sc));
+    assert_eq!(report::resolved(&again), report::resolved(&sc));
+}

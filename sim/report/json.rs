@@ -66,6 +66,11 @@ pub fn json(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict) -> String {
     j.field_num("end_ms", run.end_ms.ms());
     j.field_num("events", run.events);
     j.field_str("verdict", if v.pass { "pass" } else { "fail" });
+    j.key("notes").open_array();
+    for note in super::notes(sc) {
+        j.str(&note);
+    }
+    j.close_array();
     j.key("expectations").open_array();
     for e in &v.expectations {
         j.open_object();

@@ -117,6 +117,12 @@ pub fn text(
         }
     }
     o.push('\n');
+    for note in notes(sc) {
+        let _ = writeln!(o, "note: {note}");
+    }
+    if !notes(sc).is_empty() {
+        o.push('\n');
+    }
     if opts.timeline_limit != Some(0) {
         timeline(&mut o, sc, &run.tables, timeline_rows);
     }
@@ -187,6 +193,25 @@ pub fn rows(
         i += 1;
     }
     rows
+}
+
+/// What the scenario's settings imply that the file did not say, in one sentence each:
+/// printed under the banner and listed under `notes` in JSON.
+pub fn notes(sc: &Scenario) -> Vec<String> {
+    let configs = sc
+        .producers
+        .iter()
+        .map(|p| (&p.name, &p.config))
+        .chain(sc.services.iter().map(|s| (&s.name, &s.producer)));
+    configs
+        .filter_map(|(name, c)| {
+            c.idempotence_switched_off.map(|why| {
+                format!(
+                    "enable.idempotence is off for {name}: Kafka switches its default off when {why} (say enable.idempotence: false to make it explicit)"
+                )
+            })
+        })
+        .collect()
 }
 
 /// The limit that ended a send after `elapsed_ms`, with its configured value: "retries

@@ -106,11 +106,22 @@ pub fn resolved(sc: &Scenario) -> String {
         );
     };
     let producer = |o: &mut String, label: &str, p: &crate::scenario::ProducerConfig| {
+        // Idempotence that Kafka switched off stays unsaid, so the file loads back the
+        // same way (with the same note); a comment says what happened.
+        let (idempotence, comment) = match p.idempotence_switched_off {
+            Some(why) => (
+                String::new(),
+                format!("  # enable.idempotence: false, because {why}"),
+            ),
+            None => (
+                format!(", enable.idempotence: {}", p.enable_idempotence),
+                String::new(),
+            ),
+        };
         let _ = writeln!(
             o,
-            "    {label}: {{ acks: {}, enable.idempotence: {}, retries: {}, retry.backoff.ms: {}, request.timeout.ms: {}, delivery.timeout.ms: {} }}",
+            "    {label}: {{ acks: {}{idempotence}, retries: {}, retry.backoff.ms: {}, request.timeout.ms: {}, delivery.timeout.ms: {} }}{comment}",
             p.acks.kafka_name(),
-            p.enable_idempotence,
             p.retries,
             p.retry_backoff_ms,
             p.request_timeout_ms,

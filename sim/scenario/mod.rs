@@ -115,6 +115,9 @@ impl Acks {
 pub struct ProducerConfig {
     pub acks: Acks,
     pub enable_idempotence: bool,
+    /// Why idempotence is off although the file did not say so: Kafka switches its
+    /// default off when `acks` is not `all` or `retries` is 0. The report says so.
+    pub idempotence_switched_off: Option<&'static str>,
     pub retries: u64,
     pub retry_backoff_ms: u64,
     pub request_timeout_ms: u64,
@@ -127,6 +130,7 @@ impl Default for ProducerConfig {
         ProducerConfig {
             acks: Acks::All,
             enable_idempotence: true,
+            idempotence_switched_off: None,
             retries: i32::MAX as u64,
             retry_backoff_ms: 100,
             request_timeout_ms: 30_000,
@@ -578,7 +582,61 @@ fn yaml_diagnostic(e: &serde_saphyr::Error, source: &str) -> Diagnostic {
     for (from, to) in friendly {
         msg = msg.replace(from, to);
     }
+    if let Some(better) = unknown_field_message(&msg) {
+        msg = better;
+    }
     Diagnostic::new(line, column, msg)
+}
+
+/// Kafka properties a student may reasonably write that kafkasim does not model yet, with
+/// what it does instead: they are real, so they must not read like typos.
+const UNMODELLED: &[(&str, &str)] = &[
+    ("max.poll.interval.ms", "a member that polls slowly never leaves its group (slow processing never triggers a rebalance)"),
+    ("heartbeat.interval.ms", "there are no heartbeats; a crashed member's session ends session.timeout.ms after the crash"),
+    ("group.instance.id", "there is no static membership; every restart rejoins as a new member"),
+    ("group.protocol", "only the classic protocol with eager rebalancing is modelled"),
+    ("linger.ms", "there is no batching: each record is its own produce request"),
+    ("batch.size", "there is no batching: each record is its own produce request"),
+    ("max.in.flight.requests.per.connection", "requests in flight are not limited"),
+    ("buffer.memory", "the producer's buffer is not limited, so send() never blocks"),
+    ("max.block.ms", "send() never blocks"),
+    ("compression.type", "records have no size, so compression changes nothing"),
+    ("transactional.id", "there are no transactions"),
+    ("isolation.level", "there are no transactions, so every consumer reads all appended records"),
+    ("client.id", "a client is named by its scenario name"),
+    ("partitioner.class", "keys use Kafka's murmur2 and null keys kafkajs's round robin"),
+    ("fetch.min.bytes", "records have no size; a fetch answers as soon as one record is there"),
+    ("max.partition.fetch.bytes", "records have no size; max.poll.records bounds a fetch"),
+    ("min.insync.replicas", "there is no replication yet: each partition lives on its leader only"),
+    ("replication.factor", "there is no replication yet: each partition lives on its leader only"),
+    ("unclean.leader.election.enable", "there is no replication or leader election yet"),
+    ("retention.ms", "there is no retention: the log never shrinks"),
+    ("retention.bytes", "there is no retention: the log never shrinks"),
+    ("cleanup.policy", "there is no retention or compaction"),
+];
+
+/// For serde's "unknown field `x`, expected one of a, b": name a real Kafka property as
+/// such, or suggest the closest expected field.
+fn unknown_field_message(msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("unknown field `")?;
+    let (field, rest) = rest.split_once('`')?;
+    if let Some((_, instead)) = UNMODELLED.iter().find(|(p, _)| *p == field) {
+        return Some(format!(
+            "`{field}` is a real Kafka setting that kafkasim does not model yet: {instead} (README, Simplifications)"
+        ));
+    }
+    let expected: Vec<&str> = rest
+        .strip_prefix(", expected one of ")
+        .or_else(|| rest.strip_prefix(", expected "))?
+        .split(", ")
+        .map(|s| s.trim_matches('`'))
+        .collect();
+    let best = expected
+        .iter()
+        .map(|e| (strsim::jaro_winkler(field, e), *e))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))?;
+    Some(format!("{msg}; did you mean `{}`?", best.1))
 }
 
 const EMPTY_FILE: &str =
@@ -716,6 +774,16 @@ impl Validator {
         }
         for f in &raw.faults {
             if let Some(fault) = self.fault(&sc, f) {
+                // A fault that never happens would silently leave out the lesson's point.
+                if fault.at_ms > sc.run.until_ms {
+                    bad!(
+                        self,
+                        f.at_ms,
+                        "this fault is at t={}ms, after the run ends (run.until_ms is {}): it would never happen",
+                        fault.at_ms,
+                        sc.run.until_ms
+                    );
+                }
                 sc.faults.push(fault);
             }
         }
@@ -935,8 +1003,32 @@ impl Validator {
                 );
             }
             (Some(v), _) => c.enable_idempotence = v,
-            (None, true) => c.enable_idempotence = false,
+            (None, true) => {
+                c.enable_idempotence = false;
+                c.idempotence_switched_off = Some(if c.acks != Acks::All {
+                    "acks is not all"
+                } else {
+                    "retries is 0"
+                });
+            }
             (None, false) => {}
+        }
+        // Kafka's ProducerConfig refuses a delivery timeout shorter than one request could
+        // take (a ConfigException); linger.ms is 0 here, as there is no batching.
+        if c.delivery_timeout_ms < c.request_timeout_ms {
+            if let Some(s) = raw
+                .delivery_timeout_ms
+                .as_ref()
+                .or(raw.request_timeout_ms.as_ref())
+            {
+                bad!(
+                    self,
+                    s,
+                    "delivery.timeout.ms ({} ms) should be equal to or larger than linger.ms + request.timeout.ms ({} ms), as Kafka requires",
+                    c.delivery_timeout_ms,
+                    c.request_timeout_ms
+                );
+            }
         }
         c
     }
@@ -1055,12 +1147,29 @@ impl Validator {
                 OffsetReset::ALL,
                 OffsetReset::name,
             ),
-            assignor: self.choice(
-                &raw.partition_assignment_strategy,
-                d.assignor,
-                Assignor::ALL,
-                Assignor::name,
-            ),
+            assignor: {
+                let unmodelled = raw
+                    .partition_assignment_strategy
+                    .as_ref()
+                    .filter(|s| matches!(s.value.as_str(), "sticky" | "cooperative-sticky"));
+                match unmodelled {
+                    Some(s) => {
+                        bad!(
+                            self,
+                            s,
+                            "`{}` is a real Kafka assignor that kafkasim does not model yet; use range or roundrobin",
+                            s.value
+                        );
+                        d.assignor
+                    }
+                    None => self.choice(
+                        &raw.partition_assignment_strategy,
+                        d.assignor,
+                        Assignor::ALL,
+                        Assignor::name,
+                    ),
+                }
+            },
             // Kafka's broker refuses sessions outside group.min/max.session.timeout.ms.
             session_timeout_ms: self.opt(
                 &raw.session_timeout_ms,
@@ -1264,18 +1373,35 @@ impl Validator {
                 }
             }
         }
+        if name.starts_with("broker-") {
+            bad!(
+                self,
+                s,
+                "brokers cannot crash or restart yet: kafkasim has no replication; `kafka_outage: true` takes every broker down"
+            );
+            return None;
+        }
         let mut known: Vec<String> = Vec::new();
         for (gi, g) in sc.groups.iter().enumerate() {
             known.extend((0..g.members.min(3)).map(|i| sc.member_name(gi, i)));
         }
         known.extend(sc.services.iter().map(|s| s.name.clone()));
-        bad!(
-            self,
-            s,
-            "unknown member, service or relay {:?}; known names include: {}",
-            name,
-            known.join(", ")
-        );
+        if known.is_empty() {
+            bad!(
+                self,
+                s,
+                "unknown member, service or relay {:?}: this scenario has no consumer group members, services or relays to name",
+                name
+            );
+        } else {
+            bad!(
+                self,
+                s,
+                "unknown member, service or relay {:?}; known names include: {}",
+                name,
+                known.join(", ")
+            );
+        }
         None
     }
 
