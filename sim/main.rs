@@ -50,7 +50,13 @@ enum Command {
         /// How much of the timeline to print: auto (all up to 1000 rows), full, or none.
         #[arg(long, value_enum, default_value_t = Timeline::Auto)]
         timeline: Timeline,
+        /// Print the scenario with every default filled in (itself a scenario file), and
+        /// do not run it.
+        #[arg(long)]
+        resolved: bool,
     },
+    /// Print an embedded lesson's YAML, to copy and change.
+    Show { lesson: String },
     /// Run every scenario under the paths; one line each; exit 1 if any fails.
     Check {
         #[arg(required = true)]
@@ -109,11 +115,41 @@ fn main() -> ExitCode {
         }
         Some(Command::Run {
             file,
+            resolved: true,
+            ..
+        }) => match load(&file).and_then(|(name, text)| {
+            scenario::parse(&text).map_err(|p| diag::render(&name, &text, &p))
+        }) {
+            Ok(sc) => {
+                say!("{}", report::resolved(&sc));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprint!("{}", if e.ends_with('\n') { e } else { e + "\n" });
+                ExitCode::from(2)
+            }
+        },
+        Some(Command::Run {
+            file,
             seed,
             format,
             trace,
             timeline,
+            ..
         }) => run(&file, seed, format, trace.as_deref(), timeline),
+        Some(Command::Show { lesson }) => match lessons::find(&lesson) {
+            Some(l) => {
+                say!("{}", l.source);
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!(
+                    "{}: no embedded lesson of that name (see `kafkasim list`)",
+                    diag::visible(&lesson)
+                );
+                ExitCode::from(2)
+            }
+        },
         Some(Command::Check { paths }) => check(&paths),
         Some(Command::Partition {
             partitions,
@@ -186,9 +222,23 @@ fn bench_command(format: Format, scale: bool, records: u64) -> ExitCode {
     }
 }
 
-/// Reads a scenario from a path, or from the embedded lessons by name.
+/// Reads a scenario from a path, or, for a lesson's name, from `scenarios/NAME.yaml` when
+/// that file exists here (a student's edited copy wins), else from the embedded lessons.
 fn load(file: &str) -> Result<(String, String), String> {
     let path = Path::new(file);
+    if path.is_dir() {
+        return Err(format!(
+            "{}: is a directory; `kafkasim check {}` runs every scenario in it",
+            diag::visible(file),
+            diag::visible(file)
+        ));
+    }
+    if !path.exists() {
+        let local = format!("scenarios/{}.yaml", file.trim_end_matches(".yaml"));
+        if lessons::find(file).is_some() && Path::new(&local).is_file() {
+            return load(&local);
+        }
+    }
     if path.exists() {
         let bytes = std::fs::read(path)
             .map_err(|e| format!("{}: cannot read: {e}", diag::visible(file)))?;
@@ -369,6 +419,16 @@ fn scenario_files(paths: &[PathBuf]) -> Vec<PathBuf> {
 
 fn check(paths: &[PathBuf]) -> ExitCode {
     let files = scenario_files(paths);
+    if files.is_empty() {
+        let shown: Vec<String> = paths
+            .iter()
+            .map(|p| diag::visible(&p.display().to_string()))
+            .collect();
+        eprintln!(
+            "no scenario files (*.yaml, *.yml) found under {}",
+            shown.join(", ")
+        );
+    }
     let mut failed = 0;
     for f in &files {
         let name = f.display().to_string();

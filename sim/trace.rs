@@ -239,9 +239,10 @@ pub enum Kind {
         part: PartId,
         offset: Offset,
     },
-    /// A member revoked its partitions to rejoin.
+    /// A member gave up the `partitions` it owned to rejoin (eager rebalance).
     Revoke {
         actor: ActorId,
+        partitions: u32,
     },
     /// An actor crashed, at a named point or at once.
     Crash {

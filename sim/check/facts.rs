@@ -163,7 +163,7 @@ impl Facts {
                 g.start[part.ix()].get_or_insert(offset);
                 g.resets[part.ix()].push((at, offset, actor));
             }
-            Kind::Revoke { actor } => self.fates[actor.ix()].revoked = Some(at),
+            Kind::Revoke { actor, .. } => self.fates[actor.ix()].revoked = Some(at),
             Kind::Crash { actor, point } => self.fates[actor.ix()].crash = Some((at, point)),
             Kind::Leave { actor } => self.fates[actor.ix()].left = Some(at),
             Kind::Effect {

@@ -20,7 +20,7 @@ impl Property for SkippedOffsets {
             Kind::OffsetReset { actor, part, .. } | Kind::Resume { actor, part, .. } => {
                 self.cursor.remove(&(actor, part));
             }
-            Kind::Revoke { actor } => self.cursor.retain(|(a, _), _| *a != actor),
+            Kind::Revoke { actor, .. } => self.cursor.retain(|(a, _), _| *a != actor),
             Kind::Deliver {
                 actor,
                 part,

@@ -266,7 +266,9 @@ impl Coordinator {
         let result = assign(strategy, &topic_list, &subs);
         self.shares.clear();
         let mut table = Vec::with_capacity(self.view.len());
+        let mut order = Vec::with_capacity(self.view.len());
         for (s, parts) in self.view.iter_mut().zip(result) {
+            order.push(s.index);
             s.joined = false;
             s.share_from = self.shares.len();
             self.shares
@@ -277,7 +279,15 @@ impl Coordinator {
                 parts: self.shares[s.share_from..].to_vec(),
             });
         }
-        let assignment = out.new_assignment(table);
+        // The table lists members by member.id, as the assignor ordered them, whatever the
+        // order they joined in.
+        let mut rows: Vec<(String, Share)> = order
+            .into_iter()
+            .zip(table)
+            .map(|(index, share)| (format!("{}-{}", self.name, index + 1), share))
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let assignment = out.new_assignment(rows.into_iter().map(|(_, s)| s).collect());
         out.trace(Kind::Generation {
             group: self.group,
             generation: self.generation,

@@ -242,7 +242,10 @@ impl Member {
                 // onJoinPrepare: commit what was consumed before revoking.
                 self.commit_positions(true, false, out);
             }
-            out.trace(Kind::Revoke { actor: self.actor });
+            out.trace(Kind::Revoke {
+                actor: self.actor,
+                partitions: self.assignment.len() as u32,
+            });
             self.assignment.clear();
             self.positions.clear();
             self.join(out);
@@ -940,7 +943,13 @@ mod tests {
         let (mut m, old_fetch) = fetching(CommitMode::None);
         let mut out = Out::at(Time(50));
         m.on_message(Msg::RejoinRequired { member: me() }, None, &mut out);
-        assert_eq!(out.trace, vec![Kind::Revoke { actor: ACTOR }]);
+        assert_eq!(
+            out.trace,
+            vec![Kind::Revoke {
+                actor: ACTOR,
+                partitions: 1
+            }]
+        );
         let mut out = Out::at(Time(60));
         m.on_message(sync(2, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
         let new_fetch = fetches(&out)[0].fetch_id;
@@ -1078,7 +1087,13 @@ mod tests {
 
         let mut out = Out::at(Time(30));
         m.on_message(Msg::RejoinRequired { member: me() }, None, &mut out);
-        assert_eq!(out.trace, vec![Kind::Revoke { actor: ACTOR }]);
+        assert_eq!(
+            out.trace,
+            vec![Kind::Revoke {
+                actor: ACTOR,
+                partitions: 0
+            }]
+        );
         assert!(matches!(
             &out.sends[..],
             [(Endpoint::Coordinator(0), Msg::JoinGroup { member, .. })] if *member == me()
@@ -1105,7 +1120,10 @@ mod tests {
                     offset: Offset(4),
                     event: EventIx(10)
                 },
-                Kind::Revoke { actor: ACTOR },
+                Kind::Revoke {
+                    actor: ACTOR,
+                    partitions: 1
+                },
             ]
         );
         assert!(matches!(
@@ -1136,7 +1154,10 @@ mod tests {
                     offset: Offset(4),
                     auto: true
                 },
-                Kind::Revoke { actor: ACTOR },
+                Kind::Revoke {
+                    actor: ACTOR,
+                    partitions: 1
+                },
             ]
         );
         assert!(matches!(

@@ -244,8 +244,11 @@ pub fn gave_up(
 }
 
 fn key_text(t: &Tables, e: EventIx) -> String {
-    t.key_of(e)
-        .map_or("null key".to_string(), |k| format!("key={k}"))
+    match t.key_of(e) {
+        None => "null key".to_string(),
+        Some("") => "key=\"\" (empty)".to_string(),
+        Some(k) => format!("key={k}"),
+    }
 }
 
 fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, String)> {
@@ -479,10 +482,14 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 t.part_name(part)
             ),
         ),
-        Kind::Revoke { actor } => (
+        Kind::Revoke { actor, partitions } => (
             n(actor),
             "revoke",
-            "gives up its partitions to rejoin".to_string(),
+            match partitions {
+                0 => "owns no partitions; rejoins".to_string(),
+                1 => "gives up its partition to rejoin".to_string(),
+                n => format!("gives up its {n} partitions to rejoin"),
+            },
         ),
         Kind::Crash { actor, point } => (
             n(actor),
