@@ -244,6 +244,18 @@ pub enum Kind {
         actor: ActorId,
         partitions: u32,
     },
+    /// A crash was armed in `actor`: it fires the first time the actor reaches `point` on
+    /// or after its `on_record`th unit of work from now (the next time, without it).
+    CrashArmed {
+        actor: ActorId,
+        point: CrashPoint,
+        on_record: Option<u64>,
+    },
+    /// An idempotent producer moved to a new epoch (kafkasim: a fresh producer id) after a
+    /// send expired, so its sequence numbers restart (KIP-360).
+    EpochBump {
+        actor: ActorId,
+    },
     /// An actor crashed, at a named point or at once.
     Crash {
         actor: ActorId,
@@ -430,6 +442,8 @@ impl Kind {
             Kind::Committed { .. } => "committed",
             Kind::CommitRejected { .. } => "commit_rejected",
             Kind::Revoke { .. } => "revoke",
+            Kind::CrashArmed { .. } => "crash_armed",
+            Kind::EpochBump { .. } => "epoch_bump",
             Kind::Crash { .. } => "crash",
             Kind::Restart { .. } => "restart",
             Kind::Leave { .. } => "leave",

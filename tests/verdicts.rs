@@ -375,3 +375,54 @@ run: { until_ms: 1000 }
         .collect();
     assert_eq!(refused, vec![(30, 3), (40, 4), (50, 5), (60, 6)]);
 }
+
+/// The lessons that name the record a crash strikes say it right: counted in the trace,
+/// the member had handled (effect or skip) exactly N-1 records before its crash.
+#[test]
+fn lesson_texts_name_the_record_a_crash_strikes_truly() {
+    for (lesson, member, nth) in [
+        ("commit-before-processing", "fraud-check-1", 6),
+        ("effect-and-mark-not-atomic", "billing-1", 3),
+        ("effect-and-mark-not-atomic", "ledger-1", 3),
+    ] {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{lesson}.yaml")),
+        )
+        .unwrap();
+        let ordinal = match nth {
+            3 => "third in all",
+            6 => "sixth record in all",
+            _ => unreachable!(),
+        };
+        assert!(text.contains(ordinal), "{lesson} says \"{ordinal}\"");
+        let sc = scenario::parse(&text).unwrap();
+        let mut all = kafkasim::trace::Recorder::default();
+        let (run, _) = kafkasim::simulate_with(&sc, sc.seed, &mut all);
+        let name = |a| run.tables.actor_name(a).to_string();
+        let mut started = 0;
+        for e in &all.events {
+            match e.kind {
+                kafkasim::trace::Kind::Effect { actor, .. }
+                | kafkasim::trace::Kind::Absorbed { actor, .. }
+                    if name(actor) == member =>
+                {
+                    started += 1
+                }
+                kafkasim::trace::Kind::Crash { actor, point, .. } if name(actor) == member => {
+                    // A crash after the effect strikes the record it just handled.
+                    let during = matches!(
+                        point,
+                        Some(kafkasim::scenario::CrashPoint::BeforeProcess) | None
+                    );
+                    let nth_struck = if during { started + 1 } else { started };
+                    assert_eq!(
+                        nth_struck, nth,
+                        "{lesson}: {member} crashed on record {nth_struck}"
+                    );
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+}

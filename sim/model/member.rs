@@ -164,7 +164,14 @@ impl Member {
             Control::Crash {
                 point: Some(point),
                 on_record,
-            } if self.live() => self.crashes.arm(point, on_record),
+            } if self.live() => {
+                self.crashes.arm(point, on_record);
+                out.trace(Kind::CrashArmed {
+                    actor: self.actor,
+                    point,
+                    on_record,
+                });
+            }
             Control::Restart if self.phase == Phase::Down => {
                 out.trace(Kind::Restart { actor: self.actor });
                 self.start(out);
@@ -866,7 +873,16 @@ mod tests {
             },
             &mut out,
         );
-        assert!(out.trace.is_empty() && out.sends.is_empty() && out.timers.is_empty());
+        assert_eq!(
+            out.trace,
+            vec![Kind::CrashArmed {
+                actor: ACTOR,
+                point: CrashPoint::AfterProcessBeforeCommit,
+                on_record: None
+            }],
+            "arming is visible"
+        );
+        assert!(out.sends.is_empty() && out.timers.is_empty());
 
         let mut out = Out::at(Time(105));
         m.on_timer(Timer::ProcessDone, None, &mut out);

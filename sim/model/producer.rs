@@ -319,6 +319,7 @@ impl ProducerClient {
                 // The expired sequence number is a hole the broker would wait for forever:
                 // move to a new epoch (KIP-360) before sending on.
                 self.bump_epoch();
+                out.trace(Kind::EpochBump { actor: self.actor });
             }
             return Some(SendOutcome::Failed { event });
         }

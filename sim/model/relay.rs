@@ -99,7 +99,14 @@ impl Relay {
             Control::Crash {
                 point: Some(point),
                 on_record,
-            } if self.up => self.crashes.arm(point, on_record),
+            } if self.up => {
+                self.crashes.arm(point, on_record);
+                out.trace(Kind::CrashArmed {
+                    actor: self.actor,
+                    point,
+                    on_record,
+                });
+            }
             Control::Restart if !self.up => {
                 self.up = true;
                 out.trace(Kind::Restart { actor: self.actor });

@@ -174,7 +174,14 @@ impl Service {
             Control::Crash {
                 point: Some(point),
                 on_record,
-            } if self.up => self.crashes.arm(point, on_record),
+            } if self.up => {
+                self.crashes.arm(point, on_record);
+                out.trace(Kind::CrashArmed {
+                    actor: self.source.actor,
+                    point,
+                    on_record,
+                });
+            }
             Control::Restart if !self.up => {
                 self.up = true;
                 out.trace(Kind::Restart {

@@ -214,6 +214,23 @@ pub fn notes(sc: &Scenario) -> Vec<String> {
         .collect()
 }
 
+/// "3rd record", "2nd order", "1st batch": what `on_record` counts for this actor.
+fn ordinal_unit(t: &Tables, actor: ActorId, n: u64) -> String {
+    let unit = match t.actors[actor.ix()].0 {
+        Actor::Member { .. } => "record",
+        Actor::Service(_) => "order",
+        Actor::Relay { .. } => "acknowledged batch",
+        Actor::Producer(_) => "send",
+    };
+    let suffix = match (n % 10, n % 100) {
+        (1, r) if r != 11 => "st",
+        (2, r) if r != 12 => "nd",
+        (3, r) if r != 13 => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix} {unit}")
+}
+
 /// The limit that ended a send after `elapsed_ms`, with its configured value: "retries
 /// (5) exhausted".
 pub fn gave_up(
@@ -490,6 +507,28 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 1 => "gives up its partition to rejoin".to_string(),
                 n => format!("gives up its {n} partitions to rejoin"),
             },
+        ),
+        Kind::CrashArmed {
+            actor,
+            point,
+            on_record,
+        } => (
+            n(actor),
+            "armed",
+            match on_record {
+                None => format!("a crash at {}, the next time it gets there", point.name()),
+                Some(n) => format!(
+                    "a crash at {}, from its {} from now",
+                    point.name(),
+                    ordinal_unit(t, actor, n)
+                ),
+            },
+        ),
+        Kind::EpochBump { actor } => (
+            n(actor),
+            "new-epoch",
+            "a send expired: moves to a new producer epoch (a fresh producer id), sequences restart"
+                .to_string(),
         ),
         Kind::Crash { actor, point } => (
             n(actor),
