@@ -26,6 +26,18 @@ pub mod limits {
     pub const TIME_MS: u64 = 1_000_000_000;
     pub const EVENTS: u64 = 100_000_000;
     pub const NAMES: usize = 100;
+    /// Partitions over all topics.
+    pub const PARTITIONS_TOTAL: u64 = 10_000;
+    /// Distinct keys over all producers and services, and the bytes of their text: every
+    /// key is built when the run starts.
+    pub const KEYS_TOTAL: u64 = 1_000_000;
+    pub const KEY_BYTES_TOTAL: u64 = 64 << 20;
+    /// Records delivered to consumer groups: each record counts once for every group
+    /// subscribed to its topic.
+    pub const CONSUMED_RECORDS: u64 = 20_000_000;
+    /// Partitions an idle member scans on every poll, times the polls an idle run can
+    /// make (`until_ms / fetch.max.wait.ms`), summed over groups.
+    pub const IDLE_POLL_WORK: u64 = 2_000_000_000;
 }
 
 pub const DEFAULT_UNTIL_MS: u64 = 60_000;
@@ -751,6 +763,7 @@ impl Validator {
         }
         self.unique_names(&raw);
         sc.run = self.run(raw.run.as_ref());
+        self.cost_limits(&sc, &raw);
         self.member_limit = sc.groups.iter().map(|g| g.members).collect();
         for f in &raw.faults {
             let Some(j) = &f.join else { continue };
@@ -1289,6 +1302,74 @@ impl Validator {
     }
 
     /// Producers, groups and services share one namespace: a fault names them by it.
+    /// The budgets that bound what a run costs, not only what it counts (README, Limits).
+    fn cost_limits(&mut self, sc: &Scenario, raw: &RawScenario) {
+        let partitions: u64 = sc.topics.iter().map(|t| u64::from(t.partitions)).sum();
+        if partitions > limits::PARTITIONS_TOTAL {
+            bad!(
+                self,
+                raw.topics,
+                "the topics have {partitions} partitions in all; at most {} are allowed",
+                limits::PARTITIONS_TOTAL
+            );
+        }
+        let sends = sc
+            .producers
+            .iter()
+            .map(|p| (p.topic, &p.send))
+            .chain(sc.services.iter().map(|s| (s.topic, &s.commands)));
+        let (mut keys, mut key_bytes) = (0u64, 0u64);
+        let mut per_topic = vec![0u64; sc.topics.len()];
+        for (topic, send) in sends {
+            per_topic[topic] = per_topic[topic].saturating_add(send.count);
+            if let Keys::Pattern { pattern, distinct } = &send.keys {
+                let n = (*distinct).min(send.count.max(1));
+                keys = keys.saturating_add(n);
+                // Each key is the pattern with {n} replaced by up to 8 digits.
+                key_bytes = key_bytes.saturating_add(n.saturating_mul(pattern.len() as u64 + 8));
+            }
+        }
+        if keys > limits::KEYS_TOTAL || key_bytes > limits::KEY_BYTES_TOTAL {
+            bad!(
+                self,
+                raw.topics,
+                "the keys would be {keys} distinct keys and about {} MiB of text; at most {} keys and {} MiB are allowed",
+                key_bytes >> 20,
+                limits::KEYS_TOTAL,
+                limits::KEY_BYTES_TOTAL >> 20
+            );
+        }
+        let (mut consumed, mut idle_work) = (0u64, 0u64);
+        for g in &sc.groups {
+            let records: u64 = g.topics.iter().map(|&t| per_topic[t]).sum();
+            let parts: u64 = g
+                .topics
+                .iter()
+                .map(|&t| u64::from(sc.topics[t].partitions))
+                .sum();
+            consumed = consumed.saturating_add(records);
+            let polls =
+                (sc.run.until_ms / g.config.fetch_max_wait_ms.max(1)).min(sc.run.max_events);
+            idle_work = idle_work.saturating_add(parts.saturating_mul(polls));
+        }
+        if consumed > limits::CONSUMED_RECORDS {
+            bad!(
+                self,
+                raw.topics,
+                "the groups would consume {consumed} records in all (each record once per group subscribed to its topic); at most {} are allowed",
+                limits::CONSUMED_RECORDS
+            );
+        }
+        if idle_work > limits::IDLE_POLL_WORK {
+            bad!(
+                self,
+                raw.topics,
+                "idle polling would scan partitions {idle_work} times (partitions subscribed × until_ms / fetch.max.wait.ms, over all groups); at most {} are allowed: raise fetch.max.wait.ms, or subscribe to fewer partitions",
+                limits::IDLE_POLL_WORK
+            );
+        }
+    }
+
     fn unique_names(&mut self, raw: &RawScenario) {
         let mut seen: Vec<&str> = Vec::new();
         let names = raw
