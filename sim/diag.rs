@@ -78,12 +78,30 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
     let Some(text) = source.lines().nth((line - 1) as usize) else {
         return;
     };
-    // Long lines (a minified file, a pasted blob) are cut so a snippet stays readable.
-    let shown: String = visible(&text.chars().take(120).collect::<String>());
+    // A long line (a minified file, a pasted blob) is shown as a window of 120 characters
+    // around the column, with `…` where it is cut, so the caret points at the right place.
+    const WIDTH: usize = 120;
+    let chars: Vec<char> = text.chars().collect();
+    let col = (column as usize - 1).min(chars.len());
+    let start = if chars.len() <= WIDTH {
+        0
+    } else {
+        col.saturating_sub(WIDTH / 2).min(chars.len() - WIDTH)
+    };
+    let end = (start + WIDTH).min(chars.len());
+    let mut window = String::new();
+    if start > 0 {
+        window.push('…');
+    }
+    window.extend(&chars[start..end]);
+    if end < chars.len() {
+        window.push('…');
+    }
+    let shown = visible(&window);
     let gutter = line.to_string().len();
     let _ = writeln!(out, "{:gutter$} |", "");
     let _ = writeln!(out, "{line} | {shown}");
-    let caret_at = (column as usize - 1).min(shown.chars().count());
+    let caret_at = col - start + usize::from(start > 0);
     let pad: String = shown
         .chars()
         .take(caret_at)
@@ -95,6 +113,25 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_line_is_shown_around_the_column_with_the_caret_under_it() {
+        let src = format!("{}BAD{}\n", "x".repeat(300), "y".repeat(300));
+        let out = render("f.yaml", &src, &[Diagnostic::new(1, 301, "here")]);
+        let lines: Vec<&str> = out.lines().collect();
+        let snippet = lines[2].trim_start_matches("1 | ");
+        let caret = lines[3].trim_start_matches("  | ");
+        assert!(
+            snippet.starts_with('…') && snippet.ends_with('…'),
+            "{snippet}"
+        );
+        let at = caret.chars().count() - 1;
+        assert_eq!(
+            snippet.chars().nth(at),
+            Some('B'),
+            "the caret is under the column"
+        );
+    }
 
     #[test]
     fn a_diagnostic_points_a_caret_at_its_column() {

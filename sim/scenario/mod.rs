@@ -597,6 +597,50 @@ fn yaml_diagnostic(e: &serde_saphyr::Error, source: &str) -> Diagnostic {
     if let Some(better) = unknown_field_message(&msg) {
         msg = better;
     }
+    // A list or a map where one value belongs.
+    if msg == "expected text here"
+        || msg.starts_with("invalid type: sequence")
+        || msg.starts_with("invalid type: map")
+    {
+        if token.starts_with('[') || msg.starts_with("invalid type: sequence") {
+            msg = "expected a single value (a number or a word) here, not a list".to_string();
+        } else if token.starts_with('{') || msg.starts_with("invalid type: map") {
+            msg = "expected a single value (a number or a word) here, not a map".to_string();
+        }
+    }
+    // `lost: >= 1`: YAML reads `>` and `<` as the start of something else.
+    if token.starts_with('>') || token.starts_with('<') {
+        let rest: String = source
+            .lines()
+            .nth(line.saturating_sub(1) as usize)
+            .unwrap_or("")
+            .chars()
+            .skip(column.saturating_sub(1) as usize)
+            .take_while(|c| !matches!(c, ',' | '}' | '#'))
+            .take(40)
+            .collect();
+        msg = format!(
+            "a comparison must be quoted: write \"{}\" (YAML reads a bare `{}` as something else)",
+            rest.trim(),
+            &token[..1]
+        );
+    }
+    // A required top-level field: point at the top of the file, not where the parser
+    // noticed it was missing.
+    if let Some(field) = msg
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        let top_level = matches!(field, "name" | "title" | "topics")
+            && !source.lines().any(|l| l.starts_with(&format!("{field}:")));
+        if top_level {
+            return Diagnostic::new(
+                1,
+                1,
+                format!("the scenario has no `{field}:` line; every scenario needs `name`, `title` and `topics`"),
+            );
+        }
+    }
     Diagnostic::new(line, column, msg)
 }
 
