@@ -199,6 +199,14 @@ pub enum Kind {
         offset: Offset,
         event: EventIx,
     },
+    /// The handler started on a record (after the processed-id check): what a crash in
+    /// the middle of it interrupts. Not a timeline row.
+    ProcessStart {
+        actor: ActorId,
+        part: PartId,
+        offset: Offset,
+        event: EventIx,
+    },
     /// The handler applied the record's effect.
     Effect {
         actor: ActorId,
@@ -435,6 +443,7 @@ impl Kind {
             Kind::OffsetReset { .. } => "offset_reset",
             Kind::Resume { .. } => "resume",
             Kind::Deliver { .. } => "deliver",
+            Kind::ProcessStart { .. } => "process_start",
             Kind::Effect { .. } => "effect",
             Kind::Absorbed { .. } => "absorbed",
             Kind::Mark { .. } => "mark",
@@ -469,6 +478,7 @@ impl Kind {
             | Kind::DuplicateIgnored { event, .. }
             | Kind::Ack { event, .. }
             | Kind::Deliver { event, .. }
+            | Kind::ProcessStart { event, .. }
             | Kind::Effect { event, .. }
             | Kind::Absorbed { event, .. }
             | Kind::Mark { event, .. }

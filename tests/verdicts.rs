@@ -426,3 +426,18 @@ fn lesson_texts_name_the_record_a_crash_strikes_truly() {
         }
     }
 }
+
+#[test]
+fn a_crash_in_the_middle_of_a_record_says_how_far_into_it() {
+    let v = run(&case("crash-mid-record"));
+    let why = causes(&v, AnomalyKind::DuplicateDelivery);
+    assert_eq!(why.len(), 1);
+    assert!(
+        why[0].contains(
+            "workers-1 crashed at t=12010ms, while processing it (12004 ms into it, since t=6ms)"
+        ),
+        "{}",
+        why[0]
+    );
+    assert!(!why[0].contains("before processing it"), "{}", why[0]);
+}

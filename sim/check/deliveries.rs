@@ -73,12 +73,18 @@ fn cause(
     offset: Offset,
 ) -> String {
     let pn = cx.t.part_name(part);
-    let done = if cx.f.processed(g, part, offset) {
-        "after processing it"
-    } else {
-        "before processing it"
-    };
     let fate = cx.f.fates[prev.ix()];
+    let done = if cx.f.processed(g, part, offset) {
+        "after processing it".to_string()
+    } else {
+        match (fate.crash, fate.crashed_during) {
+            (Some((t, _)), Some((p, o, started))) if p == part && o == offset => format!(
+                "while processing it ({} ms into it, since t={started}ms)",
+                t.since(started)
+            ),
+            _ => "before processing it".to_string(),
+        }
+    };
     let what = if let Some((t, point)) = fate.crash {
         let point = point.map_or(String::new(), |p| format!(" at {}", p.name()));
         format!(

@@ -14,6 +14,10 @@ use std::collections::BTreeMap;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Fate {
     pub crash: Option<(Time, Option<CrashPoint>)>,
+    /// The record the actor was in the middle of when it crashed, and when it started it.
+    pub crashed_during: Option<(PartId, Offset, Time)>,
+    /// The record the actor is processing now (from its `process_start` to its effect).
+    pub processing: Option<(PartId, Offset, Time)>,
     pub revoked: Option<Time>,
     pub left: Option<Time>,
 }
@@ -164,7 +168,17 @@ impl Facts {
                 g.resets[part.ix()].push((at, offset, actor));
             }
             Kind::Revoke { actor, .. } => self.fates[actor.ix()].revoked = Some(at),
-            Kind::Crash { actor, point } => self.fates[actor.ix()].crash = Some((at, point)),
+            Kind::Crash { actor, point } => {
+                let fate = &mut self.fates[actor.ix()];
+                fate.crash = Some((at, point));
+                fate.crashed_during = fate.processing.take();
+            }
+            Kind::ProcessStart {
+                actor,
+                part,
+                offset,
+                ..
+            } => self.fates[actor.ix()].processing = Some((part, offset, at)),
             Kind::Leave { actor } => self.fates[actor.ix()].left = Some(at),
             Kind::Effect {
                 actor,
@@ -178,6 +192,7 @@ impl Facts {
                 offset,
                 event,
             } => {
+                self.fates[actor.ix()].processing = None;
                 let g = &mut self.groups[t.member_group(actor)];
                 let processed = &mut g.processed[part.ix()];
                 let o = offset.value() as usize;

@@ -416,6 +416,13 @@ impl Member {
                 Check::NotSeen => {}
             }
         }
+        let r = self.batch[self.cursor];
+        out.trace(Kind::ProcessStart {
+            actor: self.actor,
+            part: r.part,
+            offset: r.offset,
+            event: r.event,
+        });
         out.set_timer(PROCESS_DONE, self.time_ms, Timer::ProcessDone);
     }
 
@@ -773,6 +780,12 @@ mod tests {
                     offset: Offset(5),
                     event: EventIx(11)
                 },
+                Kind::ProcessStart {
+                    actor: ACTOR,
+                    part: PartId(0),
+                    offset: Offset(4),
+                    event: EventIx(10)
+                },
             ]
         );
         assert!(matches!(
@@ -995,8 +1008,8 @@ mod tests {
         );
         assert_eq!(
             out.trace.len(),
-            1,
-            "the current fetch's answer is delivered"
+            2,
+            "the current fetch's answer is delivered, and its record started"
         );
         assert!(process_done_set(&out));
     }
@@ -1021,12 +1034,20 @@ mod tests {
         m.on_timer(Timer::ProcessDone, Some(&mut store), &mut out);
         assert_eq!(
             out.trace,
-            vec![Kind::Absorbed {
-                actor: ACTOR,
-                part: PartId(0),
-                offset: Offset(4),
-                event: EventIx(10)
-            }]
+            vec![
+                Kind::Absorbed {
+                    actor: ACTOR,
+                    part: PartId(0),
+                    offset: Offset(4),
+                    event: EventIx(10)
+                },
+                Kind::ProcessStart {
+                    actor: ACTOR,
+                    part: PartId(0),
+                    offset: Offset(5),
+                    event: EventIx(11)
+                }
+            ]
         );
         assert!(process_done_set(&out), "the second record starts");
 

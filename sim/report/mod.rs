@@ -53,8 +53,9 @@ impl Timeline {
 
 impl TraceSink for Timeline {
     fn record(&mut self, _: &Tables, ev: &TraceEvent) {
-        // The coordinator's `commit` row says the same as the request once it is stored.
-        if matches!(ev.kind, Kind::CommitSent { .. }) {
+        // The coordinator's `commit` row says the same as the request once it is stored,
+        // and a record's start shows as its effect.
+        if !shown(ev.kind) {
             return;
         }
         let continues = matches!(
@@ -68,6 +69,12 @@ impl TraceSink for Timeline {
             self.kept.push(*ev);
         }
     }
+}
+
+/// Whether a record is a timeline row: a commit request is shown by the coordinator's
+/// `commit` row once stored, and a record's processing by its `effect` row.
+fn shown(k: Kind) -> bool {
+    !matches!(k, Kind::CommitSent { .. } | Kind::ProcessStart { .. })
 }
 
 /// A poll's consecutive records on one partition are one row: p0@3..7 (5 records).
@@ -184,8 +191,7 @@ pub fn rows(
             i = j;
             continue;
         }
-        // The coordinator's `commit` row says the same once it is stored.
-        if !matches!(evs[i].kind, Kind::CommitSent { .. }) {
+        if shown(evs[i].kind) {
             if let Some((who, verb, detail)) = row(sc, t, evs[i].kind) {
                 rows.push((at, who, verb, detail));
             }
@@ -430,6 +436,16 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             format!("{} at committed offset {offset}", t.part_name(part)),
         ),
         Kind::Deliver { .. } => unreachable!("grouped by rows()"),
+        Kind::ProcessStart {
+            actor,
+            part,
+            offset,
+            event,
+        } => (
+            n(actor),
+            "start",
+            format!("{}@{offset} ({})", t.part_name(part), t.event_id(event)),
+        ),
         Kind::Effect {
             actor,
             part,
