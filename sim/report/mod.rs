@@ -761,13 +761,42 @@ fn ledger(o: &mut String, sc: &Scenario, t: &Tables, v: &Verdict) {
 
 const ANOMALIES_SHOWN: usize = 50;
 
+/// Columns a cause line may take, after its 6-space indent.
+const CAUSE_WIDTH: usize = 88;
+
+/// `text` broken into lines of at most `width` characters, at spaces (a longer word gets a
+/// line of its own).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+        if !line.is_empty() && needed > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 fn anomalies(o: &mut String, v: &Verdict) {
     let _ = writeln!(o, "\nAnomalies ({})", v.anomalies.len());
     if v.anomalies.is_empty() {
         let _ = writeln!(o, "  none");
     }
+    // The kind on its own line and the cause wrapped under it, indented: readable on a
+    // projector, where a 260-character line is not.
     for a in v.anomalies.iter().take(ANOMALIES_SHOWN) {
-        let _ = writeln!(o, "  {:<24} {}", a.kind.name(), a.cause);
+        let _ = writeln!(o, "  {}", a.kind.name());
+        for line in wrap(&a.cause, CAUSE_WIDTH) {
+            let _ = writeln!(o, "      {line}");
+        }
     }
     if v.anomalies.len() > ANOMALIES_SHOWN {
         let _ = writeln!(
@@ -802,4 +831,23 @@ fn is_group_counter(c: Counter) -> bool {
 
 fn is_service_counter(c: Counter) -> bool {
     c.scope() == Scope::Service
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_breaks_at_spaces_within_the_width_and_keeps_every_word() {
+        let text =
+            "p0@2 delivered again to payment-service-2 at t=6065ms: payment-service-1 crashed";
+        let lines = wrap(text, 30);
+        assert!(lines.iter().all(|l| l.chars().count() <= 30), "{lines:?}");
+        assert_eq!(lines.join(" "), text);
+        assert_eq!(
+            wrap("a-very-long-word-alone", 5),
+            vec!["a-very-long-word-alone"]
+        );
+        assert!(wrap("", 10).is_empty());
+    }
 }

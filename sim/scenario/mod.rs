@@ -597,6 +597,28 @@ fn yaml_diagnostic(e: &serde_saphyr::Error, source: &str) -> Diagnostic {
     if let Some(better) = unknown_field_message(&msg) {
         msg = better;
     }
+    // A tab in indentation is noticed while the parser is still on the line before:
+    // point at the tab itself.
+    if msg.contains("found a tab") || msg.contains("tabs disallowed") {
+        let tab = source
+            .lines()
+            .enumerate()
+            .skip(line.saturating_sub(1) as usize)
+            .find_map(|(i, l)| {
+                let indent: String = l.chars().take_while(|c| c.is_whitespace()).collect();
+                indent
+                    .chars()
+                    .position(|c| c == '\t')
+                    .map(|col| (i as u64 + 1, col as u64 + 1))
+            });
+        if let Some((tab_line, tab_column)) = tab {
+            return Diagnostic::new(
+                tab_line,
+                tab_column,
+                "YAML does not allow tabs for indentation; use spaces",
+            );
+        }
+    }
     // A list or a map where one value belongs.
     if msg == "expected text here"
         || msg.starts_with("invalid type: sequence")
