@@ -22,6 +22,7 @@ lessons![
     "consumer-group-scaling.yaml",
     "crash-before-commit.yaml",
     "commit-before-processing.yaml",
+    "every-record-accounted.yaml",
     "auto-commit.yaml",
     "idempotent-consumer.yaml",
     "ttl-too-short.yaml",
