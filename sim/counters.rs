@@ -58,7 +58,7 @@ counters! {
     KeyOrderViolations => "key_order_violations", Group: "records first processed after a later-produced record of the same key from the same producer to the same topic",
     SkippedOffsets => "skipped_offsets", Group: "offsets a member jumped over within a partition",
     Rebalances => "rebalances", Group: "completed rebalances (new generations)",
-    IdleMembers => "idle_members", Group: "members left without partitions by a rebalance, counted per generation",
+    IdleMembers => "idle_members", Group: "members left without partitions, summed over generations (a member idle through three rebalances counts three)",
     DuplicatesAbsorbed => "duplicates_absorbed", Group: "redeliveries an idempotent consumer recognised and skipped",
     OrdersCommitted => "orders_committed", Service: "orders committed in a service's database",
     CommittedWithoutEvent => "committed_without_event", Service: "committed orders whose event never reached the log",

@@ -383,6 +383,9 @@ fn run(
         eprintln!("{shown}: cannot write the trace: {e}");
         return ExitCode::from(2);
     }
+    // The report is complete on stdout before the closing line goes to stderr, so the two
+    // never run together when both go to one place.
+    let _ = std::io::stdout().flush();
     if verdict.pass {
         ExitCode::SUCCESS
     } else {

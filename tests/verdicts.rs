@@ -441,3 +441,35 @@ fn a_crash_in_the_middle_of_a_record_says_how_far_into_it() {
     );
     assert!(!why[0].contains("before processing it"), "{}", why[0]);
 }
+
+#[test]
+fn two_relays_racing_on_one_outbox_are_named_not_a_retry() {
+    let v = run(&case("two-relays-race"));
+    let why = causes(&v, AnomalyKind::KeyOrderViolation);
+    assert!(!why.is_empty(), "the race reorders a key");
+    for w in &why {
+        assert!(w.contains("two relays published them side by side"), "{w}");
+        assert!(
+            w.contains("svc-relay-1") && w.contains("svc-relay-2"),
+            "{w}"
+        );
+        assert!(!w.contains("retr"), "no retry happened: {w}");
+    }
+}
+
+#[test]
+fn a_loss_names_the_commit_that_ran_past_it_and_the_crash_after() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/commit-before-processing.yaml"),
+    )
+    .unwrap();
+    let v = run(&text);
+    let why = causes(&v, AnomalyKind::Lost);
+    assert_eq!(why.len(), 3);
+    for w in &why {
+        assert!(
+            w.contains("fraud-check-1 committed offset 8 at t=20ms, past it, before processing it; fraud-check-1 then crashed at t=27ms at before-process"),
+            "{w}"
+        );
+    }
+}
