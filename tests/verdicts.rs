@@ -473,3 +473,28 @@ fn a_loss_names_the_commit_that_ran_past_it_and_the_crash_after() {
         );
     }
 }
+
+#[test]
+fn an_order_no_subscribed_group_applied_names_that_group() {
+    let v = run(r#"
+name: not-applied
+title: a group that never gets a member
+cluster: { network: { latency_ms: 1 } }
+topics: [ { name: orders, partitions: 1 } ]
+services:
+  - { name: svc, topic: orders, commands: { count: 3, every_ms: 10, keys: { pattern: "o-{n}" } }, publish: dual-write }
+consumer_groups:
+  - { name: billing, topics: [orders], members: 0, config: { auto.offset.reset: earliest } }
+run: { until_ms: 1000 }
+"#);
+    assert_eq!(v.totals.get(Counter::OrdersNotApplied), 3);
+    let why = causes(&v, AnomalyKind::NotApplied);
+    assert_eq!(why.len(), 3);
+    assert_eq!(
+        why[0],
+        "order o-1 (e-1) was published but its effect was never applied by billing"
+    );
+    // Lag, not loss: nothing moved past those records.
+    assert_eq!(v.groups[0].counts.get(Counter::UnprocessedAtEnd), 3);
+    assert_eq!(v.groups[0].counts.get(Counter::Lost), 0);
+}
