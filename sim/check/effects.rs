@@ -131,7 +131,16 @@ impl DuplicateEffects {
         );
         // How the eventId came back: the same log record delivered again, or another copy.
         let came_back = if cx.f.first_append[event.ix()] == (part, offset) {
-            format!("{pn}@{offset} was delivered again")
+            // Why it came back: the first member's crash, when one followed its effect.
+            let why = match cx.f.fates[first.ix()].crash {
+                Some((t, point)) if t >= first_at => format!(
+                    " after {} crashed at t={t}ms{}, before committing past it",
+                    cx.name(first),
+                    point.map_or(String::new(), |p| format!(" (at {})", p.name()))
+                ),
+                _ => String::new(),
+            };
+            format!("{pn}@{offset} was delivered again{why}")
         } else {
             format!(
                 "{pn}@{offset} is another copy of it in the log ({}), not a redelivery",
@@ -147,14 +156,14 @@ impl DuplicateEffects {
             if let Some(expires) = expires.filter(|&e| e <= at) {
                 let ttl = idem.ttl_ms.unwrap_or(0);
                 return format!(
-                    "{head}: {came_back} at t={at}ms, after its processed-id had expired at t={expires}ms ({ttl} ms TTL)"
+                    "{head}: {came_back}; its processed-id had expired at t={expires}ms ({ttl} ms TTL), before it came back at t={at}ms"
                 );
             }
-            return format!("{head}: it was marked, but the mark was not seen");
+            return format!("{head}: {came_back}; it was marked, but the mark was not seen");
         }
         if let Some(&t) = st.unmarked.get(&event) {
             return format!(
-                "{head}: the store was unreachable at t={t}ms, so the id was never marked"
+                "{head}: {came_back}; the store was unreachable at t={t}ms, so the id was never marked"
             );
         }
         match cx.f.fates[first.ix()].crash {
