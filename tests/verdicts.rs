@@ -498,3 +498,24 @@ run: { until_ms: 1000 }
     assert_eq!(v.groups[0].counts.get(Counter::UnprocessedAtEnd), 3);
     assert_eq!(v.groups[0].counts.get(Counter::Lost), 0);
 }
+
+/// A duplicate effect has two causes: why the record came back (the first applier's crash
+/// before its commit) and why the second applier did not recognise it (the TTL ran out).
+#[test]
+fn a_duplicate_effect_names_why_it_came_back_and_why_it_was_not_recognised() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ttl-too-short.yaml"),
+    )
+    .expect("lesson");
+    let v = run(&text);
+    let why = causes(&v, AnomalyKind::DuplicateEffect);
+    assert_eq!(why.len(), 1, "{why:?}");
+    // Applied first at t=58ms, marked then; a 2000 ms TTL expires the mark at t=2058ms.
+    for part in [
+        "first by payment-service-1 at t=58ms",
+        "after payment-service-1 crashed at t=58ms (at after-process-before-commit), before committing past it",
+        "its processed-id had expired at t=2058ms (2000 ms TTL)",
+    ] {
+        assert!(why[0].contains(part), "missing {part:?} in {}", why[0]);
+    }
+}
