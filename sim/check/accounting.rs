@@ -9,6 +9,7 @@
 //! lost + unprocessed_at_end`, per group. No state of its own: it reads the history.
 
 use super::{AnomalyKind, Context, Findings, Property};
+use crate::check::facts::Crash;
 use crate::counters::Counter;
 use crate::engine::Time;
 use crate::model::log::Offset;
@@ -107,8 +108,8 @@ fn cause(
             group.config.auto_offset_reset.name()
         ),
         Past::Commit(t, c, a) => {
-            let crash = match cx.f.fates[a.ix()].crash {
-                Some((ct, p)) if ct >= t => format!(
+            let crash = match cx.f.fates[a.ix()].crash_since(t) {
+                Some(Crash { at: ct, point: p, .. }) => format!(
                     "; {} then crashed at t={ct}ms{}",
                     cx.name(a),
                     p.map_or(String::new(), |p| format!(" at {}", p.name()))

@@ -1,18 +1,19 @@
 //! Duplicate deliveries: a partition+offset delivered again within a group, with the cause
 //! built from what happened to the member that had it before (crash, leave, revoke) and
 //! the group's last commit for the partition at that moment. State: per group, partition
-//! and offset, the member that last had it delivered (4 bytes an offset).
+//! and offset, the member that last had it delivered (8 bytes an offset).
 
 use super::{AnomalyKind, Context, Findings, Property};
-use crate::check::facts::Update;
+use crate::check::facts::{Crash, Update};
 use crate::counters::Counter;
 use crate::engine::Time;
 use crate::model::log::Offset;
 use crate::trace::{ActorId, Kind, PartId, TraceEvent};
 
 pub struct DuplicateDeliveries {
-    /// Per group, per PartId, per offset: the last member it was delivered to.
-    last: Vec<Vec<Vec<ActorId>>>,
+    /// Per group, per PartId, per offset: the last member it was delivered to, and how
+    /// many times that member had crashed by then (which incarnation had it).
+    last: Vec<Vec<Vec<(ActorId, u32)>>>,
 }
 
 impl DuplicateDeliveries {
@@ -42,10 +43,11 @@ impl Property for DuplicateDeliveries {
         let offsets = &mut parts[part.ix()];
         let o = offset.value() as usize;
         if offsets.len() <= o {
-            offsets.resize(o + 1, ActorId::NONE);
+            offsets.resize(o + 1, (ActorId::NONE, 0));
         }
-        let prev = std::mem::replace(&mut offsets[o], actor);
-        if prev == ActorId::NONE {
+        let incarnation = cx.f.fates[actor.ix()].crashes.len() as u32;
+        let prev = std::mem::replace(&mut offsets[o], (actor, incarnation));
+        if prev.0 == ActorId::NONE {
             return;
         }
         found.count_group(g, Counter::DuplicateDeliveries, 1);
@@ -68,24 +70,30 @@ fn cause(
     g: usize,
     at: Time,
     actor: ActorId,
-    prev: ActorId,
+    (prev, crashes_before): (ActorId, u32),
     part: PartId,
     offset: Offset,
 ) -> String {
     let pn = cx.t.part_name(part);
-    let fate = cx.f.fates[prev.ix()];
+    let fate = &cx.f.fates[prev.ix()];
+    // The crash that ended the incarnation the record was delivered to, not a later one.
+    let crash = fate.crashes.get(crashes_before as usize).copied();
     let done = if cx.f.processed(g, part, offset) {
         "after processing it".to_string()
     } else {
-        match (fate.crash, fate.crashed_during) {
-            (Some((t, _)), Some((p, o, started))) if p == part && o == offset => format!(
+        match crash {
+            Some(Crash {
+                at: t,
+                during: Some((p, o, started)),
+                ..
+            }) if p == part && o == offset => format!(
                 "while processing it ({} ms into it, since t={started}ms)",
                 t.since(started)
             ),
             _ => "before processing it".to_string(),
         }
     };
-    let what = if let Some((t, point)) = fate.crash {
+    let what = if let Some(Crash { at: t, point, .. }) = crash {
         let point = point.map_or(String::new(), |p| format!(" at {}", p.name()));
         format!(
             "{} crashed at t={t}ms{point}, {done} and before committing past it",

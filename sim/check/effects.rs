@@ -5,7 +5,7 @@
 //! few eventIds applied more than once.
 
 use super::{AnomalyKind, Context, Findings, Property, Reapplied};
-use crate::check::facts::{Facts, Update};
+use crate::check::facts::{Crash, Facts, Update};
 use crate::counters::Counter;
 use crate::engine::Time;
 use crate::model::log::Offset;
@@ -132,8 +132,8 @@ impl DuplicateEffects {
         // How the eventId came back: the same log record delivered again, or another copy.
         let came_back = if cx.f.first_append[event.ix()] == (part, offset) {
             // Why it came back: the first member's crash, when one followed its effect.
-            let why = match cx.f.fates[first.ix()].crash {
-                Some((t, point)) if t >= first_at => format!(
+            let why = match cx.f.fates[first.ix()].crash_since(first_at) {
+                Some(Crash { at: t, point, .. }) => format!(
                     " after {} crashed at t={t}ms{}, before committing past it",
                     cx.name(first),
                     point.map_or(String::new(), |p| format!(" (at {})", p.name()))
@@ -166,8 +166,12 @@ impl DuplicateEffects {
                 "{head}: {came_back}; the store was unreachable at t={t}ms, so the id was never marked"
             );
         }
-        match cx.f.fates[first.ix()].crash {
-            Some((t, Some(p))) => format!(
+        match cx.f.fates[first.ix()].crash_since(first_at) {
+            Some(Crash {
+                at: t,
+                point: Some(p),
+                ..
+            }) => format!(
                 "{head}: the id was never marked: {} crashed at t={t}ms at {}, after the effect and before the mark",
                 cx.name(first),
                 p.name()

@@ -8,14 +8,24 @@ use crate::engine::Time;
 use crate::model::log::Offset;
 use crate::scenario::CrashPoint;
 use crate::trace::{Actor, ActorId, EventIx, GaveUp, Kind, PartId, Tables, TraceEvent};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One crash of an actor, as its `crash` record told it.
+#[derive(Clone, Copy, Debug)]
+pub struct Crash {
+    pub at: Time,
+    /// The named point it crashed at (None: at once).
+    pub point: Option<CrashPoint>,
+    /// The record it was in the middle of, and when it started it.
+    pub during: Option<(PartId, Offset, Time)>,
+}
 
 /// What became of an actor: the facts a cause sentence is made of.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Fate {
-    pub crash: Option<(Time, Option<CrashPoint>)>,
-    /// The record the actor was in the middle of when it crashed, and when it started it.
-    pub crashed_during: Option<(PartId, Offset, Time)>,
+    /// Every crash, in order: a cause names the one that ended the incarnation it is
+    /// about, never simply the latest (bounded by the scenario's faults).
+    pub crashes: Vec<Crash>,
     /// The record the actor is processing now (from its `process_start` to its effect).
     pub processing: Option<(PartId, Offset, Time)>,
     pub revoked: Option<Time>,
@@ -61,6 +71,14 @@ pub struct Facts {
     pub acked: Vec<bool>,
     /// Per event: some client retried a send of it.
     pub retried: Vec<bool>,
+    /// Per event: sends of it still awaiting an answer (a `send` with no `ack`,
+    /// `send_failed` or crash of its sender yet). Non-zero at the end: in flight.
+    pub sending: Vec<u8>,
+    /// The open sends of each service and relay, which a crash of the sender abandons
+    /// (plain producers cannot crash, so theirs are not kept here).
+    open_by: BTreeMap<ActorId, BTreeSet<EventIx>>,
+    /// Events whose send a crash of its sender abandoned: the last such crash and sender.
+    pub abandoned: BTreeMap<EventIx, (Time, ActorId)>,
     /// Per outbox event: (time, relay) of every publish, in order.
     pub publishes: BTreeMap<EventIx, Vec<(Time, ActorId)>>,
     /// Events a producer gave up on, and when.
@@ -69,6 +87,18 @@ pub struct Facts {
     /// Per PartId: the event at each offset, as the Append records built it.
     pub logs: Vec<Vec<EventIx>>,
     pub groups: Vec<GroupFacts>,
+}
+
+impl Fate {
+    /// The first crash at or after `t`: the one that ended the incarnation alive at `t`.
+    pub fn crash_since(&self, t: Time) -> Option<Crash> {
+        self.crashes.iter().find(|c| c.at >= t).copied()
+    }
+
+    /// The first crash within `from..=to`.
+    pub fn crash_between(&self, from: Time, to: Time) -> Option<Crash> {
+        self.crash_since(from).filter(|c| c.at <= to)
+    }
 }
 
 impl Facts {
@@ -103,6 +133,7 @@ impl Facts {
             self.appends.resize(events, 0);
             self.acked.resize(events, false);
             self.retried.resize(events, false);
+            self.sending.resize(events, 0);
             for g in &mut self.groups {
                 g.effects.resize(events, 0);
                 g.first_done.resize(events, (ActorId::NONE, Time::ZERO));
@@ -126,7 +157,17 @@ impl Facts {
         let at = ev.at;
         let mut u = Update::default();
         match ev.kind {
-            Kind::Ack { event, .. } => self.acked[event.ix()] = true,
+            Kind::Send { actor, event, .. } => {
+                let open = &mut self.sending[event.ix()];
+                *open = open.saturating_add(1);
+                if can_crash(t, actor) {
+                    self.open_by.entry(actor).or_default().insert(event);
+                }
+            }
+            Kind::Ack { actor, event, .. } => {
+                self.acked[event.ix()] = true;
+                self.close_send(t, actor, event);
+            }
             Kind::Retry { event, .. } => self.retried[event.ix()] = true,
             Kind::RelayPublish { actor, event } => {
                 self.publishes.entry(event).or_default().push((at, actor))
@@ -139,6 +180,7 @@ impl Facts {
                 ..
             } => {
                 self.failed.insert(event, (at, actor, limit, elapsed_ms));
+                self.close_send(t, actor, event);
             }
             Kind::Append {
                 event,
@@ -170,8 +212,14 @@ impl Facts {
             Kind::Revoke { actor, .. } => self.fates[actor.ix()].revoked = Some(at),
             Kind::Crash { actor, point } => {
                 let fate = &mut self.fates[actor.ix()];
-                fate.crash = Some((at, point));
-                fate.crashed_during = fate.processing.take();
+                let during = fate.processing.take();
+                fate.crashes.push(Crash { at, point, during });
+                // Its sends die with it: the client's buffer is gone.
+                for event in self.open_by.remove(&actor).unwrap_or_default() {
+                    let open = &mut self.sending[event.ix()];
+                    *open = open.saturating_sub(1);
+                    self.abandoned.insert(event, (at, actor));
+                }
             }
             Kind::ProcessStart {
                 actor,
@@ -226,6 +274,21 @@ impl Facts {
         u
     }
 
+    /// A send of `event` by `actor` ended (answered or given up).
+    /// A send the sender's crash already abandoned is not closed twice.
+    fn close_send(&mut self, t: &Tables, actor: ActorId, event: EventIx) {
+        if can_crash(t, actor)
+            && !self
+                .open_by
+                .get_mut(&actor)
+                .is_some_and(|events| events.remove(&event))
+        {
+            return;
+        }
+        let open = &mut self.sending[event.ix()];
+        *open = open.saturating_sub(1);
+    }
+
     /// Whether the group had processed `part`@`offset` when asked.
     pub fn processed(&self, g: usize, part: PartId, offset: Offset) -> bool {
         self.groups[g].processed[part.ix()]
@@ -241,9 +304,7 @@ impl Facts {
         let publishes = self.publishes.get(&event).map_or(&[][..], |v| v.as_slice());
         for pair in publishes.windows(2) {
             let ((t0, first), (t1, again)) = (pair[0], pair[1]);
-            if let Some((tc, point)) = self.fates[first.ix()]
-                .crash
-                .filter(|&(tc, _)| t0 <= tc && tc <= t1)
+            if let Some(Crash { at: tc, point, .. }) = self.fates[first.ix()].crash_between(t0, t1)
             {
                 let how = match point {
                     Some(p) => format!("at {}", p.name()),
@@ -275,7 +336,7 @@ impl Facts {
             }
         }
         if self.retried[event.ix()] {
-            return "its producer retried a send whose answer was lost, and without enable.idempotence the broker appended the retry again".to_string();
+            return "its producer retried a send whose answer had not come back in time (lost or late), and without enable.idempotence the broker appended the retry again".to_string();
         }
         "it was sent more than once".to_string()
     }
@@ -287,4 +348,12 @@ impl Facts {
             _ => None,
         }
     }
+}
+
+/// Whether `actor` is a service or a relay: the senders a crash can stop mid-send.
+fn can_crash(t: &Tables, actor: ActorId) -> bool {
+    matches!(
+        t.actors[actor.ix()].0,
+        Actor::Service(_) | Actor::Relay { .. }
+    )
 }

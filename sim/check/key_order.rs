@@ -25,7 +25,18 @@ impl KeyOrder {
 
 impl Property for KeyOrder {
     fn record(&mut self, cx: &Context, ev: &TraceEvent, u: Update, found: &mut Findings) {
-        let (Kind::Effect { actor, event, .. } | Kind::Absorbed { actor, event, .. }) = ev.kind
+        let (Kind::Effect {
+            actor,
+            event,
+            part: ep,
+            offset: eo,
+        }
+        | Kind::Absorbed {
+            actor,
+            event,
+            part: ep,
+            offset: eo,
+        }) = ev.kind
         else {
             return;
         };
@@ -58,7 +69,8 @@ impl Property for KeyOrder {
             Some(entry) => entry.2,
         };
         found.count_group(g, Counter::KeyOrderViolations, 1);
-        let (ep, eo) = cx.f.first_append[event.ix()];
+        // Where the record it processed sits (a later copy, perhaps), against the later
+        // event's first place in the log.
         let (hp, ho) = cx.f.first_append[high.ix()];
         let why = if ep == hp && eo > ho {
             format!(

@@ -40,6 +40,7 @@ pub enum AnomalyKind {
     SkippedByReset,
     SendFailed,
     UnackedLost,
+    InFlightAtEnd,
 }
 
 impl AnomalyKind {
@@ -57,6 +58,7 @@ impl AnomalyKind {
             AnomalyKind::SkippedByReset => "skipped_by_reset",
             AnomalyKind::SendFailed => "send_failed",
             AnomalyKind::UnackedLost => "unacked_lost",
+            AnomalyKind::InFlightAtEnd => "in_flight_at_end",
         }
     }
 }

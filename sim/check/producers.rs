@@ -1,6 +1,7 @@
 //! Sends that never made it: a producer, service or relay that gave up (`send_failed`,
 //! with the limit that ended it), and acks=0 sends whose only request the network dropped
-//! (`unacked_lost`: the producer counted them as sent and never learns). State: which
+//! (`unacked_lost`: the producer counted them as sent and never learns), and sends the run
+//! stopped in the middle of (`in_flight_at_end`). State: which
 //! events were sent with acks=0 (a bit per event), and the first drop of each event.
 
 use super::{Anomaly, AnomalyKind, Context, Findings, Property};
@@ -27,7 +28,7 @@ pub struct Producers {
 
 struct Failed {
     /// Whether the record was already in the log when the client gave up, as the history
-    /// said at that moment (an attempt got through and its answers were lost).
+    /// said at that moment (an earlier attempt, or another sender, got it there).
     appended_before: bool,
     at: Time,
     actor: ActorId,
@@ -116,13 +117,46 @@ impl Property for Producers {
         }
     }
 
-    fn finish(&mut self, cx: &Context, _: Time, found: &mut Findings) {
+    fn finish(&mut self, cx: &Context, end: Time, found: &mut Findings) {
+        // Sends the run stopped in the middle of: not failed, not lost, not in the log.
+        for (e, _) in
+            cx.f.sending
+                .iter()
+                .enumerate()
+                .filter(|(_, &open)| open > 0)
+        {
+            if cx.f.appends[e] > 0 {
+                continue;
+            }
+            let event = EventIx(e as u32);
+            found.totals.bump(Counter::InFlightAtEnd);
+            let source = cx.t.envelopes[e].source;
+            let retried = if cx.f.retried[e] {
+                ", after failed attempts,"
+            } else {
+                ""
+            };
+            let cause = format!(
+                "{} from {} was still awaiting an answer{retried} when the run ended at t={end}ms: it had not reached the log, and the client had neither succeeded nor given up",
+                cx.t.event_id(event),
+                cx.name(source)
+            );
+            found.anomalies.push(Anomaly {
+                kind: AnomalyKind::InFlightAtEnd,
+                scope: cx.name(source).to_string(),
+                at: end,
+                part: None,
+                offset: None,
+                event: Some(event),
+                cause,
+            });
+        }
         for f in &self.failed {
             let why = crate::report::gave_up(cx.sc, cx.t, f.actor, f.limit, f.elapsed_ms);
             let (p, o) = cx.f.first_append[f.event.ix()];
             let landed = if f.appended_before {
                 format!(
-                    "; the record was already in the log, at {}@{o}, when it gave up: no answer for it had come back",
+                    "; the record was already in the log, at {}@{o}, when it gave up",
                     cx.t.part_name(p)
                 )
             } else if cx.f.appends[f.event.ix()] > 0 {

@@ -4,10 +4,10 @@
 //! each event; judged when the run ends.
 
 use super::{Anomaly, AnomalyKind, Context, Findings, Property};
-use crate::check::facts::{Facts, Update};
+use crate::check::facts::{Crash, Facts, Update};
 use crate::counters::Counter;
 use crate::engine::Time;
-use crate::scenario::{CrashPoint, Publish, ServiceSpec};
+use crate::scenario::{Acks, CrashPoint, Publish, ServiceSpec};
 use crate::trace::{Actor, ActorId, EventIx, Kind, PartId, TraceEvent};
 use std::collections::BTreeMap;
 
@@ -165,13 +165,14 @@ impl Services {
                 .iter()
                 .position(|(a, _)| *a == Actor::Service(s as u16))
                 .expect("every service is an actor");
-        if let Some((t, Some(CrashPoint::AfterDbCommit))) = cx.f.fates[actor].crash {
-            if t == at {
-                return format!(
+        if let Some(Crash { at: t, .. }) = cx.f.fates[actor]
+            .crash_between(at, at)
+            .filter(|c| c.point == Some(CrashPoint::AfterDbCommit))
+        {
+            return format!(
                 "{} crashed at t={t}ms right after the database commit, before sending (a dual write has no second chance)",
                 spec.name
             );
-            }
         }
         if let Some(&(t, relay)) = self.marked.get(&event) {
             let dropped = match self.dropped.get(&event) {
@@ -191,9 +192,38 @@ impl Services {
                 crate::report::gave_up(cx.sc, cx.t, sender, limit, elapsed_ms)
             );
         }
+        if cx.f.sending[event.ix()] > 0 {
+            let retried = if cx.f.retried[event.ix()] {
+                ", retried after failed attempts"
+            } else {
+                ""
+            };
+            return format!(
+                "its send was still awaiting an answer when the run ended{retried} (in_flight_at_end)"
+            );
+        }
+        let pending = match spec.publish {
+            Publish::Outbox => "; its outbox row was still PENDING when the run ended",
+            Publish::DualWrite => "; a dual write has no second chance",
+        };
+        if let Some(&(t, sender)) = cx.f.abandoned.get(&event) {
+            return format!(
+                "{} crashed at t={t}ms while its send was awaiting an answer, and the send was lost with its process{pending}",
+                cx.name(sender)
+            );
+        }
+        if let Some(&d) = self
+            .dropped
+            .get(&event)
+            .filter(|_| spec.producer.acks == Acks::None)
+        {
+            return format!(
+                "its request was dropped at t={d}ms, and acks=0 never resends (unacked_lost)"
+            );
+        }
         match spec.publish {
             Publish::Outbox => "its outbox row was still PENDING when the run ended".to_string(),
-            Publish::DualWrite => "the send was lost with the service's process".to_string(),
+            Publish::DualWrite => "no send of it reached the brokers".to_string(),
         }
     }
 }
