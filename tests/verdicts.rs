@@ -673,3 +673,18 @@ fn a_key_order_violation_names_the_copy_it_processed() {
     );
     assert!(!why[0].contains("redelivered"), "{}", why[0]);
 }
+
+/// Under `apply-anyway`, a redelivery applied while the store was down at the check is
+/// explained by the failed check, not by a mark that was "not seen".
+#[test]
+fn an_unchecked_application_under_apply_anyway_says_so() {
+    let v = run(&case("apply-anyway-unchecked"));
+    let why = causes(&v, AnomalyKind::DuplicateEffect);
+    assert_eq!(why.len(), 1, "{why:#?}");
+    assert!(
+        why[0].contains("the processed-id store was unreachable when gx-2 checked it at t=6058ms, and on_store_unavailable=apply-anyway applied it without the check"),
+        "{}",
+        why[0]
+    );
+    assert!(!why[0].contains("not seen"), "{}", why[0]);
+}

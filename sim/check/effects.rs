@@ -9,6 +9,7 @@ use crate::check::facts::{Crash, Facts, Update};
 use crate::counters::Counter;
 use crate::engine::Time;
 use crate::model::log::Offset;
+use crate::scenario::StoreUnavailable;
 use crate::trace::{ActorId, EventIx, Kind, PartId, TraceEvent};
 use std::collections::BTreeMap;
 
@@ -16,8 +17,14 @@ use std::collections::BTreeMap;
 struct GroupState {
     /// eventId → (marked at, expires at).
     marks: BTreeMap<EventIx, (Time, Option<Time>)>,
-    /// eventId → when the store was last unreachable while handling it.
+    /// eventId → when the store was last unreachable as a member tried to mark it.
     unmarked: BTreeMap<EventIx, Time>,
+    /// eventId → when, and by whom, the store was last unreachable at the processed-id
+    /// check under `on_store_unavailable: apply-anyway` (the effect went ahead unchecked).
+    unchecked: BTreeMap<EventIx, (Time, ActorId)>,
+    /// Per member: the event whose effect it applied last and has not yet marked. A store
+    /// failure for that event is the mark's; any other is the check's.
+    applied: BTreeMap<ActorId, EventIx>,
     /// eventId → every application, for eventIds applied more than once.
     reapplied: BTreeMap<EventIx, Vec<(Time, ActorId)>>,
 }
@@ -61,10 +68,21 @@ impl Property for DuplicateEffects {
             } => {
                 let g = cx.t.member_group(actor);
                 self.groups[g].marks.insert(event, (ev.at, expires_at));
+                self.groups[g].applied.remove(&actor);
             }
             Kind::StoreUnavailable { actor, event } => {
                 let g = cx.t.member_group(actor);
-                self.groups[g].unmarked.insert(event, ev.at);
+                let st = &mut self.groups[g];
+                if st.applied.get(&actor) == Some(&event) {
+                    st.applied.remove(&actor);
+                    st.unmarked.insert(event, ev.at);
+                } else if cx.sc.groups[g]
+                    .idempotency
+                    .as_ref()
+                    .is_some_and(|i| i.on_unavailable == StoreUnavailable::ApplyAnyway)
+                {
+                    st.unchecked.insert(event, (ev.at, actor));
+                }
             }
             Kind::Effect {
                 actor,
@@ -73,6 +91,7 @@ impl Property for DuplicateEffects {
                 event,
             } => {
                 let g = cx.t.member_group(actor);
+                self.groups[g].applied.insert(actor, event);
                 let n = cx.f.groups[g].effects[event.ix()];
                 if n < 2 {
                     return;
@@ -152,18 +171,28 @@ impl DuplicateEffects {
                 "{head}: {came_back}, and the group keeps no processed-id store to recognise it"
             );
         };
+        if let Some(&(t, _)) = st
+            .unchecked
+            .get(&event)
+            .filter(|&&(t, who)| who == actor && t > first_at && t <= at)
+        {
+            return format!(
+                "{head}: {came_back}; the processed-id store was unreachable when {} checked it at t={t}ms, and on_store_unavailable=apply-anyway applied it without the check",
+                cx.name(actor)
+            );
+        }
         if let Some(&(_, expires)) = st.marks.get(&event) {
             if let Some(expires) = expires.filter(|&e| e <= at) {
                 let ttl = idem.ttl_ms.unwrap_or(0);
                 return format!(
-                    "{head}: {came_back}; its processed-id had expired at t={expires}ms ({ttl} ms TTL), before it came back at t={at}ms"
+                    "{head}: {came_back}; its processed-id had expired at t={expires}ms ({ttl} ms TTL), before it was processed again at t={at}ms"
                 );
             }
             return format!("{head}: {came_back}; it was marked, but the mark was not seen");
         }
         if let Some(&t) = st.unmarked.get(&event) {
             return format!(
-                "{head}: {came_back}; the store was unreachable at t={t}ms, so the id was never marked"
+                "{head}: {came_back}; the processed-id store was unreachable when the mark was written at t={t}ms, so the id was never marked"
             );
         }
         match cx.f.fates[first.ix()].crash_since(first_at) {
