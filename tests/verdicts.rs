@@ -688,3 +688,20 @@ fn an_unchecked_application_under_apply_anyway_says_so() {
     );
     assert!(!why[0].contains("not seen"), "{}", why[0]);
 }
+
+/// A relay that gave up on a send that had reached the log, and so unlocked its row for
+/// another relay, is named as such, not as two relays racing.
+#[test]
+fn a_relay_give_up_that_let_another_relay_republish_is_not_a_race() {
+    let v = run(&case("relay-gives-up-after-landing"));
+    let why = causes(&v, AnomalyKind::PublishedDuplicate);
+    let e2 = why
+        .iter()
+        .find(|w| w.starts_with("e-2 "))
+        .expect("e-2 is published twice");
+    assert!(
+        e2.contains("svc-relay-2 gave up on its send at t=75ms although an attempt had reached the log, unlocked the row, and svc-relay-1 published it again at t=96ms"),
+        "{e2}"
+    );
+    assert!(!e2.contains("two relays published"), "{e2}");
+}

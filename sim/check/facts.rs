@@ -84,6 +84,9 @@ pub struct Facts {
     /// Events a producer gave up on, and when.
     /// Events a client gave up on: the last give-up's time, sender, limit and elapsed ms.
     pub failed: BTreeMap<EventIx, (Time, ActorId, GaveUp, u32)>,
+    /// Every give-up per event, in order: (time, sender, whether the record was already
+    /// in the log then). A relay's give-up is what lets another relay publish its row.
+    pub give_ups: BTreeMap<EventIx, Vec<(Time, ActorId, bool)>>,
     /// Per PartId: the event at each offset, as the Append records built it.
     pub logs: Vec<Vec<EventIx>>,
     pub groups: Vec<GroupFacts>,
@@ -180,6 +183,11 @@ impl Facts {
                 ..
             } => {
                 self.failed.insert(event, (at, actor, limit, elapsed_ms));
+                let in_log = self.appends[event.ix()] > 0;
+                self.give_ups
+                    .entry(event)
+                    .or_default()
+                    .push((at, actor, in_log));
                 self.close_send(t, actor, event);
             }
             Kind::Append {
@@ -316,13 +324,18 @@ impl Facts {
                     t.actor_name(again)
                 );
             }
-            if let Some(&(tf, ..)) = self
-                .failed
-                .get(&event)
-                .filter(|&&(tf, ..)| t0 <= tf && tf <= t1)
-            {
+            let gave_up = self.give_ups.get(&event).and_then(|g| {
+                g.iter()
+                    .find(|&&(tf, who, _)| who == first && t0 <= tf && tf <= t1)
+            });
+            if let Some(&(tf, _, in_log)) = gave_up {
+                let landed = if in_log {
+                    " although an attempt had reached the log"
+                } else {
+                    ""
+                };
                 return format!(
-                    "{} gave up on its send at t={tf}ms although an attempt had reached the log, unlocked the row, and {} published it again at t={t1}ms",
+                    "{} gave up on its send at t={tf}ms{landed}, unlocked the row, and {} published it again at t={t1}ms",
                     t.actor_name(first),
                     t.actor_name(again)
                 );
