@@ -146,6 +146,8 @@ pub enum Kind {
     },
     /// The partition leader appended the record.
     Append {
+        /// The client whose request put this copy in the log.
+        sender: ActorId,
         event: EventIx,
         part: PartId,
         offset: Offset,

@@ -704,4 +704,27 @@ fn a_relay_give_up_that_let_another_relay_republish_is_not_a_race() {
         "{e2}"
     );
     assert!(!e2.contains("two relays published"), "{e2}");
+
+    // Each copy of e-1 a consumer applied is explained by the publish that made it.
+    let effects = causes(&v, AnomalyKind::DuplicateEffect);
+    let copy = |at: &str| {
+        effects
+            .iter()
+            .find(|w| {
+                w.starts_with("eventId e-1 ")
+                    && w.contains(&format!("({at}): {at} is another copy"))
+            })
+            .unwrap_or_else(|| panic!("no duplicate effect of e-1 at {at}: {effects:#?}"))
+    };
+    assert!(
+        copy("p0@1")
+            .contains("svc-relay-1 published its row at t=30ms and crashed at t=35ms at once"),
+        "{}",
+        copy("p0@1")
+    );
+    assert!(
+        copy("p0@3").contains("svc-relay-2 gave up on its send at t=75ms although an attempt had reached the log, unlocked the row, and svc-relay-1 published it again at t=96ms"),
+        "{}",
+        copy("p0@3")
+    );
 }

@@ -59,7 +59,7 @@ impl DuplicateEffects {
 }
 
 impl Property for DuplicateEffects {
-    fn record(&mut self, cx: &Context, ev: &TraceEvent, _: Update, found: &mut Findings) {
+    fn record(&mut self, cx: &Context, ev: &TraceEvent, u: Update, found: &mut Findings) {
         match ev.kind {
             Kind::Mark {
                 actor,
@@ -102,7 +102,7 @@ impl Property for DuplicateEffects {
                 });
                 apps.push((ev.at, actor));
                 found.count_group(g, Counter::DuplicateEffects, 1);
-                let cause = self.cause(cx, g, ev.at, actor, event, part, offset);
+                let cause = self.cause(cx, g, ev.at, actor, event, (part, offset, u.reprocessed));
                 found.group_anomaly(
                     AnomalyKind::DuplicateEffect,
                     g,
@@ -127,8 +127,7 @@ impl DuplicateEffects {
         at: Time,
         actor: ActorId,
         event: EventIx,
-        part: PartId,
-        offset: Offset,
+        (part, offset, reprocessed): (PartId, Offset, bool),
     ) -> String {
         let st = &self.groups[g];
         let (first, first_at) = cx.f.groups[g].first_done[event.ix()];
@@ -149,7 +148,7 @@ impl DuplicateEffects {
             cx.name(actor),
         );
         // How the eventId came back: the same log record delivered again, or another copy.
-        let came_back = if cx.f.first_append[event.ix()] == (part, offset) {
+        let came_back = if reprocessed {
             // Why it came back: the first member's crash, when one followed its effect.
             let why = match cx.f.fates[first.ix()].crash_since(first_at) {
                 Some(Crash { at: t, point, .. }) => format!(
@@ -163,7 +162,7 @@ impl DuplicateEffects {
         } else {
             format!(
                 "{pn}@{offset} is another copy of it in the log ({}), not a redelivery",
-                cx.f.why_copies(cx.t, event)
+                cx.f.why_copy(cx.t, event, part, offset)
             )
         };
         let Some(idem) = &group.idempotency else {

@@ -59,6 +59,9 @@ pub struct GroupFacts {
 pub struct Update {
     /// An Effect or Absorbed record that is the group's first processing of its event.
     pub first_processing: bool,
+    /// An Effect or Absorbed record for a partition offset the group had processed
+    /// before: the same record again, not another copy of its event.
+    pub reprocessed: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -87,6 +90,9 @@ pub struct Facts {
     /// Every give-up per event, in order: (time, sender, whether the record was already
     /// in the log then). A relay's give-up is what lets another relay publish its row.
     pub give_ups: BTreeMap<EventIx, Vec<(Time, ActorId, bool)>>,
+    /// Every copy a relay put in the log: (partition, offset, when, relay), so a cause
+    /// can name the publish behind one copy (outbox events only; bounded by commands).
+    relay_appends: BTreeMap<EventIx, Vec<(PartId, Offset, Time, ActorId)>>,
     /// Per PartId: the event at each offset, as the Append records built it.
     pub logs: Vec<Vec<EventIx>>,
     pub groups: Vec<GroupFacts>,
@@ -183,7 +189,7 @@ impl Facts {
                 ..
             } => {
                 self.failed.insert(event, (at, actor, limit, elapsed_ms));
-                let in_log = self.appends[event.ix()] > 0;
+                let in_log = self.landed_by(t, actor, event);
                 self.give_ups
                     .entry(event)
                     .or_default()
@@ -191,10 +197,17 @@ impl Facts {
                 self.close_send(t, actor, event);
             }
             Kind::Append {
+                sender,
                 event,
                 part,
                 offset,
             } => {
+                if matches!(t.actors[sender.ix()].0, Actor::Relay { .. }) {
+                    self.relay_appends
+                        .entry(event)
+                        .or_default()
+                        .push((part, offset, at, sender));
+                }
                 let e = event.ix();
                 if self.appends[e] == 0 {
                     self.first_append[e] = (part, offset);
@@ -255,6 +268,7 @@ impl Facts {
                 if processed.len() <= o {
                     processed.resize(o + 1, false);
                 }
+                u.reprocessed = processed[o];
                 processed[o] = true;
                 if matches!(ev.kind, Kind::Effect { .. }) {
                     g.effects[event.ix()] += 1;
@@ -306,48 +320,113 @@ impl Facts {
     }
 
     /// Why `event` is in the log more than once, from what happened: a relay that
-    /// published its row again (after a crash, or after giving up on a send that had got
-    /// through), two relays publishing one row, or a producer retry without idempotence.
+    /// published its row again (after a crash, or after giving up on a send), two relays
+    /// publishing one row, or a producer retry without idempotence. Names the first
+    /// republish that explains itself; `why_copy` explains one particular copy.
     pub fn why_copies(&self, t: &Tables, event: EventIx) -> String {
         let publishes = self.publishes.get(&event).map_or(&[][..], |v| v.as_slice());
-        for pair in publishes.windows(2) {
-            let ((t0, first), (t1, again)) = (pair[0], pair[1]);
-            if let Some(Crash { at: tc, point, .. }) = self.fates[first.ix()].crash_between(t0, t1)
-            {
-                let how = match point {
-                    Some(p) => format!("at {}", p.name()),
-                    None => "at once".to_string(),
-                };
-                return format!(
-                    "{} published its row at t={t0}ms and crashed at t={tc}ms {how}, before marking it PUBLISHED, so {} published it again at t={t1}ms",
-                    t.actor_name(first),
-                    t.actor_name(again)
-                );
-            }
-            let gave_up = self.give_ups.get(&event).and_then(|g| {
-                g.iter()
-                    .find(|&&(tf, who, _)| who == first && t0 <= tf && tf <= t1)
-            });
-            if let Some(&(tf, _, in_log)) = gave_up {
-                let landed = if in_log {
-                    " although an attempt had reached the log"
-                } else {
-                    ""
-                };
-                return format!(
-                    "{} gave up on its send at t={tf}ms{landed}, unlocked the row, and {} published it again at t={t1}ms",
-                    t.actor_name(first),
-                    t.actor_name(again)
-                );
-            }
-            if first != again {
-                return format!(
-                    "two relays published the row: {} at t={t0}ms and {} at t={t1}ms",
-                    t.actor_name(first),
-                    t.actor_name(again)
-                );
-            }
+        publishes
+            .windows(2)
+            .find_map(|pair| self.why_republished(t, event, pair[0], pair[1]))
+            .unwrap_or_else(|| self.why_retried(event))
+    }
+
+    /// Why the copy of `event` at `part`@`offset` exists: the publish that put it there
+    /// (matched by its sender and time) and what happened before it.
+    pub fn why_copy(&self, t: &Tables, event: EventIx, part: PartId, offset: Offset) -> String {
+        let publishes = self.publishes.get(&event).map_or(&[][..], |v| v.as_slice());
+        let copy = self
+            .relay_appends
+            .get(&event)
+            .and_then(|a| a.iter().find(|&&(p, o, ..)| p == part && o == offset));
+        let Some(&(_, _, appended_at, sender)) = copy else {
+            return self.why_copies(t, event);
+        };
+        // The sender's last publish of the row before the copy landed.
+        let Some(i) = publishes
+            .iter()
+            .rposition(|&(tp, who)| who == sender && tp <= appended_at)
+        else {
+            return self.why_copies(t, event);
+        };
+        if i == 0 {
+            return self.why_retried(event);
         }
+        self.why_republished(t, event, publishes[i - 1], publishes[i])
+            .unwrap_or_else(|| {
+                format!(
+                    "{} published it again at t={}ms",
+                    t.actor_name(sender),
+                    publishes[i].0
+                )
+            })
+    }
+
+    /// Why the publish `(t1, again)` followed `(t0, first)` of the same row, if the trace
+    /// says: `first` crashed or gave up in between, or they are two relays.
+    fn why_republished(
+        &self,
+        t: &Tables,
+        event: EventIx,
+        (t0, first): (Time, ActorId),
+        (t1, again): (Time, ActorId),
+    ) -> Option<String> {
+        if let Some(Crash { at: tc, point, .. }) = self.fates[first.ix()].crash_between(t0, t1) {
+            let how = match point {
+                Some(p) => format!("at {}", p.name()),
+                None => "at once".to_string(),
+            };
+            return Some(format!(
+                "{} published its row at t={t0}ms and crashed at t={tc}ms {how}, before marking it PUBLISHED, so {} published it again at t={t1}ms",
+                t.actor_name(first),
+                t.actor_name(again)
+            ));
+        }
+        let gave_up = self.give_ups.get(&event).and_then(|g| {
+            g.iter()
+                .find(|&&(tf, who, _)| who == first && t0 <= tf && tf <= t1)
+        });
+        if let Some(&(tf, _, in_log)) = gave_up {
+            let landed = if in_log {
+                " although an attempt had reached the log"
+            } else {
+                ""
+            };
+            return Some(format!(
+                "{} gave up on its send at t={tf}ms{landed}, unlocked the row, and {} published it again at t={t1}ms",
+                t.actor_name(first),
+                t.actor_name(again)
+            ));
+        }
+        (first != again).then(|| {
+            format!(
+                "two relays published the row: {} at t={t0}ms and {} at t={t1}ms",
+                t.actor_name(first),
+                t.actor_name(again)
+            )
+        })
+    }
+
+    /// Whether `actor`'s current send of `event` has put a copy in the log: for a relay,
+    /// a copy it appended since its last publish of the row; for a producer or service,
+    /// which send an event once, any copy.
+    fn landed_by(&self, t: &Tables, actor: ActorId, event: EventIx) -> bool {
+        if !matches!(t.actors[actor.ix()].0, Actor::Relay { .. }) {
+            return self.appends[event.ix()] > 0;
+        }
+        let since = self.publishes.get(&event).and_then(|p| {
+            p.iter()
+                .rev()
+                .find(|&&(_, who)| who == actor)
+                .map(|&(tp, _)| tp)
+        });
+        let Some(since) = since else { return false };
+        self.relay_appends
+            .get(&event)
+            .is_some_and(|a| a.iter().any(|&(_, _, ta, who)| who == actor && ta >= since))
+    }
+
+    fn why_retried(&self, event: EventIx) -> String {
         if self.retried[event.ix()] {
             return "its producer retried a send whose answer had not come back in time (lost or late), and without enable.idempotence the broker appended the retry again".to_string();
         }

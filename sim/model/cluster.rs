@@ -13,7 +13,7 @@
 use crate::model::io::{Endpoint, FetchRequest, Msg, Out, Produce, Timer, TimerKey};
 use crate::model::log::{Offset, PartitionLog, Record};
 use crate::scenario::{Acks, OffsetReset};
-use crate::trace::{EventIx, Kind, PartId, SendError};
+use crate::trace::{ActorId, EventIx, Kind, PartId, SendError};
 use std::collections::BTreeMap;
 
 /// Kafka keeps the last five batches per producer and partition to recognise retries
@@ -131,7 +131,7 @@ impl Cluster {
         let result = if p.idempotent {
             match self.append_idempotent(p.producer_id, p.sequence, p.part, p.event) {
                 AppendResult::Appended(offset) => {
-                    self.appended(p.part, p.event, offset, out);
+                    self.appended(p.sender, p.part, p.event, offset, out);
                     Ok(offset)
                 }
                 AppendResult::Duplicate(offset) => {
@@ -146,7 +146,7 @@ impl Cluster {
             }
         } else {
             let offset = self.logs[p.part.ix()].append(p.event);
-            self.appended(p.part, p.event, offset, out);
+            self.appended(p.sender, p.part, p.event, offset, out);
             Ok(offset)
         };
         if p.acks != Acks::None {
@@ -162,8 +162,16 @@ impl Cluster {
         }
     }
 
-    fn appended(&mut self, part: PartId, event: EventIx, offset: Offset, out: &mut Out) {
+    fn appended(
+        &mut self,
+        sender: ActorId,
+        part: PartId,
+        event: EventIx,
+        offset: Offset,
+        out: &mut Out,
+    ) {
         out.trace(Kind::Append {
+            sender,
             event,
             part,
             offset,
@@ -274,6 +282,7 @@ mod tests {
 
     fn produce(event: EventIx, sequence: u32, idempotent: bool) -> Msg {
         Msg::Produce(Produce {
+            sender: ActorId(0),
             producer_id: 7,
             event,
             part: PartId(0),

@@ -65,6 +65,8 @@ pub struct MemberRef {
 /// A produce request: one record (no batching yet).
 #[derive(Clone, Copy, Debug)]
 pub struct Produce {
+    /// The sending client's actor, for the `append` trace record (who put this copy there).
+    pub sender: ActorId,
     pub producer_id: u32,
     pub event: EventIx,
     pub part: PartId,

@@ -147,6 +147,7 @@ impl ProducerClient {
         out.send(
             Endpoint::Cluster,
             Msg::Produce(Produce {
+                sender: self.actor,
                 producer_id: self.producer_id,
                 event,
                 part,

@@ -336,6 +336,7 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             event,
             part,
             offset,
+            ..
         } => (
             broker(part),
             "append",
