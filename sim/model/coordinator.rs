@@ -223,6 +223,21 @@ impl Coordinator {
             out.trace(Kind::SessionExpired { actor: gone.actor });
         }
         if self.view.is_empty() {
+            // Kafka (GroupMetadata.initNextGeneration): the last member gone, the rebalance
+            // completes at once into an empty generation and the group is Empty.
+            if self.state == State::Stable {
+                self.start(reason, gone.actor, out);
+            }
+            if matches!(self.state, State::Stable | State::PreparingRebalance) {
+                self.generation += 1;
+                self.shares.clear();
+                let assignment = out.new_assignment(Vec::new());
+                out.trace(Kind::Generation {
+                    group: self.group,
+                    generation: self.generation,
+                    assignment,
+                });
+            }
             self.state = State::Empty;
             return;
         }
@@ -800,7 +815,7 @@ mod tests {
     }
 
     #[test]
-    fn the_last_member_leaving_empties_the_group_and_a_new_join_waits_again() {
+    fn the_last_member_leaving_ends_in_an_empty_generation_and_a_new_join_waits_again() {
         let mut c = stable_with_one();
         let mut out = Out::at(Time(5_000));
         c.on_message(
@@ -811,7 +826,18 @@ mod tests {
         );
         assert_eq!(c.state(), State::Empty);
         assert!(out.sends.is_empty(), "nobody is left to rejoin");
-        assert!(out.trace.is_empty(), "no rebalance of an empty group");
+        // Kafka completes the rebalance at once into an empty generation 2.
+        assert!(
+            matches!(
+                out.trace[..],
+                [
+                    Kind::RebalanceStart { .. },
+                    Kind::Generation { generation: 2, .. }
+                ]
+            ),
+            "{:?}",
+            out.trace
+        );
         assert!(
             matches!(out.timers[..], [TimerOp::Cancel { .. }]),
             "its session timer goes"
@@ -824,16 +850,16 @@ mod tests {
             out.timers[..],
             [TimerOp::Set {
                 at: Time(9_000),
-                timer: Timer::InitialDelayDone { generation: 1 },
+                timer: Timer::InitialDelayDone { generation: 2 },
                 ..
             }]
         ));
         let mut out = Out::at(Time(9_000));
-        c.on_timer(Timer::InitialDelayDone { generation: 1 }, &mut out);
+        c.on_timer(Timer::InitialDelayDone { generation: 2 }, &mut out);
         let syncs = syncs(&out);
         assert_eq!(syncs.len(), 1);
         assert_eq!(syncs[0].0, Endpoint::Member(1));
-        assert_eq!(syncs[0].1.generation, 2);
+        assert_eq!(syncs[0].1.generation, 3);
     }
 
     #[test]

@@ -405,10 +405,15 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                     }
                 })
                 .collect();
+            let shares = if shares.is_empty() {
+                "no members (the group is Empty)".to_string()
+            } else {
+                shares.join(" ")
+            };
             (
                 sc.groups[group as usize].name.clone(),
                 "generation",
-                format!("{generation}: {}", shares.join(" ")),
+                format!("{generation}: {shares}"),
             )
         }
         Kind::OffsetReset {
