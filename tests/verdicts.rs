@@ -728,3 +728,19 @@ fn a_relay_give_up_that_let_another_relay_republish_is_not_a_race() {
         copy("p0@3")
     );
 }
+
+/// A give-up tells its own copy from another sender's: a relay whose attempt landed but
+/// whose answer came after request.timeout.ms says so.
+#[test]
+fn a_give_up_says_whose_copy_was_in_the_log() {
+    let v = run(&case("relay-gives-up-after-landing"));
+    let why = causes(&v, AnomalyKind::SendFailed);
+    let e1 = why
+        .iter()
+        .find(|w| w.starts_with("svc-relay-2 gave up on e-1 at t=75ms"))
+        .unwrap_or_else(|| panic!("{why:#?}"));
+    assert!(
+        e1.ends_with("an attempt of its own had already reached the log when it gave up: its answer was late or lost"),
+        "{e1}"
+    );
+}

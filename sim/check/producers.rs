@@ -30,6 +30,9 @@ struct Failed {
     /// Whether the record was already in the log when the client gave up, as the history
     /// said at that moment (an earlier attempt, or another sender, got it there).
     appended_before: bool,
+    /// Whether one of this send's own attempts had put it in the log (its answer was
+    /// late or lost), rather than another sender's publish.
+    own_landed: bool,
     at: Time,
     actor: ActorId,
     event: EventIx,
@@ -103,8 +106,10 @@ impl Property for Producers {
                 limit,
             } => {
                 found.totals.bump(Counter::SendFailed);
+                let own = cx.f.give_ups.get(&event).and_then(|g| g.last());
                 self.failed.push(Failed {
                     appended_before: cx.f.appends[event.ix()] > 0,
+                    own_landed: own.is_some_and(|&(_, who, landed)| who == actor && landed),
                     at: ev.at,
                     actor,
                     event,
@@ -154,9 +159,11 @@ impl Property for Producers {
         for f in &self.failed {
             let why = crate::report::gave_up(cx.sc, cx.t, f.actor, f.limit, f.elapsed_ms);
             let (p, o) = cx.f.first_append[f.event.ix()];
-            let landed = if f.appended_before {
+            let landed = if f.own_landed {
+                "; an attempt of its own had already reached the log when it gave up: its answer was late or lost".to_string()
+            } else if f.appended_before {
                 format!(
-                    "; the record was already in the log, at {}@{o}, when it gave up",
+                    "; another send had already put the record in the log, at {}@{o}",
                     cx.t.part_name(p)
                 )
             } else if cx.f.appends[f.event.ix()] > 0 {
