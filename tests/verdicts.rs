@@ -12,6 +12,22 @@ fn run(text: &str) -> Verdict {
     simulate(&sc, sc.seed).1
 }
 
+/// Every scenario file under the given folders of the repository, sorted.
+fn scenario_files(dirs: &[&str]) -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = dirs
+        .iter()
+        .flat_map(|d| {
+            std::fs::read_dir(root.join(d))
+                .expect("the folder exists")
+                .map(|e| e.expect("readable").path())
+        })
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
 fn causes(v: &Verdict, kind: AnomalyKind) -> Vec<&str> {
     v.anomalies
         .iter()
@@ -174,20 +190,12 @@ run: { until_ms: 5000 }
 
 #[test]
 fn the_record_counters_add_up_for_every_lesson_and_regression() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut seen = 0;
-    for dir in ["scenarios", "tests/regressions"] {
-        for e in std::fs::read_dir(root.join(dir)).expect("the folder exists") {
-            let path = e.expect("readable").path();
-            if path.extension().is_none_or(|x| x != "yaml") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).expect("readable");
-            assert_records_add_up(&path.display().to_string(), &run(&text));
-            seen += 1;
-        }
+    let files = scenario_files(&["scenarios", "tests/regressions", "tests/verdicts"]);
+    assert!(files.len() >= 17, "the lessons and regressions were found");
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("readable");
+        assert_records_add_up(&path.display().to_string(), &run(&text));
     }
-    assert!(seen >= 17, "the lessons and regressions were found");
 }
 
 #[test]
@@ -265,19 +273,8 @@ fn a_second_copy_from_a_producer_retry_is_not_called_a_redelivery() {
 /// record of the trace: the cause and the timeline never disagree.
 #[test]
 fn every_crash_and_give_up_a_cause_names_is_in_the_trace() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<_> = ["scenarios", "tests/regressions", "tests/verdicts"]
-        .iter()
-        .flat_map(|d| {
-            std::fs::read_dir(root.join(d))
-                .expect("folder")
-                .map(|e| e.unwrap().path())
-        })
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
     let mut checked = 0;
-    for path in files {
+    for path in scenario_files(&["scenarios", "tests/regressions", "tests/verdicts"]) {
         let text = std::fs::read_to_string(&path).unwrap();
         let sc = scenario::parse(&text).unwrap();
         let mut all = kafkasim::trace::Recorder::default();
@@ -604,54 +601,47 @@ fn a_redelivery_names_the_crash_of_the_incarnation_that_had_it() {
 #[test]
 fn every_event_that_never_reached_the_log_is_named() {
     use kafkasim::trace::{Kind, Recorder};
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut missing_seen = 0;
-    for dir in ["scenarios", "tests/regressions", "tests/verdicts"] {
-        for e in std::fs::read_dir(root.join(dir)).expect("the folder exists") {
-            let path = e.expect("readable").path();
-            if path.extension().is_none_or(|x| x != "yaml") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).expect("readable");
-            let sc = scenario::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
-            let mut rec = Recorder::default();
-            let (_, v) = kafkasim::simulate_with(&sc, sc.seed, &mut rec);
-            let mut sent = std::collections::BTreeSet::new();
-            let mut appended = std::collections::BTreeSet::new();
-            for ev in &rec.events {
-                match ev.kind {
-                    Kind::Send { event, .. } => {
-                        sent.insert(event);
-                    }
-                    Kind::Append { event, .. } => {
-                        appended.insert(event);
-                    }
-                    _ => {}
+    for path in scenario_files(&["scenarios", "tests/regressions", "tests/verdicts"]) {
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let sc = scenario::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut rec = Recorder::default();
+        let (_, v) = kafkasim::simulate_with(&sc, sc.seed, &mut rec);
+        let mut sent = std::collections::BTreeSet::new();
+        let mut appended = std::collections::BTreeSet::new();
+        for ev in &rec.events {
+            match ev.kind {
+                Kind::Send { event, .. } => {
+                    sent.insert(event);
                 }
+                Kind::Append { event, .. } => {
+                    appended.insert(event);
+                }
+                _ => {}
             }
-            let named: std::collections::BTreeSet<_> = v
-                .anomalies
-                .iter()
-                .filter(|a| {
-                    matches!(
-                        a.kind,
-                        AnomalyKind::SendFailed
-                            | AnomalyKind::UnackedLost
-                            | AnomalyKind::InFlightAtEnd
-                            | AnomalyKind::CommittedWithoutEvent
-                    )
-                })
-                .filter_map(|a| a.event)
-                .collect();
-            for event in sent.difference(&appended) {
-                missing_seen += 1;
-                assert!(
-                    named.contains(event),
-                    "{}: e-{} was sent, never reached the log, and no anomaly names it",
-                    path.display(),
-                    event.0 + 1
-                );
-            }
+        }
+        let named: std::collections::BTreeSet<_> = v
+            .anomalies
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.kind,
+                    AnomalyKind::SendFailed
+                        | AnomalyKind::UnackedLost
+                        | AnomalyKind::InFlightAtEnd
+                        | AnomalyKind::CommittedWithoutEvent
+                )
+            })
+            .filter_map(|a| a.event)
+            .collect();
+        for event in sent.difference(&appended) {
+            missing_seen += 1;
+            assert!(
+                named.contains(event),
+                "{}: e-{} was sent, never reached the log, and no anomaly names it",
+                path.display(),
+                event.0 + 1
+            );
         }
     }
     assert!(missing_seen >= 10, "the cases exercise it: {missing_seen}");
