@@ -31,6 +31,9 @@ pub(super) fn yaml_diagnostic(e: &serde_saphyr::Error, source: &str) -> Diagnost
         } else {
             format!("expected a whole number (0 or more), got `{token}`")
         };
+    } else if msg.starts_with("recursion limit exceeded") {
+        // The parser's own guard against deep nesting, met before our depth budget.
+        msg = budget_message("Depth");
     } else if let Some(rest) = msg.strip_prefix("budget breached: ") {
         msg = budget_message(rest);
     } else if msg.starts_with("unexpected end of input") && only_comments(source) {

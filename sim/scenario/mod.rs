@@ -1164,31 +1164,48 @@ impl Validator {
                 limits::PARTITIONS_TOTAL
             );
         }
+        // Validated and raw sends line up: producers, then services, in file order.
         let sends = sc
             .producers
             .iter()
             .map(|p| (p.topic, &p.send))
             .chain(sc.services.iter().map(|s| (s.topic, &s.commands)));
+        let raw_keys = raw
+            .producers
+            .iter()
+            .map(|p| &p.send.keys)
+            .chain(raw.services.iter().map(|s| &s.commands.keys));
         let (mut keys, mut key_bytes) = (0u64, 0u64);
+        // The key pattern that costs most: where the error points.
+        let mut heaviest: (u64, Option<&S<String>>) = (0, None);
         let mut per_topic = vec![0u64; sc.topics.len()];
-        for (topic, send) in sends {
+        for ((topic, send), raw_key) in sends.zip(raw_keys) {
             per_topic[topic] = per_topic[topic].saturating_add(send.count);
             if let Keys::Pattern { pattern, distinct } = &send.keys {
                 let n = (*distinct).min(send.count.max(1));
                 keys = keys.saturating_add(n);
                 // Each key is the pattern with {n} replaced by up to 8 digits.
-                key_bytes = key_bytes.saturating_add(n.saturating_mul(pattern.len() as u64 + 8));
+                let bytes = n.saturating_mul(pattern.len() as u64 + 8);
+                key_bytes = key_bytes.saturating_add(bytes);
+                if bytes >= heaviest.0 {
+                    heaviest = (bytes, raw_key.as_ref().map(|k| &k.pattern));
+                }
             }
         }
         if keys > limits::KEYS_TOTAL || key_bytes > limits::KEY_BYTES_TOTAL {
-            bad!(
-                self,
-                raw.topics,
-                "the keys would be {keys} distinct keys and about {} MiB of text; at most {} keys and {} MiB are allowed",
-                key_bytes >> 20,
-                limits::KEYS_TOTAL,
-                limits::KEY_BYTES_TOTAL >> 20
-            );
+            let (line, column) = heaviest
+                .1
+                .map_or(at(&raw.topics.referenced), |p| at(&p.referenced));
+            self.problems.push(Diagnostic::new(
+                line,
+                column,
+                format!(
+                    "the keys would be {keys} distinct keys and about {} MiB of text; at most {} keys and {} MiB are allowed",
+                    key_bytes >> 20,
+                    limits::KEYS_TOTAL,
+                    limits::KEY_BYTES_TOTAL >> 20
+                ),
+            ));
         }
         let (mut consumed, mut idle_work) = (0u64, 0u64);
         for g in &sc.groups {
