@@ -805,10 +805,17 @@ fn anomalies(o: &mut String, v: &Verdict) {
         }
     }
     if v.anomalies.len() > ANOMALIES_SHOWN {
+        // Which kinds are hidden, so a kind that only happens late is not missed.
+        let mut hidden: std::collections::BTreeMap<&str, usize> = Default::default();
+        for a in &v.anomalies[ANOMALIES_SHOWN..] {
+            *hidden.entry(a.kind.name()).or_default() += 1;
+        }
+        let kinds: Vec<String> = hidden.iter().map(|(k, n)| format!("{k} {n}")).collect();
         let _ = writeln!(
             o,
-            "  … {} more (every one is in --format json)",
-            v.anomalies.len() - ANOMALIES_SHOWN
+            "  … {} more: {} (every one is in --format json)",
+            v.anomalies.len() - ANOMALIES_SHOWN,
+            kinds.join(", ")
         );
     }
 }
