@@ -213,6 +213,52 @@ fn records_add_up(v: &Verdict, text: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Every event sent and never appended is named by an anomaly that says how: a give-up,
+/// an acks=0 drop, in flight at the end, or an order never published.
+fn every_missing_event_named(
+    trace: &Recorder,
+    v: &Verdict,
+    text: &str,
+) -> Result<(), TestCaseError> {
+    use kafkasim::check::AnomalyKind;
+    use std::collections::BTreeSet;
+    let (mut sent, mut appended) = (BTreeSet::new(), BTreeSet::new());
+    for e in &trace.events {
+        match e.kind {
+            Kind::Send { event, .. } => {
+                sent.insert(event);
+            }
+            Kind::Append { event, .. } => {
+                appended.insert(event);
+            }
+            _ => {}
+        }
+    }
+    let named: BTreeSet<_> = v
+        .anomalies
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.kind,
+                AnomalyKind::SendFailed
+                    | AnomalyKind::UnackedLost
+                    | AnomalyKind::InFlightAtEnd
+                    | AnomalyKind::CommittedWithoutEvent
+            )
+        })
+        .filter_map(|a| a.event)
+        .collect();
+    for e in sent.difference(&appended) {
+        prop_assert!(
+            named.contains(e),
+            "e-{} never reached the log and nothing names it\n{}",
+            e.0 + 1,
+            text
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -222,7 +268,7 @@ proptest! {
         faults in prop::collection::vec(fault(), 0..6),
     ) {
         let text = yaml(seed, &faults);
-        let (_, v) = simulate_text(&text, seed)?;
+        let (trace, v) = simulate_text(&text, seed)?;
         let t = &v.totals;
         let causes: Vec<&str> = v.anomalies.iter().map(|a| a.cause.as_str()).collect();
         // A service down for every command commits nothing, and "no committed order is
@@ -234,6 +280,7 @@ proptest! {
         prop_assert_eq!(t.get(Counter::DuplicateEffects), 0, "{:?}\n{}", causes, text);
         prop_assert_eq!(t.get(Counter::Lost), 0, "{:?}\n{}", causes, text);
         records_add_up(&v, &text)?;
+        every_missing_event_named(&trace, &v, &text)?;
     }
 
     /// The contrast that makes the property mean something: the same faults against a dual
@@ -252,6 +299,7 @@ proptest! {
             .replace("  - { at_ms: 40000, restart: order-service-relay-1 }\n", "");
         let (trace, v) = simulate_text(&text, seed)?;
         records_add_up(&v, &text)?;
+        every_missing_event_named(&trace, &v, &text)?;
         let in_log: std::collections::BTreeSet<kafkasim::trace::EventIx> = trace
             .events
             .iter()
