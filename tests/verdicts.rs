@@ -694,6 +694,18 @@ fn a_relay_give_up_that_let_another_relay_republish_is_not_a_race() {
         "{e2}"
     );
     assert!(!e2.contains("two relays published"), "{e2}");
+    // An event in the log many times names every republish, in order.
+    let e1 = why
+        .iter()
+        .find(|w| w.starts_with("e-1 "))
+        .expect("e-1 is published again");
+    assert!(e1.contains("is in the log 7 times"), "{e1}");
+    assert_eq!(e1.matches("published it again").count(), 6, "{e1}");
+    assert!(
+        e1.contains("crashed at t=35ms at once")
+            && e1.contains("; then svc-relay-2 gave up on its send at t=75ms"),
+        "{e1}"
+    );
 
     // Each copy of e-1 a consumer applied is explained by the publish that made it.
     let effects = causes(&v, AnomalyKind::DuplicateEffect);

@@ -321,14 +321,18 @@ impl Facts {
 
     /// Why `event` is in the log more than once, from what happened: a relay that
     /// published its row again (after a crash, or after giving up on a send), two relays
-    /// publishing one row, or a producer retry without idempotence. Names the first
-    /// republish that explains itself; `why_copy` explains one particular copy.
+    /// publishing one row, or a producer retry without idempotence. Names every republish
+    /// in order; `why_copy` explains one particular copy.
     pub fn why_copies(&self, t: &Tables, event: EventIx) -> String {
         let publishes = self.publishes.get(&event).map_or(&[][..], |v| v.as_slice());
-        publishes
+        let reasons: Vec<String> = publishes
             .windows(2)
-            .find_map(|pair| self.why_republished(t, event, pair[0], pair[1]))
-            .unwrap_or_else(|| self.why_retried(event))
+            .filter_map(|pair| self.why_republished(t, event, pair[0], pair[1]))
+            .collect();
+        if reasons.is_empty() {
+            return self.why_retried(event);
+        }
+        reasons.join("; then ")
     }
 
     /// Why the copy of `event` at `part`@`offset` exists: the publish that put it there
