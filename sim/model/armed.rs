@@ -10,7 +10,9 @@
 //! the point is reached. Several crashes can be armed at once on one target; the first to
 //! fire takes the process down, and a process that dies forgets every crash armed in it.
 
+use crate::model::io::Out;
 use crate::scenario::CrashPoint;
+use crate::trace::{ActorId, Kind};
 
 #[derive(Clone, Copy, Debug)]
 struct Armed {
@@ -27,7 +29,24 @@ pub struct Crashes {
 }
 
 impl Crashes {
-    pub fn arm(&mut self, point: CrashPoint, on_record: Option<u64>) {
+    /// Arms a crash in `actor` and records the `crash_armed` trace row that says so: every
+    /// target arms the same way.
+    pub fn arm_traced(
+        &mut self,
+        actor: ActorId,
+        point: CrashPoint,
+        on_record: Option<u64>,
+        out: &mut Out,
+    ) {
+        self.arm(point, on_record);
+        out.trace(Kind::CrashArmed {
+            actor,
+            point,
+            on_record,
+        });
+    }
+
+    fn arm(&mut self, point: CrashPoint, on_record: Option<u64>) {
         self.armed.push(Armed {
             point,
             on_record,

@@ -165,12 +165,7 @@ impl Member {
                 point: Some(point),
                 on_record,
             } if self.live() => {
-                self.crashes.arm(point, on_record);
-                out.trace(Kind::CrashArmed {
-                    actor: self.actor,
-                    point,
-                    on_record,
-                });
+                self.crashes.arm_traced(self.actor, point, on_record, out);
             }
             Control::Restart if self.phase == Phase::Down => {
                 out.trace(Kind::Restart { actor: self.actor });

@@ -100,12 +100,7 @@ impl Relay {
                 point: Some(point),
                 on_record,
             } if self.up => {
-                self.crashes.arm(point, on_record);
-                out.trace(Kind::CrashArmed {
-                    actor: self.actor,
-                    point,
-                    on_record,
-                });
+                self.crashes.arm_traced(self.actor, point, on_record, out);
             }
             Control::Restart if !self.up => {
                 self.up = true;

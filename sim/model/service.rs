@@ -175,12 +175,8 @@ impl Service {
                 point: Some(point),
                 on_record,
             } if self.up => {
-                self.crashes.arm(point, on_record);
-                out.trace(Kind::CrashArmed {
-                    actor: self.source.actor,
-                    point,
-                    on_record,
-                });
+                self.crashes
+                    .arm_traced(self.source.actor, point, on_record, out);
             }
             Control::Restart if !self.up => {
                 self.up = true;
