@@ -12,6 +12,8 @@ use kafkasim::{scenario, simulate_with};
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, RngSeed};
 
+mod common;
+
 #[derive(Clone, Debug)]
 enum Fault {
     /// The service crashes right after a database commit (or at once), restarts later.
@@ -220,37 +222,9 @@ fn every_missing_event_named(
     v: &Verdict,
     text: &str,
 ) -> Result<(), TestCaseError> {
-    use kafkasim::check::AnomalyKind;
-    use std::collections::BTreeSet;
-    let (mut sent, mut appended) = (BTreeSet::new(), BTreeSet::new());
-    for e in &trace.events {
-        match e.kind {
-            Kind::Send { event, .. } => {
-                sent.insert(event);
-            }
-            Kind::Append { event, .. } => {
-                appended.insert(event);
-            }
-            _ => {}
-        }
-    }
-    let named: BTreeSet<_> = v
-        .anomalies
-        .iter()
-        .filter(|a| {
-            matches!(
-                a.kind,
-                AnomalyKind::SendFailed
-                    | AnomalyKind::UnackedLost
-                    | AnomalyKind::InFlightAtEnd
-                    | AnomalyKind::CommittedWithoutEvent
-            )
-        })
-        .filter_map(|a| a.event)
-        .collect();
-    for e in sent.difference(&appended) {
+    for (e, named) in common::missing_events(&trace.events, v) {
         prop_assert!(
-            named.contains(e),
+            named,
             "e-{} never reached the log and nothing names it\n{}",
             e.0 + 1,
             text

@@ -7,6 +7,8 @@ use kafkasim::counters::Counter;
 use kafkasim::{scenario, simulate};
 use std::path::Path;
 
+mod common;
+
 fn run(text: &str) -> Verdict {
     let sc = scenario::parse(text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
     simulate(&sc, sc.seed).1
@@ -600,44 +602,17 @@ fn a_redelivery_names_the_crash_of_the_incarnation_that_had_it() {
 /// whose event a service never published). Checked against the trace's own records.
 #[test]
 fn every_event_that_never_reached_the_log_is_named() {
-    use kafkasim::trace::{Kind, Recorder};
+    use kafkasim::trace::Recorder;
     let mut missing_seen = 0;
     for path in scenario_files(&["scenarios", "tests/regressions", "tests/verdicts"]) {
         let text = std::fs::read_to_string(&path).expect("readable");
         let sc = scenario::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
         let mut rec = Recorder::default();
         let (_, v) = kafkasim::simulate_with(&sc, sc.seed, &mut rec);
-        let mut sent = std::collections::BTreeSet::new();
-        let mut appended = std::collections::BTreeSet::new();
-        for ev in &rec.events {
-            match ev.kind {
-                Kind::Send { event, .. } => {
-                    sent.insert(event);
-                }
-                Kind::Append { event, .. } => {
-                    appended.insert(event);
-                }
-                _ => {}
-            }
-        }
-        let named: std::collections::BTreeSet<_> = v
-            .anomalies
-            .iter()
-            .filter(|a| {
-                matches!(
-                    a.kind,
-                    AnomalyKind::SendFailed
-                        | AnomalyKind::UnackedLost
-                        | AnomalyKind::InFlightAtEnd
-                        | AnomalyKind::CommittedWithoutEvent
-                )
-            })
-            .filter_map(|a| a.event)
-            .collect();
-        for event in sent.difference(&appended) {
+        for (event, named) in common::missing_events(&rec.events, &v) {
             missing_seen += 1;
             assert!(
-                named.contains(event),
+                named,
                 "{}: e-{} was sent, never reached the log, and no anomaly names it",
                 path.display(),
                 event.0 + 1
