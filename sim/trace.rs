@@ -86,6 +86,13 @@ pub enum SendError {
     Timeout,
     /// The broker refused a sequence gap (idempotent producer): resend in order.
     OutOfOrderSequence,
+    /// Another request on the same broker connection timed out, and the client closed the
+    /// connection, failing every request in flight on it
+    /// (`NetworkClient.cancelInFlightRequests`).
+    ConnectionClosed,
+    /// The broker refused a batch from an older epoch of the producer
+    /// (`INVALID_PRODUCER_EPOCH`): a copy that arrived after the client moved on.
+    InvalidProducerEpoch,
 }
 
 /// The producer setting that ended a send (`ProducerConfig`'s `retries` and
@@ -94,6 +101,10 @@ pub enum SendError {
 pub enum GaveUp {
     Retries,
     DeliveryTimeout,
+    /// OutOfOrderSequence for the very sequence the broker expects next, or while the
+    /// partition's sequence was unresolved: no earlier batch can fill the gap
+    /// (`TransactionManager.canRetry`).
+    OutOfOrderSequence,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,10 +272,14 @@ pub enum Kind {
         point: CrashPoint,
         on_record: Option<u64>,
     },
-    /// An idempotent producer moved to a new epoch (kafkasim: a fresh producer id) after a
-    /// send expired, so its sequence numbers restart (KIP-360).
+    /// An idempotent producer moved to producer epoch `epoch` because a sent batch of
+    /// `part` expired and nothing later proved it landed: that partition's sequences
+    /// restart at 0 (KIP-360, `TransactionManager.bumpIdempotentProducerEpoch`). Other
+    /// partitions move to the new epoch once their batches in flight complete.
     EpochBump {
         actor: ActorId,
+        part: PartId,
+        epoch: u16,
     },
     /// An actor crashed, at a named point or at once.
     Crash {

@@ -234,6 +234,24 @@ producers:\n  - { name: p, topic: t, send: { count: 1, keys: { pattern: \"k-{n}:
     assert_eq!(report::resolved(&again), report::resolved(&sc));
 }
 
+/// Kafka's third idempotence rule: more than 5 requests in flight switches the default
+/// off (with the reason in the report), and loads back the same from the resolved form.
+#[test]
+fn more_than_five_in_flight_switches_default_idempotence_off() {
+    let text = "name: n\ntitle: t\ntopics: [ { name: t } ]\nproducers:\n  - { name: p, topic: t, config: { max.in.flight.requests.per.connection: 6 }, send: { count: 1 } }\n";
+    let sc = scenario::parse(text).unwrap();
+    let c = &sc.producers[0].config;
+    assert!(!c.enable_idempotence);
+    assert_eq!(c.max_in_flight, 6);
+    assert_eq!(
+        c.idempotence_switched_off,
+        Some("max.in.flight.requests.per.connection is above 5")
+    );
+    let again = scenario::parse(&report::resolved(&sc)).expect("loads");
+    assert_eq!(again.producers[0].config.max_in_flight, 6);
+    assert_eq!(report::notes(&again), report::notes(&sc));
+}
+
 /// Every regression in tests/regressions/ (a shrunk failure with its post-mortem at the
 /// top of the file) still meets its expectations.
 #[test]

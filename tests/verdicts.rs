@@ -259,7 +259,9 @@ fn a_second_copy_from_a_producer_retry_is_not_called_a_redelivery() {
     let why = causes(&v, AnomalyKind::DuplicateEffect);
     assert_eq!(why.len(), 1);
     assert!(
-        why[0].contains("p0@5 is another copy of it in the log"),
+        // e-3's answer was lost; its retry waited out retry.backoff.ms at the front of the
+        // partition's queue (Kafka's reenqueue), so e-5, sent meanwhile, lands after it.
+        why[0].contains("p0@4 is another copy of it in the log"),
         "{}",
         why[0]
     );
@@ -269,6 +271,48 @@ fn a_second_copy_from_a_producer_retry_is_not_called_a_redelivery() {
         why[0]
     );
     assert!(!why[0].contains("was delivered again"), "{}", why[0]);
+}
+
+/// A request timeout closes the connection and fails every request on it: without
+/// idempotence, a record whose own request was answered in time is appended again, and
+/// its cause says so rather than "its answer had not come back in time".
+#[test]
+fn a_copy_from_a_closed_connection_is_named_as_such() {
+    let v = run(&case("connection-closed-copy"));
+    assert_eq!(
+        v.totals.get(Counter::Appended),
+        4,
+        "e-1 and e-2, twice each"
+    );
+    let why = causes(&v, AnomalyKind::DuplicateEffect);
+    assert_eq!(why.len(), 2, "{why:#?}");
+    let e2 = why.iter().find(|w| w.contains("eventId e-2")).expect("e-2");
+    assert!(
+        e2.contains(
+            "another request on the same connection timed out: the client closed the connection"
+        ),
+        "{e2}"
+    );
+    assert!(!e2.contains("had not come back in time"), "{e2}");
+    let e1 = why.iter().find(|w| w.contains("eventId e-1")).expect("e-1");
+    assert!(
+        e1.contains("whose answer had not come back in time"),
+        "{e1}"
+    );
+}
+
+/// The same faults with the default idempotent producer: both retries are recognised by
+/// the broker's five-batch window, and nothing is appended twice.
+#[test]
+fn an_idempotent_producer_absorbs_the_closed_connection_retries() {
+    let text = std::fs::read_to_string("tests/verdicts/connection-closed-copy.yaml")
+        .expect("readable")
+        .replace("enable.idempotence: false, ", "");
+    let sc = scenario::parse(&text).expect("loads");
+    let (_, v) = simulate(&sc, sc.seed);
+    assert_eq!(v.totals.get(Counter::Appended), 2);
+    assert_eq!(v.totals.get(Counter::DuplicateEffects), 0);
+    assert_eq!(v.totals.get(Counter::Acked), 2);
 }
 
 /// `NAME crashed at t=Tms` and `NAME gave up on e-N at t=Tms` in a cause must match a
@@ -631,7 +675,10 @@ fn a_key_order_violation_names_the_copy_it_processed() {
     assert_eq!(why.len(), 1, "{why:#?}");
     assert!(
         why[0].contains(
-            "(p0@2 after p0@1): its send was retried, and the retry landed after the later record"
+            // The timeout closed the connection, so e-2's request failed too and both were
+            // retried; without idempotence Kafka re-enqueues each at the front of the
+            // queue (addFirst), so e-2's copy (p0@2) goes before e-1's (p0@3).
+            "(p0@3 after p0@1): its send was retried, and the retry landed after the later record"
         ),
         "{}",
         why[0]

@@ -7,7 +7,7 @@
 use crate::engine::Time;
 use crate::model::log::Offset;
 use crate::scenario::CrashPoint;
-use crate::trace::{Actor, ActorId, EventIx, GaveUp, Kind, PartId, Tables, TraceEvent};
+use crate::trace::{Actor, ActorId, EventIx, GaveUp, Kind, PartId, SendError, Tables, TraceEvent};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One crash of an actor, as its `crash` record told it.
@@ -72,8 +72,10 @@ pub struct Facts {
     /// Per event: how many times it was appended.
     pub appends: Vec<u32>,
     pub acked: Vec<bool>,
-    /// Per event: some client retried a send of it.
-    pub retried: Vec<bool>,
+    /// Per event: why some client retried a send of it, as bits: `RETRIED_TIMEOUT` (its
+    /// own request timed out), `RETRIED_CLOSED` (another request on its connection timed
+    /// out and the connection closed), `RETRIED_OTHER` (an error answer).
+    pub retried: Vec<u8>,
     /// Per event: sends of it still awaiting an answer (a `send` with no `ack`,
     /// `send_failed` or crash of its sender yet). Non-zero at the end: in flight.
     pub sending: Vec<u8>,
@@ -141,7 +143,7 @@ impl Facts {
                 .resize(events, (PartId::NONE, Offset::ZERO));
             self.appends.resize(events, 0);
             self.acked.resize(events, false);
-            self.retried.resize(events, false);
+            self.retried.resize(events, 0);
             self.sending.resize(events, 0);
             for g in &mut self.groups {
                 g.effects.resize(events, 0);
@@ -177,7 +179,13 @@ impl Facts {
                 self.acked[event.ix()] = true;
                 self.close_send(t, actor, event);
             }
-            Kind::Retry { event, .. } => self.retried[event.ix()] = true,
+            Kind::Retry { event, error, .. } => {
+                self.retried[event.ix()] |= match error {
+                    SendError::Timeout => RETRIED_TIMEOUT,
+                    SendError::ConnectionClosed => RETRIED_CLOSED,
+                    _ => RETRIED_OTHER,
+                }
+            }
             Kind::RelayPublish { actor, event } => {
                 self.publishes.entry(event).or_default().push((at, actor))
             }
@@ -431,10 +439,14 @@ impl Facts {
     }
 
     fn why_retried(&self, event: EventIx) -> String {
-        if self.retried[event.ix()] {
-            return "its producer retried a send whose answer had not come back in time (lost or late), and without enable.idempotence the broker appended the retry again".to_string();
-        }
-        "it was sent more than once".to_string()
+        let why = match self.retried[event.ix()] & (RETRIED_TIMEOUT | RETRIED_CLOSED) {
+            RETRIED_TIMEOUT => "a send whose answer had not come back in time (lost or late)",
+            RETRIED_CLOSED => "a send still unanswered when another request on the same connection timed out: the client closed the connection, so no answer to it was read",
+            0 if self.retried[event.ix()] != 0 => "a send after an error answer",
+            0 => return "it was sent more than once".to_string(),
+            _ => "a send whose request timed out, or whose connection closed when another request timed out, before its answer was read",
+        };
+        format!("its producer retried {why}, and without enable.idempotence the broker appended the retry again")
     }
 
     /// The service index of an actor, if it is a service.
@@ -445,6 +457,11 @@ impl Facts {
         }
     }
 }
+
+/// Bits of `Facts::retried`.
+pub const RETRIED_TIMEOUT: u8 = 1;
+pub const RETRIED_CLOSED: u8 = 2;
+pub const RETRIED_OTHER: u8 = 4;
 
 /// Whether `actor` is a service or a relay: the senders a crash can stop mid-send.
 fn can_crash(t: &Tables, actor: ActorId) -> bool {

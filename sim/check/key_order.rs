@@ -128,7 +128,7 @@ fn landed_late(cx: &Context, event: EventIx, high: EventIx) -> String {
             cx.f.why_copies(cx.t, event)
         );
     }
-    if cx.f.retried[event.ix()] {
+    if cx.f.retried[event.ix()] != 0 {
         return "its send was retried, and the retry landed after the later record".to_string();
     }
     "it was appended after the later record".to_string()

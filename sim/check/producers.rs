@@ -136,7 +136,7 @@ impl Property for Producers {
             let event = EventIx(e as u32);
             found.totals.bump(Counter::InFlightAtEnd);
             let source = cx.t.envelopes[e].source;
-            let retried = if cx.f.retried[e] {
+            let retried = if cx.f.retried[e] != 0 {
                 ", after failed attempts,"
             } else {
                 ""
@@ -175,12 +175,11 @@ impl Property for Producers {
                 "; it never reached the log".to_string()
             };
             let cause = format!(
-                "{} gave up on {} at t={}ms after {} attempt{} in {} ms: {why}{landed}",
+                "{} gave up on {} at t={}ms {} in {} ms: {why}{landed}",
                 cx.name(f.actor),
                 cx.t.event_id(f.event),
                 f.at,
-                f.attempts,
-                if f.attempts == 1 { "" } else { "s" },
+                crate::report::attempts_text(f.attempts),
                 f.elapsed_ms
             );
             found.anomalies.push(Anomaly {

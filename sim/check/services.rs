@@ -193,7 +193,7 @@ impl Services {
             );
         }
         if cx.f.sending[event.ix()] > 0 {
-            let retried = if cx.f.retried[event.ix()] {
+            let retried = if cx.f.retried[event.ix()] != 0 {
                 ", retried after failed attempts"
             } else {
                 ""

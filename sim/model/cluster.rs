@@ -10,27 +10,31 @@
 //! does not live here: the group coordinator (`coordinator.rs`) and anything a client
 //! decides.
 
-use crate::model::io::{Endpoint, FetchRequest, Msg, Out, Produce, Timer, TimerKey};
+use crate::model::io::{Endpoint, FetchRequest, Msg, Out, Produce, ProduceBatch, Timer, TimerKey};
 use crate::model::log::{Offset, PartitionLog, Record};
 use crate::scenario::{Acks, OffsetReset};
-use crate::trace::{ActorId, EventIx, Kind, PartId, SendError};
+use crate::trace::{Kind, PartId, SendError};
 use std::collections::BTreeMap;
 
 /// Kafka keeps the last five batches per producer and partition to recognise retries
 /// (`ProducerStateEntry.NUM_BATCHES_TO_RETAIN`).
 const BATCHES_TO_RETAIN: usize = 5;
 
+/// The broker's state for one producer id on one partition (`ProducerStateEntry`).
 #[derive(Default)]
 struct SequenceState {
-    next_sequence: u32,
-    /// (sequence, offset) of the last appends, oldest first.
-    recent: Vec<(u32, Offset)>,
+    /// The producer epoch of the last append; None before the first.
+    epoch: Option<u16>,
+    last_sequence: u32,
+    /// (first sequence, last sequence, base offset) of the last appended batches, oldest
+    /// first.
+    recent: Vec<(u32, u32, Offset)>,
 }
 
 enum AppendResult {
     Appended(Offset),
     Duplicate(Offset),
-    OutOfOrderSequence,
+    Refused(SendError),
 }
 
 /// A fetch waiting for data or for fetch.max.wait.ms.
@@ -127,84 +131,111 @@ impl Cluster {
         }
     }
 
+    /// A produce request: each batch is appended (or recognised as a retry, or refused)
+    /// and answered in the request's order.
     fn produce(&mut self, from: Endpoint, p: Produce, out: &mut Out) {
-        let result = if p.idempotent {
-            match self.append_idempotent(p.producer_id, p.sequence, p.part, p.event) {
-                AppendResult::Appended(offset) => {
-                    self.appended(p.sender, p.part, p.event, offset, out);
-                    Ok(offset)
+        let mut results = Vec::with_capacity(p.batches.len());
+        for batch in &p.batches {
+            let result = if p.idempotent {
+                self.append_idempotent(p.producer_id, batch)
+            } else {
+                AppendResult::Appended(self.append_all(batch))
+            };
+            let result = match result {
+                AppendResult::Appended(base) => {
+                    for (i, &event) in batch.events.iter().enumerate() {
+                        out.trace(Kind::Append {
+                            sender: p.sender,
+                            event,
+                            part: batch.part,
+                            offset: Offset(base.value() + i as u64),
+                        });
+                    }
+                    self.wake_parked(batch.part, out);
+                    Ok(base)
                 }
-                AppendResult::Duplicate(offset) => {
-                    out.trace(Kind::DuplicateIgnored {
-                        event: p.event,
-                        part: p.part,
-                        offset,
-                    });
-                    Ok(offset)
+                AppendResult::Duplicate(base) => {
+                    for (i, &event) in batch.events.iter().enumerate() {
+                        out.trace(Kind::DuplicateIgnored {
+                            event,
+                            part: batch.part,
+                            offset: Offset(base.value() + i as u64),
+                        });
+                    }
+                    Ok(base)
                 }
-                AppendResult::OutOfOrderSequence => Err(SendError::OutOfOrderSequence),
-            }
-        } else {
-            let offset = self.logs[p.part.ix()].append(p.event);
-            self.appended(p.sender, p.part, p.event, offset, out);
-            Ok(offset)
-        };
+                AppendResult::Refused(error) => Err(error),
+            };
+            results.push((batch.part, result));
+        }
         if p.acks != Acks::None {
             out.send(
                 from,
                 Msg::ProduceResponse {
                     producer_id: p.producer_id,
-                    event: p.event,
-                    part: p.part,
-                    result,
+                    request_id: p.request_id,
+                    results,
                 },
             );
         }
     }
 
-    fn appended(
-        &mut self,
-        sender: ActorId,
-        part: PartId,
-        event: EventIx,
-        offset: Offset,
-        out: &mut Out,
-    ) {
-        out.trace(Kind::Append {
-            sender,
-            event,
-            part,
-            offset,
-        });
-        self.wake_parked(part, out);
+    fn append_all(&mut self, batch: &ProduceBatch) -> Offset {
+        let log = &mut self.logs[batch.part.ix()];
+        let base = log.log_end_offset();
+        for &event in &batch.events {
+            log.append(event);
+        }
+        base
     }
 
-    /// An idempotent producer's append: exact retries are acknowledged with their original
-    /// offset, and a gap in the sequence is refused so the producer resends in order.
-    fn append_idempotent(
-        &mut self,
-        producer_id: u32,
-        sequence: u32,
-        part: PartId,
-        event: EventIx,
-    ) -> AppendResult {
-        let state = self.sequences.entry((producer_id, part)).or_default();
-        if sequence < state.next_sequence {
-            return match state.recent.iter().find(|(s, _)| *s == sequence) {
-                Some(&(_, offset)) => AppendResult::Duplicate(offset),
-                None => AppendResult::OutOfOrderSequence,
-            };
+    /// An idempotent producer's batch, checked as `ProducerAppendInfo` and
+    /// `ProducerStateEntry.findDuplicateBatch` do:
+    /// - the same epoch and exactly the (first, last) sequences of one of the last five
+    ///   batches: a retry, acknowledged with its original offset and not appended;
+    /// - an older epoch than the last append: refused (`INVALID_PRODUCER_EPOCH`);
+    /// - a newer epoch must start at sequence 0, the same epoch at the sequence after the
+    ///   last, else `OUT_OF_ORDER_SEQUENCE_NUMBER`;
+    /// - a producer id this partition has never seen may start anywhere (Kafka accepts
+    ///   any sequence when it holds no state for the producer).
+    fn append_idempotent(&mut self, producer_id: u32, batch: &ProduceBatch) -> AppendResult {
+        let first = batch.base_sequence;
+        let last = first.wrapping_add(batch.events.len() as u32 - 1);
+        let state = self.sequences.entry((producer_id, batch.part)).or_default();
+        match state.epoch {
+            Some(epoch) if batch.epoch == epoch => {
+                if let Some(&(_, _, base)) =
+                    state.recent.iter().find(|r| r.0 == first && r.1 == last)
+                {
+                    return AppendResult::Duplicate(base);
+                }
+                if first != state.last_sequence.wrapping_add(1) {
+                    return AppendResult::Refused(SendError::OutOfOrderSequence);
+                }
+            }
+            Some(epoch) if batch.epoch < epoch => {
+                return AppendResult::Refused(SendError::InvalidProducerEpoch);
+            }
+            Some(_) => {
+                if first != 0 {
+                    return AppendResult::Refused(SendError::OutOfOrderSequence);
+                }
+                state.recent.clear();
+            }
+            None => {}
         }
-        if sequence > state.next_sequence {
-            return AppendResult::OutOfOrderSequence;
-        }
-        state.next_sequence += 1;
-        let offset = self.logs[part.ix()].append(event);
+        state.epoch = Some(batch.epoch);
+        state.last_sequence = last;
         if state.recent.len() == BATCHES_TO_RETAIN {
             state.recent.remove(0);
         }
-        state.recent.push((sequence, offset));
-        AppendResult::Appended(offset)
+        let log = &mut self.logs[batch.part.ix()];
+        let base = log.log_end_offset();
+        for &event in &batch.events {
+            log.append(event);
+        }
+        state.recent.push((first, last, base));
+        AppendResult::Appended(base)
     }
 
     /// Up to max_records from the request's positions, in its order, below the high
@@ -279,25 +310,34 @@ fn fetch_wait_key(member: u32) -> TimerKey {
 mod tests {
     use super::*;
     use crate::engine::Time;
+    use crate::trace::{ActorId, EventIx};
 
-    fn produce(event: EventIx, sequence: u32, idempotent: bool) -> Msg {
+    fn produce_at(event: EventIx, epoch: u16, sequence: u32, idempotent: bool) -> Msg {
         Msg::Produce(Produce {
             sender: ActorId(0),
             producer_id: 7,
-            event,
-            part: PartId(0),
-            sequence,
+            request_id: event.0,
             idempotent,
             acks: Acks::All,
+            batches: vec![ProduceBatch {
+                part: PartId(0),
+                epoch,
+                base_sequence: sequence,
+                events: vec![event],
+            }],
         })
+    }
+
+    fn produce(event: EventIx, sequence: u32, idempotent: bool) -> Msg {
+        produce_at(event, 0, sequence, idempotent)
     }
 
     fn answers(out: &Out) -> Vec<Result<Offset, SendError>> {
         out.sends
             .iter()
-            .filter_map(|(_, m)| match m {
-                Msg::ProduceResponse { result, .. } => Some(*result),
-                _ => None,
+            .flat_map(|(_, m)| match m {
+                Msg::ProduceResponse { results, .. } => results.iter().map(|r| r.1).collect(),
+                _ => Vec::new(),
             })
             .collect()
     }
@@ -316,9 +356,63 @@ mod tests {
     fn a_sequence_gap_is_refused_as_out_of_order() {
         let mut c = Cluster::new(1);
         let mut out = Out::at(Time(1));
-        c.on_message(Endpoint::Client(0), produce(EventIx(0), 1, true), &mut out);
-        assert_eq!(answers(&out), vec![Err(SendError::OutOfOrderSequence)]);
-        assert_eq!(c.log(PartId(0)).log_end_offset(), Offset(0));
+        c.on_message(Endpoint::Client(0), produce(EventIx(0), 0, true), &mut out);
+        c.on_message(Endpoint::Client(0), produce(EventIx(2), 2, true), &mut out);
+        assert_eq!(
+            answers(&out),
+            vec![Ok(Offset(0)), Err(SendError::OutOfOrderSequence)]
+        );
+        assert_eq!(c.log(PartId(0)).log_end_offset(), Offset(1));
+    }
+
+    #[test]
+    fn a_retry_older_than_the_five_batch_window_is_out_of_order() {
+        let mut c = Cluster::new(1);
+        let mut out = Out::at(Time(1));
+        for s in 0..6 {
+            c.on_message(Endpoint::Client(0), produce(EventIx(s), s, true), &mut out);
+        }
+        c.on_message(Endpoint::Client(0), produce(EventIx(1), 1, true), &mut out);
+        c.on_message(Endpoint::Client(0), produce(EventIx(0), 0, true), &mut out);
+        assert_eq!(
+            answers(&out)[6..],
+            [Ok(Offset(1)), Err(SendError::OutOfOrderSequence)]
+        );
+    }
+
+    #[test]
+    fn a_new_epoch_starts_at_zero_and_fences_the_old_one() {
+        let mut c = Cluster::new(1);
+        let mut out = Out::at(Time(1));
+        c.on_message(
+            Endpoint::Client(0),
+            produce_at(EventIx(0), 0, 0, true),
+            &mut out,
+        );
+        c.on_message(
+            Endpoint::Client(0),
+            produce_at(EventIx(1), 1, 3, true),
+            &mut out,
+        );
+        c.on_message(
+            Endpoint::Client(0),
+            produce_at(EventIx(2), 1, 0, true),
+            &mut out,
+        );
+        c.on_message(
+            Endpoint::Client(0),
+            produce_at(EventIx(3), 0, 1, true),
+            &mut out,
+        );
+        assert_eq!(
+            answers(&out),
+            vec![
+                Ok(Offset(0)),
+                Err(SendError::OutOfOrderSequence),
+                Ok(Offset(1)),
+                Err(SendError::InvalidProducerEpoch)
+            ]
+        );
     }
 
     #[test]

@@ -62,17 +62,29 @@ pub struct MemberRef {
     pub incarnation: u32,
 }
 
-/// A produce request: one record (no batching yet).
-#[derive(Clone, Copy, Debug)]
+/// A produce request to the brokers: one batch per partition (Kafka's `ProduceRequest`
+/// carries one `RecordBatch` per partition), all from one producer id.
+#[derive(Clone, Debug)]
 pub struct Produce {
     /// The sending client's actor, for the `append` trace record (who put this copy there).
     pub sender: ActorId,
     pub producer_id: u32,
-    pub event: EventIx,
-    pub part: PartId,
-    pub sequence: u32,
+    /// Unique per client: the answer names it, like Kafka's correlation id.
+    pub request_id: u32,
     pub idempotent: bool,
     pub acks: Acks,
+    pub batches: Vec<ProduceBatch>,
+}
+
+/// One partition's batch in a produce request: records `events`, with sequences
+/// `base_sequence ..= base_sequence + len - 1` under `epoch` (idempotent producers only;
+/// 0 otherwise).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProduceBatch {
+    pub part: PartId,
+    pub epoch: u16,
+    pub base_sequence: u32,
+    pub events: Vec<EventIx>,
 }
 
 /// A fetch request: positions in the order the broker should read them, at most
@@ -99,11 +111,12 @@ pub struct SyncGroup {
 #[derive(Clone, Debug)]
 pub enum Msg {
     Produce(Produce),
+    /// Per batch of the request, in its order: the base offset it was written at (or
+    /// first written at, for a duplicate), or the error.
     ProduceResponse {
         producer_id: u32,
-        event: EventIx,
-        part: PartId,
-        result: Result<Offset, SendError>,
+        request_id: u32,
+        results: Vec<(PartId, Result<Offset, SendError>)>,
     },
     Fetch(Box<FetchRequest>),
     FetchResponse {
@@ -162,8 +175,10 @@ pub enum Timer {
     Tick,
     /// The producer client's oldest request may have reached request.timeout.ms.
     RequestTimeout,
-    /// Resend `event` after retry.backoff.ms.
-    Resend { event: EventIx },
+    /// The producer client's oldest batch may have reached delivery.timeout.ms.
+    DeliveryTimeout,
+    /// The producer client's batch `batch` has waited out retry.backoff.ms.
+    Resend { batch: u32 },
     /// The initial rebalance delay of a group's coordinator ended.
     InitialDelayDone { generation: u32 },
     /// A member's session ran out.

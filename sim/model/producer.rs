@@ -1,35 +1,131 @@
-//! A Kafka producer client: sequence numbers, acks, request timeouts, retries and the
-//! producer epoch bump. It is a part of whichever component owns it (a producer app, a
-//! service, a relay), which hands it its messages and timers and receives its outcomes.
+//! A Kafka producer client: the record accumulator, batches, requests in flight per broker
+//! connection, acks, request and delivery timeouts, retries, and the idempotent producer's
+//! sequence numbers and epoch (KIP-360). It is a part of whichever component owns it (a
+//! producer app, a service, a relay), which hands it its messages and timers and receives
+//! its outcomes.
 //!
-//! Inputs: `send`, `ProduceResponse` messages, `RequestTimeout` and `Resend` timers.
-//! Outputs: `Produce` messages, `Send`/`Ack`/`Retry`/`SendFailed` trace records, timers,
-//! and a `SendOutcome` for the owner. One record per request (no batching, no linger).
-//! Requests wait in send order; only the oldest deadline has a timer in the queue, as
-//! Kafka's `NetworkClient` checks expired in-flight requests on each poll, so answered
-//! requests leave no timer behind. What does not live here: choosing the partition (`producer_app.rs`).
+//! Inputs: `send`/`send_many`, `ProduceResponse` messages, and the `RequestTimeout`,
+//! `DeliveryTimeout` and `Resend` timers. Outputs: `Produce` requests, the
+//! `Send`/`Ack`/`Retry`/`SendFailed`/`EpochBump` trace records (one row per record), timers,
+//! and a `SendOutcome` per record for the owner.
+//!
+//! What it follows (apache/kafka 4.0 `clients/.../producer/internals`):
+//! - **Accumulator** (`RecordAccumulator`): each partition has a queue of batches; a record
+//!   joins the last batch if that batch has not been sent and has room, else starts one.
+//! - **Drain** (`RecordAccumulator.drain`, `Sender.sendProducerData`): a broker connection
+//!   with fewer than `max.in.flight.requests.per.connection` requests outstanding gets one
+//!   request holding the first batch of each ready partition it leads, from a rotating start.
+//!   With `linger.ms` 0 a record goes as soon as its connection has room, so batches form
+//!   only while requests are blocked: by the in-flight limit, a retry's backoff, or an
+//!   unresolved sequence.
+//! - **A sent batch keeps its producer id, epoch and sequence** on every retry
+//!   (`RecordAccumulator` ~920–936). Sequences are assigned when a batch is first drained.
+//! - **Request timeout closes the connection** (`NetworkClient.handleTimedOutRequests`,
+//!   `cancelInFlightRequests`): every request in flight on it fails and its batches are
+//!   retried; answers that arrive later are not read (the connection is gone).
+//! - **Delivery timeout** (`Sender.getExpiredInflightBatches`, `RecordAccumulator.expiredBatches`):
+//!   a batch fails `delivery.timeout.ms` after it was created, wherever it is.
+//! - **Unresolved sequences** (`Sender` ~415–431, `TransactionManager.maybeResolveSequences`
+//!   ~749–786): a sent batch that expires marks its partition unresolved; the partition
+//!   sends no new batch until nothing of it is in flight. Then, if the last acknowledged
+//!   sequence is the last one assigned, later batches proved the expired one landed and
+//!   nothing changes; otherwise the producer bumps its epoch and that partition's
+//!   sequences restart at 0 (~554–570). Other partitions move to the new epoch only once
+//!   their in-flight batches complete (~502–515, `RecordAccumulator` ~843–849).
+//! - **Retries in order** (`RecordAccumulator.shouldStopDrainBatchesForPartition`,
+//!   `insertInSequenceOrder`): an idempotent retry waits until it is the partition's first
+//!   sequence in flight; a non-idempotent retry goes back to the front of its queue
+//!   (`addFirst`), which is how retries reorder records.
+//!
+//! What does not live here: choosing the partition (`producer_app.rs`).
 
 use crate::engine::Time;
-use crate::model::io::{Endpoint, Msg, Out, Produce, Timer, TimerKey};
+use crate::model::io::{Endpoint, Msg, Out, Produce, ProduceBatch, Timer, TimerKey};
 use crate::model::log::Offset;
 use crate::scenario::{Acks, ProducerConfig};
 use crate::trace::{ActorId, EventIx, GaveUp, Kind, PartId, SendError};
 use std::collections::VecDeque;
 
-/// The timer key of the request-timeout timer; resend timers use `RESEND | event`.
+/// The timer key of the request-timeout timer.
 pub const REQUEST_TIMEOUT: TimerKey = 1 << 40;
+/// The timer key of the delivery-timeout timer.
+pub const DELIVERY_TIMEOUT: TimerKey = 1 << 42;
+/// Resend timers use `RESEND | batch`.
 const RESEND: TimerKey = 1 << 41;
 
-#[derive(Clone, Copy, Debug)]
-struct InFlight {
-    event: EventIx,
+/// Records one batch holds at most. Records have no size in kafkasim, so `batch.size`
+/// (16384 bytes by default) is not modelled in bytes: 100 records stands for a full batch
+/// of small JSON envelopes (about 160 bytes each with record overhead). README says so.
+pub const BATCH_RECORDS: usize = 100;
+
+/// Kafka's producer epoch is a Java short: after `Short.MAX_VALUE` bumps the producer
+/// takes a new producer id (`TransactionManager.bumpIdempotentProducerEpoch`).
+const MAX_EPOCH: u16 = i16::MAX as u16;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// In its partition's queue; with a retry, not before `ready_at`.
+    Queued { ready_at: Time },
+    /// In request `request`, unanswered.
+    InFlight { request: u32 },
+    /// Acknowledged or failed.
+    Done,
+}
+
+#[derive(Clone, Debug)]
+struct Batch {
     part: PartId,
-    sequence: u32,
-    attempt: u32,
-    first_sent: Time,
-    /// False while the record waits out retry.backoff.ms.
-    on_the_wire: bool,
+    events: Vec<EventIx>,
+    /// When its first record was appended (Kafka's `createdMs`): delivery.timeout.ms
+    /// counts from here.
+    created: Time,
+    /// (producer id, epoch, base sequence), fixed when the batch is first drained
+    /// (idempotent producers only); kept on every retry.
+    sequence: Option<(u32, u16, u32)>,
+    /// Transmissions so far.
+    attempts: u32,
+    state: State,
+}
+
+impl Batch {
+    fn last_sequence(&self) -> Option<u32> {
+        self.sequence
+            .map(|(_, _, base)| base + self.events.len() as u32 - 1)
+    }
+}
+
+/// One partition's producer state (Kafka's `TxnPartitionEntry` plus its accumulator deque).
+#[derive(Clone, Debug, Default)]
+struct Partition {
+    /// Batches waiting to be drained, front first.
+    queue: VecDeque<u32>,
+    /// The (producer id, epoch) this partition's sequences belong to.
+    producer: (u32, u16),
+    next_sequence: u32,
+    last_acked_sequence: Option<u32>,
+    /// A sent batch expired: its fate is unknown until nothing is in flight.
+    unresolved: bool,
+    /// Sequenced batches not yet acknowledged or failed, by ascending base sequence (in
+    /// a request or waiting to be retried): Kafka's `inflightBatchesBySequence`.
+    in_flight: VecDeque<(u32, u32)>,
+}
+
+#[derive(Clone, Debug)]
+struct Request {
+    broker: u32,
+    batches: Vec<u32>,
+    deadline: Time,
+    /// Answered, or failed with its connection.
     done: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Connection {
+    in_flight: u32,
+    /// The partitions this broker leads, in partition order.
+    parts: Vec<PartId>,
+    /// Where the next drain starts among `parts` (Kafka's per-node `drainIndex`).
+    drain_index: usize,
 }
 
 /// What became of a send, for the component that owns the client.
@@ -45,144 +141,362 @@ pub enum SendOutcome {
     },
 }
 
+/// One producer client. Shape: batches and requests live in deques indexed by id from
+/// their first live entry, so memory follows what is unfinished, not what was sent.
 pub struct ProducerClient {
     pub actor: ActorId,
     /// This client's network endpoint index.
     pub client: u16,
     pub config: ProducerConfig,
     producer_id: u32,
-    /// Incarnations and epoch bumps so far; each gets a fresh producer id.
-    epochs: u32,
-    /// Next sequence number per partition (idempotent producers only use it).
-    next_sequence: Vec<u32>,
-    /// Sends awaiting an answer, in send order (so by ascending event).
-    in_flight: VecDeque<InFlight>,
-    /// (deadline, event, attempt) of each transmission, in transmission order: the
-    /// deadlines ascend because request.timeout.ms is one constant.
-    deadlines: VecDeque<(Time, EventIx, u32)>,
-    armed: Option<Time>,
+    epoch: u16,
+    /// Producer ids taken so far (one per incarnation, and on epoch overflow).
+    ids: u32,
+    leader: Vec<u32>,
+    parts: Vec<Partition>,
+    conns: Vec<Connection>,
+    /// Batches from id `first_batch` on, in creation order (so by ascending deadline).
+    batches: VecDeque<Batch>,
+    first_batch: u32,
+    /// Requests from id `first_request` on, in transmission order (ascending deadline).
+    requests: VecDeque<Request>,
+    first_request: u32,
+    /// Partitions whose epoch bump waits for nothing in flight.
+    unresolved: usize,
+    armed_request: Option<Time>,
+    armed_delivery: Option<Time>,
 }
 
 impl ProducerClient {
-    pub fn new(actor: ActorId, client: u16, config: ProducerConfig, partitions: usize) -> Self {
+    /// A client for `actor` at endpoint `client`; `leaders[p]` is the broker that leads
+    /// partition `p` (its connection).
+    pub fn new(actor: ActorId, client: u16, config: ProducerConfig, leaders: &[u32]) -> Self {
+        let brokers = leaders.iter().map(|&b| b as usize + 1).max().unwrap_or(0);
+        let mut conns = vec![Connection::default(); brokers];
+        for (p, &b) in leaders.iter().enumerate() {
+            conns[b as usize].parts.push(PartId(p as u32));
+        }
         let mut c = ProducerClient {
             actor,
             client,
             config,
             producer_id: 0,
-            epochs: 0,
-            next_sequence: vec![0; partitions],
-            in_flight: VecDeque::new(),
-            deadlines: VecDeque::new(),
-            armed: None,
+            epoch: 0,
+            ids: 0,
+            leader: leaders.to_vec(),
+            parts: vec![Partition::default(); leaders.len()],
+            conns,
+            batches: VecDeque::new(),
+            first_batch: 0,
+            requests: VecDeque::new(),
+            first_request: 0,
+            unresolved: 0,
+            armed_request: None,
+            armed_delivery: None,
         };
         c.new_producer_id();
         c
     }
 
     /// kafkasim hands out producer ids without an InitProducerId round trip: each
-    /// incarnation or epoch of a client gets a fresh one, unique in the run.
+    /// incarnation of a client gets a fresh one, unique in the run, at epoch 0.
     fn new_producer_id(&mut self) {
-        self.epochs += 1;
-        self.producer_id = (u32::from(self.client) << 16) | (self.epochs & 0xffff);
+        self.ids += 1;
+        self.producer_id = (u32::from(self.client) << 16) | (self.ids & 0xffff);
+        self.epoch = 0;
     }
 
-    /// A new incarnation after a crash: a new producer id, nothing in flight, and every
-    /// timer this client had is cancelled (they die with the process).
+    /// A new incarnation after a crash: a new producer id, nothing buffered or in flight,
+    /// and every timer this client had is cancelled (they die with the process).
     pub fn reset(&mut self, out: &mut Out) {
-        if self.armed.is_some() {
+        if self.armed_request.take().is_some() {
             out.cancel_timer(REQUEST_TIMEOUT);
         }
-        for f in self.in_flight.iter().filter(|f| !f.done && !f.on_the_wire) {
-            out.cancel_timer(RESEND | TimerKey::from(f.event.0));
+        if self.armed_delivery.take().is_some() {
+            out.cancel_timer(DELIVERY_TIMEOUT);
+        }
+        for (i, b) in self.batches.iter().enumerate() {
+            if matches!(b.state, State::Queued { ready_at } if ready_at > out.now) {
+                out.cancel_timer(RESEND | (u64::from(self.first_batch) + i as u64));
+            }
         }
         self.new_producer_id();
-        self.next_sequence.iter_mut().for_each(|s| *s = 0);
-        self.in_flight.clear();
-        self.deadlines.clear();
-        self.armed = None;
+        self.first_batch += self.batches.len() as u32;
+        self.batches.clear();
+        self.first_request += self.requests.len() as u32;
+        self.requests.clear();
+        for p in &mut self.parts {
+            *p = Partition::default();
+        }
+        for c in &mut self.conns {
+            c.in_flight = 0;
+        }
+        self.unresolved = 0;
     }
 
-    /// send(): the first attempt. With acks=0 the record counts as acknowledged at once.
+    /// send(): the record joins its partition's accumulator and goes out as soon as its
+    /// connection allows. With acks=0 it counts as acknowledged once it is on the wire,
+    /// which with kafkasim's drain is at once: the outcome is returned here.
     pub fn send(&mut self, event: EventIx, part: PartId, out: &mut Out) -> Option<SendOutcome> {
-        out.trace(Kind::Send {
-            actor: self.actor,
-            event,
-            part,
-        });
-        let sequence = self.next_sequence[part.ix()];
-        self.next_sequence[part.ix()] = sequence.wrapping_add(1);
-        if self.config.acks == Acks::None {
-            self.transmit(event, part, sequence, out);
-            out.trace(Kind::Ack {
+        let mut outcomes = Vec::new();
+        self.send_many(&[(event, part)], out, &mut outcomes);
+        outcomes.pop()
+    }
+
+    /// Several send() calls in one go (a relay's batch of outbox rows): records of one
+    /// partition share batches, then the connections are drained once.
+    pub fn send_many(
+        &mut self,
+        records: &[(EventIx, PartId)],
+        out: &mut Out,
+        outcomes: &mut Vec<SendOutcome>,
+    ) {
+        for &(event, part) in records {
+            out.trace(Kind::Send {
                 actor: self.actor,
                 event,
                 part,
-                offset: None,
             });
-            return Some(SendOutcome::Acked {
-                event,
-                part,
-                offset: None,
-            });
+            self.append(event, part, out.now);
         }
-        self.in_flight.push_back(InFlight {
-            event,
-            part,
-            sequence,
-            attempt: 0,
-            first_sent: out.now,
-            on_the_wire: true,
-            done: false,
-        });
-        self.transmit(event, part, sequence, out);
-        self.deadlines
-            .push_back((out.now.after(self.config.request_timeout_ms), event, 0));
-        self.compact_deadlines();
+        if records.len() == 1 {
+            self.drain(self.leader[records[0].1.ix()], out, outcomes);
+        } else {
+            self.drain_all(out, outcomes);
+        }
         self.arm(out);
-        None
     }
 
-    fn transmit(&self, event: EventIx, part: PartId, sequence: u32, out: &mut Out) {
+    /// RecordAccumulator.append: into the last batch if it is still open, else a new one.
+    fn append(&mut self, event: EventIx, part: PartId, now: Time) {
+        if let Some(&id) = self.parts[part.ix()].queue.back() {
+            let b = &mut self.batches[(id - self.first_batch) as usize];
+            if b.attempts == 0 && b.events.len() < BATCH_RECORDS {
+                b.events.push(event);
+                return;
+            }
+        }
+        let id = self.first_batch + self.batches.len() as u32;
+        self.batches.push_back(Batch {
+            part,
+            events: vec![event],
+            created: now,
+            sequence: None,
+            attempts: 0,
+            state: State::Queued { ready_at: now },
+        });
+        self.parts[part.ix()].queue.push_back(id);
+    }
+
+    /// Whether batch `id` is in request `request` still (not expired meanwhile: an expired
+    /// batch may already be dropped from the deque).
+    fn in_request(&self, id: u32, request: u32) -> bool {
+        id.checked_sub(self.first_batch)
+            .and_then(|i| self.batches.get(i as usize))
+            .is_some_and(|b| b.state == State::InFlight { request })
+    }
+
+    fn batch(&self, id: u32) -> &Batch {
+        &self.batches[(id - self.first_batch) as usize]
+    }
+
+    fn batch_mut(&mut self, id: u32) -> &mut Batch {
+        &mut self.batches[(id - self.first_batch) as usize]
+    }
+
+    fn request_mut(&mut self, id: u32) -> Option<&mut Request> {
+        let i = id.checked_sub(self.first_request)? as usize;
+        self.requests.get_mut(i)
+    }
+
+    fn drain_all(&mut self, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
+        for b in 0..self.conns.len() as u32 {
+            self.drain(b, out, outcomes);
+        }
+    }
+
+    /// Sender.sendProducerData for one broker: while the connection has room, one request
+    /// with the first ready batch of each partition, until no partition has one.
+    fn drain(&mut self, broker: u32, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
+        let acks0 = self.config.acks == Acks::None;
+        loop {
+            let conn = &self.conns[broker as usize];
+            if !acks0 && conn.in_flight >= self.config.max_in_flight {
+                return;
+            }
+            let n = conn.parts.len();
+            let start = conn.drain_index;
+            let mut taken = Vec::new();
+            for k in 0..n {
+                let part = self.conns[broker as usize].parts[(start + k) % n];
+                if let Some(id) = self.drainable(part, out.now) {
+                    taken.push(id);
+                }
+            }
+            if taken.is_empty() {
+                return;
+            }
+            let conn = &mut self.conns[broker as usize];
+            conn.drain_index = (start + 1) % n.max(1);
+            self.transmit(broker, taken, out, outcomes);
+        }
+    }
+
+    /// The first batch of `part` if it may go now, taken off the queue with its sequence
+    /// assigned (`shouldStopDrainBatchesForPartition`).
+    fn drainable(&mut self, part: PartId, now: Time) -> Option<u32> {
+        let &id = self.parts[part.ix()].queue.front()?;
+        let (state, sequence, len) = {
+            let b = self.batch(id);
+            (b.state, b.sequence, b.events.len() as u32)
+        };
+        if matches!(state, State::Queued { ready_at } if ready_at > now) {
+            return None;
+        }
+        let current = (self.producer_id, self.epoch);
+        let idempotent = self.config.enable_idempotence;
+        let p = &mut self.parts[part.ix()];
+        if idempotent {
+            match sequence {
+                None => {
+                    if p.unresolved {
+                        return None;
+                    }
+                    if p.producer != current {
+                        // Batches of the old epoch must complete before sequence 0 of the
+                        // new one may be written.
+                        if !p.in_flight.is_empty() {
+                            return None;
+                        }
+                        p.producer = current;
+                        p.next_sequence = 0;
+                        p.last_acked_sequence = None;
+                    }
+                }
+                // A retry goes only as the partition's first sequence in flight.
+                Some((_, _, base)) => {
+                    if p.in_flight.front().map(|f| f.0) != Some(base) {
+                        return None;
+                    }
+                }
+            }
+        }
+        p.queue.pop_front();
+        if idempotent && sequence.is_none() {
+            let base = p.next_sequence;
+            p.next_sequence = base.wrapping_add(len);
+            p.in_flight.push_back((base, id));
+            let (pid, epoch) = p.producer;
+            self.batch_mut(id).sequence = Some((pid, epoch, base));
+        }
+        Some(id)
+    }
+
+    fn transmit(
+        &mut self,
+        broker: u32,
+        taken: Vec<u32>,
+        out: &mut Out,
+        outcomes: &mut Vec<SendOutcome>,
+    ) {
+        let request = self.first_request + self.requests.len() as u32;
+        let batches = taken
+            .iter()
+            .map(|&id| {
+                let b = self.batch_mut(id);
+                b.attempts += 1;
+                b.state = State::InFlight { request };
+                let (_, epoch, base_sequence) = b.sequence.unwrap_or_default();
+                ProduceBatch {
+                    part: b.part,
+                    epoch,
+                    base_sequence,
+                    events: b.events.clone(),
+                }
+            })
+            .collect();
         out.send(
             Endpoint::Cluster,
             Msg::Produce(Produce {
                 sender: self.actor,
                 producer_id: self.producer_id,
-                event,
-                part,
-                sequence,
+                request_id: request,
                 idempotent: self.config.enable_idempotence,
                 acks: self.config.acks,
+                batches,
             }),
         );
+        if self.config.acks == Acks::None {
+            // No answer comes: the records count as sent.
+            for id in taken {
+                self.finish(id);
+                let b = self.batch(id);
+                let part = b.part;
+                for &event in &self.batch(id).events {
+                    out.trace(Kind::Ack {
+                        actor: self.actor,
+                        event,
+                        part,
+                        offset: None,
+                    });
+                    outcomes.push(SendOutcome::Acked {
+                        event,
+                        part,
+                        offset: None,
+                    });
+                }
+            }
+            self.requests.push_back(Request {
+                broker,
+                batches: Vec::new(),
+                deadline: out.now,
+                done: true,
+            });
+            self.pop_done();
+            return;
+        }
+        self.conns[broker as usize].in_flight += 1;
+        self.requests.push_back(Request {
+            broker,
+            batches: taken,
+            deadline: out.now.after(self.config.request_timeout_ms),
+            done: false,
+        });
     }
 
-    fn find(&self, event: EventIx) -> Option<usize> {
-        let i = self.in_flight.partition_point(|f| f.event < event);
-        (self
-            .in_flight
-            .get(i)
-            .is_some_and(|f| f.event == event && !f.done))
-        .then_some(i)
-    }
-
-    fn complete(&mut self, i: usize) {
-        self.in_flight[i].done = true;
-        while self.in_flight.front().is_some_and(|f| f.done) {
-            self.in_flight.pop_front();
+    /// A batch is acknowledged or failed: it leaves its partition's in-flight set.
+    fn finish(&mut self, id: u32) {
+        let b = self.batch_mut(id);
+        b.state = State::Done;
+        let (part, sequence) = (b.part, b.sequence);
+        if let Some((_, _, base)) = sequence {
+            let p = &mut self.parts[part.ix()];
+            if let Some(i) = p.in_flight.iter().position(|f| f.0 == base && f.1 == id) {
+                p.in_flight.remove(i);
+            }
         }
     }
 
-    /// A message for this client: only `ProduceResponse` is one.
-    pub fn on_message(&mut self, msg: Msg, out: &mut Out) -> Option<SendOutcome> {
+    fn pop_done(&mut self) {
+        while self.batches.front().is_some_and(|b| b.state == State::Done) {
+            self.batches.pop_front();
+            self.first_batch += 1;
+        }
+        while self.requests.front().is_some_and(|r| r.done) {
+            self.requests.pop_front();
+            self.first_request += 1;
+        }
+    }
+
+    /// A message for this client: only `ProduceResponse` is one. What it decided goes to
+    /// `outcomes`.
+    pub fn on_message(&mut self, msg: Msg, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
         match msg {
             Msg::ProduceResponse {
                 producer_id,
-                event,
-                result,
-                ..
-            } => self.on_response(producer_id, event, result, out),
+                request_id,
+                results,
+            } => self.on_response(producer_id, request_id, &results, out, outcomes),
             other => unreachable!("a producer client got {other:?}"),
         }
     }
@@ -191,196 +505,344 @@ impl ProducerClient {
     pub fn on_timer(&mut self, timer: Timer, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
         match timer {
             Timer::RequestTimeout => self.on_request_timeout(out, outcomes),
-            Timer::Resend { event } => self.on_resend(event, out),
+            Timer::DeliveryTimeout => self.on_delivery_timeout(out, outcomes),
+            Timer::Resend { batch } => {
+                if let Some(b) = batch
+                    .checked_sub(self.first_batch)
+                    .and_then(|i| self.batches.get(i as usize))
+                {
+                    let broker = self.leader[b.part.ix()];
+                    self.drain(broker, out, outcomes);
+                }
+            }
             other => unreachable!("a producer client sets no {other:?} timer"),
         }
+        self.after(out, outcomes);
     }
 
-    /// The broker's answer: an offset, or an error to retry. Answers to an older producer
-    /// id (a previous life of this client) are not for us.
-    pub fn on_response(
+    /// The broker's answer to request `request_id`: per batch, an offset or an error.
+    /// Answers to a request that is no longer outstanding (its connection was closed, or
+    /// it belongs to an earlier life of this client) are not read.
+    fn on_response(
         &mut self,
         producer_id: u32,
-        event: EventIx,
-        result: Result<Offset, SendError>,
+        request_id: u32,
+        results: &[(PartId, Result<Offset, SendError>)],
         out: &mut Out,
-    ) -> Option<SendOutcome> {
+        outcomes: &mut Vec<SendOutcome>,
+    ) {
         if producer_id != self.producer_id {
-            return None;
-        }
-        let i = self.find(event)?;
-        let on_the_wire = self.in_flight[i].on_the_wire;
-        let outcome = match result {
-            Ok(offset) => {
-                let part = self.in_flight[i].part;
-                if !on_the_wire {
-                    // A late answer to an earlier attempt while the retry waits out its
-                    // backoff: the record is in the log, so the retry is called off.
-                    out.cancel_timer(RESEND | TimerKey::from(event.0));
-                }
-                self.complete(i);
-                out.trace(Kind::Ack {
-                    actor: self.actor,
-                    event,
-                    part,
-                    offset: Some(offset),
-                });
-                Some(SendOutcome::Acked {
-                    event,
-                    part,
-                    offset: Some(offset),
-                })
-            }
-            // An error for an earlier attempt while a retry is already scheduled: that
-            // retry answers it.
-            Err(_) if !on_the_wire => None,
-            Err(error) => self.retry(i, error, out),
-        };
-        self.arm(out);
-        outcome
-    }
-
-    /// The oldest deadlines passed: every request still unanswered at its deadline is
-    /// retried (or given up). Several outcomes can come out of one timer.
-    pub fn on_request_timeout(&mut self, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
-        self.armed = None;
-        while let Some(&(deadline, event, attempt)) = self.deadlines.front() {
-            if deadline > out.now {
-                break;
-            }
-            self.deadlines.pop_front();
-            if let Some(i) = self.find(event) {
-                let f = self.in_flight[i];
-                if f.attempt == attempt && f.on_the_wire {
-                    outcomes.extend(self.retry(i, SendError::Timeout, out));
-                }
-            }
-        }
-        self.arm(out);
-    }
-
-    /// Keeps one timer while requests are in flight: set for the oldest live deadline, and
-    /// left where it is when that request is answered (it then fires early, finds nothing
-    /// due, and moves on to the next deadline), so an acknowledgement costs no timer work.
-    /// With nothing in flight the timer is cancelled: none outlives the requests it covers.
-    fn arm(&mut self, out: &mut Out) {
-        // The common case costs nothing: a timer is set and requests are still waiting, so
-        // it will fire no later than the oldest of them needs (a stale front deadline only
-        // makes it fire early, and then it moves on).
-        if self.armed.is_some() && !self.in_flight.is_empty() {
             return;
         }
-        while let Some(&(_, event, attempt)) = self.deadlines.front() {
-            let live = self.find(event).is_some_and(|i| {
-                self.in_flight[i].attempt == attempt && self.in_flight[i].on_the_wire
-            });
-            if live {
-                break;
-            }
-            self.deadlines.pop_front();
+        let Some(r) = self.request_mut(request_id) else {
+            return;
+        };
+        if r.done {
+            return;
         }
-        match (self.deadlines.front().map(|d| d.0), self.armed) {
-            (None, None) => {}
-            (None, Some(_)) => {
-                out.cancel_timer(REQUEST_TIMEOUT);
-                self.armed = None;
+        r.done = true;
+        let (broker, ids) = (r.broker, std::mem::take(&mut r.batches));
+        self.conns[broker as usize].in_flight -= 1;
+        for (&id, &(_, result)) in ids.iter().zip(results) {
+            if !self.in_request(id, request_id) {
+                // Expired while in flight: already reported failed.
+                continue;
             }
-            // Armed no later than the oldest deadline: it will fire in time.
-            (Some(want), Some(armed)) if armed <= want => {}
-            (Some(want), _) => {
-                out.set_timer_at(REQUEST_TIMEOUT, want, Timer::RequestTimeout);
-                self.armed = Some(want);
+            match result {
+                Ok(base) => self.acked(id, base, out, outcomes),
+                Err(SendError::OutOfOrderSequence) => {
+                    let b = self.batch(id);
+                    let p = &self.parts[b.part.ix()];
+                    let base = b.sequence.map_or(0, |s| s.2);
+                    let next_expected = p.last_acked_sequence.map_or(0, |s| s.wrapping_add(1));
+                    // Canonical Kafka (TransactionManager.canRetry): retry while an earlier
+                    // batch may still fill the gap; when this is the next sequence the
+                    // broker should have taken, nothing will, and the batch fails.
+                    if !p.unresolved && base != next_expected {
+                        self.retry(id, SendError::OutOfOrderSequence, out, outcomes);
+                    } else {
+                        self.fail(id, GaveUp::OutOfOrderSequence, out, outcomes);
+                    }
+                }
+                Err(error) => self.retry(id, error, out, outcomes),
             }
+        }
+        self.drain(broker, out, outcomes);
+        self.after(out, outcomes);
+    }
+
+    fn acked(&mut self, id: u32, base: Offset, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
+        let b = self.batch(id);
+        let (part, last) = (b.part, b.last_sequence());
+        for (i, &event) in b.events.iter().enumerate() {
+            let offset = Some(Offset(base.value() + i as u64));
+            out.trace(Kind::Ack {
+                actor: self.actor,
+                event,
+                part,
+                offset,
+            });
+            outcomes.push(SendOutcome::Acked {
+                event,
+                part,
+                offset,
+            });
+        }
+        if let Some(last) = last {
+            let p = &mut self.parts[part.ix()];
+            p.last_acked_sequence = Some(p.last_acked_sequence.map_or(last, |s| s.max(last)));
+        }
+        self.finish(id);
+    }
+
+    /// Retry a batch after retry.backoff.ms, or fail it if `retries` are used up.
+    fn retry(&mut self, id: u32, error: SendError, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
+        let b = self.batch(id);
+        if u64::from(b.attempts - 1) >= self.config.retries {
+            self.fail(id, GaveUp::Retries, out, outcomes);
+            return;
+        }
+        let (part, attempts, sequence) = (b.part, b.attempts, b.sequence);
+        for &event in &b.events {
+            out.trace(Kind::Retry {
+                actor: self.actor,
+                event,
+                attempt: attempts,
+                error,
+            });
+        }
+        let ready_at = out.now.after(self.config.retry_backoff_ms);
+        self.batch_mut(id).state = State::Queued { ready_at };
+        let q = &mut self.parts[part.ix()].queue;
+        match sequence {
+            // insertInSequenceOrder: before the first batch with a later or no sequence.
+            Some((_, _, base)) => {
+                let batches = &self.batches;
+                let first = self.first_batch;
+                let at = q
+                    .iter()
+                    .position(|&other| {
+                        batches[(other - first) as usize]
+                            .sequence
+                            .is_none_or(|s| s.2 > base)
+                    })
+                    .unwrap_or(q.len());
+                q.insert(at, id);
+            }
+            // reenqueue: addFirst.
+            None => q.push_front(id),
+        }
+        if ready_at > out.now {
+            out.set_timer_at(
+                RESEND | u64::from(id),
+                ready_at,
+                Timer::Resend { batch: id },
+            );
         }
     }
 
-    fn retry(&mut self, i: usize, error: SendError, out: &mut Out) -> Option<SendOutcome> {
-        let f = &mut self.in_flight[i];
-        let event = f.event;
-        let elapsed = out.now.since(f.first_sent);
-        let retries_exhausted = u64::from(f.attempt) >= self.config.retries;
-        // The next attempt could only start after the backoff: if that is past
-        // delivery.timeout.ms, the send has run out of time.
-        let out_of_time = elapsed + self.config.retry_backoff_ms >= self.config.delivery_timeout_ms;
-        if retries_exhausted || out_of_time {
-            let attempts = f.attempt + 1;
-            self.complete(i);
+    /// The batch fails for good: every record in it is reported failed. A batch that was
+    /// sent may be in the log, so its partition's sequence becomes unresolved.
+    fn fail(&mut self, id: u32, limit: GaveUp, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
+        let b = self.batch(id);
+        let elapsed = out.now.since(b.created);
+        let (part, attempts, sent) = (b.part, b.attempts, b.sequence.is_some());
+        for &event in &b.events {
             out.trace(Kind::SendFailed {
                 actor: self.actor,
                 event,
                 attempts,
                 elapsed_ms: u32::try_from(elapsed).unwrap_or(u32::MAX),
-                limit: if retries_exhausted {
-                    GaveUp::Retries
-                } else {
-                    GaveUp::DeliveryTimeout
-                },
+                limit,
             });
-            if self.config.enable_idempotence {
-                // The expired sequence number is a hole the broker would wait for forever:
-                // move to a new epoch (KIP-360) before sending on.
-                self.bump_epoch();
-                out.trace(Kind::EpochBump { actor: self.actor });
-            }
-            return Some(SendOutcome::Failed { event });
+            outcomes.push(SendOutcome::Failed { event });
         }
-        f.attempt += 1;
-        f.on_the_wire = false;
-        out.trace(Kind::Retry {
-            actor: self.actor,
-            event,
-            attempt: f.attempt,
-            error,
-        });
-        out.set_timer(
-            RESEND | TimerKey::from(event.0),
-            self.config.retry_backoff_ms,
-            Timer::Resend { event },
-        );
-        None
+        if let State::Queued { ready_at } = b.state {
+            let q = &mut self.parts[part.ix()].queue;
+            if let Some(i) = q.iter().position(|&x| x == id) {
+                q.remove(i);
+            }
+            if ready_at > out.now {
+                out.cancel_timer(RESEND | u64::from(id));
+            }
+        }
+        self.finish(id);
+        let p = &mut self.parts[part.ix()];
+        if sent && !p.unresolved {
+            p.unresolved = true;
+            self.unresolved += 1;
+        }
     }
 
-    /// retry.backoff.ms passed: the record goes out again under its sequence number.
-    pub fn on_resend(&mut self, event: EventIx, out: &mut Out) {
-        let Some(i) = self.find(event) else { return };
-        let f = &mut self.in_flight[i];
-        f.on_the_wire = true;
-        let (part, sequence, attempt) = (f.part, f.sequence, f.attempt);
-        self.transmit(event, part, sequence, out);
-        self.deadlines.push_back((
-            out.now.after(self.config.request_timeout_ms),
-            event,
-            attempt,
-        ));
-        self.compact_deadlines();
+    /// The oldest deadlines passed: a request unanswered at its deadline closes its
+    /// connection, and every request in flight on that connection fails with it.
+    fn on_request_timeout(&mut self, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
+        self.armed_request = None;
+        let mut i = 0;
+        while i < self.requests.len() {
+            let r = &self.requests[i];
+            if r.deadline > out.now {
+                break;
+            }
+            if !r.done {
+                let broker = r.broker;
+                self.close_connection(broker, self.first_request + i as u32, out, outcomes);
+                self.drain(broker, out, outcomes);
+            }
+            i += 1;
+        }
+    }
+
+    /// `NetworkClient.cancelInFlightRequests`: every request in flight to `broker` fails,
+    /// in the order sent; `timed_out` with a timeout, the others as collateral.
+    fn close_connection(
+        &mut self,
+        broker: u32,
+        timed_out: u32,
+        out: &mut Out,
+        outcomes: &mut Vec<SendOutcome>,
+    ) {
+        for i in 0..self.requests.len() {
+            let r = &mut self.requests[i];
+            if r.done || r.broker != broker {
+                continue;
+            }
+            r.done = true;
+            let ids = std::mem::take(&mut r.batches);
+            let request = self.first_request + i as u32;
+            let error = if request == timed_out {
+                SendError::Timeout
+            } else {
+                SendError::ConnectionClosed
+            };
+            for id in ids {
+                if self.in_request(id, request) {
+                    self.retry(id, error, out, outcomes);
+                }
+            }
+        }
+        self.conns[broker as usize].in_flight = 0;
+    }
+
+    /// delivery.timeout.ms after their creation, batches fail wherever they are: waiting in
+    /// the accumulator, backing off, or in a request whose answer is still to come.
+    fn on_delivery_timeout(&mut self, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
+        self.armed_delivery = None;
+        let mut i = 0;
+        while i < self.batches.len() {
+            let b = &self.batches[i];
+            if b.created.after(self.config.delivery_timeout_ms) > out.now {
+                break;
+            }
+            if b.state != State::Done {
+                let id = self.first_batch + i as u32;
+                self.fail(id, GaveUp::DeliveryTimeout, out, outcomes);
+            }
+            i += 1;
+        }
+        self.drain_all(out, outcomes);
+    }
+
+    /// After any completion: resolve what can be resolved, bump the epoch if a partition
+    /// needs it, send what may now go, drop finished entries, and re-arm the timers.
+    fn after(&mut self, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
+        if self.unresolved > 0 {
+            self.resolve_sequences(out, outcomes);
+        }
+        self.pop_done();
         self.arm(out);
     }
 
-    /// Answered and retried requests leave their deadlines behind until they reach the
-    /// front; when those outnumber the requests still waiting, they are dropped, so the
-    /// deadlines never outgrow the requests in flight (a retry storm included). The armed
-    /// timer stays: it is no later than any deadline left, and moves on when it fires.
-    fn compact_deadlines(&mut self) {
-        if self.deadlines.len() <= 2 * self.in_flight.len() + 16 {
+    /// TransactionManager.maybeResolveSequences and bumpIdempotentProducerEpoch.
+    fn resolve_sequences(&mut self, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
+        let mut rewrite = Vec::new();
+        for (ix, p) in self.parts.iter_mut().enumerate() {
+            if !p.unresolved || !p.in_flight.is_empty() {
+                continue;
+            }
+            p.unresolved = false;
+            self.unresolved -= 1;
+            let next_expected = p.last_acked_sequence.map_or(0, |s| s.wrapping_add(1));
+            // Later batches were acknowledged, so the expired one is in the log: nothing
+            // to fix. Otherwise its fate is unknown and the sequence must restart.
+            if next_expected != p.next_sequence {
+                rewrite.push(PartId(ix as u32));
+            }
+        }
+        if rewrite.is_empty() {
             return;
         }
-        let in_flight = &self.in_flight;
-        self.deadlines.retain(|&(_, event, attempt)| {
-            let i = in_flight.partition_point(|f| f.event < event);
-            in_flight.get(i).is_some_and(|f| {
-                f.event == event && !f.done && f.on_the_wire && f.attempt == attempt
-            })
-        });
+        if self.epoch == MAX_EPOCH {
+            self.new_producer_id();
+        } else {
+            self.epoch += 1;
+        }
+        let current = (self.producer_id, self.epoch);
+        for part in rewrite {
+            let p = &mut self.parts[part.ix()];
+            p.producer = current;
+            p.next_sequence = 0;
+            p.last_acked_sequence = None;
+            out.trace(Kind::EpochBump {
+                actor: self.actor,
+                part,
+                epoch: self.epoch,
+            });
+        }
+        self.drain_all(out, outcomes);
     }
 
-    /// A new producer epoch (modelled as a new producer id): sequences restart at 0 and
-    /// the records still in flight are renumbered in send order, to be resent under it.
-    fn bump_epoch(&mut self) {
-        self.new_producer_id();
-        self.next_sequence.iter_mut().for_each(|s| *s = 0);
-        for f in self.in_flight.iter_mut().filter(|f| !f.done) {
-            f.sequence = self.next_sequence[f.part.ix()];
-            self.next_sequence[f.part.ix()] += 1;
+    /// Keeps one timer for the oldest request deadline and one for the oldest delivery
+    /// deadline. A timer is left where it is when what it covered completes (it then fires
+    /// early, finds nothing due, and moves on), so an acknowledgement costs no timer work;
+    /// with nothing left to cover, it is cancelled.
+    fn arm(&mut self, out: &mut Out) {
+        let request = self.requests.iter().find(|r| !r.done).map(|r| r.deadline);
+        self.armed_request = Self::arm_one(
+            out,
+            REQUEST_TIMEOUT,
+            Timer::RequestTimeout,
+            self.armed_request,
+            request,
+        );
+        let delivery = self
+            .batches
+            .iter()
+            .find(|b| b.state != State::Done)
+            .map(|b| b.created.after(self.config.delivery_timeout_ms));
+        let delivery = if self.config.acks == Acks::None {
+            None
+        } else {
+            delivery
+        };
+        self.armed_delivery = Self::arm_one(
+            out,
+            DELIVERY_TIMEOUT,
+            Timer::DeliveryTimeout,
+            self.armed_delivery,
+            delivery,
+        );
+    }
+
+    fn arm_one(
+        out: &mut Out,
+        key: TimerKey,
+        timer: Timer,
+        armed: Option<Time>,
+        want: Option<Time>,
+    ) -> Option<Time> {
+        match (want, armed) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                out.cancel_timer(key);
+                None
+            }
+            // Armed no later than the oldest deadline: it will fire in time.
+            (Some(want), Some(armed)) if armed <= want => Some(armed),
+            (Some(want), _) => {
+                out.set_timer_at(key, want, timer);
+                Some(want)
+            }
         }
     }
 }
@@ -394,10 +856,45 @@ mod tests {
         let config = ProducerConfig {
             retries,
             request_timeout_ms: 100,
+            delivery_timeout_ms: 1_000,
             retry_backoff_ms: 10,
             ..ProducerConfig::default()
         };
-        ProducerClient::new(ActorId(0), 0, config, 1)
+        ProducerClient::new(ActorId(0), 0, config, &[0])
+    }
+
+    fn requests(out: &Out) -> Vec<Produce> {
+        out.sends
+            .iter()
+            .filter_map(|(_, m)| match m {
+                Msg::Produce(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn answer(
+        c: &mut ProducerClient,
+        at: u64,
+        request: u32,
+        result: Result<Offset, SendError>,
+    ) -> (Out, Vec<SendOutcome>) {
+        let mut out = Out::at(Time(at));
+        let mut outcomes = Vec::new();
+        let msg = Msg::ProduceResponse {
+            producer_id: c.producer_id,
+            request_id: request,
+            results: vec![(PartId(0), result)],
+        };
+        c.on_message(msg, &mut out, &mut outcomes);
+        (out, outcomes)
+    }
+
+    fn fire(c: &mut ProducerClient, at: u64, timer: Timer) -> (Out, Vec<SendOutcome>) {
+        let mut out = Out::at(Time(at));
+        let mut outcomes = Vec::new();
+        c.on_timer(timer, &mut out, &mut outcomes);
+        (out, outcomes)
     }
 
     #[test]
@@ -405,50 +902,45 @@ mod tests {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
         assert_eq!(c.send(EventIx(0), PartId(0), &mut out), None);
-        assert!(matches!(
-            out.timers[..],
-            [TimerOp::Set {
+        assert!(out.timers.iter().any(|t| matches!(
+            t,
+            TimerOp::Set {
                 at: Time(100),
                 key: REQUEST_TIMEOUT,
                 ..
-            }]
-        ));
+            }
+        )));
         let mut out = Out::at(Time(5));
         c.send(EventIx(1), PartId(0), &mut out);
-        // The second send adds no timer: the one at t=100 fires first.
+        // The second send adds no timer: the ones at t=100 and t=1000 fire first.
         assert!(out.timers.is_empty());
-        let pid = c.producer_id;
-        let mut out = Out::at(Time(7));
-        let outcome = c.on_response(pid, EventIx(0), Ok(Offset(0)), &mut out);
+        let (out, outcomes) = answer(&mut c, 7, 0, Ok(Offset(0)));
         assert!(matches!(
-            outcome,
-            Some(SendOutcome::Acked {
+            outcomes[..],
+            [SendOutcome::Acked {
                 event: EventIx(0),
                 ..
-            })
+            }]
         ));
         assert!(out.timers.is_empty(), "an ack moves no timer");
         // At t=100 nothing is due yet: the timer moves on to the next deadline, t=105.
-        let mut out = Out::at(Time(100));
-        let mut outcomes = Vec::new();
-        c.on_request_timeout(&mut out, &mut outcomes);
+        let (out, outcomes) = fire(&mut c, 100, Timer::RequestTimeout);
         assert!(outcomes.is_empty() && out.trace.is_empty());
-        assert!(matches!(
-            out.timers[..],
-            [TimerOp::Set {
+        assert!(out.timers.iter().any(|t| matches!(
+            t,
+            TimerOp::Set {
                 at: Time(105),
                 key: REQUEST_TIMEOUT,
                 ..
-            }]
-        ));
-        let mut out = Out::at(Time(101));
-        c.on_response(pid, EventIx(1), Ok(Offset(1)), &mut out);
-        assert!(matches!(
-            out.timers[..],
-            [TimerOp::Cancel {
+            }
+        )));
+        let (out, _) = answer(&mut c, 101, 1, Ok(Offset(1)));
+        assert!(out.timers.iter().any(|t| matches!(
+            t,
+            TimerOp::Cancel {
                 key: REQUEST_TIMEOUT
-            }]
-        ));
+            }
+        )));
     }
 
     #[test]
@@ -456,38 +948,148 @@ mod tests {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
         c.send(EventIx(0), PartId(0), &mut out);
-        let mut out = Out::at(Time(100));
-        let mut outcomes = Vec::new();
-        c.on_request_timeout(&mut out, &mut outcomes);
+        let (out, outcomes) = fire(&mut c, 100, Timer::RequestTimeout);
         assert!(outcomes.is_empty());
         assert!(out
             .trace
             .iter()
             .any(|k| matches!(k, Kind::Retry { attempt: 1, .. })));
-        let mut out = Out::at(Time(110));
-        c.on_resend(EventIx(0), &mut out);
-        assert!(matches!(
-            out.sends[..],
-            [(Endpoint::Cluster, Msg::Produce(Produce { sequence: 0, .. }))]
-        ));
+        let (out, _) = fire(&mut c, 110, Timer::Resend { batch: 0 });
+        let sent = requests(&out);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].batches[0].base_sequence, 0);
+        assert_eq!(sent[0].batches[0].epoch, 0);
     }
 
     #[test]
-    fn retries_exhausted_gives_up_and_moves_to_a_new_producer_id() {
-        let mut c = client(0);
+    fn at_most_max_in_flight_requests_go_and_the_rest_wait_as_one_batch() {
+        let mut c = client(3);
+        let mut out = Out::at(Time(0));
+        for e in 0..8 {
+            c.send(EventIx(e), PartId(0), &mut out);
+        }
+        let sent = requests(&out);
+        assert_eq!(sent.len(), 5, "max.in.flight.requests.per.connection is 5");
+        // The first answer frees a slot: the three records that waited go as one batch
+        // with consecutive sequences.
+        let (out, _) = answer(&mut c, 3, 0, Ok(Offset(0)));
+        let sent = requests(&out);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            sent[0].batches[0].events,
+            vec![EventIx(5), EventIx(6), EventIx(7)]
+        );
+        assert_eq!(sent[0].batches[0].base_sequence, 5);
+    }
+
+    #[test]
+    fn a_request_timeout_fails_every_request_on_its_connection() {
+        let mut c = client(3);
         let mut out = Out::at(Time(0));
         c.send(EventIx(0), PartId(0), &mut out);
-        let pid = c.producer_id;
-        let mut out = Out::at(Time(100));
-        let mut outcomes = Vec::new();
-        c.on_request_timeout(&mut out, &mut outcomes);
-        assert_eq!(outcomes, vec![SendOutcome::Failed { event: EventIx(0) }]);
-        assert_ne!(c.producer_id, pid);
-        // A late answer to the old producer id is ignored.
-        let mut out = Out::at(Time(101));
+        let mut out = Out::at(Time(50));
+        c.send(EventIx(1), PartId(0), &mut out);
+        let (out, _) = fire(&mut c, 100, Timer::RequestTimeout);
+        let errors: Vec<(EventIx, SendError)> = out
+            .trace
+            .iter()
+            .filter_map(|k| match *k {
+                Kind::Retry { event, error, .. } => Some((event, error)),
+                _ => None,
+            })
+            .collect();
         assert_eq!(
-            c.on_response(pid, EventIx(0), Ok(Offset(0)), &mut out),
-            None
+            errors,
+            vec![
+                (EventIx(0), SendError::Timeout),
+                (EventIx(1), SendError::ConnectionClosed)
+            ]
+        );
+        // The answer to the second request, on the closed connection, is not read.
+        let (out, outcomes) = answer(&mut c, 101, 1, Ok(Offset(1)));
+        assert!(outcomes.is_empty() && out.trace.is_empty());
+    }
+
+    #[test]
+    fn an_expired_send_keeps_other_batches_numbers_and_bumps_only_when_nothing_is_in_flight() {
+        let mut c = ProducerClient::new(
+            ActorId(0),
+            0,
+            ProducerConfig {
+                request_timeout_ms: 100,
+                delivery_timeout_ms: 150,
+                retry_backoff_ms: 10,
+                ..ProducerConfig::default()
+            },
+            &[0],
+        );
+        let mut out = Out::at(Time(0));
+        c.send(EventIx(0), PartId(0), &mut out);
+        let mut out = Out::at(Time(60));
+        c.send(EventIx(1), PartId(0), &mut out);
+        // t=100: the first request times out; both are retried at t=110 (only the first,
+        // as the partition's first sequence in flight).
+        fire(&mut c, 100, Timer::RequestTimeout);
+        let (out, _) = fire(&mut c, 110, Timer::Resend { batch: 0 });
+        let sent = requests(&out);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].batches[0].events, vec![EventIx(0)]);
+        // t=150: event 0 expires while its retry is in flight. Event 1 still holds
+        // sequence 1, so no bump: it is now the first sequence in flight and its retry
+        // goes at once, with its own sequence and epoch.
+        let (out, outcomes) = fire(&mut c, 150, Timer::DeliveryTimeout);
+        assert_eq!(outcomes, vec![SendOutcome::Failed { event: EventIx(0) }]);
+        assert!(!out
+            .trace
+            .iter()
+            .any(|k| matches!(k, Kind::EpochBump { .. })));
+        let sent = requests(&out);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].batches[0].events, vec![EventIx(1)]);
+        assert_eq!(sent[0].batches[0].base_sequence, 1);
+        assert_eq!(sent[0].batches[0].epoch, 0);
+        // Its ack proves sequence 0 landed: resolved without a bump.
+        let (out, _) = answer(&mut c, 151, sent[0].request_id, Ok(Offset(1)));
+        assert!(!out
+            .trace
+            .iter()
+            .any(|k| matches!(k, Kind::EpochBump { .. })));
+        assert!(!c.parts[0].unresolved);
+    }
+
+    #[test]
+    fn a_partition_whose_sends_all_expired_moves_to_a_new_epoch_at_sequence_zero() {
+        let mut c = ProducerClient::new(
+            ActorId(0),
+            0,
+            ProducerConfig {
+                request_timeout_ms: 100,
+                delivery_timeout_ms: 150,
+                retry_backoff_ms: 10,
+                ..ProducerConfig::default()
+            },
+            &[0],
+        );
+        let mut out = Out::at(Time(0));
+        c.send(EventIx(0), PartId(0), &mut out);
+        fire(&mut c, 100, Timer::RequestTimeout);
+        fire(&mut c, 110, Timer::Resend { batch: 0 });
+        let (out, _) = fire(&mut c, 150, Timer::DeliveryTimeout);
+        assert!(out
+            .trace
+            .iter()
+            .any(|k| matches!(k, Kind::EpochBump { epoch: 1, .. })));
+        let pid = c.producer_id;
+        let mut out = Out::at(Time(200));
+        c.send(EventIx(1), PartId(0), &mut out);
+        let sent = requests(&out);
+        assert_eq!(
+            sent[0].producer_id, pid,
+            "an epoch bump keeps the producer id"
+        );
+        assert_eq!(
+            (sent[0].batches[0].epoch, sent[0].batches[0].base_sequence),
+            (1, 0)
         );
     }
 
@@ -501,7 +1103,7 @@ mod tests {
                 enable_idempotence: false,
                 ..ProducerConfig::default()
             },
-            1,
+            &[0],
         );
         let mut out = Out::at(Time(0));
         let outcome = c.send(EventIx(0), PartId(0), &mut out);

@@ -106,7 +106,7 @@ impl ProducerApp {
     }
 
     pub fn on_message(&mut self, msg: Msg, out: &mut Out) {
-        self.client.on_message(msg, out);
+        self.client.on_message(msg, out, &mut Vec::new());
     }
 
     fn tick(&mut self, out: &mut Out) {

@@ -88,9 +88,12 @@ impl Relay {
         if !self.up {
             return;
         }
-        if let Some(o) = self.client.on_message(msg, out) {
+        let mut outcomes = std::mem::take(&mut self.outcomes);
+        self.client.on_message(msg, out, &mut outcomes);
+        for o in outcomes.drain(..) {
             self.outcome(o, db, out);
         }
+        self.outcomes = outcomes;
     }
 
     pub fn on_control(&mut self, control: Control, db: &mut Database, out: &mut Out) {
@@ -122,17 +125,23 @@ impl Relay {
         self.batch.extend(self.claimed.iter().map(|c| c.0));
         self.waiting = self.batch.len();
         let claimed = std::mem::take(&mut self.claimed);
+        let mut records = Vec::with_capacity(claimed.len());
         for &(event, key_part) in &claimed {
             out.trace(Kind::RelayPublish {
                 actor: self.actor,
                 event,
             });
-            let part = self.partitioner.partition(key_part);
-            if let Some(o) = self.client.send(event, part, out) {
-                self.outcome(o, db, out);
-            }
+            records.push((event, self.partitioner.partition(key_part)));
         }
         self.claimed = claimed;
+        // The rows go to the client together, as a loop of send() calls fills the
+        // accumulator before its sender thread drains it.
+        let mut outcomes = std::mem::take(&mut self.outcomes);
+        self.client.send_many(&records, out, &mut outcomes);
+        for o in outcomes.drain(..) {
+            self.outcome(o, db, out);
+        }
+        self.outcomes = outcomes;
     }
 
     fn outcome(&mut self, o: SendOutcome, db: &mut Database, out: &mut Out) {
@@ -195,7 +204,7 @@ mod tests {
 
     /// Polls every 50 ms, up to 10 rows a batch; the mark transaction takes 20 ms.
     fn relay(index: u32, config: ProducerConfig) -> Relay {
-        let client = ProducerClient::new(ACTOR, 2 + index as u16, config, 2);
+        let client = ProducerClient::new(ACTOR, 2 + index as u16, config, &[0, 1]);
         Relay::new(
             client,
             ACTOR,
@@ -220,7 +229,7 @@ mod tests {
         out.sends
             .iter()
             .map(|(to, m)| match m {
-                Msg::Produce(p) if *to == Endpoint::Cluster => *p,
+                Msg::Produce(p) if *to == Endpoint::Cluster => p.clone(),
                 other => panic!("a relay sent {other:?} to {to:?}"),
             })
             .collect()
@@ -242,9 +251,8 @@ mod tests {
     fn ack(p: &Produce, offset: u64) -> Msg {
         Msg::ProduceResponse {
             producer_id: p.producer_id,
-            event: p.event,
-            part: p.part,
-            result: Ok(Offset(offset)),
+            request_id: p.request_id,
+            results: vec![(p.batches[0].part, Ok(Offset(offset)))],
         }
     }
 
@@ -281,7 +289,9 @@ mod tests {
         assert_eq!(published(&out), [0, 1].map(EventIx).to_vec());
         let sent = produced(&out);
         assert_eq!(
-            sent.iter().map(|p| (p.event, p.part)).collect::<Vec<_>>(),
+            sent.iter()
+                .map(|p| (p.batches[0].events[0], p.batches[0].part))
+                .collect::<Vec<_>>(),
             vec![(EventIx(0), PartId(0)), (EventIx(1), PartId(1))]
         );
         assert!(db.outbox.iter().all(|row| row.locked_by == Some(0)));

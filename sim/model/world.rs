@@ -182,7 +182,7 @@ impl<'s, K: TraceSink> World<'s, K> {
     fn client(&mut self, actor: ActorId, owner: Who, config: &ProducerConfig) -> ProducerClient {
         let client = self.client_owner.len() as u16;
         self.client_owner.push(owner);
-        ProducerClient::new(actor, client, config.clone(), self.tables.partitions.len())
+        ProducerClient::new(actor, client, config.clone(), &self.tables.leaders)
     }
 
     /// Interns each distinct key once and computes its partition once.
@@ -599,13 +599,17 @@ impl<K: TraceSink> World<'_, K> {
                     // The network's decision is traced, so the checker can account for a
                     // record whose only request was lost (acks=0 never resends).
                     let actor = self.client_actor(c);
-                    let kind = Kind::RequestDropped {
-                        actor,
-                        event: p.event,
-                        part: p.part,
-                    };
-                    self.sink
-                        .record(&self.tables, &TraceEvent { at: self.now, kind });
+                    for b in &p.batches {
+                        for &event in &b.events {
+                            let kind = Kind::RequestDropped {
+                                actor,
+                                event,
+                                part: b.part,
+                            };
+                            self.sink
+                                .record(&self.tables, &TraceEvent { at: self.now, kind });
+                        }
+                    }
                 }
             }
             Ev::Timer { component, key } => {

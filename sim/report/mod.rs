@@ -263,6 +263,19 @@ pub fn gave_up(
             "delivery.timeout.ms ({} ms) would pass before the next attempt",
             config.delivery_timeout_ms
         ),
+        GaveUp::OutOfOrderSequence => {
+            "OutOfOrderSequence, and no earlier batch in flight could fill the gap".to_string()
+        }
+    }
+}
+
+/// How many times a send that was given up went out: "after 2 attempts", or, for a
+/// record whose batch never left the accumulator, "unsent".
+pub fn attempts_text(attempts: u32) -> String {
+    match attempts {
+        0 => "unsent (its batch waited in the producer's buffer behind earlier ones)".to_string(),
+        1 => "after 1 attempt".to_string(),
+        n => format!("after {n} attempts"),
     }
 }
 
@@ -303,7 +316,11 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 match error {
                     SendError::Timeout => "request.timeout.ms without an answer",
                     SendError::OutOfOrderSequence =>
-                        "OutOfOrderSequence (an earlier send is missing)",
+                        "OutOfOrderSequence (an earlier batch still in flight is missing)",
+                    SendError::ConnectionClosed =>
+                        "the connection closed (another request on it timed out)",
+                    SendError::InvalidProducerEpoch =>
+                        "InvalidProducerEpoch (the batch is from an older epoch)",
                 }
             ),
         ),
@@ -317,9 +334,9 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             n(actor),
             "send-failed",
             format!(
-                "{} given up after {attempts} attempt{} in {elapsed_ms} ms: {}",
+                "{} given up {} in {elapsed_ms} ms: {}",
                 t.event_id(event),
-                if attempts == 1 { "" } else { "s" },
+                attempts_text(attempts),
                 gave_up(sc, t, actor, limit, elapsed_ms)
             ),
         ),
@@ -546,11 +563,13 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 ),
             },
         ),
-        Kind::EpochBump { actor } => (
+        Kind::EpochBump { actor, part, epoch } => (
             n(actor),
             "new-epoch",
-            "a send expired: moves to a new producer epoch (a fresh producer id), sequences restart"
-                .to_string(),
+            format!(
+                "a sent batch for {} expired and nothing later showed it landed: producer epoch {epoch}, its sequences restart at 0",
+                t.part_name(part)
+            ),
         ),
         Kind::Crash { actor, point } => (
             n(actor),

@@ -120,12 +120,13 @@ pub fn resolved(sc: &Scenario) -> String {
         };
         let _ = writeln!(
             o,
-            "    {label}: {{ acks: {}{idempotence}, retries: {}, retry.backoff.ms: {}, request.timeout.ms: {}, delivery.timeout.ms: {} }}{comment}",
+            "    {label}: {{ acks: {}{idempotence}, retries: {}, retry.backoff.ms: {}, request.timeout.ms: {}, delivery.timeout.ms: {}, max.in.flight.requests.per.connection: {} }}{comment}",
             p.acks.kafka_name(),
             p.retries,
             p.retry_backoff_ms,
             p.request_timeout_ms,
-            p.delivery_timeout_ms
+            p.delivery_timeout_ms,
+            p.max_in_flight
         );
     };
     if !sc.producers.is_empty() {

@@ -135,6 +135,10 @@ pub struct ProducerConfig {
     pub retry_backoff_ms: u64,
     pub request_timeout_ms: u64,
     pub delivery_timeout_ms: u64,
+    /// `max.in.flight.requests.per.connection`: produce requests a client keeps
+    /// unanswered on one broker connection (`NetworkClient` / `InFlightRequests`); at most 5
+    /// with idempotence, so the broker's 5-batch window covers every batch in flight.
+    pub max_in_flight: u32,
 }
 
 impl Default for ProducerConfig {
@@ -148,6 +152,7 @@ impl Default for ProducerConfig {
             retry_backoff_ms: 100,
             request_timeout_ms: 30_000,
             delivery_timeout_ms: 120_000,
+            max_in_flight: 5,
         }
     }
 }
@@ -854,16 +859,25 @@ impl Validator {
             limits::TIME_MS,
             "delivery.timeout.ms",
         );
-        // Kafka: idempotence needs acks=all and retries > 0. Set explicitly, a conflict is a
-        // ConfigException; left at its default, idempotence is quietly switched off.
-        let conflicts = c.acks != Acks::All || c.retries == 0;
+        c.max_in_flight = self.opt(
+            &raw.max_in_flight_requests_per_connection,
+            u64::from(c.max_in_flight),
+            1,
+            1_000,
+            "max.in.flight.requests.per.connection",
+        ) as u32;
+        // Kafka (ProducerConfig.postProcessAndValidateIdempotenceConfigs): idempotence
+        // needs acks=all, retries > 0 and at most 5 requests in flight. Set explicitly, a
+        // conflict is a ConfigException; left at its default, idempotence is quietly
+        // switched off.
+        let conflicts = c.acks != Acks::All || c.retries == 0 || c.max_in_flight > 5;
         match (explicit_idempotence, conflicts) {
             (Some(true), true) => {
                 let s = raw.enable_idempotence.as_ref().expect("checked above");
                 bad!(
                     self,
                     s,
-                    "enable.idempotence: true needs acks: all and retries > 0 (Kafka refuses this configuration)"
+                    "enable.idempotence: true needs acks: all, retries > 0 and max.in.flight.requests.per.connection at most 5 (Kafka refuses this configuration)"
                 );
             }
             (Some(v), _) => c.enable_idempotence = v,
@@ -871,14 +885,16 @@ impl Validator {
                 c.enable_idempotence = false;
                 c.idempotence_switched_off = Some(if c.acks != Acks::All {
                     "acks is not all"
-                } else {
+                } else if c.retries == 0 {
                     "retries is 0"
+                } else {
+                    "max.in.flight.requests.per.connection is above 5"
                 });
             }
             (None, false) => {}
         }
         // Kafka's ProducerConfig refuses a delivery timeout shorter than one request could
-        // take (a ConfigException); linger.ms is 0 here, as there is no batching.
+        // take (a ConfigException); linger.ms is 0 here (it is not modelled).
         if c.delivery_timeout_ms < c.request_timeout_ms {
             if let Some(s) = raw
                 .delivery_timeout_ms

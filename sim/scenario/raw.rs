@@ -107,6 +107,8 @@ pub struct RawProducerConfig {
     pub request_timeout_ms: Option<S<u64>>,
     #[serde(rename = "delivery.timeout.ms", default)]
     pub delivery_timeout_ms: Option<S<u64>>,
+    #[serde(rename = "max.in.flight.requests.per.connection", default)]
+    pub max_in_flight_requests_per_connection: Option<S<u64>>,
 }
 
 /// A YAML scalar that Kafka lets be a number or a word (`acks: all`, `acks: 1`).
