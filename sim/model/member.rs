@@ -68,7 +68,10 @@ pub struct Member {
     batch: Vec<Record>,
     cursor: usize,
     rejoin: bool,
-    last_auto_commit: crate::engine::Time,
+    /// When the next auto-commit is due: Kafka's `nextAutoCommitTimer`
+    /// (`ConsumerCoordinator`), started with the consumer and restarted when a join
+    /// completes (`onJoinComplete` → `nextAutoCommitTimer.updateAndReset`).
+    next_auto_commit: crate::engine::Time,
     crashes: Crashes,
     /// The id of the latest fetch or ListOffsets request; older answers are ignored.
     request_id: u32,
@@ -99,7 +102,7 @@ impl Member {
             batch: Vec::new(),
             cursor: 0,
             rejoin: false,
-            last_auto_commit: crate::engine::Time::ZERO,
+            next_auto_commit: crate::engine::Time::ZERO,
             crashes: Crashes::default(),
             request_id: 0,
             pending_commits: 0,
@@ -153,7 +156,7 @@ impl Member {
     pub fn start(&mut self, out: &mut Out) {
         self.incarnation += 1;
         self.rejoin = false;
-        self.last_auto_commit = out.now;
+        self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
         self.join(out);
     }
 
@@ -253,11 +256,7 @@ impl Member {
             self.join(out);
             return;
         }
-        if self.auto_commit && out.now.since(self.last_auto_commit) >= self.auto_commit_interval_ms
-        {
-            self.last_auto_commit = out.now;
-            self.commit_positions(true, false, out);
-        }
+        self.maybe_auto_commit(out);
         if self.assignment.is_empty() {
             self.phase = Phase::Idle;
             return;
@@ -278,10 +277,21 @@ impl Member {
         );
     }
 
+    /// `ConsumerCoordinator.maybeAutoCommitOffsetsAsync`: once the auto-commit timer has
+    /// expired, commit every position and restart the timer.
+    fn maybe_auto_commit(&mut self, out: &mut Out) {
+        if self.auto_commit && out.now >= self.next_auto_commit {
+            self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
+            self.commit_positions(true, false, out);
+        }
+    }
+
     /// SyncGroup's answer: take the share and resume each partition at its committed
     /// offset; partitions the group never committed ask ListOffsets per auto.offset.reset.
     fn on_sync(&mut self, sync: SyncGroup, out: &mut Out) {
         self.generation = sync.generation;
+        // ConsumerCoordinator.onJoinComplete: the auto-commit interval starts again.
+        self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
         self.assignment.clear();
         self.positions.clear();
         let mut unknown = Vec::new();
