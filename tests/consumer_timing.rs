@@ -76,3 +76,52 @@ run: { until_ms: 30000 }
     assert_eq!(v.totals.get(Counter::DuplicateDeliveries), 70);
     assert_eq!(v.totals.get(Counter::Lost), 0);
 }
+
+/// Five members on three partitions, nothing produced, fetches parked at the broker for
+/// up to 30 s; `extra` is appended to the group's `config`, and `faults` to the file.
+fn parked(extra: &str, faults: &str) -> String {
+    format!(
+        r#"
+name: parked-fetch
+title: members blocked in poll with fetch.max.wait.ms 30000
+topics: [{{ name: t, partitions: 3 }}]
+consumer_groups:
+  - name: g
+    topics: [t]
+    members: 5
+    config: {{ fetch.max.wait.ms: 30000{extra} }}
+faults: [{faults}]
+run: {{ until_ms: 40000 }}
+"#
+    )
+}
+
+#[test]
+fn an_idle_member_auto_commits_on_time_while_its_fetch_is_parked() {
+    // Generation 1 at 3001 (default initial delay); the SyncGroup answers arrive at 3002
+    // and restart each member's auto-commit timer: due at 8002. The members with a
+    // partition reset it by ListOffsets (3004) and park a fetch until 33004; Kafka's poll
+    // loop still wakes at 8002 and commits (stored at 8003), again at 13003, and so on.
+    // Before, the commit waited for the parked fetch to return: first stored at 33007.
+    let (_, events) = run(&parked("", ""));
+    let first: Vec<(u64, u64)> = commits(&events).into_iter().take(3).collect();
+    assert_eq!(first, vec![(8003, 0), (8003, 0), (8003, 0)]);
+    let times: Vec<u64> = commits(&events).iter().map(|&(t, _)| t).collect();
+    assert!(
+        times.contains(&13003) && times.contains(&33003),
+        "{times:?}"
+    );
+}
+
+#[test]
+fn a_member_with_a_parked_fetch_rejoins_without_waiting_for_it() {
+    // g-2 leaves at 5000 (LeaveGroup reaches the coordinator at 5001); the others are
+    // told to rejoin at 5002, with their fetches parked until 33004 or so, and rejoin at
+    // once: generation 2 forms at 5003, one latency after the last JoinGroup was sent.
+    let (v, events) = run(&parked(
+        ", enable.auto.commit: false",
+        "{ at_ms: 5000, leave: g-2 }",
+    ));
+    assert_eq!(generations(&events), vec![(3001, 1), (5003, 2)]);
+    assert_eq!(v.totals.get(Counter::Rebalances), 2);
+}

@@ -174,6 +174,8 @@ pub enum Timer {
     ProcessDone,
     /// A member retries the processed-id store.
     StoreRetry,
+    /// A member's auto-commit timer expired while its fetch waits at the broker.
+    AutoCommit,
     /// A service's database transaction for a command finished.
     DbCommitDone { command: u64 },
     /// A relay polls the outbox.

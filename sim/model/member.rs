@@ -24,6 +24,7 @@ use crate::trace::{ActorId, Kind, PartId};
 
 const PROCESS_DONE: TimerKey = 1;
 const STORE_RETRY: TimerKey = 2;
+const AUTO_COMMIT: TimerKey = 3;
 /// A record waiting on an unreachable store is checked again after this long.
 pub const STORE_RETRY_MS: u64 = 100;
 
@@ -222,6 +223,7 @@ impl Member {
         match timer {
             Timer::StoreRetry => self.check_store(store, out),
             Timer::ProcessDone => self.on_process_done(store, out),
+            Timer::AutoCommit => self.on_auto_commit_timer(out),
             other => unreachable!("a member sets no {other:?} timer"),
         }
     }
@@ -244,6 +246,7 @@ impl Member {
         if self.rejoin {
             self.rejoin = false;
             if self.auto_commit {
+                out.cancel_timer(AUTO_COMMIT);
                 // onJoinPrepare: commit what was consumed before revoking.
                 self.commit_positions(true, false, out);
             }
@@ -262,6 +265,11 @@ impl Member {
             return;
         }
         self.phase = Phase::Fetching;
+        if self.auto_commit {
+            // poll(timeout) wakes for the coordinator's work while the broker holds the
+            // fetch: ConsumerCoordinator.timeToNextPoll includes the auto-commit timer.
+            out.set_timer_at(AUTO_COMMIT, self.next_auto_commit, Timer::AutoCommit);
+        }
         // Start at a rotating partition so one busy partition cannot starve the others.
         let n = self.positions.len();
         let first = self.request_id as usize % n;
@@ -284,6 +292,17 @@ impl Member {
             self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
             self.commit_positions(true, false, out);
         }
+    }
+
+    /// The auto-commit timer expired while the member waits in `poll()` for its fetch:
+    /// Kafka's poll loop runs `maybeAutoCommitOffsetsAsync` on time, and the fetch stays
+    /// parked at the broker.
+    fn on_auto_commit_timer(&mut self, out: &mut Out) {
+        if self.phase != Phase::Fetching {
+            return;
+        }
+        self.maybe_auto_commit(out);
+        out.set_timer_at(AUTO_COMMIT, self.next_auto_commit, Timer::AutoCommit);
     }
 
     /// SyncGroup's answer: take the share and resume each partition at its committed
@@ -336,6 +355,10 @@ impl Member {
     ) {
         if records.is_empty() {
             return self.poll(out);
+        }
+        if self.auto_commit {
+            // The handler runs now: no auto-commit until its next poll.
+            out.cancel_timer(AUTO_COMMIT);
         }
         for r in &records {
             out.trace(Kind::Deliver {
