@@ -3,7 +3,7 @@
 //! rebalance delay, empty generations, and a coordinator that lives on the brokers. Each
 //! test is one of the fidelity issue's examples and asserts Kafka's value.
 
-use kafkasim::check::Verdict;
+use kafkasim::check::{AnomalyKind, Verdict};
 use kafkasim::counters::Counter;
 use kafkasim::trace::{Kind, Recorder, TraceEvent};
 use kafkasim::{scenario, simulate_with};
@@ -124,4 +124,90 @@ fn a_member_with_a_parked_fetch_rejoins_without_waiting_for_it() {
     ));
     assert_eq!(generations(&events), vec![(3001, 1), (5003, 2)]);
     assert_eq!(v.totals.get(Counter::Rebalances), 2);
+}
+
+/// Two members on one partition (g-2 idle), 20 records every 10 ms from t=100, 100 ms of
+/// handling each, auto-commit on; at 1000 g-1 is 8 records into a batch of 10 (p0@1..10,
+/// polled at 204) when `fault` stops it.
+fn scale_in(fault: &str) -> String {
+    format!(
+        r#"
+name: scale-in
+title: a member shuts down in the middle of a batch
+cluster: {{ config: {{ group.initial.rebalance.delay.ms: 0 }} }}
+topics: [{{ name: t, partitions: 1 }}]
+producers:
+  - {{ name: p, topic: t, send: {{ count: 20, every_ms: 10, start_ms: 100, keys: {{ pattern: "k-{{n}}", distinct: 20 }} }} }}
+consumer_groups:
+  - name: g
+    topics: [t]
+    members: 2
+    config: {{ auto.offset.reset: earliest }}
+    processing: {{ time_ms: 100 }}
+faults:
+  - {{ at_ms: 1000, {fault}: g-1 }}
+run: {{ until_ms: 10000 }}
+"#
+    )
+}
+
+#[test]
+fn a_graceful_leave_finishes_the_batch_in_hand_and_loses_nothing() {
+    // wakeup() at 1000: g-1 finishes p0@8..10 (the last effect at 1204), close() commits
+    // offset 11 and sends LeaveGroup; g-2 resumes at 11. Every record is handled once.
+    // Before, `leave` closed at once and auto-committed 11 past p0@8..10: 3 lost.
+    let (v, events) = run(&scale_in("leave"));
+    assert_eq!(v.totals.get(Counter::Lost), 0);
+    assert_eq!(v.totals.get(Counter::DuplicateDeliveries), 0);
+    assert_eq!(v.totals.get(Counter::Processed), 20);
+    let left: Vec<u64> = events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::Leave { .. }))
+        .map(|e| e.at.0)
+        .collect();
+    assert_eq!(left, vec![1204], "it leaves once its batch is done");
+    assert_eq!(commits(&events)[0], (1205, 11));
+}
+
+#[test]
+fn a_graceful_leave_without_auto_commit_commits_what_it_processed_by_hand() {
+    // commit: after-batch, auto-commit off: the batch in hand ends with its commitSync.
+    let text = scale_in("leave").replace(
+        "config: { auto.offset.reset: earliest }\n    processing: { time_ms: 100 }",
+        "config: { auto.offset.reset: earliest, enable.auto.commit: false }\n    processing: { time_ms: 100, commit: after-batch }",
+    );
+    let (v, events) = run(&text);
+    assert_eq!(v.totals.get(Counter::Lost), 0);
+    assert_eq!(v.totals.get(Counter::DuplicateDeliveries), 0);
+    assert_eq!(v.totals.get(Counter::Processed), 20);
+    // The batch's own commitSync of offset 11 is answered before the member leaves.
+    assert!(
+        commits(&events).iter().any(|&(t, o)| o == 11 && t < 1300),
+        "{:?}",
+        commits(&events)
+    );
+}
+
+#[test]
+fn an_interrupted_close_commits_past_the_records_it_never_handled() {
+    // The loop breaks at 1000 in the middle of p0@8; close() auto-commits the position
+    // 11, past p0@8..10, which nobody ever handles: 3 lost, each saying why.
+    let (v, events) = run(&scale_in("close_interrupted"));
+    assert_eq!(v.totals.get(Counter::Lost), 3);
+    assert_eq!(v.totals.get(Counter::Processed), 17);
+    assert!(events
+        .iter()
+        .any(|e| e.at.0 == 1000 && matches!(e.kind, Kind::CloseInterrupted { unhandled: 3, .. })));
+    let causes: Vec<&str> = v
+        .anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::Lost)
+        .map(|a| a.cause.as_str())
+        .collect();
+    assert_eq!(
+        causes[0],
+        "p0@8 (e-9) is in the log but g never processed it: g-1's close() interrupted its \
+         batch at t=1000ms, leaving 3 records it had been handed unhandled, and the close \
+         committed offset 11 past them (stored at t=1001ms)"
+    );
 }

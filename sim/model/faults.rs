@@ -160,6 +160,10 @@ impl FaultInjector {
                 target: Target::Member { group, index },
                 control: Control::Leave,
             }),
+            FaultAction::CloseInterrupted { group, index } => cmds.push(FaultCommand::Control {
+                target: Target::Member { group, index },
+                control: Control::CloseInterrupted,
+            }),
             FaultAction::Isolate { for_ms, .. } => {
                 let until = ends(out, for_ms);
                 let iso = self.isolations[&i].clone();

@@ -216,8 +216,12 @@ pub enum Control {
         on_record: Option<u64>,
     },
     Restart,
-    /// close(): commit (with auto-commit) and LeaveGroup.
+    /// A graceful shutdown (`wakeup()`, then `close()`): finish the batch in hand, commit
+    /// (auto-commit, if enabled), LeaveGroup.
     Leave,
+    /// `close()` called mid-batch: auto-commit (if enabled) the positions, past records
+    /// never handled, then LeaveGroup.
+    CloseInterrupted,
 }
 
 /// Everything a handler asks for. The driver clears it before a handler runs and carries

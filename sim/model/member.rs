@@ -2,8 +2,8 @@
 //! offset commits (auto and manual), and the idempotency check.
 //!
 //! Inputs: `RejoinRequired`, `SyncGroupResponse`, `ListOffsetsResponse`, `FetchResponse`
-//! and `OffsetCommitResponse` messages; `ProcessDone` and `StoreRetry` timers; `Control`
-//! (start, crash, restart, leave). Outputs: JoinGroup, LeaveGroup, Fetch, ListOffsets,
+//! and `OffsetCommitResponse` messages; `ProcessDone`, `StoreRetry` and `AutoCommit`
+//! timers; `Control` (start, crash, restart, a graceful leave, an interrupted close). Outputs: JoinGroup, LeaveGroup, Fetch, ListOffsets,
 //! OffsetCommit and HeartbeatStopped messages, timers, trace records.
 //!
 //! The handler's steps for each record, each boundary a crash point:
@@ -11,7 +11,9 @@
 //! `after-effect-before-mark` → mark the id → `after-mark-before-commit` /
 //! `after-process-before-commit` → commit (per `processing.commit`) → `after-commit`.
 //! Positions advance when a poll returns records, as Kafka's do; auto-commit commits the
-//! positions at the start of a later poll once `auto.commit.interval.ms` has elapsed.
+//! positions when Kafka's auto-commit timer (`ConsumerCoordinator.nextAutoCommitTimer`,
+//! restarted by every completed join) has expired: at the start of a poll, or while the
+//! member waits in `poll()` for a fetch the broker holds.
 
 use crate::model::armed::Crashes;
 use crate::model::io::{
@@ -65,10 +67,17 @@ pub struct Member {
     assignment: Vec<PartId>,
     /// Next offset to fetch, per assigned partition.
     positions: Vec<(PartId, Offset)>,
+    /// Partitions whose position waits for ListOffsets (`auto.offset.reset`): they have
+    /// no valid position yet, so nothing of theirs is committed
+    /// (`SubscriptionState.allConsumed` skips them).
+    resetting: Vec<PartId>,
     /// The records the last poll returned.
     batch: Vec<Record>,
     cursor: usize,
     rejoin: bool,
+    /// A graceful shutdown was asked for (`wakeup()`): the member closes at the top of its
+    /// next poll, once the batch in hand is finished.
+    closing: bool,
     /// When the next auto-commit is due: Kafka's `nextAutoCommitTimer`
     /// (`ConsumerCoordinator`), started with the consumer and restarted when a join
     /// completes (`onJoinComplete` → `nextAutoCommitTimer.updateAndReset`).
@@ -100,9 +109,11 @@ impl Member {
             generation: 0,
             assignment: Vec::new(),
             positions: Vec::new(),
+            resetting: Vec::new(),
             batch: Vec::new(),
             cursor: 0,
             rejoin: false,
+            closing: false,
             next_auto_commit: crate::engine::Time::ZERO,
             crashes: Crashes::default(),
             request_id: 0,
@@ -157,6 +168,7 @@ impl Member {
     pub fn start(&mut self, out: &mut Out) {
         self.incarnation += 1;
         self.rejoin = false;
+        self.closing = false;
         self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
         self.join(out);
     }
@@ -175,7 +187,15 @@ impl Member {
                 out.trace(Kind::Restart { actor: self.actor });
                 self.start(out);
             }
-            Control::Leave if self.live() => self.leave(out),
+            Control::Leave if self.live() => self.wakeup(out),
+            Control::CloseInterrupted if self.live() => {
+                let unhandled = self.unhandled();
+                out.trace(Kind::CloseInterrupted {
+                    actor: self.actor,
+                    unhandled,
+                });
+                self.close(out);
+            }
             _ => {}
         }
     }
@@ -191,6 +211,7 @@ impl Member {
                 request_id,
                 offsets,
             } if self.phase == Phase::Resetting && request_id == self.request_id => {
+                self.resetting.clear();
                 for (part, offset) in offsets {
                     out.trace(Kind::OffsetReset {
                         actor: self.actor,
@@ -240,9 +261,14 @@ impl Member {
         }
     }
 
-    /// The top of the poll loop: rejoin if asked, auto-commit if due, then fetch.
+    /// The top of the poll loop: close if asked, rejoin if asked, auto-commit if due, then
+    /// fetch.
     fn poll(&mut self, out: &mut Out) {
         self.request_id += 1;
+        if self.closing {
+            out.trace(Kind::Leave { actor: self.actor });
+            return self.close(out);
+        }
         if self.rejoin {
             self.rejoin = false;
             if self.auto_commit {
@@ -334,6 +360,7 @@ impl Member {
         if unknown.is_empty() {
             return self.poll(out);
         }
+        self.resetting = unknown.clone();
         self.request_id += 1;
         self.phase = Phase::Resetting;
         out.send(
@@ -531,6 +558,9 @@ impl Member {
     fn commit_positions(&mut self, auto: bool, sync: bool, out: &mut Out) {
         for i in 0..self.positions.len() {
             let (part, offset) = self.positions[i];
+            if self.phase == Phase::Resetting && self.resetting.contains(&part) {
+                continue;
+            }
             if sync {
                 self.pending_commits += 1;
             }
@@ -584,12 +614,38 @@ impl Member {
         }
     }
 
-    /// close(): commit what was consumed (with auto-commit), then LeaveGroup.
-    fn leave(&mut self, out: &mut Out) {
+    /// A graceful shutdown: `wakeup()` from another thread. It interrupts only a blocking
+    /// call: a member waiting for a fetch, a join or a ListOffsets answer closes at once;
+    /// one handling a batch (or awaiting its synchronous commit) finishes the batch, with
+    /// its commits, and closes at the top of its next poll.
+    fn wakeup(&mut self, out: &mut Out) {
+        self.closing = true;
+        if matches!(
+            self.phase,
+            Phase::Joining | Phase::Resetting | Phase::Idle | Phase::Fetching
+        ) {
+            self.poll(out);
+        }
+    }
+
+    /// Records of the batch in hand that the handler has not finished: the one it is in
+    /// the middle of and every one after it.
+    fn unhandled(&self) -> u32 {
+        let done = match self.phase {
+            // The record at the cursor is handled; its commit is what is awaited.
+            Phase::Committing(Then::NextRecord) => self.cursor + 1,
+            _ => self.cursor,
+        };
+        self.batch.len().saturating_sub(done) as u32
+    }
+
+    /// close(): commit what was consumed (with auto-commit; `maybeAutoCommitOffsetsSync`),
+    /// then LeaveGroup. The commits go first on the FIFO path to the coordinator, so they
+    /// are stored before the member leaves, as Kafka's synchronous commit is.
+    fn close(&mut self, out: &mut Out) {
         if self.auto_commit {
             self.commit_positions(true, false, out);
         }
-        out.trace(Kind::Leave { actor: self.actor });
         out.cancel_all_timers();
         out.send(self.coordinator(), Msg::LeaveGroup { member: self.me() });
         self.phase = Phase::Left;
