@@ -211,3 +211,95 @@ fn an_interrupted_close_commits_past_the_records_it_never_handled() {
          committed offset 11 past them (stored at t=1001ms)"
     );
 }
+
+#[test]
+fn a_group_that_empties_during_its_initial_delay_completes_an_empty_generation_and_waits_again() {
+    // g-1 joins at 1 and leaves at 1000, inside the 3000 ms initial delay: Kafka 4.0
+    // completes the join phase at once into an empty generation 1 and cancels the delay
+    // timer. g-2's join at 2000 (2001 at the coordinator) starts a fresh full delay:
+    // generation 2 at 5001. Before: no empty generation, and g-2 got generation 1.
+    let (v, events) = run(r#"
+name: empty-during-delay
+title: the group empties during its initial delay and is joined again
+topics: [{ name: t, partitions: 1 }]
+consumer_groups: [{ name: g, topics: [t] }]
+faults:
+  - { at_ms: 1000, leave: g-1 }
+  - { at_ms: 2000, join: g }
+run: { until_ms: 20000 }
+"#);
+    assert_eq!(generations(&events), vec![(1001, 1), (5001, 2)]);
+    assert_eq!(v.totals.get(Counter::Rebalances), 2);
+}
+
+#[test]
+fn the_last_member_leaving_bumps_the_generation_and_a_new_join_waits_a_full_delay() {
+    // One member; leave at 5000, join at 6000: generation 1 (3001), the empty
+    // generation 2 when the LeaveGroup lands (5001), generation 3 a full delay after the
+    // new join (9001): 3 rebalances, as in Kafka.
+    let (v, events) = run(r#"
+name: leave-then-join
+title: the last member leaves, then a new one joins
+topics: [{ name: t, partitions: 1 }]
+consumer_groups: [{ name: g, topics: [t] }]
+faults:
+  - { at_ms: 5000, leave: g-1 }
+  - { at_ms: 6000, join: g }
+run: { until_ms: 20000 }
+"#);
+    assert_eq!(generations(&events), vec![(3001, 1), (5001, 2), (9001, 3)]);
+    assert_eq!(v.totals.get(Counter::Rebalances), 3);
+}
+
+#[test]
+fn no_generation_forms_while_every_broker_is_down() {
+    // The initial delay would end at 3001, inside the outage (1000..8000): the coordinator
+    // is a broker, so generation 1 forms only when the brokers are back, at 8000. Before,
+    // it formed at 3001 and the assignment went out while every broker was down.
+    let (_, events) = run(r#"
+name: outage-over-the-delay
+title: a Kafka outage covers the initial rebalance delay
+topics: [{ name: t, partitions: 1 }]
+consumer_groups: [{ name: g, topics: [t] }]
+faults:
+  - { at_ms: 1000, kafka_outage: true, for_ms: 7000 }
+run: { until_ms: 20000 }
+"#);
+    assert_eq!(generations(&events), vec![(8000, 1)]);
+}
+
+#[test]
+fn no_session_expires_and_no_commit_is_stored_while_every_broker_is_down() {
+    // g-2 crashes at 1000 (6000 ms session): its expiry falls at 7000, inside the outage
+    // (5000..12000), so the coordinator removes it and rebalances only at 12000. g-1's
+    // auto-commits, due every 5000 ms from its join, are held by the outage: none is
+    // stored between 5000 and 12000.
+    let (_, events) = run(r#"
+name: outage-over-an-expiry
+title: a Kafka outage covers a session expiry
+cluster: { config: { group.initial.rebalance.delay.ms: 0 } }
+topics: [{ name: t, partitions: 2 }]
+consumer_groups:
+  - { name: g, topics: [t], members: 2, config: { session.timeout.ms: 6000 } }
+faults:
+  - { at_ms: 1000, crash: g-2 }
+  - { at_ms: 5000, kafka_outage: true, for_ms: 7000 }
+run: { until_ms: 20000 }
+"#);
+    let expired: Vec<u64> = events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::SessionExpired { .. }))
+        .map(|e| e.at.0)
+        .collect();
+    assert_eq!(expired, vec![12000]);
+    assert!(generations(&events)
+        .iter()
+        .all(|&(t, _)| t < 5000 || t >= 12000));
+    assert!(
+        commits(&events)
+            .iter()
+            .all(|&(t, _)| t < 5000 || t >= 12000),
+        "{:?}",
+        commits(&events)
+    );
+}
