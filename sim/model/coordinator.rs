@@ -2,7 +2,8 @@
 //! assignment by Kafka's own assignors, and committed offsets.
 //!
 //! Inputs: `JoinGroup`, `LeaveGroup`, `HeartbeatStopped` and `OffsetCommit` messages; the
-//! `InitialDelayDone` and `SessionExpired` timers. Outputs: `RejoinRequired`,
+//! `InitialDelayDone` and `SessionExpired` timers; the brokers going down and coming back
+//! (`on_brokers`: it acts on nothing while they are down). Outputs: `RejoinRequired`,
 //! `SyncGroupResponse` and `OffsetCommitResponse` messages, and trace records.
 //! Classic protocol, eager (`GroupCoordinator`, `GroupMetadata` in Kafka 3.x): a
 //! rebalance starts when a member joins, leaves, or is expired `session.timeout.ms` after
