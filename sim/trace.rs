@@ -289,9 +289,17 @@ pub enum Kind {
     Restart {
         actor: ActorId,
     },
-    /// A member left its group cleanly (LeaveGroup).
+    /// A member shut down gracefully: it finished the batch in hand, committed (with
+    /// auto-commit) and sent LeaveGroup (`KafkaConsumer.close` after `wakeup()`).
     Leave {
         actor: ActorId,
+    },
+    /// A member's close() interrupted its batch: `unhandled` records it had been handed
+    /// were never handled; with auto-commit, close() committed the positions past them
+    /// (`ConsumerCoordinator.maybeAutoCommitOffsetsSync`), then LeaveGroup.
+    CloseInterrupted {
+        actor: ActorId,
+        unhandled: u32,
     },
     /// The coordinator gave up on a member after session.timeout.ms of silence.
     SessionExpired {
@@ -473,6 +481,7 @@ impl Kind {
             Kind::Crash { .. } => "crash",
             Kind::Restart { .. } => "restart",
             Kind::Leave { .. } => "leave",
+            Kind::CloseInterrupted { .. } => "close_interrupted",
             Kind::SessionExpired { .. } => "session_expired",
             Kind::OutageStart { .. } => "outage_start",
             Kind::OutageEnd { .. } => "outage_end",

@@ -108,6 +108,13 @@ fn cause(
             group.config.auto_offset_reset.name()
         ),
         Past::Commit(t, c, a) => {
+            if let Some((ti, unhandled)) = cx.f.fates[a.ix()].interrupted.filter(|&(ti, _)| ti <= t) {
+                return format!(
+                    "{head}: {}'s close() interrupted its batch at t={ti}ms, leaving {unhandled} record{} it had been handed unhandled, and the close committed offset {c} past them (stored at t={t}ms)",
+                    cx.name(a),
+                    if unhandled == 1 { "" } else { "s" }
+                );
+            }
             let crash = match cx.f.fates[a.ix()].crash_since(t) {
                 Some(Crash { at: ct, point: p, .. }) => format!(
                     "; {} then crashed at t={ct}ms{}",

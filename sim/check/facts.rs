@@ -30,6 +30,8 @@ pub struct Fate {
     pub processing: Option<(PartId, Offset, Time)>,
     pub revoked: Option<Time>,
     pub left: Option<Time>,
+    /// When its close() interrupted a batch, and how many records it left unhandled.
+    pub interrupted: Option<(Time, u32)>,
 }
 
 /// One group's view of its partitions and its effects.
@@ -257,6 +259,13 @@ impl Facts {
                 ..
             } => self.fates[actor.ix()].processing = Some((part, offset, at)),
             Kind::Leave { actor } => self.fates[actor.ix()].left = Some(at),
+            Kind::CloseInterrupted { actor, unhandled } => {
+                let fate = &mut self.fates[actor.ix()];
+                fate.left = Some(at);
+                fate.interrupted = Some((at, unhandled));
+                // The record it was in the middle of is abandoned, not finished.
+                fate.processing = None;
+            }
             Kind::Effect {
                 actor,
                 part,

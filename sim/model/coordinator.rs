@@ -2,7 +2,8 @@
 //! assignment by Kafka's own assignors, and committed offsets.
 //!
 //! Inputs: `JoinGroup`, `LeaveGroup`, `HeartbeatStopped` and `OffsetCommit` messages; the
-//! `InitialDelayDone` and `SessionExpired` timers. Outputs: `RejoinRequired`,
+//! `InitialDelayDone` and `SessionExpired` timers; the brokers going down and coming back
+//! (`on_brokers`: it acts on nothing while they are down). Outputs: `RejoinRequired`,
 //! `SyncGroupResponse` and `OffsetCommitResponse` messages, and trace records.
 //! Classic protocol, eager (`GroupCoordinator`, `GroupMetadata` in Kafka 3.x): a
 //! rebalance starts when a member joins, leaves, or is expired `session.timeout.ms` after
@@ -60,6 +61,11 @@ pub struct Coordinator {
     session_timeout_ms: u64,
     /// The latest generation's shares, concatenated; `Seen::share_*` index into it.
     shares: Vec<PartId>,
+    /// Every broker is down (`kafka_outage`): the coordinator lives on a broker, so it
+    /// acts on nothing until they are back.
+    brokers_down: bool,
+    /// Timers that came due while the brokers were down, in the order they fell due.
+    deferred: Vec<(u64, Timer)>,
 }
 
 impl Coordinator {
@@ -85,6 +91,22 @@ impl Coordinator {
             initial_delay_ms,
             session_timeout_ms,
             shares: Vec::new(),
+            brokers_down: false,
+            deferred: Vec::new(),
+        }
+    }
+
+    /// Every broker went down or came back (a `kafka_outage`). The coordinator is one of
+    /// them (SEMANTICS.md §9: with no broker reachable no JoinGroup, SyncGroup or
+    /// OffsetCommit completes): while they are down it acts on nothing, and the timers
+    /// that fell due meanwhile (the initial delay's end, a session expiry) fire once they
+    /// are back, after the members' requests the outage held.
+    pub fn on_brokers(&mut self, up: bool, out: &mut Out) {
+        self.brokers_down = !up;
+        if up {
+            for (key, timer) in std::mem::take(&mut self.deferred) {
+                out.set_timer_at(key, out.now, timer);
+            }
         }
     }
 
@@ -102,6 +124,10 @@ impl Coordinator {
     }
 
     pub fn on_message(&mut self, msg: Msg, out: &mut Out) {
+        debug_assert!(
+            !self.brokers_down,
+            "the network holds members' requests to the coordinator in an outage"
+        );
         match msg {
             Msg::JoinGroup {
                 member,
@@ -147,6 +173,14 @@ impl Coordinator {
     }
 
     pub fn on_timer(&mut self, timer: Timer, out: &mut Out) {
+        if self.brokers_down {
+            let key = match timer {
+                Timer::SessionExpired { member } => session_key(member),
+                _ => INITIAL_DELAY,
+            };
+            self.deferred.push((key, timer));
+            return;
+        }
         match timer {
             Timer::InitialDelayDone { generation } => {
                 if self.state == State::InitialDelay && generation == self.generation {
@@ -228,7 +262,16 @@ impl Coordinator {
             if self.state == State::Stable {
                 self.start(reason, gone.actor, out);
             }
-            if matches!(self.state, State::Stable | State::PreparingRebalance) {
+            if self.state == State::InitialDelay {
+                // Kafka 4.0 (GroupMetadataManager ~4633-4654): the join phase completes
+                // with no members and the delay timer is cancelled; a later join into the
+                // Empty group starts a fresh delay.
+                out.cancel_timer(INITIAL_DELAY);
+            }
+            if matches!(
+                self.state,
+                State::Stable | State::PreparingRebalance | State::InitialDelay
+            ) {
                 self.generation += 1;
                 self.shares.clear();
                 let assignment = out.new_assignment(Vec::new());

@@ -35,6 +35,11 @@ pub enum FaultCommand {
         group: usize,
         until: Time,
     },
+    /// Every broker went down (`up: false`) or came back: the group coordinators, which
+    /// live on the brokers, stop and resume.
+    Brokers {
+        up: bool,
+    },
 }
 
 /// Who a client-isolation fault cuts off: the actor named in the trace and its endpoints
@@ -160,6 +165,10 @@ impl FaultInjector {
                 target: Target::Member { group, index },
                 control: Control::Leave,
             }),
+            FaultAction::CloseInterrupted { group, index } => cmds.push(FaultCommand::Control {
+                target: Target::Member { group, index },
+                control: Control::CloseInterrupted,
+            }),
             FaultAction::Isolate { for_ms, .. } => {
                 let until = ends(out, for_ms);
                 let iso = self.isolations[&i].clone();
@@ -175,6 +184,9 @@ impl FaultInjector {
                 self.opened(Outage::Kafka, until, out);
                 for (from, to, state) in outage_rules() {
                     self.hold(from, to, state, cmds);
+                }
+                if self.open.get(&Outage::Kafka).is_some_and(|o| o.0 == 1) {
+                    cmds.push(FaultCommand::Brokers { up: false });
                 }
             }
             FaultAction::StoreOutage { group, for_ms } => {
@@ -200,6 +212,10 @@ impl FaultInjector {
                 self.closed(Outage::Kafka, out);
                 for (from, to, _) in outage_rules() {
                     self.release(from, to, cmds);
+                }
+                if !self.open.contains_key(&Outage::Kafka) {
+                    // After the held requests are released, so theirs arrive first.
+                    cmds.push(FaultCommand::Brokers { up: true });
                 }
             }
             FaultAction::StoreOutage { group, .. } => self.closed(Outage::Store(group as u16), out),
@@ -271,12 +287,23 @@ mod tests {
         Fault { at_ms, action }
     }
 
-    /// The link commands in `cmds`, in order.
+    /// The link commands in `cmds`, in order (the coordinators' `Brokers` commands aside).
     fn links(cmds: &[FaultCommand]) -> Vec<Rule> {
         cmds.iter()
+            .filter(|c| !matches!(c, FaultCommand::Brokers { .. }))
             .map(|c| match c {
                 FaultCommand::Link { from, to, state } => (*from, *to, *state),
                 other => panic!("expected only link commands, got {other:?}"),
+            })
+            .collect()
+    }
+
+    /// The `Brokers` commands in `cmds`: `up` of each, in order.
+    fn brokers(cmds: &[FaultCommand]) -> Vec<bool> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                FaultCommand::Brokers { up } => Some(*up),
+                _ => None,
             })
             .collect()
     }
@@ -395,8 +422,16 @@ mod tests {
                 (member, coordinators, Some(LinkState::Held)),
             ]
         );
+        assert!(
+            matches!(cmds.last(), Some(FaultCommand::Brokers { up: false })),
+            "the coordinators stop with the brokers"
+        );
 
         let (out, cmds) = fire(&mut f, 1_500, Timer::FaultEnd { index: 0 });
+        assert!(
+            matches!(cmds.last(), Some(FaultCommand::Brokers { up: true })),
+            "the coordinators resume after the held requests are released"
+        );
         assert_eq!(
             out.trace,
             vec![Kind::OutageEnd {
@@ -545,8 +580,8 @@ mod tests {
             "no 'recovered' while the first window is open"
         );
         assert!(
-            links(&cmds).is_empty(),
-            "the rules stay while a window holds them"
+            links(&cmds).is_empty() && brokers(&cmds).is_empty(),
+            "the rules stay, and the brokers stay down, while a window holds them"
         );
         let (out, cmds) = fire(&mut f, 300, Timer::FaultEnd { index: 0 });
         assert_eq!(
@@ -555,6 +590,7 @@ mod tests {
                 what: Outage::Kafka
             }]
         );
+        assert_eq!(brokers(&cmds), vec![true], "the brokers come back once");
         assert_eq!(links(&cmds).len(), 3, "every outage rule is cleared");
     }
 

@@ -189,6 +189,8 @@ pub enum Timer {
     ProcessDone,
     /// A member retries the processed-id store.
     StoreRetry,
+    /// A member's auto-commit timer expired while its fetch waits at the broker.
+    AutoCommit,
     /// A service's database transaction for a command finished.
     DbCommitDone { command: u64 },
     /// A relay polls the outbox.
@@ -229,8 +231,12 @@ pub enum Control {
         on_record: Option<u64>,
     },
     Restart,
-    /// close(): commit (with auto-commit) and LeaveGroup.
+    /// A graceful shutdown (`wakeup()`, then `close()`): finish the batch in hand, commit
+    /// (auto-commit, if enabled), LeaveGroup.
     Leave,
+    /// `close()` called mid-batch: auto-commit (if enabled) the positions, past records
+    /// never handled, then LeaveGroup.
+    CloseInterrupted,
 }
 
 /// Everything a handler asks for. The driver clears it before a handler runs and carries

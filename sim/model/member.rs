@@ -2,8 +2,8 @@
 //! offset commits (auto and manual), and the idempotency check.
 //!
 //! Inputs: `RejoinRequired`, `SyncGroupResponse`, `ListOffsetsResponse`, `FetchResponse`
-//! and `OffsetCommitResponse` messages; `ProcessDone` and `StoreRetry` timers; `Control`
-//! (start, crash, restart, leave). Outputs: JoinGroup, LeaveGroup, Fetch, ListOffsets,
+//! and `OffsetCommitResponse` messages; `ProcessDone`, `StoreRetry` and `AutoCommit`
+//! timers; `Control` (start, crash, restart, a graceful leave, an interrupted close). Outputs: JoinGroup, LeaveGroup, Fetch, ListOffsets,
 //! OffsetCommit and HeartbeatStopped messages, timers, trace records.
 //!
 //! The handler's steps for each record, each boundary a crash point:
@@ -11,7 +11,9 @@
 //! `after-effect-before-mark` → mark the id → `after-mark-before-commit` /
 //! `after-process-before-commit` → commit (per `processing.commit`) → `after-commit`.
 //! Positions advance when a poll returns records, as Kafka's do; auto-commit commits the
-//! positions at the start of a later poll once `auto.commit.interval.ms` has elapsed.
+//! positions when Kafka's auto-commit timer (`ConsumerCoordinator.nextAutoCommitTimer`,
+//! restarted by every completed join) has expired: at the start of a poll, or while the
+//! member waits in `poll()` for a fetch the broker holds.
 
 use crate::model::armed::Crashes;
 use crate::model::io::{
@@ -24,6 +26,7 @@ use crate::trace::{ActorId, Kind, PartId};
 
 const PROCESS_DONE: TimerKey = 1;
 const STORE_RETRY: TimerKey = 2;
+const AUTO_COMMIT: TimerKey = 3;
 /// A record waiting on an unreachable store is checked again after this long.
 pub const STORE_RETRY_MS: u64 = 100;
 
@@ -64,11 +67,21 @@ pub struct Member {
     assignment: Vec<PartId>,
     /// Next offset to fetch, per assigned partition.
     positions: Vec<(PartId, Offset)>,
+    /// Partitions whose position waits for ListOffsets (`auto.offset.reset`): they have
+    /// no valid position yet, so nothing of theirs is committed
+    /// (`SubscriptionState.allConsumed` skips them).
+    resetting: Vec<PartId>,
     /// The records the last poll returned.
     batch: Vec<Record>,
     cursor: usize,
     rejoin: bool,
-    last_auto_commit: crate::engine::Time,
+    /// A graceful shutdown was asked for (`wakeup()`): the member closes at the top of its
+    /// next poll, once the batch in hand is finished.
+    closing: bool,
+    /// When the next auto-commit is due: Kafka's `nextAutoCommitTimer`
+    /// (`ConsumerCoordinator`), started with the consumer and restarted when a join
+    /// completes (`onJoinComplete` → `nextAutoCommitTimer.updateAndReset`).
+    next_auto_commit: crate::engine::Time,
     crashes: Crashes,
     /// The id of the latest fetch or ListOffsets request; older answers are ignored.
     request_id: u32,
@@ -96,10 +109,12 @@ impl Member {
             generation: 0,
             assignment: Vec::new(),
             positions: Vec::new(),
+            resetting: Vec::new(),
             batch: Vec::new(),
             cursor: 0,
             rejoin: false,
-            last_auto_commit: crate::engine::Time::ZERO,
+            closing: false,
+            next_auto_commit: crate::engine::Time::ZERO,
             crashes: Crashes::default(),
             request_id: 0,
             pending_commits: 0,
@@ -153,7 +168,8 @@ impl Member {
     pub fn start(&mut self, out: &mut Out) {
         self.incarnation += 1;
         self.rejoin = false;
-        self.last_auto_commit = out.now;
+        self.closing = false;
+        self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
         self.join(out);
     }
 
@@ -171,7 +187,15 @@ impl Member {
                 out.trace(Kind::Restart { actor: self.actor });
                 self.start(out);
             }
-            Control::Leave if self.live() => self.leave(out),
+            Control::Leave if self.live() => self.wakeup(out),
+            Control::CloseInterrupted if self.live() => {
+                let unhandled = self.unhandled();
+                out.trace(Kind::CloseInterrupted {
+                    actor: self.actor,
+                    unhandled,
+                });
+                self.close(out);
+            }
             _ => {}
         }
     }
@@ -187,6 +211,7 @@ impl Member {
                 request_id,
                 offsets,
             } if self.phase == Phase::Resetting && request_id == self.request_id => {
+                self.resetting.clear();
                 for (part, offset) in offsets {
                     out.trace(Kind::OffsetReset {
                         actor: self.actor,
@@ -219,6 +244,7 @@ impl Member {
         match timer {
             Timer::StoreRetry => self.check_store(store, out),
             Timer::ProcessDone => self.on_process_done(store, out),
+            Timer::AutoCommit => self.on_auto_commit_timer(out),
             other => unreachable!("a member sets no {other:?} timer"),
         }
     }
@@ -235,12 +261,18 @@ impl Member {
         }
     }
 
-    /// The top of the poll loop: rejoin if asked, auto-commit if due, then fetch.
+    /// The top of the poll loop: close if asked, rejoin if asked, auto-commit if due, then
+    /// fetch.
     fn poll(&mut self, out: &mut Out) {
         self.request_id += 1;
+        if self.closing {
+            out.trace(Kind::Leave { actor: self.actor });
+            return self.close(out);
+        }
         if self.rejoin {
             self.rejoin = false;
             if self.auto_commit {
+                out.cancel_timer(AUTO_COMMIT);
                 // onJoinPrepare: commit what was consumed before revoking.
                 self.commit_positions(true, false, out);
             }
@@ -253,16 +285,17 @@ impl Member {
             self.join(out);
             return;
         }
-        if self.auto_commit && out.now.since(self.last_auto_commit) >= self.auto_commit_interval_ms
-        {
-            self.last_auto_commit = out.now;
-            self.commit_positions(true, false, out);
-        }
+        self.maybe_auto_commit(out);
         if self.assignment.is_empty() {
             self.phase = Phase::Idle;
             return;
         }
         self.phase = Phase::Fetching;
+        if self.auto_commit {
+            // poll(timeout) wakes for the coordinator's work while the broker holds the
+            // fetch: ConsumerCoordinator.timeToNextPoll includes the auto-commit timer.
+            out.set_timer_at(AUTO_COMMIT, self.next_auto_commit, Timer::AutoCommit);
+        }
         // Start at a rotating partition so one busy partition cannot starve the others.
         let n = self.positions.len();
         let first = self.request_id as usize % n;
@@ -278,10 +311,32 @@ impl Member {
         );
     }
 
+    /// `ConsumerCoordinator.maybeAutoCommitOffsetsAsync`: once the auto-commit timer has
+    /// expired, commit every position and restart the timer.
+    fn maybe_auto_commit(&mut self, out: &mut Out) {
+        if self.auto_commit && out.now >= self.next_auto_commit {
+            self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
+            self.commit_positions(true, false, out);
+        }
+    }
+
+    /// The auto-commit timer expired while the member waits in `poll()` for its fetch:
+    /// Kafka's poll loop runs `maybeAutoCommitOffsetsAsync` on time, and the fetch stays
+    /// parked at the broker.
+    fn on_auto_commit_timer(&mut self, out: &mut Out) {
+        if self.phase != Phase::Fetching {
+            return;
+        }
+        self.maybe_auto_commit(out);
+        out.set_timer_at(AUTO_COMMIT, self.next_auto_commit, Timer::AutoCommit);
+    }
+
     /// SyncGroup's answer: take the share and resume each partition at its committed
     /// offset; partitions the group never committed ask ListOffsets per auto.offset.reset.
     fn on_sync(&mut self, sync: SyncGroup, out: &mut Out) {
         self.generation = sync.generation;
+        // ConsumerCoordinator.onJoinComplete: the auto-commit interval starts again.
+        self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
         self.assignment.clear();
         self.positions.clear();
         let mut unknown = Vec::new();
@@ -305,6 +360,7 @@ impl Member {
         if unknown.is_empty() {
             return self.poll(out);
         }
+        self.resetting = unknown.clone();
         self.request_id += 1;
         self.phase = Phase::Resetting;
         out.send(
@@ -326,6 +382,10 @@ impl Member {
     ) {
         if records.is_empty() {
             return self.poll(out);
+        }
+        if self.auto_commit {
+            // The handler runs now: no auto-commit until its next poll.
+            out.cancel_timer(AUTO_COMMIT);
         }
         for r in &records {
             out.trace(Kind::Deliver {
@@ -498,6 +558,9 @@ impl Member {
     fn commit_positions(&mut self, auto: bool, sync: bool, out: &mut Out) {
         for i in 0..self.positions.len() {
             let (part, offset) = self.positions[i];
+            if self.phase == Phase::Resetting && self.resetting.contains(&part) {
+                continue;
+            }
             if sync {
                 self.pending_commits += 1;
             }
@@ -551,12 +614,38 @@ impl Member {
         }
     }
 
-    /// close(): commit what was consumed (with auto-commit), then LeaveGroup.
-    fn leave(&mut self, out: &mut Out) {
+    /// A graceful shutdown: `wakeup()` from another thread. It interrupts only a blocking
+    /// call: a member waiting for a fetch, a join or a ListOffsets answer closes at once;
+    /// one handling a batch (or awaiting its synchronous commit) finishes the batch, with
+    /// its commits, and closes at the top of its next poll.
+    fn wakeup(&mut self, out: &mut Out) {
+        self.closing = true;
+        if matches!(
+            self.phase,
+            Phase::Joining | Phase::Resetting | Phase::Idle | Phase::Fetching
+        ) {
+            self.poll(out);
+        }
+    }
+
+    /// Records of the batch in hand that the handler has not finished: the one it is in
+    /// the middle of and every one after it.
+    fn unhandled(&self) -> u32 {
+        let done = match self.phase {
+            // The record at the cursor is handled; its commit is what is awaited.
+            Phase::Committing(Then::NextRecord) => self.cursor + 1,
+            _ => self.cursor,
+        };
+        self.batch.len().saturating_sub(done) as u32
+    }
+
+    /// close(): commit what was consumed (with auto-commit; `maybeAutoCommitOffsetsSync`),
+    /// then LeaveGroup. The commits go first on the FIFO path to the coordinator, so they
+    /// are stored before the member leaves, as Kafka's synchronous commit is.
+    fn close(&mut self, out: &mut Out) {
         if self.auto_commit {
             self.commit_positions(true, false, out);
         }
-        out.trace(Kind::Leave { actor: self.actor });
         out.cancel_all_timers();
         out.send(self.coordinator(), Msg::LeaveGroup { member: self.me() });
         self.phase = Phase::Left;

@@ -716,6 +716,13 @@ impl<K: TraceSink> World<'_, K> {
                     self.queue.push_fixed(at, Ev::Deliver(path));
                 }
             }
+            FaultCommand::Brokers { up } => {
+                for g in 0..self.coordinators.len() {
+                    self.dispatch(Who::Coordinator(g as u16), |w, out| {
+                        w.coordinators[g].on_brokers(up, out)
+                    });
+                }
+            }
             FaultCommand::StoreOutage { group, until } => {
                 if let Some(store) = self.stores[group].as_mut() {
                     store.outage(until);

@@ -577,7 +577,19 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             point.map_or("now".to_string(), |p| format!("at {}", p.name())),
         ),
         Kind::Restart { actor } => (n(actor), "restart", "a new instance starts".to_string()),
-        Kind::Leave { actor } => (n(actor), "leave", "LeaveGroup (clean shutdown)".to_string()),
+        Kind::Leave { actor } => (
+            n(actor),
+            "leave",
+            "LeaveGroup (graceful shutdown: the batch in hand was finished)".to_string(),
+        ),
+        Kind::CloseInterrupted { actor, unhandled } => (
+            n(actor),
+            "close-intr",
+            format!(
+                "close() interrupted its batch with {unhandled} record{} not handled; LeaveGroup",
+                if unhandled == 1 { "" } else { "s" }
+            ),
+        ),
         Kind::SessionExpired { actor } => (
             n(actor),
             "expired",

@@ -243,6 +243,9 @@ fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
             format!("join: {}, members: {members}", sc.groups[*group].name)
         }
         FaultAction::Leave { group, index } => format!("leave: {}", sc.member_name(*group, *index)),
+        FaultAction::CloseInterrupted { group, index } => {
+            format!("close_interrupted: {}", sc.member_name(*group, *index))
+        }
         FaultAction::Isolate { client, for_ms } => format!(
             "isolate: {}, for_ms: {for_ms}",
             match client {

@@ -396,7 +396,16 @@ pub enum FaultAction {
         group: usize,
         members: u32,
     },
+    /// A graceful shutdown: `wakeup()` from another thread, the loop finishes the batch in
+    /// hand, then `close()` commits and sends LeaveGroup (`KafkaConsumer.close`).
     Leave {
+        group: usize,
+        index: u32,
+    },
+    /// An interrupted close: the loop breaks mid-batch and `close()` auto-commits the
+    /// positions, past records it never handled (`ConsumerCoordinator.close` →
+    /// `maybeAutoCommitOffsetsSync`).
+    CloseInterrupted {
         group: usize,
         index: u32,
     },
@@ -1370,6 +1379,29 @@ impl Validator {
         None
     }
 
+    /// The target of an action only a consumer group member can take (`leave`,
+    /// `close_interrupted`): its group and index.
+    fn member_only(
+        &mut self,
+        sc: &Scenario,
+        name: &S<String>,
+        action: &str,
+    ) -> Option<(usize, u32)> {
+        match self.target(sc, name)? {
+            Target::Member { group, index } => Some((group, index)),
+            _ => {
+                bad!(
+                    self,
+                    name,
+                    "only a consumer group member can {}, got {:?}",
+                    action,
+                    name.value
+                );
+                None
+            }
+        }
+    }
+
     fn fault(&mut self, sc: &Scenario, f: &RawFault) -> Option<Fault> {
         let at_ms = self.range(&f.at_ms, 0, limits::TIME_MS, "at_ms");
         let actions = [
@@ -1377,6 +1409,7 @@ impl Validator {
             f.restart.is_some(),
             f.join.is_some(),
             f.leave.is_some(),
+            f.close_interrupted.is_some(),
             f.isolate.is_some(),
             f.kafka_outage.is_some(),
             f.store_outage.is_some(),
@@ -1385,7 +1418,7 @@ impl Validator {
             bad!(
                 self,
                 f.at_ms,
-                "expected exactly one of crash, restart, join, leave, isolate, kafka_outage, store_outage in this fault"
+                "expected exactly one of crash, restart, join, leave, close_interrupted, isolate, kafka_outage, store_outage in this fault"
             );
             return None;
         }
@@ -1398,18 +1431,12 @@ impl Validator {
             let members = self.opt(&f.members, 1, 1, limits::MEMBERS, "members") as u32;
             FaultAction::Join { group, members }
         } else if let Some(l) = &f.leave {
-            match self.target(sc, l)? {
-                Target::Member { group, index } => FaultAction::Leave { group, index },
-                _ => {
-                    bad!(
-                        self,
-                        l,
-                        "only a consumer group member can leave, got {:?}",
-                        l.value
-                    );
-                    return None;
-                }
-            }
+            let (group, index) = self.member_only(sc, l, "leave")?;
+            FaultAction::Leave { group, index }
+        } else if let Some(c) = &f.close_interrupted {
+            let (group, index) =
+                self.member_only(sc, c, "have its close interrupted (close_interrupted)")?;
+            FaultAction::CloseInterrupted { group, index }
         } else if let Some(i) = &f.isolate {
             let client = if let Some(p) = sc.producers.iter().position(|p| p.name == i.value) {
                 Client::Producer(p)

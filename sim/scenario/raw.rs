@@ -231,7 +231,8 @@ pub struct RawRelay {
 }
 
 /// One scheduled fault. Exactly one action field (`crash`, `restart`, `join`, `leave`,
-/// `isolate`, `kafka_outage`, `store_outage`) must be present; stage two checks that.
+/// `close_interrupted`, `isolate`, `kafka_outage`, `store_outage`) must be present; stage
+/// two checks that.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFault {
@@ -250,6 +251,8 @@ pub struct RawFault {
     pub members: Option<S<u64>>,
     #[serde(default)]
     pub leave: Option<S<String>>,
+    #[serde(default)]
+    pub close_interrupted: Option<S<String>>,
     #[serde(default)]
     pub isolate: Option<S<String>>,
     #[serde(default)]
