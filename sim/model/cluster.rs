@@ -10,7 +10,9 @@
 //! does not live here: the group coordinator (`coordinator.rs`) and anything a client
 //! decides.
 
-use crate::model::io::{Endpoint, FetchRequest, Msg, Out, Produce, ProduceBatch, Timer, TimerKey};
+use crate::model::io::{
+    Endpoint, FetchRequest, Msg, Out, Produce, ProduceBatch, ProduceResults, Timer, TimerKey,
+};
 use crate::model::log::{Offset, PartitionLog, Record};
 use crate::scenario::{Acks, OffsetReset};
 use crate::trace::{Kind, PartId, SendError};
@@ -134,7 +136,7 @@ impl Cluster {
     /// A produce request: each batch is appended (or recognised as a retry, or refused)
     /// and answered in the request's order.
     fn produce(&mut self, from: Endpoint, p: Produce, out: &mut Out) {
-        let mut results = Vec::with_capacity(p.batches.len());
+        let mut results = ProduceResults::new();
         for batch in &p.batches {
             let result = if p.idempotent {
                 self.append_idempotent(p.producer_id, batch)
@@ -323,8 +325,9 @@ mod tests {
                 part: PartId(0),
                 epoch,
                 base_sequence: sequence,
-                events: vec![event],
-            }],
+                events: vec![event].into(),
+            }]
+            .into(),
         })
     }
 

@@ -10,6 +10,7 @@ use crate::engine::{Address, Time};
 use crate::model::log::{Offset, Record};
 use crate::scenario::{Acks, CrashPoint, OffsetReset};
 use crate::trace::{ActorId, Envelope, EventIx, Kind, PartId, SendError, Share};
+use smallvec::SmallVec;
 
 /// A place on the network. Brokers are one endpoint until replication splits them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -73,8 +74,14 @@ pub struct Produce {
     pub request_id: u32,
     pub idempotent: bool,
     pub acks: Acks,
-    pub batches: Vec<ProduceBatch>,
+    pub batches: SmallVec<[ProduceBatch; 1]>,
 }
+
+/// The records of one produce batch, in order: inline while there are at most two.
+pub type Records = SmallVec<[EventIx; 2]>;
+
+/// A produce response's results, per batch of the request, in its order.
+pub type ProduceResults = SmallVec<[(PartId, Result<Offset, SendError>); 1]>;
 
 /// One partition's batch in a produce request: records `events`, with sequences
 /// `base_sequence ..= base_sequence + len - 1` under `epoch` (idempotent producers only;
@@ -84,7 +91,7 @@ pub struct ProduceBatch {
     pub part: PartId,
     pub epoch: u16,
     pub base_sequence: u32,
-    pub events: Vec<EventIx>,
+    pub events: Records,
 }
 
 /// A fetch request: positions in the order the broker should read them, at most
@@ -116,7 +123,7 @@ pub enum Msg {
     ProduceResponse {
         producer_id: u32,
         request_id: u32,
-        results: Vec<(PartId, Result<Offset, SendError>)>,
+        results: ProduceResults,
     },
     Fetch(Box<FetchRequest>),
     FetchResponse {
@@ -173,10 +180,9 @@ pub enum Msg {
 pub enum Timer {
     /// A producer app's or service's next send or command.
     Tick,
-    /// The producer client's oldest request may have reached request.timeout.ms.
-    RequestTimeout,
-    /// The producer client's oldest batch may have reached delivery.timeout.ms.
-    DeliveryTimeout,
+    /// The producer client's oldest request may have reached request.timeout.ms, or its
+    /// oldest batch delivery.timeout.ms.
+    ClientDeadline,
     /// The producer client's batch `batch` has waited out retry.backoff.ms.
     Resend { batch: u32 },
     /// The initial rebalance delay of a group's coordinator ended.

@@ -4,8 +4,8 @@
 //! producer app, a service, a relay), which hands it its messages and timers and receives
 //! its outcomes.
 //!
-//! Inputs: `send`/`send_many`, `ProduceResponse` messages, and the `RequestTimeout`,
-//! `DeliveryTimeout` and `Resend` timers. Outputs: `Produce` requests, the
+//! Inputs: `send`/`send_many`, `ProduceResponse` messages, and the `ClientDeadline` and
+//! `Resend` timers. Outputs: `Produce` requests, the
 //! `Send`/`Ack`/`Retry`/`SendFailed`/`EpochBump` trace records (one row per record), timers,
 //! and a `SendOutcome` per record for the owner.
 //!
@@ -40,16 +40,16 @@
 //! What does not live here: choosing the partition (`producer_app.rs`).
 
 use crate::engine::Time;
-use crate::model::io::{Endpoint, Msg, Out, Produce, ProduceBatch, Timer, TimerKey};
+use crate::model::io::{Endpoint, Msg, Out, Produce, ProduceBatch, Records, Timer, TimerKey};
 use crate::model::log::Offset;
 use crate::scenario::{Acks, ProducerConfig};
 use crate::trace::{ActorId, EventIx, GaveUp, Kind, PartId, SendError};
+use smallvec::{smallvec, SmallVec};
 use std::collections::VecDeque;
 
-/// The timer key of the request-timeout timer.
-pub const REQUEST_TIMEOUT: TimerKey = 1 << 40;
-/// The timer key of the delivery-timeout timer.
-pub const DELIVERY_TIMEOUT: TimerKey = 1 << 42;
+/// The key of the client's one deadline timer: its oldest request's request.timeout.ms
+/// or its oldest batch's delivery.timeout.ms, whichever comes first.
+pub const DEADLINE: TimerKey = 1 << 40;
 /// Resend timers use `RESEND | batch`.
 const RESEND: TimerKey = 1 << 41;
 
@@ -75,7 +75,7 @@ enum State {
 #[derive(Clone, Debug)]
 struct Batch {
     part: PartId,
-    events: Vec<EventIx>,
+    events: Records,
     /// When its first record was appended (Kafka's `createdMs`): delivery.timeout.ms
     /// counts from here.
     created: Time,
@@ -113,7 +113,7 @@ struct Partition {
 #[derive(Clone, Debug)]
 struct Request {
     broker: u32,
-    batches: Vec<u32>,
+    batches: SmallVec<[u32; 1]>,
     deadline: Time,
     /// Answered, or failed with its connection.
     done: bool,
@@ -163,8 +163,8 @@ pub struct ProducerClient {
     first_request: u32,
     /// Partitions whose epoch bump waits for nothing in flight.
     unresolved: usize,
-    armed_request: Option<Time>,
-    armed_delivery: Option<Time>,
+    /// When the deadline timer is set for, if it is.
+    armed: Option<Time>,
 }
 
 impl ProducerClient {
@@ -191,8 +191,7 @@ impl ProducerClient {
             requests: VecDeque::new(),
             first_request: 0,
             unresolved: 0,
-            armed_request: None,
-            armed_delivery: None,
+            armed: None,
         };
         c.new_producer_id();
         c
@@ -209,11 +208,8 @@ impl ProducerClient {
     /// A new incarnation after a crash: a new producer id, nothing buffered or in flight,
     /// and every timer this client had is cancelled (they die with the process).
     pub fn reset(&mut self, out: &mut Out) {
-        if self.armed_request.take().is_some() {
-            out.cancel_timer(REQUEST_TIMEOUT);
-        }
-        if self.armed_delivery.take().is_some() {
-            out.cancel_timer(DELIVERY_TIMEOUT);
+        if self.armed.take().is_some() {
+            out.cancel_timer(DEADLINE);
         }
         for (i, b) in self.batches.iter().enumerate() {
             if matches!(b.state, State::Queued { ready_at } if ready_at > out.now) {
@@ -279,7 +275,7 @@ impl ProducerClient {
         let id = self.first_batch + self.batches.len() as u32;
         self.batches.push_back(Batch {
             part,
-            events: vec![event],
+            events: smallvec![event],
             created: now,
             sequence: None,
             attempts: 0,
@@ -318,6 +314,16 @@ impl ProducerClient {
     /// Sender.sendProducerData for one broker: while the connection has room, one request
     /// with the first ready batch of each partition, until no partition has one.
     fn drain(&mut self, broker: u32, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
+        // Sender.sendProducerData expires what is due before it drains: a batch never
+        // goes out at its delivery deadline.
+        if self.config.acks != Acks::None
+            && self
+                .batches
+                .front()
+                .is_some_and(|b| b.created.after(self.config.delivery_timeout_ms) <= out.now)
+        {
+            self.expire_due(out, outcomes);
+        }
         let acks0 = self.config.acks == Acks::None;
         loop {
             let conn = &self.conns[broker as usize];
@@ -326,7 +332,7 @@ impl ProducerClient {
             }
             let n = conn.parts.len();
             let start = conn.drain_index;
-            let mut taken = Vec::new();
+            let mut taken: SmallVec<[u32; 1]> = SmallVec::new();
             for k in 0..n {
                 let part = self.conns[broker as usize].parts[(start + k) % n];
                 if let Some(id) = self.drainable(part, out.now) {
@@ -395,7 +401,7 @@ impl ProducerClient {
     fn transmit(
         &mut self,
         broker: u32,
-        taken: Vec<u32>,
+        taken: SmallVec<[u32; 1]>,
         out: &mut Out,
         outcomes: &mut Vec<SendOutcome>,
     ) {
@@ -448,7 +454,7 @@ impl ProducerClient {
             }
             self.requests.push_back(Request {
                 broker,
-                batches: Vec::new(),
+                batches: SmallVec::new(),
                 deadline: out.now,
                 done: true,
             });
@@ -504,8 +510,13 @@ impl ProducerClient {
     /// One of this client's timers; what it decided goes to `outcomes`.
     pub fn on_timer(&mut self, timer: Timer, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
         match timer {
-            Timer::RequestTimeout => self.on_request_timeout(out, outcomes),
-            Timer::DeliveryTimeout => self.on_delivery_timeout(out, outcomes),
+            Timer::ClientDeadline => {
+                self.armed = None;
+                // Sender.runOnce: sendProducerData expires batches before client.poll
+                // handles timed-out requests.
+                self.on_delivery_timeout(out, outcomes);
+                self.on_request_timeout(out, outcomes);
+            }
             Timer::Resend { batch } => {
                 if let Some(b) = batch
                     .checked_sub(self.first_batch)
@@ -677,7 +688,6 @@ impl ProducerClient {
     /// The oldest deadlines passed: a request unanswered at its deadline closes its
     /// connection, and every request in flight on that connection fails with it.
     fn on_request_timeout(&mut self, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
-        self.armed_request = None;
         let mut i = 0;
         while i < self.requests.len() {
             let r = &self.requests[i];
@@ -727,8 +737,15 @@ impl ProducerClient {
     /// delivery.timeout.ms after their creation, batches fail wherever they are: waiting in
     /// the accumulator, backing off, or in a request whose answer is still to come.
     fn on_delivery_timeout(&mut self, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
-        self.armed_delivery = None;
+        if self.expire_due(out, outcomes) {
+            self.drain_all(out, outcomes);
+        }
+    }
+
+    /// Fails every batch whose delivery deadline has come; whether there was one.
+    fn expire_due(&mut self, out: &mut Out, outcomes: &mut Vec<SendOutcome>) -> bool {
         let mut i = 0;
+        let mut expired = false;
         while i < self.batches.len() {
             let b = &self.batches[i];
             if b.created.after(self.config.delivery_timeout_ms) > out.now {
@@ -737,10 +754,11 @@ impl ProducerClient {
             if b.state != State::Done {
                 let id = self.first_batch + i as u32;
                 self.fail(id, GaveUp::DeliveryTimeout, out, outcomes);
+                expired = true;
             }
             i += 1;
         }
-        self.drain_all(out, outcomes);
+        expired
     }
 
     /// After any completion: resolve what can be resolved, bump the epoch if a partition
@@ -792,56 +810,35 @@ impl ProducerClient {
         self.drain_all(out, outcomes);
     }
 
-    /// Keeps one timer for the oldest request deadline and one for the oldest delivery
-    /// deadline. A timer is left where it is when what it covered completes (it then fires
-    /// early, finds nothing due, and moves on), so an acknowledgement costs no timer work;
-    /// with nothing left to cover, it is cancelled.
+    /// Keeps one timer for the earliest of the oldest request deadline and the oldest
+    /// delivery deadline. It is left where it is when what it covered completes (it then
+    /// fires early, finds nothing due, and moves on), so an acknowledgement costs no timer
+    /// work; with nothing left to cover, it is cancelled.
     fn arm(&mut self, out: &mut Out) {
         let request = self.requests.iter().find(|r| !r.done).map(|r| r.deadline);
-        self.armed_request = Self::arm_one(
-            out,
-            REQUEST_TIMEOUT,
-            Timer::RequestTimeout,
-            self.armed_request,
-            request,
-        );
-        let delivery = self
-            .batches
-            .iter()
-            .find(|b| b.state != State::Done)
-            .map(|b| b.created.after(self.config.delivery_timeout_ms));
         let delivery = if self.config.acks == Acks::None {
             None
         } else {
-            delivery
+            self.batches
+                .iter()
+                .find(|b| b.state != State::Done)
+                .map(|b| b.created.after(self.config.delivery_timeout_ms))
         };
-        self.armed_delivery = Self::arm_one(
-            out,
-            DELIVERY_TIMEOUT,
-            Timer::DeliveryTimeout,
-            self.armed_delivery,
-            delivery,
-        );
-    }
-
-    fn arm_one(
-        out: &mut Out,
-        key: TimerKey,
-        timer: Timer,
-        armed: Option<Time>,
-        want: Option<Time>,
-    ) -> Option<Time> {
-        match (want, armed) {
-            (None, None) => None,
+        let want = match (request, delivery) {
+            (Some(r), Some(d)) => Some(r.min(d)),
+            (r, d) => r.or(d),
+        };
+        match (want, self.armed) {
+            (None, None) => {}
             (None, Some(_)) => {
-                out.cancel_timer(key);
-                None
+                out.cancel_timer(DEADLINE);
+                self.armed = None;
             }
             // Armed no later than the oldest deadline: it will fire in time.
-            (Some(want), Some(armed)) if armed <= want => Some(armed),
+            (Some(want), Some(armed)) if armed <= want => {}
             (Some(want), _) => {
-                out.set_timer_at(key, want, timer);
-                Some(want)
+                out.set_timer_at(DEADLINE, want, Timer::ClientDeadline);
+                self.armed = Some(want);
             }
         }
     }
@@ -884,7 +881,7 @@ mod tests {
         let msg = Msg::ProduceResponse {
             producer_id: c.producer_id,
             request_id: request,
-            results: vec![(PartId(0), result)],
+            results: vec![(PartId(0), result)].into(),
         };
         c.on_message(msg, &mut out, &mut outcomes);
         (out, outcomes)
@@ -906,7 +903,7 @@ mod tests {
             t,
             TimerOp::Set {
                 at: Time(100),
-                key: REQUEST_TIMEOUT,
+                key: DEADLINE,
                 ..
             }
         )));
@@ -924,23 +921,21 @@ mod tests {
         ));
         assert!(out.timers.is_empty(), "an ack moves no timer");
         // At t=100 nothing is due yet: the timer moves on to the next deadline, t=105.
-        let (out, outcomes) = fire(&mut c, 100, Timer::RequestTimeout);
+        let (out, outcomes) = fire(&mut c, 100, Timer::ClientDeadline);
         assert!(outcomes.is_empty() && out.trace.is_empty());
         assert!(out.timers.iter().any(|t| matches!(
             t,
             TimerOp::Set {
                 at: Time(105),
-                key: REQUEST_TIMEOUT,
+                key: DEADLINE,
                 ..
             }
         )));
         let (out, _) = answer(&mut c, 101, 1, Ok(Offset(1)));
-        assert!(out.timers.iter().any(|t| matches!(
-            t,
-            TimerOp::Cancel {
-                key: REQUEST_TIMEOUT
-            }
-        )));
+        assert!(out
+            .timers
+            .iter()
+            .any(|t| matches!(t, TimerOp::Cancel { key: DEADLINE })));
     }
 
     #[test]
@@ -948,7 +943,7 @@ mod tests {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
         c.send(EventIx(0), PartId(0), &mut out);
-        let (out, outcomes) = fire(&mut c, 100, Timer::RequestTimeout);
+        let (out, outcomes) = fire(&mut c, 100, Timer::ClientDeadline);
         assert!(outcomes.is_empty());
         assert!(out
             .trace
@@ -976,7 +971,7 @@ mod tests {
         let sent = requests(&out);
         assert_eq!(sent.len(), 1);
         assert_eq!(
-            sent[0].batches[0].events,
+            sent[0].batches[0].events.to_vec(),
             vec![EventIx(5), EventIx(6), EventIx(7)]
         );
         assert_eq!(sent[0].batches[0].base_sequence, 5);
@@ -989,7 +984,7 @@ mod tests {
         c.send(EventIx(0), PartId(0), &mut out);
         let mut out = Out::at(Time(50));
         c.send(EventIx(1), PartId(0), &mut out);
-        let (out, _) = fire(&mut c, 100, Timer::RequestTimeout);
+        let (out, _) = fire(&mut c, 100, Timer::ClientDeadline);
         let errors: Vec<(EventIx, SendError)> = out
             .trace
             .iter()
@@ -1029,15 +1024,15 @@ mod tests {
         c.send(EventIx(1), PartId(0), &mut out);
         // t=100: the first request times out; both are retried at t=110 (only the first,
         // as the partition's first sequence in flight).
-        fire(&mut c, 100, Timer::RequestTimeout);
+        fire(&mut c, 100, Timer::ClientDeadline);
         let (out, _) = fire(&mut c, 110, Timer::Resend { batch: 0 });
         let sent = requests(&out);
         assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].batches[0].events, vec![EventIx(0)]);
+        assert_eq!(sent[0].batches[0].events.to_vec(), vec![EventIx(0)]);
         // t=150: event 0 expires while its retry is in flight. Event 1 still holds
         // sequence 1, so no bump: it is now the first sequence in flight and its retry
         // goes at once, with its own sequence and epoch.
-        let (out, outcomes) = fire(&mut c, 150, Timer::DeliveryTimeout);
+        let (out, outcomes) = fire(&mut c, 150, Timer::ClientDeadline);
         assert_eq!(outcomes, vec![SendOutcome::Failed { event: EventIx(0) }]);
         assert!(!out
             .trace
@@ -1045,7 +1040,7 @@ mod tests {
             .any(|k| matches!(k, Kind::EpochBump { .. })));
         let sent = requests(&out);
         assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].batches[0].events, vec![EventIx(1)]);
+        assert_eq!(sent[0].batches[0].events.to_vec(), vec![EventIx(1)]);
         assert_eq!(sent[0].batches[0].base_sequence, 1);
         assert_eq!(sent[0].batches[0].epoch, 0);
         // Its ack proves sequence 0 landed: resolved without a bump.
@@ -1072,9 +1067,9 @@ mod tests {
         );
         let mut out = Out::at(Time(0));
         c.send(EventIx(0), PartId(0), &mut out);
-        fire(&mut c, 100, Timer::RequestTimeout);
+        fire(&mut c, 100, Timer::ClientDeadline);
         fire(&mut c, 110, Timer::Resend { batch: 0 });
-        let (out, _) = fire(&mut c, 150, Timer::DeliveryTimeout);
+        let (out, _) = fire(&mut c, 150, Timer::ClientDeadline);
         assert!(out
             .trace
             .iter()

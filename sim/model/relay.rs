@@ -252,7 +252,7 @@ mod tests {
         Msg::ProduceResponse {
             producer_id: p.producer_id,
             request_id: p.request_id,
-            results: vec![(p.batches[0].part, Ok(Offset(offset)))],
+            results: vec![(p.batches[0].part, Ok(Offset(offset)))].into(),
         }
     }
 
@@ -361,7 +361,7 @@ mod tests {
         let sent = produced(&out);
         r.on_message(ack(&sent[0], 0), &mut db, &mut Out::at(Time(60)));
         let mut out = Out::at(Time(150));
-        r.on_timer(Timer::RequestTimeout, &mut db, &mut out);
+        r.on_timer(Timer::ClientDeadline, &mut db, &mut out);
         assert!(out.trace.iter().any(|k| matches!(
             k,
             Kind::SendFailed {

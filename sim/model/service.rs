@@ -429,7 +429,7 @@ mod tests {
         );
         match &out.sends[..] {
             [(Endpoint::Cluster, Msg::Produce(p))] => assert_eq!(
-                (p.batches[0].events.clone(), p.batches[0].part),
+                (p.batches[0].events.to_vec(), p.batches[0].part),
                 (vec![EventIx(42)], PartId(1))
             ),
             other => panic!("expected one produce request, got {other:?}"),
