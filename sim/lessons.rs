@@ -19,11 +19,13 @@ macro_rules! lessons {
 
 lessons![
     "keys-and-partitions.yaml",
+    "producer-retries.yaml",
     "consumer-group-scaling.yaml",
     "crash-before-commit.yaml",
     "commit-before-processing.yaml",
     "every-record-accounted.yaml",
     "auto-commit.yaml",
+    "scale-in-shutdown.yaml",
     "idempotent-consumer.yaml",
     "ttl-too-short.yaml",
     "effect-and-mark-not-atomic.yaml",
