@@ -136,13 +136,16 @@ impl Property for Producers {
             let event = EventIx(e as u32);
             found.totals.bump(Counter::InFlightAtEnd);
             let source = cx.t.envelopes[e].source;
-            let retried = if cx.f.retried[e] != 0 {
-                ", after failed attempts,"
+            // The trace does not say whether a record still in the client was sent: it
+            // may wait in the accumulator (its connection full, or behind a retry) or for
+            // an answer. A retry says it was.
+            let state = if cx.f.retried[e] != 0 {
+                "was still being retried, after failed attempts,"
             } else {
-                ""
+                "was still in its producer client (waiting to be sent, or for an answer)"
             };
             let cause = format!(
-                "{} from {} was still awaiting an answer{retried} when the run ended at t={end}ms: it had not reached the log, and the client had neither succeeded nor given up",
+                "{} from {} {state} when the run ended at t={end}ms: it had not reached the log, and the client had neither succeeded nor given up",
                 cx.t.event_id(event),
                 cx.name(source)
             );

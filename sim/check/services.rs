@@ -193,14 +193,12 @@ impl Services {
             );
         }
         if cx.f.sending[event.ix()] > 0 {
-            let retried = if cx.f.retried[event.ix()] != 0 {
-                ", retried after failed attempts"
+            return if cx.f.retried[event.ix()] != 0 {
+                "its send was still being retried, after failed attempts, when the run ended (in_flight_at_end)"
             } else {
-                ""
-            };
-            return format!(
-                "its send was still awaiting an answer when the run ended{retried} (in_flight_at_end)"
-            );
+                "its send was still in its producer client (waiting to be sent, or for an answer) when the run ended (in_flight_at_end)"
+            }
+            .to_string();
         }
         let pending = match spec.publish {
             Publish::Outbox => "; its outbox row was still PENDING when the run ended",
