@@ -209,10 +209,10 @@ fn a_given_up_send_whose_record_a_later_send_published_says_so() {
     let v = run(&text);
     let why = causes(&v, AnomalyKind::SendFailed);
     assert_eq!(why.len(), 1);
-    // The relay's send gave up at 3520 ms; the row was published again at 3572 ms and
-    // that send appended it: the cause must not credit the failed send.
+    // The relay's send gave up at 3320 ms; the row was published again at 3372 ms and
+    // that send appended it at 4722 ms: the cause must not credit the failed send.
     assert!(
-        why[0].ends_with("a later send put it in the log, at p2@0"),
+        why[0].ends_with("a later send put it in the log at t=4722ms, at p2@0"),
         "{}",
         why[0]
     );
@@ -271,6 +271,21 @@ fn a_second_copy_from_a_producer_retry_is_not_called_a_redelivery() {
         why[0]
     );
     assert!(!why[0].contains("was delivered again"), "{}", why[0]);
+}
+
+/// A give-up whose own attempt lands afterwards (the request was still on its way) says
+/// so: no "later send" that never happened.
+#[test]
+fn a_give_up_whose_own_attempt_lands_later_says_so() {
+    let v = run(&case("late-own-attempt"));
+    let why = causes(&v, AnomalyKind::SendFailed);
+    assert_eq!(why.len(), 1, "{why:#?}");
+    assert!(
+        why[0].contains("an attempt of its own, still on its way when it gave up, reached the log at t=150ms, at p0@0"),
+        "{}",
+        why[0]
+    );
+    assert!(!why[0].contains("later send"), "{}", why[0]);
 }
 
 /// A request timeout closes the connection and fails every request on it: without

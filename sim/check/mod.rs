@@ -222,6 +222,10 @@ impl Properties {
             | Kind::SendFailed { .. }
             | Kind::OutageStart { .. }
             | Kind::OutageEnd { .. } => self.producers.record(cx, ev, u, found),
+            // Only while a give-up waits to see whether its record lands anyway.
+            Kind::Send { .. } | Kind::Append { .. } if self.producers.watching() => {
+                self.producers.record(cx, ev, u, found)
+            }
             Kind::RequestDropped { .. } => {
                 self.producers.record(cx, ev, u, found);
                 self.services.record(cx, ev, u, found);

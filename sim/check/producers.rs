@@ -24,6 +24,8 @@ pub struct Producers {
     /// Sends given up, in order: judged when the run ends, when the log shows whether
     /// the record got there anyway.
     failed: Vec<Failed>,
+    /// Per event, the latest give-up still waiting to see whether the record lands later.
+    watching: BTreeMap<EventIx, usize>,
 }
 
 struct Failed {
@@ -39,9 +41,21 @@ struct Failed {
     attempts: u32,
     elapsed_ms: u32,
     limit: GaveUp,
+    /// The first append of the record after the give-up: when, where, and whether it was
+    /// this send's own attempt arriving late (same sender, no new send of it since)
+    /// rather than a later send.
+    landed_after: Option<(Time, PartId, crate::model::log::Offset, bool)>,
+    /// The same sender sent the record again after giving up (a relay's republish).
+    resent: bool,
 }
 
 impl Producers {
+    /// Whether a give-up waits to see whether its record reaches the log later (then
+    /// this property reads `send` and `append` records too).
+    pub fn watching(&self) -> bool {
+        !self.watching.is_empty()
+    }
+
     /// What cut `actor` off when its request was dropped, from the outages in force.
     fn why_dropped(&self, cx: &Context, actor: ActorId) -> &'static str {
         let service = match cx.t.actors[actor.ix()].0 {
@@ -98,6 +112,25 @@ impl Property for Producers {
                 }
                 Outage::Store(_) => {}
             },
+            Kind::Send { actor, event, .. } => {
+                if let Some(&i) = self.watching.get(&event) {
+                    if self.failed[i].actor == actor {
+                        self.failed[i].resent = true;
+                    }
+                }
+            }
+            Kind::Append {
+                sender,
+                event,
+                part,
+                offset,
+            } => {
+                if let Some(i) = self.watching.remove(&event) {
+                    let f = &mut self.failed[i];
+                    let own = f.actor == sender && !f.resent;
+                    f.landed_after = Some((ev.at, part, offset, own));
+                }
+            }
             Kind::SendFailed {
                 actor,
                 event,
@@ -107,8 +140,14 @@ impl Property for Producers {
             } => {
                 found.totals.bump(Counter::SendFailed);
                 let own = cx.f.give_ups.get(&event).and_then(|g| g.last());
+                let appended_before = cx.f.appends[event.ix()] > 0;
+                if !appended_before {
+                    self.watching.insert(event, self.failed.len());
+                }
                 self.failed.push(Failed {
-                    appended_before: cx.f.appends[event.ix()] > 0,
+                    appended_before,
+                    landed_after: None,
+                    resent: false,
                     own_landed: own.is_some_and(|&(_, who, landed)| who == actor && landed),
                     at: ev.at,
                     actor,
@@ -169,11 +208,18 @@ impl Property for Producers {
                     "; another send had already put the record in the log, at {}@{o}",
                     cx.t.part_name(p)
                 )
-            } else if cx.f.appends[f.event.ix()] > 0 {
-                format!(
-                    "; a later send put it in the log, at {}@{o}",
-                    cx.t.part_name(p)
-                )
+            } else if let Some((t, p, o, own)) = f.landed_after {
+                if own {
+                    format!(
+                        "; an attempt of its own, still on its way when it gave up, reached the log at t={t}ms, at {}@{o} (Kafka reports such a send failed too)",
+                        cx.t.part_name(p)
+                    )
+                } else {
+                    format!(
+                        "; a later send put it in the log at t={t}ms, at {}@{o}",
+                        cx.t.part_name(p)
+                    )
+                }
             } else {
                 "; it never reached the log".to_string()
             };
