@@ -72,7 +72,7 @@ counters! {
     RecordsInLog => "records_in_log", Group: "records in the group's partitions when the run ended (= records_processed + skipped_by_reset + lost + unprocessed_at_end)",
     RecordsProcessed => "records_processed", Group: "records (partition offsets) the group processed at least once",
     CommandsRefused => "commands_refused", Service: "commands that reached a service while it was down: no order was placed",
-    InFlightAtEnd => "in_flight_at_end", Total: "sends still unfinished in their producer client when the run ended (waiting to be sent, or for an answer) whose record had not reached the log: the run stopped before the client succeeded or gave up",
+    InFlightAtEnd => "in_flight_at_end", Total: "sends still unfinished when the run ended whose record had not reached the log: in their producer client (waiting to be sent, or for an answer), or an acks=0 request still on its way to the brokers",
 }
 
 /// A value for every counter, indexed by `Counter`.

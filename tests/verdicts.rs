@@ -273,6 +273,21 @@ fn a_second_copy_from_a_producer_retry_is_not_called_a_redelivery() {
     assert!(!why[0].contains("was delivered again"), "{}", why[0]);
 }
 
+/// An acks=0 record still on its way when the run ends is counted and named, not silent.
+#[test]
+fn an_acks0_request_on_the_wire_at_the_end_is_in_flight_at_end() {
+    let v = run(&case("acks0-on-the-wire-at-end"));
+    assert_eq!(v.totals.get(Counter::InFlightAtEnd), 1);
+    assert_eq!(v.totals.get(Counter::UnackedLost), 0);
+    let why = causes(&v, AnomalyKind::InFlightAtEnd);
+    assert_eq!(why.len(), 1);
+    assert!(
+        why[0].contains("e-1 from p was sent with acks=0 (counted as sent) and its request was still on its way to the brokers when the run ended at t=50ms"),
+        "{}",
+        why[0]
+    );
+}
+
 /// A give-up whose own attempt lands afterwards (the request was still on its way) says
 /// so: no "later send" that never happened.
 #[test]

@@ -74,6 +74,9 @@ pub struct Facts {
     /// Per event: how many times it was appended.
     pub appends: Vec<u32>,
     pub acked: Vec<bool>,
+    /// Per event: sent with acks=0 (its `ack` record has no offset: counted as sent, never
+    /// answered).
+    pub acks0: Vec<bool>,
     /// Per event: why some client retried a send of it, as bits: `RETRIED_TIMEOUT` (its
     /// own request timed out), `RETRIED_CLOSED` (another request on its connection timed
     /// out and the connection closed), `RETRIED_OTHER` (an error answer).
@@ -145,6 +148,7 @@ impl Facts {
                 .resize(events, (PartId::NONE, Offset::ZERO));
             self.appends.resize(events, 0);
             self.acked.resize(events, false);
+            self.acks0.resize(events, false);
             self.retried.resize(events, 0);
             self.sending.resize(events, 0);
             for g in &mut self.groups {
@@ -177,8 +181,16 @@ impl Facts {
                     self.open_by.entry(actor).or_default().insert(event);
                 }
             }
-            Kind::Ack { actor, event, .. } => {
+            Kind::Ack {
+                actor,
+                event,
+                offset,
+                ..
+            } => {
                 self.acked[event.ix()] = true;
+                if offset.is_none() {
+                    self.acks0[event.ix()] = true;
+                }
                 self.close_send(t, actor, event);
             }
             Kind::Retry { event, error, .. } => {

@@ -218,10 +218,9 @@ impl Properties {
     fn record(&mut self, cx: &Context, ev: &TraceEvent, u: Update, found: &mut Findings) {
         self.tallies.record(cx, ev, u, found);
         match ev.kind {
-            Kind::Ack { offset: None, .. }
-            | Kind::SendFailed { .. }
-            | Kind::OutageStart { .. }
-            | Kind::OutageEnd { .. } => self.producers.record(cx, ev, u, found),
+            Kind::SendFailed { .. } | Kind::OutageStart { .. } | Kind::OutageEnd { .. } => {
+                self.producers.record(cx, ev, u, found)
+            }
             // Only while a give-up waits to see whether its record lands anyway.
             Kind::Send { .. } | Kind::Append { .. } if self.producers.watching() => {
                 self.producers.record(cx, ev, u, found)

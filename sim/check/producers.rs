@@ -13,8 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Default)]
 pub struct Producers {
-    /// Per event: sent with acks=0 (its `ack` record has no offset).
-    unacked: Vec<bool>,
     /// Events with acks=0 whose request was dropped: (time, sender, partition, why).
     dropped: BTreeMap<EventIx, (Time, ActorId, PartId, &'static str)>,
     /// Open Kafka outage windows, and the actors cut off by isolation, as the outage
@@ -80,19 +78,7 @@ impl Producers {
 impl Property for Producers {
     fn record(&mut self, cx: &Context, ev: &TraceEvent, _: Update, found: &mut Findings) {
         match ev.kind {
-            Kind::Ack {
-                event,
-                offset: None,
-                ..
-            } => {
-                if self.unacked.len() <= event.ix() {
-                    self.unacked.resize(event.ix() + 1, false);
-                }
-                self.unacked[event.ix()] = true;
-            }
-            Kind::RequestDropped { actor, event, part }
-                if self.unacked.get(event.ix()).copied().unwrap_or(false) =>
-            {
+            Kind::RequestDropped { actor, event, part } if cx.f.acks0[event.ix()] => {
                 let why = self.why_dropped(cx, actor);
                 self.dropped
                     .entry(event)
@@ -196,6 +182,29 @@ impl Property for Producers {
                 offset: None,
                 event: Some(event),
                 cause,
+            });
+        }
+        // acks=0 sends whose request was still on its way when the run ended: the client
+        // counted them as sent, and neither the log nor a drop has them yet.
+        for (e, _) in cx.f.acks0.iter().enumerate().filter(|(_, &a)| a) {
+            let event = EventIx(e as u32);
+            if cx.f.appends[e] > 0 || self.dropped.contains_key(&event) {
+                continue;
+            }
+            found.totals.bump(Counter::InFlightAtEnd);
+            let source = cx.t.envelopes[e].source;
+            found.anomalies.push(Anomaly {
+                kind: AnomalyKind::InFlightAtEnd,
+                scope: cx.name(source).to_string(),
+                at: end,
+                part: None,
+                offset: None,
+                event: Some(event),
+                cause: format!(
+                    "{} from {} was sent with acks=0 (counted as sent) and its request was still on its way to the brokers when the run ended at t={end}ms: it had not reached the log",
+                    cx.t.event_id(event),
+                    cx.name(source)
+                ),
             });
         }
         for f in &self.failed {

@@ -219,6 +219,9 @@ impl Services {
                 "its request was dropped at t={d}ms, and acks=0 never resends (unacked_lost)"
             );
         }
+        if cx.f.acks0[event.ix()] {
+            return "it was sent with acks=0 and its request was still on its way to the brokers when the run ended (in_flight_at_end)".to_string();
+        }
         match spec.publish {
             Publish::Outbox => "its outbox row was still PENDING when the run ended".to_string(),
             Publish::DualWrite => "no send of it reached the brokers".to_string(),
