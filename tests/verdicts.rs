@@ -273,6 +273,23 @@ fn a_second_copy_from_a_producer_retry_is_not_called_a_redelivery() {
     assert!(!why[0].contains("was delivered again"), "{}", why[0]);
 }
 
+/// The documented limits bound a run's cost: a retry storm within every limit stops at
+/// the produce budget instead of filling memory with copies.
+#[test]
+fn a_retry_storm_stops_at_the_produce_budget() {
+    // Kept out of tests/verdicts/, which the trace-keeping tests run in full.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/limits/produce-storm.yaml"),
+    )
+    .expect("readable");
+    let sc = scenario::parse(&text).expect("loads");
+    let (r, v) = simulate(&sc, sc.seed);
+    assert_eq!(r.outcome.name(), "produce-budget");
+    let appended = v.totals.get(Counter::Appended);
+    assert!(appended > 1_000_000, "a storm of copies: {appended}");
+    assert!(appended <= scenario::limits::PRODUCED_COPIES, "{appended}");
+}
+
 /// An acks=0 record still on its way when the run ends is counted and named, not silent.
 #[test]
 fn an_acks0_request_on_the_wire_at_the_end_is_in_flight_at_end() {

@@ -64,6 +64,8 @@ pub enum Outcome {
     TimeLimit,
     /// `run.max_events` events were processed.
     EventBudget,
+    /// Produce requests carried `limits::PRODUCED_COPIES` record copies (every attempt).
+    ProduceBudget,
 }
 
 impl Outcome {
@@ -72,6 +74,7 @@ impl Outcome {
             Outcome::Quiescent => "quiescent",
             Outcome::TimeLimit => "time-limit",
             Outcome::EventBudget => "event-budget",
+            Outcome::ProduceBudget => "produce-budget",
         }
     }
 }
@@ -126,6 +129,9 @@ pub struct World<'s, K: TraceSink> {
     first_part: Vec<PartId>,
     key_ids: BTreeMap<String, u32>,
     peak_queue_len: usize,
+    /// Record copies sent in produce requests so far (every attempt): the run's produce
+    /// budget reads it.
+    produced_copies: u64,
 }
 
 impl<'s, K: TraceSink> World<'s, K> {
@@ -169,6 +175,7 @@ impl<'s, K: TraceSink> World<'s, K> {
             first_part,
             key_ids: BTreeMap::new(),
             peak_queue_len: 0,
+            produced_copies: 0,
         };
         w.build(seed);
         w
@@ -488,6 +495,10 @@ impl<'s, K: TraceSink> World<'s, K> {
         if !out.sends.is_empty() {
             let from = self.endpoint(who);
             for (to, msg) in out.sends.drain(..) {
+                if let Msg::Produce(p) = &msg {
+                    self.produced_copies +=
+                        p.batches.iter().map(|b| b.events.len() as u64).sum::<u64>();
+                }
                 if let Some((path, at)) = self.net.send(out.now, from, to, msg) {
                     self.queue.push_fixed(at, Ev::Deliver(path));
                 }
@@ -538,7 +549,8 @@ struct Bases {
 }
 
 impl<K: TraceSink> World<'_, K> {
-    /// Runs to the end: quiescence, `run.until_ms` or `run.max_events`.
+    /// Runs to the end: quiescence, `run.until_ms`, `run.max_events`, or the produced-copies
+    /// budget.
     pub fn run(mut self) -> RunResult {
         let until = Time(self.sc.run.until_ms);
         let budget = self.sc.run.max_events;
@@ -547,6 +559,9 @@ impl<K: TraceSink> World<'_, K> {
         let outcome = loop {
             if events >= budget {
                 break Outcome::EventBudget;
+            }
+            if self.produced_copies >= crate::scenario::limits::PRODUCED_COPIES {
+                break Outcome::ProduceBudget;
             }
             match self.queue.peek_time() {
                 None => break Outcome::Quiescent,

@@ -39,6 +39,12 @@ pub mod limits {
     /// Partitions an idle member scans on every poll, times the polls an idle run can
     /// make (`until_ms / fetch.max.wait.ms`), summed over groups.
     pub const IDLE_POLL_WORK: u64 = 2_000_000_000;
+    /// Record copies sent in produce requests in one run, every attempt counted: a run
+    /// that reaches it stops (outcome `produce-budget`). One produce request can carry a
+    /// batch for every partition its broker leads, and every retry sends its records
+    /// again (and without idempotence appends them again), so the event budget alone does
+    /// not bound the network or the logs. Appended records are at most this many.
+    pub const PRODUCED_COPIES: u64 = 20_000_000;
 }
 
 pub const DEFAULT_UNTIL_MS: u64 = 60_000;
