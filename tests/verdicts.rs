@@ -290,6 +290,36 @@ fn a_retry_storm_stops_at_the_produce_budget() {
     assert!(appended <= scenario::limits::PRODUCED_COPIES, "{appended}");
 }
 
+/// A request already on its way survives its sender's crash: when the network drops it
+/// later, the cause names the drop, not the crash alone.
+#[test]
+fn a_request_dropped_after_its_senders_crash_is_named_as_dropped() {
+    let v = run(&case("crash-then-drop"));
+    let why = causes(&v, AnomalyKind::CommittedWithoutEvent);
+    assert_eq!(why.len(), 1, "{why:#?}");
+    assert!(
+        why[0].contains("svc crashed at t=10ms while its send was awaiting an answer, so nothing would retry it, and its request, already on its way, was dropped at t=41ms"),
+        "{}",
+        why[0]
+    );
+    assert!(!why[0].contains("lost with its process"), "{}", why[0]);
+}
+
+/// The first copy of a record processed after a later one is not called a retry appended
+/// again by a producer without idempotence: the relay's republish made the other copy.
+#[test]
+fn a_first_copy_processed_second_names_the_republish() {
+    let v = run(&case("first-copy-processed-second"));
+    let why = causes(&v, AnomalyKind::DuplicateEffect);
+    assert_eq!(why.len(), 1, "{why:#?}");
+    assert!(
+        why[0].contains("p0@0, the first of its copies in the log, was processed after a later copy (svc-relay-1 gave up on its send at t=2503ms although an attempt had reached the log"),
+        "{}",
+        why[0]
+    );
+    assert!(!why[0].contains("without enable.idempotence"), "{}", why[0]);
+}
+
 /// An acks=0 record still on its way when the run ends is counted and named, not silent.
 #[test]
 fn an_acks0_request_on_the_wire_at_the_end_is_in_flight_at_end() {

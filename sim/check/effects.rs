@@ -160,10 +160,14 @@ impl DuplicateEffects {
             };
             format!("{pn}@{offset} was delivered again{why}")
         } else {
-            format!(
-                "{pn}@{offset} is another copy of it in the log ({}), not a redelivery",
-                cx.f.why_copy(cx.t, event, part, offset)
-            )
+            let why = cx.f.why_copy(cx.t, event, part, offset);
+            if cx.f.first_append[event.ix()] == (part, offset) {
+                format!(
+                    "{pn}@{offset}, the first of its copies in the log, was processed after a later copy ({why}), not a redelivery"
+                )
+            } else {
+                format!("{pn}@{offset} is another copy of it in the log ({why}), not a redelivery")
+            }
         };
         let Some(idem) = &group.idempotency else {
             return format!(

@@ -383,6 +383,11 @@ impl Facts {
             return self.why_copies(t, event);
         };
         if i == 0 {
+            // The first publish: the original copy needs no reason of its own, the others
+            // do; a second copy from that same publish is a retry appended again.
+            if self.first_append[event.ix()] == (part, offset) {
+                return self.why_copies(t, event);
+            }
             return self.why_retried(event);
         }
         self.why_republished(t, event, publishes[i - 1], publishes[i])

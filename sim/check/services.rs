@@ -16,7 +16,7 @@ pub struct Services {
     orders: Vec<Vec<(Time, EventIx)>>,
     /// Outbox events: when, and by which relay, the row was first marked PUBLISHED.
     marked: BTreeMap<EventIx, (Time, ActorId)>,
-    /// When each event's first produce request was dropped by the network.
+    /// When each event's latest produce request was dropped by the network.
     dropped: BTreeMap<EventIx, Time>,
 }
 
@@ -42,7 +42,7 @@ impl Property for Services {
                 self.marked.entry(event).or_insert((ev.at, actor));
             }
             Kind::RequestDropped { event, .. } => {
-                self.dropped.entry(event).or_insert(ev.at);
+                self.dropped.insert(event, ev.at);
             }
             _ => {}
         }
@@ -205,6 +205,14 @@ impl Services {
             Publish::DualWrite => "; a dual write has no second chance",
         };
         if let Some(&(t, sender)) = cx.f.abandoned.get(&event) {
+            // A request already on its way survives its sender's crash: if the network
+            // dropped it afterwards, that drop is what lost the record.
+            if let Some(&d) = self.dropped.get(&event).filter(|&&d| d >= t) {
+                return format!(
+                    "{} crashed at t={t}ms while its send was awaiting an answer, so nothing would retry it, and its request, already on its way, was dropped at t={d}ms{pending}",
+                    cx.name(sender)
+                );
+            }
             return format!(
                 "{} crashed at t={t}ms while its send was awaiting an answer, and the send was lost with its process{pending}",
                 cx.name(sender)
