@@ -567,7 +567,7 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             n(actor),
             "new-epoch",
             format!(
-                "a sent batch for {} expired and nothing later showed it landed: producer epoch {epoch}, its sequences restart at 0",
+                "a sent batch for {} was given up and nothing later showed it landed: producer epoch {epoch}, its sequences restart at 0",
                 t.part_name(part)
             ),
         ),
