@@ -273,9 +273,10 @@ pub enum Kind {
         on_record: Option<u64>,
     },
     /// An idempotent producer moved to producer epoch `epoch` because a sent batch of
-    /// `part` was given up (expired, out of retries, or an unfillable sequence gap) and nothing later proved it landed: that partition's sequences
-    /// restart at 0 (KIP-360, `TransactionManager.bumpIdempotentProducerEpoch`). Other
-    /// partitions move to the new epoch once their batches in flight complete.
+    /// `part` was given up (expired, out of retries, or an unfillable sequence gap) and
+    /// nothing later proved it landed: that partition's sequences restart at 0 (KIP-360,
+    /// `TransactionManager.bumpIdempotentProducerEpoch`). Other partitions move to the new
+    /// epoch once their batches in flight complete.
     EpochBump {
         actor: ActorId,
         part: PartId,
