@@ -26,6 +26,7 @@ use crate::model::log::Offset;
 use crate::scenario::{Expectation, Scenario};
 use crate::trace::{ActorId, EventIx, Kind, PartId, Tables, TraceEvent, TraceSink};
 use facts::{Facts, Update};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AnomalyKind {
@@ -128,10 +129,18 @@ pub struct Verdict {
     pub totals: Counts,
     pub groups: Vec<GroupVerdict>,
     pub services: Vec<ServiceVerdict>,
+    /// The first `ANOMALIES_KEPT` anomalies by (time, kind).
     pub anomalies: Vec<Anomaly>,
+    /// Anomalies past the first `ANOMALIES_KEPT`, counted by kind (the counters count
+    /// every one): a run with millions of them keeps bounded memory.
+    pub anomalies_left_out: Vec<(AnomalyKind, u64)>,
     pub expectations: Vec<ExpectationResult>,
     pub pass: bool,
 }
+
+/// Anomalies a verdict keeps with their cause, the earliest by (time, kind); the rest are
+/// counted by kind. 50000 causes are about 30 MB.
+pub const ANOMALIES_KEPT: usize = 50_000;
 
 /// What the properties found so far: counts and anomalies, per group, service and run.
 pub struct Findings<'s> {
@@ -139,10 +148,31 @@ pub struct Findings<'s> {
     pub groups: Vec<Counts>,
     pub services: Vec<Counts>,
     pub totals: Counts,
-    pub anomalies: Vec<Anomaly>,
+    anomalies: Vec<Anomaly>,
+    left_out: BTreeMap<AnomalyKind, u64>,
 }
 
 impl Findings<'_> {
+    /// Adds an anomaly. Past twice `ANOMALIES_KEPT`, the latest by (time, kind) are
+    /// dropped and counted, so memory stays bounded whatever a run finds; the ones kept
+    /// are the same as sorting everything and keeping the first `ANOMALIES_KEPT`.
+    pub fn push(&mut self, a: Anomaly) {
+        self.anomalies.push(a);
+        if self.anomalies.len() >= 2 * ANOMALIES_KEPT {
+            self.keep_earliest();
+        }
+    }
+
+    fn keep_earliest(&mut self) {
+        self.anomalies.sort_by_key(|a| (a.at, a.kind));
+        for a in self
+            .anomalies
+            .drain(ANOMALIES_KEPT.min(self.anomalies.len())..)
+        {
+            *self.left_out.entry(a.kind).or_default() += 1;
+        }
+    }
+
     /// Counts `n` of `c` for group `g` (group counters) or the run (total counters).
     pub fn count_group(&mut self, g: usize, c: Counter, n: u64) {
         debug_assert_eq!(c.scope(), Scope::Group);
@@ -160,7 +190,7 @@ impl Findings<'_> {
         event: Option<EventIx>,
         cause: String,
     ) {
-        self.anomalies.push(Anomaly {
+        self.push(Anomaly {
             kind,
             scope: self.sc.groups[g].name.clone(),
             at,
@@ -280,6 +310,7 @@ impl<'s> Checker<'s> {
                 services: vec![Counts::default(); sc.services.len()],
                 totals: Counts::default(),
                 anomalies: Vec::new(),
+                left_out: BTreeMap::new(),
             },
             props: Properties {
                 tallies: tallies::Tallies,
@@ -373,13 +404,13 @@ impl<'s> Checker<'s> {
             })
             .collect();
         let pass = expectations.iter().all(|e| e.holds);
-        let mut anomalies = findings.anomalies;
-        anomalies.sort_by_key(|a| (a.at, a.kind));
+        findings.keep_earliest();
         Verdict {
             totals: findings.totals,
             groups,
             services,
-            anomalies,
+            anomalies: findings.anomalies,
+            anomalies_left_out: findings.left_out.into_iter().collect(),
             expectations,
             pass,
         }

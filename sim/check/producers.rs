@@ -23,7 +23,10 @@ pub struct Producers {
     /// the record got there anyway.
     failed: Vec<Failed>,
     /// Per event, the latest give-up still waiting to see whether the record lands later.
-    watching: BTreeMap<EventIx, usize>,
+    /// Dense by event (a map costs ten times the memory when millions of sends fail):
+    /// 1 + the index in `failed`, or 0.
+    watching: Vec<u32>,
+    watched: usize,
 }
 
 struct Failed {
@@ -48,10 +51,18 @@ struct Failed {
 }
 
 impl Producers {
+    /// The give-up of `event` waiting to see whether the record lands later.
+    fn watched(&self, event: EventIx) -> Option<usize> {
+        match self.watching.get(event.ix()) {
+            Some(&i) if i > 0 => Some(i as usize - 1),
+            _ => None,
+        }
+    }
+
     /// Whether a give-up waits to see whether its record reaches the log later (then
     /// this property reads `send` and `append` records too).
     pub fn watching(&self) -> bool {
-        !self.watching.is_empty()
+        self.watched > 0
     }
 
     /// What cut `actor` off when its request was dropped, from the outages in force.
@@ -99,7 +110,7 @@ impl Property for Producers {
                 Outage::Store(_) => {}
             },
             Kind::Send { actor, event, .. } => {
-                if let Some(&i) = self.watching.get(&event) {
+                if let Some(i) = self.watched(event) {
                     if self.failed[i].actor == actor {
                         self.failed[i].resent = true;
                     }
@@ -111,7 +122,9 @@ impl Property for Producers {
                 part,
                 offset,
             } => {
-                if let Some(i) = self.watching.remove(&event) {
+                if let Some(i) = self.watched(event) {
+                    self.watching[event.ix()] = 0;
+                    self.watched -= 1;
                     let f = &mut self.failed[i];
                     let own = f.actor == sender && !f.resent;
                     f.landed_after = Some((ev.at, part, offset, own));
@@ -128,7 +141,14 @@ impl Property for Producers {
                 let own = cx.f.give_ups.get(&event).and_then(|g| g.last());
                 let appended_before = cx.f.appends[event.ix()] > 0;
                 if !appended_before {
-                    self.watching.insert(event, self.failed.len());
+                    if self.watching.len() <= event.ix() {
+                        self.watching
+                            .resize(cx.t.envelopes.len().max(event.ix() + 1), 0);
+                    }
+                    if self.watching[event.ix()] == 0 {
+                        self.watched += 1;
+                    }
+                    self.watching[event.ix()] = self.failed.len() as u32 + 1;
                 }
                 self.failed.push(Failed {
                     appended_before,
@@ -174,7 +194,7 @@ impl Property for Producers {
                 cx.t.event_id(event),
                 cx.name(source)
             );
-            found.anomalies.push(Anomaly {
+            found.push(Anomaly {
                 kind: AnomalyKind::InFlightAtEnd,
                 scope: cx.name(source).to_string(),
                 at: end,
@@ -193,7 +213,7 @@ impl Property for Producers {
             }
             found.totals.bump(Counter::InFlightAtEnd);
             let source = cx.t.envelopes[e].source;
-            found.anomalies.push(Anomaly {
+            found.push(Anomaly {
                 kind: AnomalyKind::InFlightAtEnd,
                 scope: cx.name(source).to_string(),
                 at: end,
@@ -240,7 +260,7 @@ impl Property for Producers {
                 crate::report::attempts_text(f.attempts),
                 f.elapsed_ms
             );
-            found.anomalies.push(Anomaly {
+            found.push(Anomaly {
                 kind: AnomalyKind::SendFailed,
                 scope: cx.name(f.actor).to_string(),
                 at: f.at,
@@ -261,7 +281,7 @@ impl Property for Producers {
                 cx.t.event_id(event),
                 cx.t.part_name(part)
             );
-            found.anomalies.push(Anomaly {
+            found.push(Anomaly {
                 kind: AnomalyKind::UnackedLost,
                 scope: cx.name(actor).to_string(),
                 at,

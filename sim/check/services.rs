@@ -139,7 +139,7 @@ fn push(
     cause: String,
 ) {
     let (p, o) = cx.f.first_append[event.ix()];
-    found.anomalies.push(Anomaly {
+    found.push(Anomaly {
         kind,
         scope: scope.to_string(),
         at,

@@ -148,6 +148,11 @@ pub fn json(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict) -> String {
         j.close_object();
     }
     j.close_array();
+    j.key("anomalies_left_out").open_object();
+    for &(kind, n) in &v.anomalies_left_out {
+        j.field_num(kind.name(), n);
+    }
+    j.close_object();
     j.close_object();
     let mut s = j.finish();
     s.push('\n');

@@ -823,7 +823,8 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 fn anomalies(o: &mut String, v: &Verdict) {
-    let _ = writeln!(o, "\nAnomalies ({})", v.anomalies.len());
+    let left_out: u64 = v.anomalies_left_out.iter().map(|k| k.1).sum();
+    let _ = writeln!(o, "\nAnomalies ({})", v.anomalies.len() as u64 + left_out);
     if v.anomalies.is_empty() {
         let _ = writeln!(o, "  none");
     }
@@ -835,19 +836,26 @@ fn anomalies(o: &mut String, v: &Verdict) {
             let _ = writeln!(o, "      {line}");
         }
     }
-    if v.anomalies.len() > ANOMALIES_SHOWN {
+    if v.anomalies.len() > ANOMALIES_SHOWN || left_out > 0 {
         // Which kinds are hidden, so a kind that only happens late is not missed.
-        let mut hidden: std::collections::BTreeMap<&str, usize> = Default::default();
-        for a in &v.anomalies[ANOMALIES_SHOWN..] {
+        let mut hidden: std::collections::BTreeMap<&str, u64> = Default::default();
+        for a in v.anomalies.iter().skip(ANOMALIES_SHOWN) {
             *hidden.entry(a.kind.name()).or_default() += 1;
         }
+        for &(kind, n) in &v.anomalies_left_out {
+            *hidden.entry(kind.name()).or_default() += n;
+        }
         let kinds: Vec<String> = hidden.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        let _ = writeln!(
-            o,
-            "  … {} more: {} (every one is in --format json)",
-            v.anomalies.len() - ANOMALIES_SHOWN,
-            kinds.join(", ")
-        );
+        let more = v.anomalies.len().saturating_sub(ANOMALIES_SHOWN) as u64 + left_out;
+        let where_ = if left_out == 0 {
+            "every one is in --format json".to_string()
+        } else {
+            format!(
+                "the first {} by time are in --format json, with their causes; the rest are counted",
+                crate::check::ANOMALIES_KEPT
+            )
+        };
+        let _ = writeln!(o, "  … {more} more: {} ({where_})", kinds.join(", "));
     }
 }
 
