@@ -216,3 +216,17 @@ fn a_missing_file_exits_2_with_a_one_line_message() {
         outcome.stderr
     );
 }
+
+/// Each YAML budget names itself: a plain file with too many nodes is not told it repeats
+/// anchors and aliases (it has none).
+#[test]
+fn the_node_budget_is_named_as_such() {
+    let topics = vec!["t"; 50_001].join(",");
+    let text = format!(
+        "name: n\ntitle: t\ntopics: [ {{ name: t }} ]\nconsumer_groups:\n  - {{ name: g, topics: [{topics}] }}\n"
+    );
+    let errors = kafkasim::scenario::parse(&text).expect_err("over the node budget");
+    let message = format!("{errors:?}");
+    assert!(message.contains("more than 50000 YAML nodes"), "{message}");
+    assert!(!message.contains("anchors"), "{message}");
+}

@@ -26,6 +26,14 @@ pub(super) fn yaml_diagnostic(e: &serde_saphyr::Error, source: &str) -> Diagnost
     if msg == "invalid u64" || msg.starts_with("invalid u64") {
         msg = if token.starts_with('-') {
             format!("expected a whole number (0 or more), got `{token}`: it cannot be negative")
+        } else if token.len() > 1
+            && token.starts_with('0')
+            && token.chars().all(|c| c.is_ascii_digit())
+        {
+            format!(
+                "the number `{token}` has a leading zero (YAML 1.1 would read it as octal): write `{}`",
+                token.trim_start_matches('0').is_empty().then_some("0").unwrap_or(token.trim_start_matches('0'))
+            )
         } else if !token.is_empty() && token.chars().all(|c| c.is_ascii_digit()) {
             format!("the number `{token}` is too large")
         } else {
@@ -211,7 +219,9 @@ fn token_at(source: &str, line: u64, column: u64) -> String {
 fn budget_message(what: &str) -> String {
     let kind = what.split([' ', '{']).next().unwrap_or("");
     match kind {
-        "Nodes" | "Aliases" | "Anchors" | "Events" | "RecordedAnchorEvents" | "RecordedAnchorBytes" => {
+        "Nodes" => "the file has more than 50000 YAML nodes (values, lists and maps, with every alias expanded), more than a scenario may hold".to_string(),
+        "Events" => "the file has more than 200000 YAML parser events, more than a scenario may hold".to_string(),
+        "Aliases" | "Anchors" | "RecordedAnchorEvents" | "RecordedAnchorBytes" => {
             "the file expands to more YAML than a scenario may hold (anchors and aliases repeated too often)".to_string()
         }
         "Depth" => "the file is nested more than 32 levels deep".to_string(),
