@@ -32,7 +32,10 @@ pub(super) fn yaml_diagnostic(e: &serde_saphyr::Error, source: &str) -> Diagnost
         {
             format!(
                 "the number `{token}` has a leading zero (YAML 1.1 would read it as octal): write `{}`",
-                token.trim_start_matches('0').is_empty().then_some("0").unwrap_or(token.trim_start_matches('0'))
+                match token.trim_start_matches('0') {
+                    "" => "0",
+                    digits => digits,
+                }
             )
         } else if !token.is_empty() && token.chars().all(|c| c.is_ascii_digit()) {
             format!("the number `{token}` is too large")
