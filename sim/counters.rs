@@ -73,6 +73,9 @@ counters! {
     RecordsProcessed => "records_processed", Group: "records (partition offsets) the group processed at least once",
     CommandsRefused => "commands_refused", Service: "commands that reached a service while it was down: no order was placed",
     InFlightAtEnd => "in_flight_at_end", Total: "sends still unfinished when the run ended whose record had not reached the log: in their producer client (waiting to be sent, or for an answer), or an acks=0 request still on its way to the brokers",
+    AckedLost => "acked_lost", Total: "acknowledged records that a new leader did not have: gone from the log (acks=1 before the followers copied them, or an unclean election)",
+    RejectedNotEnoughReplicas => "rejected_not_enough_replicas", Total: "records an acks=all write offered while the ISR was smaller than min.insync.replicas: refused with NotEnoughReplicas, nothing appended (the client retries)",
+    PartitionOfflineMs => "partition_offline_ms", Total: "milliseconds partitions spent with no leader, summed over partitions",
 }
 
 /// A value for every counter, indexed by `Counter`.

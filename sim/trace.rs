@@ -93,6 +93,12 @@ pub enum SendError {
     /// The broker refused a batch from an older epoch of the producer
     /// (`INVALID_PRODUCER_EPOCH`): a copy that arrived after the client moved on.
     InvalidProducerEpoch,
+    /// The partition has no live leader (`NOT_LEADER_OR_FOLLOWER`): the client retries
+    /// once metadata names a new one.
+    NotLeaderOrFollower,
+    /// acks=all, and the ISR is smaller than `min.insync.replicas`
+    /// (`NOT_ENOUGH_REPLICAS`): nothing was appended; the client retries.
+    NotEnoughReplicas,
 }
 
 /// The producer setting that ended a send (`ProducerConfig`'s `retries` and
@@ -162,12 +168,73 @@ pub enum Kind {
         event: EventIx,
         part: PartId,
         offset: Offset,
+        /// The leader broker (0-based) that appended it.
+        broker: u32,
+    },
+    /// The partition's leader refused a record: it has no live leader
+    /// (`NotLeaderOrFollower`), or acks=all found the ISR smaller than
+    /// `min.insync.replicas` (`NotEnoughReplicas`). One row per record.
+    Rejected {
+        event: EventIx,
+        part: PartId,
+        error: SendError,
+    },
+    /// A broker went down: a crash, or a clean (controlled) shutdown.
+    BrokerDown {
+        broker: u32,
+        clean: bool,
+    },
+    /// A broker came back; its replicas catch up from their leaders.
+    BrokerUp {
+        broker: u32,
+    },
+    /// The controller fenced a broker (`broker.session.timeout.ms` after it went silent,
+    /// or at once on a clean shutdown): it leaves every ISR it was in, and its partitions
+    /// get new leaders.
+    BrokerFenced {
+        broker: u32,
+    },
+    /// A partition's leader changed: `leader` None means no replica can lead it (offline).
+    /// `unclean`: the new leader was not in the ISR
+    /// (`unclean.leader.election.enable`). `epoch` is the new leader epoch.
+    LeaderChange {
+        part: PartId,
+        leader: Option<u32>,
+        epoch: u32,
+        unclean: bool,
+    },
+    /// A replica left (`joined: false`) or rejoined the ISR; `size` is the ISR's size after.
+    IsrChange {
+        part: PartId,
+        broker: u32,
+        joined: bool,
+        size: u32,
+    },
+    /// The high watermark moved: consumers may read below `offset`. Traced for
+    /// replicated partitions only (with one replica it follows every append).
+    HighWatermark {
+        part: PartId,
+        offset: Offset,
+    },
+    /// A new leader's log is shorter than its predecessor's: the partition's log now ends
+    /// at `to`, and the records from `to` on are gone.
+    LogTruncated {
+        part: PartId,
+        to: Offset,
+    },
+    /// A follower dropped its records from `to` on, which its leader's log does not have.
+    ReplicaTruncated {
+        part: PartId,
+        broker: u32,
+        to: Offset,
     },
     /// The broker recognised an idempotent producer's retry and did not append again.
     DuplicateIgnored {
         event: EventIx,
         part: PartId,
         offset: Offset,
+        /// The leader broker (0-based) that recognised it.
+        broker: u32,
     },
     /// The producer saw its send acknowledged (`offset` is None with acks=0: the producer
     /// does not wait and never learns it).
@@ -462,6 +529,15 @@ impl Kind {
             Kind::RequestDropped { .. } => "request_dropped",
             Kind::Append { .. } => "append",
             Kind::DuplicateIgnored { .. } => "duplicate_ignored",
+            Kind::Rejected { .. } => "rejected",
+            Kind::BrokerDown { .. } => "broker_down",
+            Kind::BrokerUp { .. } => "broker_up",
+            Kind::BrokerFenced { .. } => "broker_fenced",
+            Kind::LeaderChange { .. } => "leader_change",
+            Kind::IsrChange { .. } => "isr_change",
+            Kind::HighWatermark { .. } => "high_watermark",
+            Kind::LogTruncated { .. } => "log_truncated",
+            Kind::ReplicaTruncated { .. } => "replica_truncated",
             Kind::Ack { .. } => "ack",
             Kind::JoinGroup { .. } => "join_group",
             Kind::RebalanceStart { .. } => "rebalance_start",
@@ -503,6 +579,7 @@ impl Kind {
             | Kind::RequestDropped { event, .. }
             | Kind::Append { event, .. }
             | Kind::DuplicateIgnored { event, .. }
+            | Kind::Rejected { event, .. }
             | Kind::Ack { event, .. }
             | Kind::Deliver { event, .. }
             | Kind::ProcessStart { event, .. }

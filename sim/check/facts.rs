@@ -103,6 +103,9 @@ pub struct Facts {
     /// Per PartId: the event at each offset, as the Append records built it.
     pub logs: Vec<Vec<EventIx>>,
     pub groups: Vec<GroupFacts>,
+    /// The events a `LogTruncated` record just removed from their partition's log (set
+    /// while that record is judged; empty otherwise).
+    pub truncated: Vec<EventIx>,
 }
 
 impl Fate {
@@ -223,6 +226,7 @@ impl Facts {
                 event,
                 part,
                 offset,
+                ..
             } => {
                 if matches!(t.actors[sender.ix()].0, Actor::Relay { .. }) {
                     self.relay_appends
@@ -242,6 +246,21 @@ impl Facts {
                     "appends arrive in offset order"
                 );
                 log.push(event);
+            }
+            Kind::LogTruncated { part, to } => {
+                let log = &mut self.logs[part.ix()];
+                let keep = (to.value() as usize).min(log.len());
+                self.truncated.clear();
+                self.truncated.extend(log.drain(keep..));
+                for &e in &self.truncated {
+                    self.appends[e.ix()] -= 1;
+                    if self.appends[e.ix()] == 0 {
+                        self.first_append[e.ix()] = (PartId::NONE, Offset::ZERO);
+                    }
+                }
+                for g in &mut self.groups {
+                    g.processed[part.ix()].truncate(keep);
+                }
             }
             Kind::OffsetReset {
                 actor,

@@ -16,6 +16,7 @@ mod effects;
 pub mod facts;
 mod key_order;
 mod producers;
+mod replication;
 mod services;
 mod skipped;
 mod tallies;
@@ -42,6 +43,7 @@ pub enum AnomalyKind {
     SendFailed,
     UnackedLost,
     InFlightAtEnd,
+    AckedLost,
 }
 
 impl AnomalyKind {
@@ -60,6 +62,7 @@ impl AnomalyKind {
             AnomalyKind::SendFailed => "send_failed",
             AnomalyKind::UnackedLost => "unacked_lost",
             AnomalyKind::InFlightAtEnd => "in_flight_at_end",
+            AnomalyKind::AckedLost => "acked_lost",
         }
     }
 }
@@ -240,6 +243,9 @@ struct Properties {
     accounting: accounting::Accounting,
     producers: producers::Producers,
     services: services::Services,
+    replication: replication::Replication,
+    /// Some topic has more than one replica: acks and appends go to `replication` too.
+    replicated: bool,
 }
 
 impl Properties {
@@ -251,9 +257,18 @@ impl Properties {
             Kind::SendFailed { .. } | Kind::OutageStart { .. } | Kind::OutageEnd { .. } => {
                 self.producers.record(cx, ev, u, found)
             }
+            Kind::Ack { .. } | Kind::Append { .. } if self.replicated => {
+                self.replication.record(cx, ev, u, found);
+                if self.producers.watching() && matches!(ev.kind, Kind::Append { .. }) {
+                    self.producers.record(cx, ev, u, found);
+                }
+            }
             // Only while a give-up waits to see whether its record lands anyway.
             Kind::Send { .. } | Kind::Append { .. } if self.producers.watching() => {
                 self.producers.record(cx, ev, u, found)
+            }
+            Kind::Rejected { .. } | Kind::LeaderChange { .. } | Kind::LogTruncated { .. } => {
+                self.replication.record(cx, ev, u, found)
             }
             Kind::RequestDropped { .. } => {
                 self.producers.record(cx, ev, u, found);
@@ -281,7 +296,7 @@ impl Properties {
         }
     }
 
-    fn all(&mut self) -> [&mut dyn Property; 8] {
+    fn all(&mut self) -> [&mut dyn Property; 9] {
         [
             &mut self.tallies,
             &mut self.deliveries,
@@ -291,6 +306,7 @@ impl Properties {
             &mut self.accounting,
             &mut self.producers,
             &mut self.services,
+            &mut self.replication,
         ]
     }
 }
@@ -321,6 +337,8 @@ impl<'s> Checker<'s> {
                 accounting: accounting::Accounting,
                 producers: producers::Producers::default(),
                 services: services::Services::new(sc.services.len()),
+                replication: replication::Replication::default(),
+                replicated: sc.topics.iter().any(|t| t.replication_factor > 1),
             },
         }
     }

@@ -121,6 +121,7 @@ impl Property for Producers {
                 event,
                 part,
                 offset,
+                ..
             } => {
                 if let Some(i) = self.watched(event) {
                     self.watching[event.ix()] = 0;

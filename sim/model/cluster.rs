@@ -1,26 +1,43 @@
-//! The brokers, as one component until replication splits them: partition logs, produce
-//! (with the idempotent producer's sequence check), fetch with `fetch.max.wait.ms`
-//! parking, and ListOffsets.
+//! The brokers and their replicas: partition logs on every replica, the ISR, the high
+//! watermark, leader election by the controller, broker crashes and restarts, produce
+//! (with `acks` and the idempotent producer's sequence check), fetch with
+//! `fetch.max.wait.ms` parking, and ListOffsets. One component and one network endpoint
+//! for all brokers: followers copy from their leader inside it, one network latency after
+//! each append (README, Simplifications).
 //!
-//! Inputs: `Produce`, `Fetch` and `ListOffsets` messages, and the `FetchWait` timer.
-//! Outputs: their answers, `Append`/`DuplicateIgnored` trace records, and fetch-wait timers
-//! (cancelled when a parked fetch is answered early, so none outlives its request).
-//! Replication is not modelled yet: each partition lives on its leader only, the high
-//! watermark follows every append, and acks=all behaves as acks=1 (README says so). What
-//! does not live here: the group coordinator (`coordinator.rs`) and anything a client
-//! decides.
+//! Inputs: `Produce`, `Fetch` and `ListOffsets` messages; `FetchWait`, `Replicate` and
+//! `Fence` timers; broker crash, clean shutdown and restart (`on_broker`). Outputs: their
+//! answers; `Append`, `DuplicateIgnored`, `Rejected`, `LeaderChange`, `IsrChange`,
+//! `HighWatermark`, `LogTruncated`, `ReplicaTruncated` and broker trace records; timers.
+//!
+//! What it follows (apache/kafka 3.8/4.0, SEMANTICS.md §5): a record is committed once
+//! every ISR member has it, and the high watermark is the smallest log end offset in the
+//! ISR (`Partition.maybeIncrementLeaderHW`), frozen while the ISR is smaller than
+//! `min.insync.replicas` (KAFKA-15583, 3.7+); acks=all is refused with NotEnoughReplicas
+//! when the ISR is too small at append (`Partition.appendRecordsToLeader`) and otherwise
+//! answered once the high watermark passes the batch (`DelayedProduce`); the KRaft
+//! controller fences a silent broker after `broker.session.timeout.ms`, drops it from
+//! every ISR (keeping the last member of an ISR, which cannot be empty) and elects the
+//! first live ISR replica, or with `unclean.leader.election.enable` any live replica;
+//! each election bumps the leader epoch; followers truncate to their leader's log.
+//! What does not live here: the group coordinator (`coordinator.rs`) and anything a
+//! client decides.
 
 use crate::model::io::{
     Endpoint, FetchRequest, Msg, Out, Produce, ProduceBatch, ProduceResults, Timer, TimerKey,
 };
 use crate::model::log::{Offset, PartitionLog, Record};
-use crate::scenario::{Acks, OffsetReset};
+use crate::scenario::{Acks, OffsetReset, Scenario};
 use crate::trace::{Kind, PartId, SendError};
 use std::collections::BTreeMap;
 
 /// Kafka keeps the last five batches per producer and partition to recognise retries
 /// (`ProducerStateEntry.NUM_BATCHES_TO_RETAIN`).
 const BATCHES_TO_RETAIN: usize = 5;
+
+/// Timer keys: fetch waits use the member index; these sit above any member.
+const REPLICATE: TimerKey = 1 << 40;
+const FENCE: TimerKey = 1 << 41;
 
 /// The broker's state for one producer id on one partition (`ProducerStateEntry`).
 #[derive(Default)]
@@ -45,37 +62,146 @@ struct Parked {
     request: Box<FetchRequest>,
 }
 
-pub struct Cluster {
+/// What a crash, clean shutdown or restart does to a broker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokerControl {
+    Crash,
+    Shutdown,
+    Restart,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Broker {
+    up: bool,
+    /// Fenced by the controller: out of every ISR, leads nothing, until it comes back.
+    fenced: bool,
+}
+
+/// One partition's replicas (Kafka's `Partition` on its leader, plus the controller's
+/// view of it).
+struct Replicas {
+    /// Brokers holding a replica, in the assignment's order (the first is the preferred
+    /// leader).
+    brokers: Vec<u32>,
+    /// One log per replica, in `brokers`' order.
     logs: Vec<PartitionLog>,
+    leader: Option<usize>,
+    leader_epoch: u32,
+    /// Replica indexes in the ISR, in `brokers`' order.
+    isr: Vec<usize>,
+    min_isr: usize,
+    unclean: bool,
+    /// The high watermark (the leader's; kept here so a new leader starts from it).
+    high_watermark: Offset,
+    /// Replica indexes with a `Replicate` timer set.
+    fetching: Vec<usize>,
+}
+
+impl Replicas {
+    fn leader_log(&self) -> Option<&PartitionLog> {
+        self.leader.map(|l| &self.logs[l])
+    }
+}
+
+/// An acks=all produce request waiting for its batches to be committed (`DelayedProduce`).
+struct Delayed {
+    to: Endpoint,
+    producer_id: u32,
+    request_id: u32,
+    results: ProduceResults,
+    /// (index in `results`, offset the high watermark must reach), not yet reached.
+    waiting: Vec<(usize, Offset)>,
+}
+
+pub struct Cluster {
+    brokers: Vec<Broker>,
+    parts: Vec<Replicas>,
     sequences: BTreeMap<(u32, PartId), SequenceState>,
     parked: Vec<Parked>,
+    delayed: Vec<Delayed>,
     scratch: Vec<Record>,
+    /// Followers copy their leader's appends this long after them: one network latency
+    /// (the top of the configured range), as a follower's fetch is answered when data
+    /// arrives.
+    replication_ms: u64,
+    session_timeout_ms: u64,
+    /// Any partition with more than one replica: only then are high watermark rows traced.
+    replicated: bool,
 }
 
 impl Cluster {
-    pub fn new(partitions: usize) -> Cluster {
-        Cluster {
-            logs: (0..partitions).map(|_| PartitionLog::default()).collect(),
-            sequences: BTreeMap::new(),
-            parked: Vec::new(),
-            scratch: Vec::new(),
-        }
-    }
-
-    /// Leader broker (0-based) of each partition, spread like Kafka's round-robin replica
-    /// placement and offset per topic (`AdminUtils.assignReplicasToBrokers`, rack-unaware).
-    pub fn leaders(partitions_per_topic: &[u32], brokers: u32) -> Vec<u32> {
-        let mut leaders = Vec::new();
-        for (t, &n) in partitions_per_topic.iter().enumerate() {
-            for i in 0..n as usize {
-                leaders.push(((i + t) % brokers as usize) as u32);
+    /// The brokers of `sc`, every partition's replicas placed as `placement` says, every
+    /// broker up and every replica in sync.
+    pub fn new(sc: &Scenario) -> Cluster {
+        let counts: Vec<u32> = sc.topics.iter().map(|t| t.partitions).collect();
+        let factors: Vec<u32> = sc.topics.iter().map(|t| t.replication_factor).collect();
+        let placement = Cluster::placement(&counts, &factors, sc.cluster.brokers);
+        let mut parts = Vec::new();
+        for (t, topic) in sc.topics.iter().enumerate() {
+            for p in 0..topic.partitions as usize {
+                let brokers = placement[parts.len()].clone();
+                debug_assert!(p < counts[t] as usize);
+                let n = brokers.len();
+                parts.push(Replicas {
+                    logs: (0..n).map(|_| PartitionLog::default()).collect(),
+                    leader: Some(0),
+                    leader_epoch: 0,
+                    isr: (0..n).collect(),
+                    min_isr: topic.min_insync_replicas as usize,
+                    unclean: topic.unclean_leader_election,
+                    high_watermark: Offset::ZERO,
+                    fetching: Vec::new(),
+                    brokers,
+                });
             }
         }
-        leaders
+        Cluster {
+            brokers: vec![
+                Broker {
+                    up: true,
+                    fenced: false
+                };
+                sc.cluster.brokers as usize
+            ],
+            replicated: parts.iter().any(|p| p.brokers.len() > 1),
+            parts,
+            sequences: BTreeMap::new(),
+            parked: Vec::new(),
+            delayed: Vec::new(),
+            scratch: Vec::new(),
+            replication_ms: sc.cluster.latency_max_ms,
+            session_timeout_ms: sc.cluster.broker_session_timeout_ms,
+        }
     }
 
+    /// Replica brokers (0-based) of each partition, the leader first. Leaders are spread
+    /// like Kafka's round-robin placement, offset per topic
+    /// (`AdminUtils.assignReplicasToBrokers`, rack-unaware, without its random start and
+    /// shift); follower `j` sits on the `j`th broker after the leader.
+    pub fn placement(partitions_per_topic: &[u32], factors: &[u32], brokers: u32) -> Vec<Vec<u32>> {
+        let mut out = Vec::new();
+        for (t, &n) in partitions_per_topic.iter().enumerate() {
+            let rf = factors.get(t).copied().unwrap_or(1).clamp(1, brokers);
+            for i in 0..n {
+                let leader = (i + t as u32) % brokers;
+                out.push((0..rf).map(|j| (leader + j) % brokers).collect());
+            }
+        }
+        out
+    }
+
+    /// The first leader of each partition (the preferred replica).
+    pub fn leaders(partitions_per_topic: &[u32], brokers: u32) -> Vec<u32> {
+        Cluster::placement(partitions_per_topic, &[], brokers)
+            .into_iter()
+            .map(|r| r[0])
+            .collect()
+    }
+
+    /// The partition's log as its leader has it (its first replica's when it has none).
     pub fn log(&self, part: PartId) -> &PartitionLog {
-        &self.logs[part.ix()]
+        let p = &self.parts[part.ix()];
+        &p.logs[p.leader.unwrap_or(0)]
     }
 
     pub fn on_message(&mut self, from: Endpoint, msg: Msg, out: &mut Out) {
@@ -93,10 +219,10 @@ impl Cluster {
                 let offsets = parts
                     .iter()
                     .map(|&p| {
-                        let log = &self.logs[p.ix()];
+                        let log = self.log(p);
                         let o = match reset {
                             OffsetReset::Earliest => log.log_start_offset(),
-                            OffsetReset::Latest => log.high_watermark(),
+                            OffsetReset::Latest => self.parts[p.ix()].high_watermark,
                         };
                         (p, o)
                     })
@@ -114,76 +240,473 @@ impl Cluster {
     }
 
     pub fn on_timer(&mut self, timer: Timer, out: &mut Out) {
-        let Timer::FetchWait { member, fetch_id } = timer else {
-            unreachable!("the cluster sets no {timer:?} timer");
-        };
-        if let Some(i) = self
-            .parked
-            .iter()
-            .position(|p| p.member == member && p.request.fetch_id == fetch_id)
-        {
-            self.parked.swap_remove(i);
-            out.send(
-                Endpoint::Member(member),
-                Msg::FetchResponse {
-                    fetch_id,
-                    records: Vec::new(),
-                },
-            );
+        match timer {
+            Timer::FetchWait { member, fetch_id } => {
+                if let Some(i) = self
+                    .parked
+                    .iter()
+                    .position(|p| p.member == member && p.request.fetch_id == fetch_id)
+                {
+                    self.parked.swap_remove(i);
+                    out.send(
+                        Endpoint::Member(member),
+                        Msg::FetchResponse {
+                            fetch_id,
+                            records: Vec::new(),
+                        },
+                    );
+                }
+            }
+            Timer::Replicate { part, replica } => self.replicate(part, replica as usize, out),
+            Timer::Fence { broker } => {
+                if !self.brokers[broker as usize].up && !self.brokers[broker as usize].fenced {
+                    self.fence(broker, out);
+                }
+            }
+            other => unreachable!("the cluster sets no {other:?} timer"),
         }
     }
 
-    /// A produce request: each batch is appended (or recognised as a retry, or refused)
-    /// and answered in the request's order.
+    /// A broker crashes, shuts down cleanly, or comes back.
+    pub fn on_broker(&mut self, broker: u32, control: BrokerControl, out: &mut Out) {
+        let b = broker as usize;
+        match control {
+            BrokerControl::Crash | BrokerControl::Shutdown if self.brokers[b].up => {
+                let clean = control == BrokerControl::Shutdown;
+                self.brokers[b].up = false;
+                out.trace(Kind::BrokerDown { broker, clean });
+                // Requests it held die with it: their clients time out.
+                let parts = &self.parts;
+                self.delayed.retain(|d| {
+                    !d.waiting.iter().any(|&(i, _)| {
+                        let part = d.results[i].0;
+                        parts[part.ix()].leader.map(|l| parts[part.ix()].brokers[l]) == Some(broker)
+                    })
+                });
+                if clean {
+                    // Controlled shutdown: leadership moves before the broker stops.
+                    self.fence(broker, out);
+                } else {
+                    out.set_timer(
+                        FENCE | u64::from(broker),
+                        self.session_timeout_ms,
+                        Timer::Fence { broker },
+                    );
+                }
+            }
+            BrokerControl::Restart if !self.brokers[b].up => {
+                self.brokers[b] = Broker {
+                    up: true,
+                    fenced: false,
+                };
+                out.cancel_timer(FENCE | u64::from(broker));
+                out.trace(Kind::BrokerUp { broker });
+                for ix in 0..self.parts.len() {
+                    let Some(r) = self.parts[ix].brokers.iter().position(|&x| x == broker) else {
+                        continue;
+                    };
+                    let part = PartId(ix as u32);
+                    if self.parts[ix].leader.is_none() {
+                        self.elect(part, out);
+                    }
+                    if self.parts[ix].leader != Some(r) {
+                        self.follow(part, r, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn live(&self, broker: u32) -> bool {
+        let b = self.brokers[broker as usize];
+        b.up && !b.fenced
+    }
+
+    /// The controller fences `broker`: it leaves every ISR (an ISR keeps its last member),
+    /// and the partitions it led get new leaders.
+    fn fence(&mut self, broker: u32, out: &mut Out) {
+        self.brokers[broker as usize].fenced = true;
+        out.trace(Kind::BrokerFenced { broker });
+        for ix in 0..self.parts.len() {
+            let part = PartId(ix as u32);
+            let p = &mut self.parts[ix];
+            let Some(r) = p.brokers.iter().position(|&x| x == broker) else {
+                continue;
+            };
+            let led = p.leader == Some(r);
+            if p.isr.len() > 1 {
+                if let Some(i) = p.isr.iter().position(|&x| x == r) {
+                    p.isr.remove(i);
+                    out.trace(Kind::IsrChange {
+                        part,
+                        broker,
+                        joined: false,
+                        size: p.isr.len() as u32,
+                    });
+                }
+            }
+            if led {
+                p.leader = None;
+                self.elect(part, out);
+            } else {
+                self.advance_high_watermark(part, out);
+            }
+        }
+    }
+
+    /// Elects a leader for a partition that has none: the first live ISR replica, else
+    /// (with unclean election) the first live replica, else none (offline).
+    fn elect(&mut self, part: PartId, out: &mut Out) {
+        let brokers = &self.brokers;
+        let p = &self.parts[part.ix()];
+        let live = |r: &usize| {
+            let b = brokers[p.brokers[*r] as usize];
+            b.up && !b.fenced
+        };
+        let clean = p.isr.iter().copied().find(|r| live(r));
+        let choice = match clean {
+            Some(r) => Some((r, false)),
+            None if p.unclean => (0..p.brokers.len()).find(|r| live(r)).map(|r| (r, true)),
+            None => None,
+        };
+        let p = &mut self.parts[part.ix()];
+        let Some((r, unclean)) = choice else {
+            if p.leader.is_some() {
+                p.leader = None;
+            }
+            out.trace(Kind::LeaderChange {
+                part,
+                leader: None,
+                epoch: p.leader_epoch,
+                unclean: false,
+            });
+            return;
+        };
+        p.leader = Some(r);
+        p.leader_epoch += 1;
+        if unclean {
+            p.isr = vec![r];
+        }
+        out.trace(Kind::LeaderChange {
+            part,
+            leader: Some(p.brokers[r]),
+            epoch: p.leader_epoch,
+            unclean,
+        });
+        // The new leader's log is the partition's now: what it lacks is gone.
+        let end = p.logs[r].log_end_offset();
+        let before = p.high_watermark;
+        if end < before {
+            p.high_watermark = end;
+        }
+        p.logs[r].set_high_watermark(p.high_watermark);
+        // The old leader's pending acks=all requests fail (NOT_LEADER_OR_FOLLOWER).
+        self.fail_delayed(part, out);
+        let longest = self.parts[part.ix()]
+            .logs
+            .iter()
+            .map(|l| l.log_end_offset())
+            .max()
+            .unwrap_or(Offset::ZERO);
+        if end < longest {
+            out.trace(Kind::LogTruncated { part, to: end });
+            self.truncate_sequences(part, end);
+        }
+        for f in 0..self.parts[part.ix()].brokers.len() {
+            if f != r {
+                self.follow(part, f, out);
+            }
+        }
+        self.advance_high_watermark(part, out);
+    }
+
+    /// Replica `r` of `part` follows its leader: it drops what the leader's log does not
+    /// have and starts copying.
+    fn follow(&mut self, part: PartId, r: usize, out: &mut Out) {
+        let p = &mut self.parts[part.ix()];
+        let Some(l) = p.leader else { return };
+        if !self.brokers[p.brokers[r] as usize].up {
+            return;
+        }
+        let at = p.logs[r].diverges_from(&p.logs[l]);
+        if at < p.logs[r].log_end_offset() {
+            p.logs[r].truncate(at);
+            out.trace(Kind::ReplicaTruncated {
+                part,
+                broker: p.brokers[r],
+                to: at,
+            });
+        }
+        self.schedule_fetch(part, r, out);
+    }
+
+    /// Sets follower `r`'s next copy, one replication delay from now, if it lags.
+    fn schedule_fetch(&mut self, part: PartId, r: usize, out: &mut Out) {
+        let p = &mut self.parts[part.ix()];
+        let Some(l) = p.leader else { return };
+        if r == l
+            || p.fetching.contains(&r)
+            || !self.brokers[p.brokers[r] as usize].up
+            || p.logs[r].log_end_offset() >= p.logs[l].log_end_offset() && p.isr.contains(&r)
+        {
+            return;
+        }
+        p.fetching.push(r);
+        out.set_timer(
+            replicate_key(part, r),
+            self.replication_ms,
+            Timer::Replicate {
+                part,
+                replica: r as u32,
+            },
+        );
+    }
+
+    /// Follower `r` of `part` copies what its leader has, rejoins the ISR once caught up,
+    /// and the high watermark moves.
+    fn replicate(&mut self, part: PartId, r: usize, out: &mut Out) {
+        let p = &mut self.parts[part.ix()];
+        p.fetching.retain(|&x| x != r);
+        let Some(l) = p.leader else { return };
+        let (broker, leader_broker) = (p.brokers[r], p.brokers[l]);
+        if !self.brokers[broker as usize].up || !self.live(leader_broker) {
+            return;
+        }
+        let p = &mut self.parts[part.ix()];
+        let at = p.logs[r].diverges_from(&p.logs[l]);
+        if at < p.logs[r].log_end_offset() {
+            p.logs[r].truncate(at);
+            out.trace(Kind::ReplicaTruncated {
+                part,
+                broker,
+                to: at,
+            });
+        }
+        let (leader_log, follower) = if r < l {
+            let (a, b) = p.logs.split_at_mut(l);
+            (&b[0], &mut a[r])
+        } else {
+            let (a, b) = p.logs.split_at_mut(r);
+            (&a[l], &mut b[0])
+        };
+        follower.catch_up(leader_log);
+        if !p.isr.contains(&r) && !self.brokers[broker as usize].fenced {
+            p.isr.push(r);
+            p.isr.sort_unstable();
+            out.trace(Kind::IsrChange {
+                part,
+                broker,
+                joined: true,
+                size: p.isr.len() as u32,
+            });
+        }
+        self.advance_high_watermark(part, out);
+    }
+
+    /// The high watermark is the smallest log end offset in the ISR, and does not move
+    /// while the ISR is smaller than min.insync.replicas (3.7+). Committed batches'
+    /// acks=all requests are answered and parked fetches woken.
+    fn advance_high_watermark(&mut self, part: PartId, out: &mut Out) {
+        let p = &mut self.parts[part.ix()];
+        let Some(l) = p.leader else { return };
+        if p.isr.len() < p.min_isr {
+            return;
+        }
+        let hw = p
+            .isr
+            .iter()
+            .map(|&r| p.logs[r].log_end_offset())
+            .min()
+            .unwrap_or(Offset::ZERO);
+        if hw <= p.high_watermark {
+            return;
+        }
+        p.high_watermark = hw;
+        p.logs[l].set_high_watermark(hw);
+        if self.replicated {
+            out.trace(Kind::HighWatermark { part, offset: hw });
+        }
+        self.complete_delayed(part, hw, out);
+        self.wake_parked(part, out);
+    }
+
+    /// A produce request: each batch goes to its partition's leader, which refuses it
+    /// (no live leader; acks=all with too small an ISR), recognises it as a retry, or
+    /// appends it. acks=1 is answered at once; acks=all once every batch is committed
+    /// (the high watermark passes it); acks=0 never.
     fn produce(&mut self, from: Endpoint, p: Produce, out: &mut Out) {
         let mut results = ProduceResults::new();
+        let mut waiting = Vec::new();
         for batch in &p.batches {
-            let result = if p.idempotent {
-                self.append_idempotent(p.producer_id, batch)
-            } else {
-                AppendResult::Appended(self.append_all(batch))
+            let part = batch.part;
+            let leader = self.parts[part.ix()]
+                .leader
+                .map(|l| self.parts[part.ix()].brokers[l]);
+            let refused = match leader {
+                Some(b) if self.live(b) => {
+                    let r = &self.parts[part.ix()];
+                    (p.acks == Acks::All && r.isr.len() < r.min_isr)
+                        .then_some(SendError::NotEnoughReplicas)
+                }
+                _ => Some(SendError::NotLeaderOrFollower),
             };
+            let result = match refused {
+                Some(error) => AppendResult::Refused(error),
+                None if p.idempotent => self.append_idempotent(p.producer_id, batch),
+                None => AppendResult::Appended(self.append_all(batch)),
+            };
+            let n = batch.events.len() as u64;
             let result = match result {
                 AppendResult::Appended(base) => {
+                    let broker = leader.expect("appended on a leader");
                     for (i, &event) in batch.events.iter().enumerate() {
                         out.trace(Kind::Append {
                             sender: p.sender,
                             event,
-                            part: batch.part,
+                            part,
                             offset: Offset(base.value() + i as u64),
+                            broker,
                         });
                     }
-                    self.wake_parked(batch.part, out);
+                    self.appended(part, out);
                     Ok(base)
                 }
                 AppendResult::Duplicate(base) => {
+                    let broker = leader.expect("recognised by a leader");
                     for (i, &event) in batch.events.iter().enumerate() {
                         out.trace(Kind::DuplicateIgnored {
                             event,
-                            part: batch.part,
+                            part,
                             offset: Offset(base.value() + i as u64),
+                            broker,
                         });
                     }
                     Ok(base)
                 }
-                AppendResult::Refused(error) => Err(error),
+                AppendResult::Refused(error) => {
+                    if matches!(
+                        error,
+                        SendError::NotLeaderOrFollower | SendError::NotEnoughReplicas
+                    ) {
+                        for &event in &batch.events {
+                            out.trace(Kind::Rejected { event, part, error });
+                        }
+                    }
+                    Err(error)
+                }
             };
-            results.push((batch.part, result));
+            if let (Ok(base), Acks::All) = (result, p.acks) {
+                let need = Offset(base.value() + n);
+                if self.parts[part.ix()].high_watermark < need {
+                    waiting.push((results.len(), need));
+                }
+            }
+            results.push((part, result));
         }
-        if p.acks != Acks::None {
-            out.send(
-                from,
-                Msg::ProduceResponse {
-                    producer_id: p.producer_id,
-                    request_id: p.request_id,
-                    results,
-                },
-            );
+        if p.acks == Acks::None {
+            return;
+        }
+        let d = Delayed {
+            to: from,
+            producer_id: p.producer_id,
+            request_id: p.request_id,
+            results,
+            waiting,
+        };
+        if d.waiting.is_empty() {
+            Cluster::answer(d, out);
+        } else {
+            self.delayed.push(d);
         }
     }
 
+    fn answer(d: Delayed, out: &mut Out) {
+        out.send(
+            d.to,
+            Msg::ProduceResponse {
+                producer_id: d.producer_id,
+                request_id: d.request_id,
+                results: d.results,
+            },
+        );
+    }
+
+    /// The leader appended to `part`: followers start copying, and with one replica in
+    /// the ISR the high watermark moves at once.
+    fn appended(&mut self, part: PartId, out: &mut Out) {
+        for r in 0..self.parts[part.ix()].brokers.len() {
+            self.schedule_fetch(part, r, out);
+        }
+        self.advance_high_watermark(part, out);
+    }
+
+    /// acks=all requests waiting on `part` whose batches are now below the high watermark.
+    fn complete_delayed(&mut self, part: PartId, hw: Offset, out: &mut Out) {
+        let mut i = 0;
+        while i < self.delayed.len() {
+            let d = &mut self.delayed[i];
+            let results = &d.results;
+            d.waiting
+                .retain(|&(j, need)| !(results[j].0 == part && need <= hw));
+            if d.waiting.is_empty() {
+                let d = self.delayed.swap_remove(i);
+                Cluster::answer(d, out);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// A new leader for `part`: the old leader's waiting acks=all batches fail with
+    /// NOT_LEADER_OR_FOLLOWER (their clients retry).
+    fn fail_delayed(&mut self, part: PartId, out: &mut Out) {
+        let mut i = 0;
+        while i < self.delayed.len() {
+            let d = &mut self.delayed[i];
+            let mut touched = false;
+            for &(j, _) in &d.waiting {
+                if d.results[j].0 == part {
+                    d.results[j].1 = Err(SendError::NotLeaderOrFollower);
+                    touched = true;
+                }
+            }
+            if touched {
+                let results = &d.results;
+                d.waiting.retain(|&(j, _)| results[j].0 != part);
+            }
+            if d.waiting.is_empty() {
+                let d = self.delayed.swap_remove(i);
+                Cluster::answer(d, out);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// The idempotence state of `part` forgets batches from `to` on: a new leader's
+    /// producer state is rebuilt from its own log, which lacks them.
+    fn truncate_sequences(&mut self, part: PartId, to: Offset) {
+        for ((_, p), state) in self.sequences.iter_mut() {
+            if *p != part {
+                continue;
+            }
+            state.recent.retain(|&(_, _, base)| base < to);
+            match state.recent.last() {
+                Some(&(_, last, _)) => state.last_sequence = last,
+                None => state.epoch = None,
+            }
+        }
+    }
+
+    fn leader_log_mut(&mut self, part: PartId) -> &mut PartitionLog {
+        let p = &mut self.parts[part.ix()];
+        let l = p.leader.expect("appends go to a partition with a leader");
+        &mut p.logs[l]
+    }
+
     fn append_all(&mut self, batch: &ProduceBatch) -> Offset {
-        let log = &mut self.logs[batch.part.ix()];
+        let log = self.leader_log_mut(batch.part);
         let base = log.log_end_offset();
         for &event in &batch.events {
             log.append(event);
@@ -231,7 +754,9 @@ impl Cluster {
         if state.recent.len() == BATCHES_TO_RETAIN {
             state.recent.remove(0);
         }
-        let log = &mut self.logs[batch.part.ix()];
+        let p = &mut self.parts[batch.part.ix()];
+        let l = p.leader.expect("appends go to a partition with a leader");
+        let log = &mut p.logs[l];
         let base = log.log_end_offset();
         for &event in &batch.events {
             log.append(event);
@@ -266,7 +791,13 @@ impl Cluster {
             if room == 0 {
                 break;
             }
-            self.logs[part.ix()].read(position, room, part, &mut records);
+            let p = &self.parts[part.ix()];
+            if let Some(log) = p
+                .leader_log()
+                .filter(|_| self.live(p.brokers[p.leader.unwrap_or(0)]))
+            {
+                log.read(position, room, part, &mut records);
+            }
         }
         if records.is_empty() {
             self.scratch = records;
@@ -286,6 +817,7 @@ impl Cluster {
     /// timers cancelled.
     fn wake_parked(&mut self, part: PartId, out: &mut Out) {
         let mut i = 0;
+        let mut still = Vec::new();
         while i < self.parked.len() {
             if self.parked[i]
                 .request
@@ -294,13 +826,16 @@ impl Cluster {
                 .any(|&(p, _)| p == part)
             {
                 let parked = self.parked.swap_remove(i);
-                out.cancel_timer(fetch_wait_key(parked.member));
-                let answered = self.answer_if_data(parked.member, &parked.request, out);
-                debug_assert!(answered, "an append below the high watermark is readable");
+                if self.answer_if_data(parked.member, &parked.request, out) {
+                    out.cancel_timer(fetch_wait_key(parked.member));
+                } else {
+                    still.push(parked);
+                }
             } else {
                 i += 1;
             }
         }
+        self.parked.extend(still);
     }
 }
 
@@ -308,11 +843,21 @@ fn fetch_wait_key(member: u32) -> TimerKey {
     u64::from(member)
 }
 
+fn replicate_key(part: PartId, replica: usize) -> TimerKey {
+    REPLICATE | (u64::from(part.0) << 8) | replica as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::Time;
     use crate::trace::{ActorId, EventIx};
+
+    /// A cluster from a scenario's text (topics, brokers, replication).
+    fn cluster(yaml: &str) -> Cluster {
+        let sc = crate::scenario::parse(&format!("name: n\ntitle: t\n{yaml}")).expect("loads");
+        Cluster::new(&sc)
+    }
 
     fn produce_at(event: EventIx, epoch: u16, sequence: u32, idempotent: bool) -> Msg {
         Msg::Produce(Produce {
@@ -347,7 +892,7 @@ mod tests {
 
     #[test]
     fn an_idempotent_retry_is_acknowledged_with_its_first_offset_and_not_appended() {
-        let mut c = Cluster::new(1);
+        let mut c = cluster("topics: [ { name: t } ]");
         let mut out = Out::at(Time(1));
         c.on_message(Endpoint::Client(0), produce(EventIx(0), 0, true), &mut out);
         c.on_message(Endpoint::Client(0), produce(EventIx(0), 0, true), &mut out);
@@ -357,7 +902,7 @@ mod tests {
 
     #[test]
     fn a_sequence_gap_is_refused_as_out_of_order() {
-        let mut c = Cluster::new(1);
+        let mut c = cluster("topics: [ { name: t } ]");
         let mut out = Out::at(Time(1));
         c.on_message(Endpoint::Client(0), produce(EventIx(0), 0, true), &mut out);
         c.on_message(Endpoint::Client(0), produce(EventIx(2), 2, true), &mut out);
@@ -370,7 +915,7 @@ mod tests {
 
     #[test]
     fn a_retry_older_than_the_five_batch_window_is_out_of_order() {
-        let mut c = Cluster::new(1);
+        let mut c = cluster("topics: [ { name: t } ]");
         let mut out = Out::at(Time(1));
         for s in 0..6 {
             c.on_message(Endpoint::Client(0), produce(EventIx(s), s, true), &mut out);
@@ -385,7 +930,7 @@ mod tests {
 
     #[test]
     fn a_new_epoch_starts_at_zero_and_fences_the_old_one() {
-        let mut c = Cluster::new(1);
+        let mut c = cluster("topics: [ { name: t } ]");
         let mut out = Out::at(Time(1));
         c.on_message(
             Endpoint::Client(0),
@@ -420,7 +965,7 @@ mod tests {
 
     #[test]
     fn without_idempotence_a_retry_appends_a_second_copy() {
-        let mut c = Cluster::new(1);
+        let mut c = cluster("topics: [ { name: t } ]");
         let mut out = Out::at(Time(1));
         c.on_message(Endpoint::Client(0), produce(EventIx(0), 0, false), &mut out);
         c.on_message(Endpoint::Client(0), produce(EventIx(0), 0, false), &mut out);
@@ -429,7 +974,7 @@ mod tests {
 
     #[test]
     fn an_empty_fetch_parks_until_an_append_answers_it_and_cancels_its_timer() {
-        let mut c = Cluster::new(1);
+        let mut c = cluster("topics: [ { name: t } ]");
         let mut out = Out::at(Time(1));
         let request = FetchRequest {
             fetch_id: 3,

@@ -9,6 +9,7 @@
 //! or restart does to a process (each component's `on_control`).
 
 use crate::engine::{LinkState, Side, Time};
+use crate::model::cluster::BrokerControl;
 use crate::model::io::{class, Control, Endpoint, Timer, TimerKey};
 use crate::scenario::{Fault, FaultAction, Target};
 use crate::trace::{ActorId, Kind, Outage};
@@ -39,6 +40,11 @@ pub enum FaultCommand {
     /// live on the brokers, stop and resume.
     Brokers {
         up: bool,
+    },
+    /// One broker crashes, shuts down cleanly, or restarts.
+    Broker {
+        broker: u32,
+        control: BrokerControl,
     },
 }
 
@@ -146,6 +152,21 @@ impl FaultInjector {
             until
         };
         match action {
+            FaultAction::Crash {
+                target: Target::Broker(broker),
+                ..
+            } => cmds.push(FaultCommand::Broker {
+                broker,
+                control: BrokerControl::Crash,
+            }),
+            FaultAction::Restart(Target::Broker(broker)) => cmds.push(FaultCommand::Broker {
+                broker,
+                control: BrokerControl::Restart,
+            }),
+            FaultAction::Shutdown(broker) => cmds.push(FaultCommand::Broker {
+                broker,
+                control: BrokerControl::Shutdown,
+            }),
             FaultAction::Crash {
                 target,
                 point,

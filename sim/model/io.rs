@@ -191,6 +191,10 @@ pub enum Timer {
     SessionExpired { member: MemberRef },
     /// A parked fetch reached fetch.max.wait.ms.
     FetchWait { member: u32, fetch_id: u32 },
+    /// A follower replica (index in its partition's replica list) fetches from its leader.
+    Replicate { part: PartId, replica: u32 },
+    /// The controller fences a broker that stopped heartbeating.
+    Fence { broker: u32 },
     /// A member finished handling its current record.
     ProcessDone,
     /// A member retries the processed-id store.

@@ -4,9 +4,10 @@
 //! Kafka's terms (`kafka.log.UnifiedLog`, `Partition`): records live at offsets
 //! `[log_start_offset, log_end_offset)`; consumers read only below the high watermark, the
 //! offset that every in-sync replica has. Retention moves the log start offset forward;
-//! a truncation (after an unclean leader election) moves the log end offset back. Until
-//! replication is modelled the high watermark advances with every append. What does not
-//! live here: who leads the partition, idempotent-producer state (`cluster.rs`).
+//! a truncation (a follower's divergent tail, or a new leader that lacks records) moves
+//! the log end offset back. Each replica has its own log; the leader sets the high
+//! watermark. What does not live here: who leads the partition, the ISR, idempotent-
+//! producer state (`cluster.rs`).
 
 use crate::trace::EventIx;
 
@@ -71,13 +72,46 @@ impl PartitionLog {
         self.high_watermark
     }
 
-    /// Appends one record at the log end offset and returns its offset. Without replication
-    /// the high watermark follows at once.
+    /// Appends one record at the log end offset and returns its offset. The high
+    /// watermark does not move: the partition's leader sets it (`set_high_watermark`) from
+    /// what its ISR has.
     pub fn append(&mut self, event: EventIx) -> Offset {
         let offset = self.log_end_offset();
         self.records.push(event);
-        self.high_watermark = self.log_end_offset();
         offset
+    }
+
+    /// Sets the high watermark; never past the log end offset.
+    pub fn set_high_watermark(&mut self, offset: Offset) {
+        self.high_watermark = offset.min(self.log_end_offset());
+    }
+
+    /// Drops the records from `to` on (a follower's divergent tail, or what an unclean
+    /// leader lacks); the high watermark follows if it was past `to`.
+    pub fn truncate(&mut self, to: Offset) {
+        let keep = to.since(self.log_start_offset) as usize;
+        self.records.truncate(keep);
+        self.high_watermark = self.high_watermark.min(self.log_end_offset());
+    }
+
+    /// The first offset at which this log and `other` differ (or where the shorter ends):
+    /// a follower keeps its records below it (KIP-101's leader-epoch truncation, judged
+    /// here by comparing the records).
+    pub fn diverges_from(&self, other: &PartitionLog) -> Offset {
+        let same = self
+            .records
+            .iter()
+            .zip(&other.records)
+            .take_while(|(a, b)| a == b)
+            .count();
+        Offset(self.log_start_offset.0 + same as u64)
+    }
+
+    /// A follower's fetch: copies `leader`'s records from this log's end to the leader's.
+    /// This log must be a prefix of the leader's.
+    pub fn catch_up(&mut self, leader: &PartitionLog) {
+        let from = self.records.len();
+        self.records.extend_from_slice(&leader.records[from..]);
     }
 
     /// The event at `offset`, if the log holds it.
@@ -127,12 +161,14 @@ mod tests {
     }
 
     #[test]
-    fn appends_take_consecutive_offsets_and_move_the_high_watermark() {
+    fn appends_take_consecutive_offsets_and_the_leader_moves_the_high_watermark() {
         let mut log = PartitionLog::default();
         assert_eq!(log.append(EventIx(7)), Offset(0));
         assert_eq!(log.append(EventIx(9)), Offset(1));
         assert_eq!(log.log_end_offset(), Offset(2));
-        assert_eq!(log.high_watermark(), Offset(2));
+        assert_eq!(log.high_watermark(), Offset(0));
+        log.set_high_watermark(Offset(5));
+        assert_eq!(log.high_watermark(), Offset(2), "never past the log end");
         assert_eq!(log.get(Offset(1)), Some(EventIx(9)));
         assert_eq!(log.get(Offset(2)), None);
     }
@@ -143,6 +179,7 @@ mod tests {
         for e in 0..5 {
             log.append(EventIx(e));
         }
+        log.set_high_watermark(Offset(5));
         let mut out = Vec::new();
         assert_eq!(log.read(Offset(1), 2, PartId(3), &mut out), 2);
         assert_eq!(
@@ -164,5 +201,23 @@ mod tests {
         assert_eq!(log.read(Offset(4), 10, PartId(3), &mut out), 1);
         out.clear();
         assert_eq!(log.read(Offset(5), 10, PartId(3), &mut out), 0);
+    }
+
+    #[test]
+    fn a_follower_truncates_where_it_diverges_and_catches_up() {
+        let mut leader = PartitionLog::default();
+        let mut follower = PartitionLog::default();
+        for e in [1, 2, 3] {
+            leader.append(EventIx(e));
+        }
+        for e in [1, 2, 9, 9] {
+            follower.append(EventIx(e));
+        }
+        let at = follower.diverges_from(&leader);
+        assert_eq!(at, Offset(2));
+        follower.truncate(at);
+        follower.catch_up(&leader);
+        assert_eq!(follower.get(Offset(2)), Some(EventIx(3)));
+        assert_eq!(follower.log_end_offset(), Offset(3));
     }
 }

@@ -149,7 +149,6 @@ impl<'s, K: TraceSink> World<'s, K> {
             counts.push(topic.partitions);
         }
         tables.leaders = Cluster::leaders(&counts, sc.cluster.brokers);
-        let partitions = tables.partitions.len();
         let mut w = World {
             sc,
             sink,
@@ -161,7 +160,7 @@ impl<'s, K: TraceSink> World<'s, K> {
             tables,
             out: Some(Box::default()),
             commands: Vec::new(),
-            cluster: Cluster::new(partitions),
+            cluster: Cluster::new(sc),
             coordinators: Vec::new(),
             producers: Vec::new(),
             services: Vec::new(),
@@ -704,6 +703,7 @@ impl<K: TraceSink> World<'_, K> {
                     }
                     Target::Service(s) => Who::Service(s as u16),
                     Target::Relay { service, index } => Who::Relay(service as u16, index as u16),
+                    Target::Broker(_) => unreachable!("broker faults are Broker commands"),
                 };
                 self.dispatch(who, |w, out| match who {
                     Who::Member(m) => w.members[m as usize].on_control(control, out),
@@ -730,6 +730,11 @@ impl<K: TraceSink> World<'_, K> {
                 for (path, at) in due {
                     self.queue.push_fixed(at, Ev::Deliver(path));
                 }
+            }
+            FaultCommand::Broker { broker, control } => {
+                self.dispatch(Who::Cluster, |w, out| {
+                    w.cluster.on_broker(broker, control, out)
+                });
             }
             FaultCommand::Brokers { up } => {
                 for g in 0..self.coordinators.len() {

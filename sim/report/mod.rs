@@ -16,8 +16,8 @@ use crate::counters::{Counter, Scope};
 use crate::model::RunResult;
 use crate::scenario::Scenario;
 use crate::trace::{
-    Actor, ActorId, EventIx, GaveUp, Kind, Outage, PartId, RebalanceReason, SendError, Tables,
-    TraceEvent, TraceSink,
+    Actor, ActorId, EventIx, GaveUp, Kind, Outage, RebalanceReason, SendError, Tables, TraceEvent,
+    TraceSink,
 };
 use std::fmt::Write;
 
@@ -289,7 +289,7 @@ fn key_text(t: &Tables, e: EventIx) -> String {
 
 fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, String)> {
     let n = |a: ActorId| t.actor_name(a).to_string();
-    let broker = |p: PartId| format!("broker-{}", t.leaders[p.ix()] + 1);
+    let b = |broker: u32| format!("broker-{}", broker + 1);
     Some(match k {
         Kind::Send { actor, event, part } => (
             n(actor),
@@ -321,6 +321,10 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                         "the connection closed (another request on it timed out)",
                     SendError::InvalidProducerEpoch =>
                         "InvalidProducerEpoch (the batch is from an older epoch)",
+                    SendError::NotLeaderOrFollower =>
+                        "NotLeaderOrFollower (the partition has no live leader)",
+                    SendError::NotEnoughReplicas =>
+                        "NotEnoughReplicas (the ISR is smaller than min.insync.replicas)",
                 }
             ),
         ),
@@ -353,18 +357,124 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             event,
             part,
             offset,
+            broker,
             ..
         } => (
-            broker(part),
+            format!("broker-{}", broker + 1),
             "append",
             format!("{}@{offset} {}", t.part_name(part), t.event_id(event)),
+        ),
+        Kind::Rejected { event, part, error } => (
+            "kafka".to_string(),
+            "refused",
+            format!(
+                "{} → {}: {}",
+                t.event_id(event),
+                t.part_name(part),
+                match error {
+                    SendError::NotEnoughReplicas => {
+                        "NotEnoughReplicas: acks=all, and the ISR is smaller than min.insync.replicas; nothing appended"
+                    }
+                    _ => "NotLeaderOrFollower: the partition has no live leader; nothing appended",
+                }
+            ),
+        ),
+        Kind::BrokerDown { broker, clean } => (
+            b(broker),
+            if clean { "shutdown" } else { "CRASH" },
+            if clean {
+                "controlled shutdown: its partitions get new leaders at once".to_string()
+            } else {
+                format!(
+                    "the broker is down; the controller fences it after broker.session.timeout.ms ({} ms)",
+                    sc.cluster.broker_session_timeout_ms
+                )
+            },
+        ),
+        Kind::BrokerUp { broker } => (
+            b(broker),
+            "restart",
+            "the broker is back: its replicas catch up from their leaders".to_string(),
+        ),
+        Kind::BrokerFenced { broker } => (
+            "controller".to_string(),
+            "fenced",
+            format!(
+                "{} leaves every ISR; the partitions it led get new leaders",
+                b(broker)
+            ),
+        ),
+        Kind::LeaderChange {
+            part,
+            leader,
+            epoch,
+            unclean,
+        } => (
+            "controller".to_string(),
+            "leader",
+            match leader {
+                Some(l) if unclean => format!(
+                    "{} → {} (leader epoch {epoch}), UNCLEAN: it was not in the ISR, so records it lacks are lost",
+                    t.part_name(part),
+                    b(l)
+                ),
+                Some(l) => format!(
+                    "{} → {} (leader epoch {epoch})",
+                    t.part_name(part),
+                    b(l)
+                ),
+                None => format!(
+                    "{} has no leader: no in-sync replica is alive (offline)",
+                    t.part_name(part)
+                ),
+            },
+        ),
+        Kind::IsrChange {
+            part,
+            broker,
+            joined,
+            size,
+        } => (
+            b(broker),
+            if joined { "isr-join" } else { "isr-leave" },
+            format!(
+                "{} ISR {} {} ({size} in sync)",
+                t.part_name(part),
+                if joined { "regains" } else { "drops" },
+                b(broker)
+            ),
+        ),
+        Kind::HighWatermark { part, offset } => (
+            "kafka".to_string(),
+            "hw",
+            format!(
+                "{} high watermark {offset}: every in-sync replica has the records below it",
+                t.part_name(part)
+            ),
+        ),
+        Kind::LogTruncated { part, to } => (
+            "kafka".to_string(),
+            "truncated",
+            format!(
+                "{} now ends at offset {to}: the new leader lacks the records from {to} on",
+                t.part_name(part)
+            ),
+        ),
+        Kind::ReplicaTruncated { part, broker, to } => (
+            b(broker),
+            "truncate",
+            format!(
+                "its {} replica drops its records from offset {to}: its leader's log does not have them",
+                t.part_name(part)
+            ),
         ),
         Kind::DuplicateIgnored {
             event,
             part,
             offset,
+            broker,
         } => (
-            broker(part),
+            format!("broker-{}", broker + 1),
             "dedupe",
             format!(
                 "{} is already {}@{offset}: idempotent retry, not appended again",

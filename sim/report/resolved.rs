@@ -77,16 +77,22 @@ pub fn resolved(sc: &Scenario) -> String {
     );
     let _ = writeln!(
         o,
-        "  config: {{ group.initial.rebalance.delay.ms: {} }}",
-        c.initial_rebalance_delay_ms
+        "  config: {{ group.initial.rebalance.delay.ms: {}, min.insync.replicas: {}, unclean.leader.election.enable: {}, broker.session.timeout.ms: {} }}",
+        c.initial_rebalance_delay_ms,
+        c.min_insync_replicas,
+        c.unclean_leader_election,
+        c.broker_session_timeout_ms
     );
     let _ = writeln!(o, "topics:");
     for t in &sc.topics {
         let _ = writeln!(
             o,
-            "  - {{ name: {}, partitions: {} }}",
+            "  - {{ name: {}, partitions: {}, replication_factor: {}, config: {{ min.insync.replicas: {}, unclean.leader.election.enable: {} }} }}",
             q(&t.name),
-            t.partitions
+            t.partitions,
+            t.replication_factor,
+            t.min_insync_replicas,
+            t.unclean_leader_election
         );
     }
     let send = |o: &mut String, label: &str, s: &crate::scenario::SendSpec| {
@@ -254,6 +260,7 @@ fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
             }
         ),
         FaultAction::KafkaOutage { for_ms } => format!("kafka_outage: true, for_ms: {for_ms}"),
+        FaultAction::Shutdown(b) => format!("shutdown: broker-{}", b + 1),
         FaultAction::StoreOutage { group, for_ms } => {
             format!("store_outage: {}, for_ms: {for_ms}", sc.groups[*group].name)
         }

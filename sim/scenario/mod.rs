@@ -92,6 +92,15 @@ pub struct ClusterSpec {
     pub latency_max_ms: u64,
     /// `group.initial.rebalance.delay.ms`: how long a new group waits for more members.
     pub initial_rebalance_delay_ms: u64,
+    /// The brokers' `min.insync.replicas` (`ServerLogConfigs`, default 1): the smallest ISR
+    /// an acks=all write is accepted with. A topic's `config` overrides it.
+    pub min_insync_replicas: u32,
+    /// The brokers' `unclean.leader.election.enable` (default false since 0.11).
+    pub unclean_leader_election: bool,
+    /// `broker.session.timeout.ms` (KRaft controller, default 9000): how long after a
+    /// broker stops heartbeating the controller fences it, drops it from every ISR and
+    /// elects new leaders for its partitions.
+    pub broker_session_timeout_ms: u64,
 }
 
 impl Default for ClusterSpec {
@@ -103,6 +112,9 @@ impl Default for ClusterSpec {
             latency_min_ms: 1,
             latency_max_ms: 1,
             initial_rebalance_delay_ms: 3_000,
+            min_insync_replicas: 1,
+            unclean_leader_election: false,
+            broker_session_timeout_ms: 9_000,
         }
     }
 }
@@ -111,6 +123,13 @@ impl Default for ClusterSpec {
 pub struct TopicSpec {
     pub name: String,
     pub partitions: u32,
+    /// Replicas per partition (`replication.factor` at topic creation; the brokers'
+    /// `default.replication.factor` is 1). At most the broker count.
+    pub replication_factor: u32,
+    /// `min.insync.replicas` for this topic (the brokers' value unless the topic sets it).
+    pub min_insync_replicas: u32,
+    /// `unclean.leader.election.enable` for this topic.
+    pub unclean_leader_election: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -378,9 +397,17 @@ enum TargetKind {
 /// names are `<group>-<index+1>` and `<service>-relay-<index+1>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Target {
-    Member { group: usize, index: u32 },
+    Member {
+        group: usize,
+        index: u32,
+    },
     Service(usize),
-    Relay { service: usize, index: u32 },
+    Relay {
+        service: usize,
+        index: u32,
+    },
+    /// `broker-<n>`, 0-based here.
+    Broker(u32),
 }
 
 /// A Kafka client that can be cut off from the cluster.
@@ -422,6 +449,8 @@ pub enum FaultAction {
     KafkaOutage {
         for_ms: u64,
     },
+    /// A broker's clean (controlled) shutdown: its partitions get new leaders at once.
+    Shutdown(u32),
     StoreOutage {
         group: usize,
         for_ms: u64,
@@ -519,6 +548,7 @@ impl Scenario {
             Target::Member { group, index } => self.member_name(group, index),
             Target::Service(s) => self.services[s].name.clone(),
             Target::Relay { service, index } => self.relay_name(service, index),
+            Target::Broker(b) => format!("broker-{}", b + 1),
         }
     }
     pub fn topic_index(&self, name: &str) -> Option<usize> {
@@ -585,7 +615,7 @@ impl Validator {
             self.printable(lesson, "lesson", true);
         }
         let cluster = self.cluster(raw.cluster.as_ref());
-        let topics = self.topics(&raw.topics);
+        let topics = self.topics(&raw.topics, &cluster);
         let mut sc = Scenario {
             name: raw.name.value.clone(),
             title: raw.title.value.clone(),
@@ -792,11 +822,28 @@ impl Validator {
                 300_000,
                 "group.initial.rebalance.delay.ms",
             );
+            spec.min_insync_replicas = self.opt(
+                &c.min_insync_replicas,
+                u64::from(spec.min_insync_replicas),
+                1,
+                limits::BROKERS,
+                "min.insync.replicas",
+            ) as u32;
+            if let Some(b) = &c.unclean_leader_election_enable {
+                spec.unclean_leader_election = b.value;
+            }
+            spec.broker_session_timeout_ms = self.opt(
+                &c.broker_session_timeout_ms,
+                spec.broker_session_timeout_ms,
+                1,
+                limits::TIME_MS,
+                "broker.session.timeout.ms",
+            );
         }
         spec
     }
 
-    fn topics(&mut self, raw: &S<Vec<RawTopic>>) -> Vec<TopicSpec> {
+    fn topics(&mut self, raw: &S<Vec<RawTopic>>, cluster: &ClusterSpec) -> Vec<TopicSpec> {
         if raw.value.is_empty() {
             bad!(self, raw, "expected at least one topic");
         }
@@ -811,9 +858,43 @@ impl Validator {
             }
             let partitions =
                 self.opt(&t.partitions, 1, 1, limits::PARTITIONS, "a partition count") as u32;
+            let replication_factor = self.opt(
+                &t.replication_factor,
+                1,
+                1,
+                limits::BROKERS,
+                "a replication factor",
+            ) as u32;
+            if replication_factor > cluster.brokers {
+                let s = t.replication_factor.as_ref().expect("above 1 only if set");
+                bad!(
+                    self,
+                    s,
+                    "replication factor {replication_factor} is larger than the {} broker{} of the cluster (Kafka: InvalidReplicationFactorException); raise cluster.brokers",
+                    cluster.brokers,
+                    if cluster.brokers == 1 { "" } else { "s" }
+                );
+            }
+            let mut min_insync_replicas = cluster.min_insync_replicas;
+            let mut unclean_leader_election = cluster.unclean_leader_election;
+            if let Some(c) = &t.config {
+                min_insync_replicas = self.opt(
+                    &c.min_insync_replicas,
+                    u64::from(min_insync_replicas),
+                    1,
+                    limits::BROKERS,
+                    "min.insync.replicas",
+                ) as u32;
+                if let Some(b) = &c.unclean_leader_election_enable {
+                    unclean_leader_election = b.value;
+                }
+            }
             out.push(TopicSpec {
                 name: t.name.value.clone(),
                 partitions,
+                replication_factor,
+                min_insync_replicas,
+                unclean_leader_election,
             });
         }
         out
@@ -1353,11 +1434,22 @@ impl Validator {
                 }
             }
         }
-        if name.starts_with("broker-") {
+        if let Some(n) = indexed(name, "broker") {
+            if n < sc.cluster.brokers {
+                return Some(Target::Broker(n));
+            }
             bad!(
                 self,
                 s,
-                "brokers cannot crash or restart yet: kafkasim has no replication; `kafka_outage: true` takes every broker down"
+                "unknown broker {:?}: the cluster has {} broker{} (broker-1{})",
+                name,
+                sc.cluster.brokers,
+                if sc.cluster.brokers == 1 { "" } else { "s" },
+                if sc.cluster.brokers > 1 {
+                    format!(" … broker-{}", sc.cluster.brokers)
+                } else {
+                    String::new()
+                }
             );
             return None;
         }
@@ -1416,6 +1508,7 @@ impl Validator {
             f.join.is_some(),
             f.leave.is_some(),
             f.close_interrupted.is_some(),
+            f.shutdown.is_some(),
             f.isolate.is_some(),
             f.kafka_outage.is_some(),
             f.store_outage.is_some(),
@@ -1424,7 +1517,7 @@ impl Validator {
             bad!(
                 self,
                 f.at_ms,
-                "expected exactly one of crash, restart, join, leave, close_interrupted, isolate, kafka_outage, store_outage in this fault"
+                "expected exactly one of crash, restart, join, leave, close_interrupted, shutdown, isolate, kafka_outage, store_outage in this fault"
             );
             return None;
         }
@@ -1443,6 +1536,18 @@ impl Validator {
             let (group, index) =
                 self.member_only(sc, c, "have its close interrupted (close_interrupted)")?;
             FaultAction::CloseInterrupted { group, index }
+        } else if let Some(b) = &f.shutdown {
+            match self.target(sc, b)? {
+                Target::Broker(n) => FaultAction::Shutdown(n),
+                _ => {
+                    bad!(
+                        self,
+                        b,
+                        "shutdown applies to brokers (broker-1 …); a member shuts down with leave"
+                    );
+                    return None;
+                }
+            }
         } else if let Some(i) = &f.isolate {
             let client = if let Some(p) = sc.producers.iter().position(|p| p.name == i.value) {
                 Client::Producer(p)
@@ -1509,6 +1614,15 @@ impl Validator {
                         Target::Member { .. } => TargetKind::Member,
                         Target::Service(_) => TargetKind::Service,
                         Target::Relay { .. } => TargetKind::Relay,
+                        Target::Broker(_) => {
+                            bad!(
+                                self,
+                                p,
+                                "{:?} is a broker: brokers crash at once and have no crash points",
+                                c.value
+                            );
+                            return None;
+                        }
                     };
                     if let Target::Member { group, .. } = target {
                         if let Some(why) = unreachable_point(&sc.groups[group], point) {

@@ -72,6 +72,22 @@ pub struct RawRange {
 pub struct RawBrokerConfig {
     #[serde(rename = "group.initial.rebalance.delay.ms", default)]
     pub group_initial_rebalance_delay_ms: Option<S<u64>>,
+    #[serde(rename = "min.insync.replicas", default)]
+    pub min_insync_replicas: Option<S<u64>>,
+    #[serde(rename = "unclean.leader.election.enable", default)]
+    pub unclean_leader_election_enable: Option<S<bool>>,
+    #[serde(rename = "broker.session.timeout.ms", default)]
+    pub broker_session_timeout_ms: Option<S<u64>>,
+}
+
+/// A topic's own configuration, overriding the brokers' defaults.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopicConfig {
+    #[serde(rename = "min.insync.replicas", default)]
+    pub min_insync_replicas: Option<S<u64>>,
+    #[serde(rename = "unclean.leader.election.enable", default)]
+    pub unclean_leader_election_enable: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +96,10 @@ pub struct RawTopic {
     pub name: S<String>,
     #[serde(default)]
     pub partitions: Option<S<u64>>,
+    #[serde(default)]
+    pub replication_factor: Option<S<u64>>,
+    #[serde(default)]
+    pub config: Option<RawTopicConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -253,6 +273,8 @@ pub struct RawFault {
     pub leave: Option<S<String>>,
     #[serde(default)]
     pub close_interrupted: Option<S<String>>,
+    #[serde(default)]
+    pub shutdown: Option<S<String>>,
     #[serde(default)]
     pub isolate: Option<S<String>>,
     #[serde(default)]

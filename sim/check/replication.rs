@@ -1,0 +1,168 @@
+//! What replication did to the records: acknowledged records a new leader did not have
+//! (`acked_lost`), acks=all writes refused for too small an ISR
+//! (`rejected_not_enough_replicas`), and how long partitions had no leader
+//! (`partition_offline_ms`).
+//!
+//! State: the current leader of each partition and when each lost its leader, the
+//! latest election per partition, and (only when some topic has more than one replica)
+//! when and by whom each event was acknowledged, to name both in a loss's cause.
+
+use super::{Anomaly, AnomalyKind, Context, Findings, Property};
+use crate::check::facts::Update;
+use crate::counters::Counter;
+use crate::engine::Time;
+use crate::trace::{ActorId, Kind, PartId, TraceEvent};
+
+#[derive(Default)]
+pub struct Replication {
+    /// Per partition: the leader broker (0-based) as the trace last said, and since when
+    /// it has had none.
+    leader: Vec<Option<u32>>,
+    offline_since: Vec<Option<Time>>,
+    /// Per partition: the latest election (time, new leader, unclean).
+    elected: Vec<Option<(Time, u32, bool)>>,
+    /// Per event: when it was acknowledged and to whom (kept only for replicated topics).
+    acked: Vec<Option<(Time, ActorId)>>,
+    /// Per event: the broker that appended its latest copy.
+    appended_by: Vec<u32>,
+    started: bool,
+}
+
+impl Replication {
+    fn start(&mut self, cx: &Context) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.leader = cx.t.leaders.iter().map(|&b| Some(b)).collect();
+        self.offline_since = vec![None; cx.t.leaders.len()];
+        self.elected = vec![None; cx.t.leaders.len()];
+    }
+
+    fn grow(&mut self, cx: &Context) {
+        let n = cx.t.envelopes.len();
+        if self.acked.len() < n {
+            self.acked.resize(n, None);
+            self.appended_by.resize(n, 0);
+        }
+    }
+}
+
+impl Property for Replication {
+    fn record(&mut self, cx: &Context, ev: &TraceEvent, _: Update, found: &mut Findings) {
+        self.start(cx);
+        match ev.kind {
+            Kind::Ack {
+                actor,
+                event,
+                offset: Some(_),
+                ..
+            } => {
+                self.grow(cx);
+                self.acked[event.ix()] = Some((ev.at, actor));
+            }
+            Kind::Append { event, broker, .. } => {
+                self.grow(cx);
+                self.appended_by[event.ix()] = broker;
+            }
+            Kind::Rejected {
+                error: crate::trace::SendError::NotEnoughReplicas,
+                ..
+            } => {
+                found.totals.bump(Counter::RejectedNotEnoughReplicas);
+            }
+            Kind::LeaderChange {
+                part,
+                leader,
+                unclean,
+                ..
+            } => {
+                let p = part.ix();
+                match leader {
+                    None => {
+                        self.offline_since[p].get_or_insert(ev.at);
+                    }
+                    Some(b) => {
+                        if let Some(since) = self.offline_since[p].take() {
+                            found
+                                .totals
+                                .add(Counter::PartitionOfflineMs, ev.at.since(since));
+                        }
+                        self.elected[p] = Some((ev.at, b, unclean));
+                    }
+                }
+                self.leader[p] = leader;
+            }
+            Kind::LogTruncated { part, to } => {
+                self.grow(cx);
+                for &event in &cx.f.truncated {
+                    if cx.f.appends[event.ix()] > 0 {
+                        continue;
+                    }
+                    let Some((acked_at, sender)) = self.acked[event.ix()] else {
+                        continue;
+                    };
+                    found.totals.bump(Counter::AckedLost);
+                    let cause = loss_cause(cx, self, part, to, event, acked_at, sender, ev.at);
+                    found.push(Anomaly {
+                        kind: AnomalyKind::AckedLost,
+                        scope: cx.name(sender).to_string(),
+                        at: ev.at,
+                        part: Some(part),
+                        offset: None,
+                        event: Some(event),
+                        cause,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, _: &Context, end: Time, found: &mut Findings) {
+        for since in self.offline_since.iter().flatten() {
+            found
+                .totals
+                .add(Counter::PartitionOfflineMs, end.since(*since));
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn loss_cause(
+    cx: &Context,
+    r: &Replication,
+    part: PartId,
+    to: crate::model::log::Offset,
+    event: crate::trace::EventIx,
+    acked_at: Time,
+    sender: ActorId,
+    at: Time,
+) -> String {
+    let acks = match cx.t.actors[sender.ix()].0 {
+        crate::trace::Actor::Producer(p) => cx.sc.producers[p as usize].config.acks,
+        crate::trace::Actor::Service(s) | crate::trace::Actor::Relay { service: s, .. } => {
+            cx.sc.services[s as usize].producer.acks
+        }
+        crate::trace::Actor::Member { .. } => unreachable!("members do not produce"),
+    };
+    let (leader, why) = match r.elected[part.ix()] {
+        Some((_, b, true)) => (
+            format!("broker-{}", b + 1),
+            "an out-of-sync replica elected because unclean.leader.election.enable allowed it",
+        ),
+        Some((_, b, false)) => (
+            format!("broker-{}", b + 1),
+            "its followers had not copied it before its leader went down",
+        ),
+        None => ("a new leader".to_string(), "the new leader lacked it"),
+    };
+    format!(
+        "{} was acknowledged to {} at t={acked_at}ms (acks={}) after broker-{} appended it, and lost at t={at}ms when {leader} became leader of {} without it ({why}): the partition's log now ends at offset {to}",
+        cx.t.event_id(event),
+        cx.name(sender),
+        acks.kafka_name(),
+        r.appended_by[event.ix()] + 1,
+        cx.t.part_name(part)
+    )
+}
