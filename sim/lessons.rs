@@ -20,6 +20,9 @@ macro_rules! lessons {
 lessons![
     "keys-and-partitions.yaml",
     "producer-retries.yaml",
+    "acks1-leader-crash.yaml",
+    "acks-all-survives.yaml",
+    "min-insync-blocks.yaml",
     "consumer-group-scaling.yaml",
     "crash-before-commit.yaml",
     "commit-before-processing.yaml",
