@@ -19,6 +19,7 @@ macro_rules! lessons {
 
 lessons![
     "keys-and-partitions.yaml",
+    "null-keys-sticky-or-round-robin.yaml",
     "producer-retries.yaml",
     "consumer-group-scaling.yaml",
     "crash-before-commit.yaml",
