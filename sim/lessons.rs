@@ -19,6 +19,7 @@ macro_rules! lessons {
 
 lessons![
     "keys-and-partitions.yaml",
+    "null-keys-sticky-or-round-robin.yaml",
     "producer-retries.yaml",
     "acks1-leader-crash.yaml",
     "acks-all-survives.yaml",

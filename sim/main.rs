@@ -3,7 +3,8 @@
 //! 2 the input is unusable (with `FILE:LINE:COL: message` and a snippet).
 
 use clap::{Parser, Subcommand, ValueEnum};
-use kafkasim::{bench, diag, lessons, partitioner, report, scenario, simulate, simulate_with};
+use kafkasim::partitioner::PartitionerKind;
+use kafkasim::{bench, diag, lessons, report, scenario, simulate, simulate_with};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -62,10 +63,15 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Show each key's murmur2 hash and partition, as Kafka's producer computes them.
+    /// Show each key's hash and partition, as a client's partitioner computes them.
     Partition {
         #[arg(long)]
         partitions: u32,
+        /// Whose partitioner: the values of a scenario's `partitioner` setting.
+        #[arg(long, default_value = "java", value_parser = clap::builder::PossibleValuesParser::new(
+            PartitionerKind::ALL.iter().map(|k| k.name())
+        ))]
+        partitioner: String,
         #[arg(required = true)]
         keys: Vec<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -153,9 +159,14 @@ fn main() -> ExitCode {
         Some(Command::Check { paths }) => check(&paths),
         Some(Command::Partition {
             partitions,
+            partitioner,
             keys,
             format,
-        }) => partition(partitions, &keys, format),
+        }) => {
+            // clap accepted only the names of PartitionerKind::ALL.
+            let kind = PartitionerKind::from_name(&partitioner).unwrap_or(PartitionerKind::Java);
+            partition(partitions, kind, &keys, format)
+        }
         Some(Command::List) => {
             for l in lessons::LESSONS {
                 let title =
@@ -473,29 +484,53 @@ fn check(paths: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn partition(partitions: u32, keys: &[String], format: Format) -> ExitCode {
+/// `kafkasim partition`: each key's hash and partition under `kind`. For the default
+/// (`java`) the columns and JSON keys are `murmur2` and `partition`, as they always were;
+/// another hash names its own column (`crc32`, `legacy-murmur2`), and a key the client sends
+/// the null-key way (librdkafka's `consistent_random` with an empty key) shows `random`.
+fn partition(partitions: u32, kind: PartitionerKind, keys: &[String], format: Format) -> ExitCode {
     if partitions == 0 {
         eprintln!("--partitions must be at least 1");
         return ExitCode::from(2);
     }
-    let rows: Vec<(&str, i32, u32)> = keys
+    let rows: Vec<(&str, i64, Option<u32>)> = keys
         .iter()
         .map(|k| {
-            let h = partitioner::murmur2(k.as_bytes());
+            let key = k.as_bytes();
             (
                 k.as_str(),
-                h,
-                partitioner::partition_for_key(k.as_bytes(), partitions),
+                kind.hash(key),
+                kind.partition_for_key(key, partitions),
             )
         })
         .collect();
+    let hash = kind.hash_name();
     match format {
         Format::Text => {
-            sayln!("{:<24} {:>12} {:>10}", "key", "murmur2", "partition");
+            // 12 wide as always for murmur2; wider only for a longer hash name.
+            let w = 12.max(hash.len());
+            sayln!("{:<24} {hash:>w$} {:>10}", "key", "partition");
             for (k, h, p) in rows {
-                sayln!("{:<24} {h:>12} {p:>10}", diag::visible(k));
+                let p = p.map_or("random".to_string(), |p| p.to_string());
+                sayln!("{:<24} {h:>w$} {p:>10}", diag::visible(k));
             }
-            sayln!("\npartition = toPositive(murmur2(utf8(key))) % {partitions}, as Kafka's producer computes it");
+            let formula = match kind {
+                PartitionerKind::LibrdkafkaConsistentRandom => format!(
+                    "crc32(utf8(key)) % {partitions}, as librdkafka's consistent_random computes it; an empty key goes to a random partition"
+                ),
+                PartitionerKind::KafkajsLegacy => format!(
+                    "toPositive(legacy-murmur2(utf8(key))) % {partitions}, as kafkajs's LegacyPartitioner computes it"
+                ),
+                _ => format!(
+                    "toPositive(murmur2(utf8(key))) % {partitions}, as Kafka's producer computes it"
+                ),
+            };
+            sayln!("\npartition = {formula}");
+            sayln!(
+                "partitioner: {}; null keys: {}",
+                kind.name(),
+                kind.null_keys()
+            );
         }
         Format::Json => {
             let mut j = kafkasim::json::Json::new();
@@ -504,9 +539,11 @@ fn partition(partitions: u32, keys: &[String], format: Format) -> ExitCode {
                 j.open_object();
                 j.field_str("key", k);
                 // murmur2 is a signed 32-bit value; JSON numbers carry the sign.
-                j.key("murmur2");
-                j.raw_i64(i64::from(h));
-                j.field_num("partition", u64::from(p));
+                j.key(hash);
+                j.raw_i64(h);
+                j.key("partition");
+                j.opt_num(p.map(u64::from));
+                j.field_str("partitioner", kind.name());
                 j.close_object();
             }
             j.close_array();

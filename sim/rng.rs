@@ -14,9 +14,15 @@ use rand_chacha::ChaCha8Rng;
 pub enum Stream {
     /// Network latencies.
     Network = 1,
-    /// The start of each producer's null-key round-robin counter (kafkajs starts it at random).
+    /// The start of each producer client's kafkajs round-robin counter (kafkajs starts it at
+    /// random), one draw per client in build order.
     Producers = 2,
 }
+
+/// Sub-stream ids of the producer clients' partitioners: `PARTITIONER_STREAMS | client`
+/// (the client's endpoint index). Bit 62 keeps them apart from [`Stream`]'s small ids and
+/// from the network's per-path ids, which set bit 63.
+pub const PARTITIONER_STREAMS: u64 = 1 << 62;
 
 pub struct SimRng {
     inner: ChaCha8Rng,

@@ -37,11 +37,18 @@
 //!   sequence in flight; a non-idempotent retry goes back to the front of its queue
 //!   (`addFirst`), which is how retries reorder records.
 //!
-//! What does not live here: choosing the partition (`producer_app.rs`).
+//! - **Partitioner** (`KafkaProducer.partition`, `RecordAccumulator.append`): the client asks
+//!   its partitioner (`partitioning.rs`) where a record goes before appending it, and after
+//!   appending a null-key record tells it whether the batch it joined is full, which is when
+//!   Java's sticky partitioner may move on.
+//!
+//! What does not live here: a key's partition, computed once per key by the owner with the
+//! partitioner's hash (`sim/partitioner.rs`, `world.rs`).
 
 use crate::engine::Time;
 use crate::model::io::{Endpoint, Msg, Out, Produce, ProduceBatch, Records, Timer, TimerKey};
 use crate::model::log::Offset;
+use crate::model::partitioning::Partitioner;
 use crate::scenario::{Acks, ProducerConfig};
 use crate::trace::{ActorId, EventIx, GaveUp, Kind, PartId, SendError};
 use smallvec::{smallvec, SmallVec};
@@ -165,12 +172,20 @@ pub struct ProducerClient {
     unresolved: usize,
     /// When the deadline timer is set for, if it is.
     armed: Option<Time>,
+    /// Where records go (the client's `partitioner` setting).
+    partitioner: Partitioner,
 }
 
 impl ProducerClient {
     /// A client for `actor` at endpoint `client`; `leaders[p]` is the broker that leads
-    /// partition `p` (its connection).
-    pub fn new(actor: ActorId, client: u16, config: ProducerConfig, leaders: &[u32]) -> Self {
+    /// partition `p` (its connection); `partitioner` places its records.
+    pub fn new(
+        actor: ActorId,
+        client: u16,
+        config: ProducerConfig,
+        leaders: &[u32],
+        partitioner: Partitioner,
+    ) -> Self {
         let brokers = leaders.iter().map(|&b| b as usize + 1).max().unwrap_or(0);
         let mut conns = vec![Connection::default(); brokers];
         for (p, &b) in leaders.iter().enumerate() {
@@ -192,6 +207,7 @@ impl ProducerClient {
             first_request: 0,
             unresolved: 0,
             armed: None,
+            partitioner,
         };
         c.new_producer_id();
         c
@@ -230,46 +246,69 @@ impl ProducerClient {
         self.unresolved = 0;
     }
 
-    /// send(): the record joins its partition's accumulator and goes out as soon as its
+    /// send(): the partitioner places the record (`keyed` is its key's partition, `None` for
+    /// a null key), it joins that partition's accumulator and goes out as soon as its
     /// connection allows. With acks=0 it counts as acknowledged once it is on the wire,
     /// which with kafkasim's drain is at once: the outcome is returned here.
-    pub fn send(&mut self, event: EventIx, part: PartId, out: &mut Out) -> Option<SendOutcome> {
+    pub fn send(
+        &mut self,
+        event: EventIx,
+        keyed: Option<PartId>,
+        out: &mut Out,
+    ) -> Option<SendOutcome> {
         let mut outcomes = Vec::new();
-        self.send_many(&[(event, part)], out, &mut outcomes);
+        self.send_many(&[(event, keyed)], out, &mut outcomes);
         outcomes.pop()
     }
 
-    /// Several send() calls in one go (a relay's batch of outbox rows): records of one
-    /// partition share batches, then the connections are drained once.
+    /// Several send() calls in one go (a relay's batch of outbox rows): each record is
+    /// placed and appended in turn, records of one partition share batches, then the
+    /// connections are drained once.
     pub fn send_many(
         &mut self,
-        records: &[(EventIx, PartId)],
+        records: &[(EventIx, Option<PartId>)],
         out: &mut Out,
         outcomes: &mut Vec<SendOutcome>,
     ) {
-        for &(event, part) in records {
-            out.trace(Kind::Send {
-                actor: self.actor,
-                event,
-                part,
-            });
-            self.append(event, part, out.now);
+        let mut last = None;
+        for &(event, keyed) in records {
+            last = Some(self.place(event, keyed, out));
         }
-        if records.len() == 1 {
-            self.drain(self.leader[records[0].1.ix()], out, outcomes);
-        } else {
-            self.drain_all(out, outcomes);
+        match (records.len(), last) {
+            (1, Some(part)) => self.drain(self.leader[part.ix()], out, outcomes),
+            _ => self.drain_all(out, outcomes),
         }
         self.arm(out);
     }
 
+    /// KafkaProducer.doSend for one record: partition, append, and for a null key tell the
+    /// partitioner whether the batch is now full (`RecordAccumulator.append` passes
+    /// `allBatchesFull` to `updatePartitionInfo`). Returns the partition.
+    fn place(&mut self, event: EventIx, keyed: Option<PartId>, out: &mut Out) -> PartId {
+        let parts = &self.parts;
+        let part = self
+            .partitioner
+            .partition(keyed, out.now, |p| parts[p.ix()].queue.len());
+        out.trace(Kind::Send {
+            actor: self.actor,
+            event,
+            part,
+        });
+        let batch_full = self.append(event, part, out.now);
+        if keyed.is_none() {
+            self.partitioner.appended(part, batch_full);
+        }
+        part
+    }
+
     /// RecordAccumulator.append: into the last batch if it is still open, else a new one.
-    fn append(&mut self, event: EventIx, part: PartId, now: Time) {
+    /// Returns whether the batch the record joined is now full (`BATCH_RECORDS`).
+    fn append(&mut self, event: EventIx, part: PartId, now: Time) -> bool {
         if let Some(&id) = self.parts[part.ix()].queue.back() {
             let b = &mut self.batches[(id - self.first_batch) as usize];
             if b.attempts == 0 && b.events.len() < BATCH_RECORDS {
                 b.events.push(event);
-                return;
+                return b.events.len() >= BATCH_RECORDS;
             }
         }
         let id = self.first_batch + self.batches.len() as u32;
@@ -282,6 +321,7 @@ impl ProducerClient {
             state: State::Queued { ready_at: now },
         });
         self.parts[part.ix()].queue.push_back(id);
+        BATCH_RECORDS <= 1
     }
 
     /// Whether batch `id` is in request `request` still (not expired meanwhile: an expired
@@ -848,6 +888,23 @@ impl ProducerClient {
 mod tests {
     use super::*;
     use crate::model::io::TimerOp;
+    use crate::partitioner::PartitionerKind;
+    use crate::rng::SimRng;
+
+    /// A Java partitioner over the one partition of these tests.
+    fn one_partition() -> Partitioner {
+        partitioner(PartitionerKind::Java, 1)
+    }
+
+    fn partitioner(kind: PartitionerKind, partitions: u32) -> Partitioner {
+        Partitioner::new(
+            kind,
+            PartId(0),
+            partitions,
+            0,
+            SimRng::substream(7, 1 << 62),
+        )
+    }
 
     fn client(retries: u64) -> ProducerClient {
         let config = ProducerConfig {
@@ -857,7 +914,7 @@ mod tests {
             retry_backoff_ms: 10,
             ..ProducerConfig::default()
         };
-        ProducerClient::new(ActorId(0), 0, config, &[0])
+        ProducerClient::new(ActorId(0), 0, config, &[0], one_partition())
     }
 
     fn requests(out: &Out) -> Vec<Produce> {
@@ -898,7 +955,7 @@ mod tests {
     fn one_timer_covers_every_request_and_goes_when_the_last_is_answered() {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
-        assert_eq!(c.send(EventIx(0), PartId(0), &mut out), None);
+        assert_eq!(c.send(EventIx(0), Some(PartId(0)), &mut out), None);
         assert!(out.timers.iter().any(|t| matches!(
             t,
             TimerOp::Set {
@@ -908,7 +965,7 @@ mod tests {
             }
         )));
         let mut out = Out::at(Time(5));
-        c.send(EventIx(1), PartId(0), &mut out);
+        c.send(EventIx(1), Some(PartId(0)), &mut out);
         // The second send adds no timer: the ones at t=100 and t=1000 fire first.
         assert!(out.timers.is_empty());
         let (out, outcomes) = answer(&mut c, 7, 0, Ok(Offset(0)));
@@ -942,7 +999,7 @@ mod tests {
     fn a_timeout_retries_after_the_backoff_with_the_same_sequence() {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
-        c.send(EventIx(0), PartId(0), &mut out);
+        c.send(EventIx(0), Some(PartId(0)), &mut out);
         let (out, outcomes) = fire(&mut c, 100, Timer::ClientDeadline);
         assert!(outcomes.is_empty());
         assert!(out
@@ -961,7 +1018,7 @@ mod tests {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
         for e in 0..8 {
-            c.send(EventIx(e), PartId(0), &mut out);
+            c.send(EventIx(e), Some(PartId(0)), &mut out);
         }
         let sent = requests(&out);
         assert_eq!(sent.len(), 5, "max.in.flight.requests.per.connection is 5");
@@ -981,9 +1038,9 @@ mod tests {
     fn a_request_timeout_fails_every_request_on_its_connection() {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
-        c.send(EventIx(0), PartId(0), &mut out);
+        c.send(EventIx(0), Some(PartId(0)), &mut out);
         let mut out = Out::at(Time(50));
-        c.send(EventIx(1), PartId(0), &mut out);
+        c.send(EventIx(1), Some(PartId(0)), &mut out);
         let (out, _) = fire(&mut c, 100, Timer::ClientDeadline);
         let errors: Vec<(EventIx, SendError)> = out
             .trace
@@ -1017,11 +1074,12 @@ mod tests {
                 ..ProducerConfig::default()
             },
             &[0],
+            one_partition(),
         );
         let mut out = Out::at(Time(0));
-        c.send(EventIx(0), PartId(0), &mut out);
+        c.send(EventIx(0), Some(PartId(0)), &mut out);
         let mut out = Out::at(Time(60));
-        c.send(EventIx(1), PartId(0), &mut out);
+        c.send(EventIx(1), Some(PartId(0)), &mut out);
         // t=100: the first request times out; both are retried at t=110 (only the first,
         // as the partition's first sequence in flight).
         fire(&mut c, 100, Timer::ClientDeadline);
@@ -1064,9 +1122,10 @@ mod tests {
                 ..ProducerConfig::default()
             },
             &[0],
+            one_partition(),
         );
         let mut out = Out::at(Time(0));
-        c.send(EventIx(0), PartId(0), &mut out);
+        c.send(EventIx(0), Some(PartId(0)), &mut out);
         fire(&mut c, 100, Timer::ClientDeadline);
         fire(&mut c, 110, Timer::Resend { batch: 0 });
         let (out, _) = fire(&mut c, 150, Timer::ClientDeadline);
@@ -1076,7 +1135,7 @@ mod tests {
             .any(|k| matches!(k, Kind::EpochBump { epoch: 1, .. })));
         let pid = c.producer_id;
         let mut out = Out::at(Time(200));
-        c.send(EventIx(1), PartId(0), &mut out);
+        c.send(EventIx(1), Some(PartId(0)), &mut out);
         let sent = requests(&out);
         assert_eq!(
             sent[0].producer_id, pid,
@@ -1099,13 +1158,111 @@ mod tests {
                 ..ProducerConfig::default()
             },
             &[0],
+            one_partition(),
         );
         let mut out = Out::at(Time(0));
-        let outcome = c.send(EventIx(0), PartId(0), &mut out);
+        let outcome = c.send(EventIx(0), Some(PartId(0)), &mut out);
         assert!(matches!(
             outcome,
             Some(SendOutcome::Acked { offset: None, .. })
         ));
         assert!(out.timers.is_empty());
+    }
+
+    /// The partitions of the `Send` records in `out`, in order.
+    fn sent_to(out: &Out) -> Vec<u32> {
+        out.trace
+            .iter()
+            .filter_map(|k| match *k {
+                Kind::Send { part, .. } => Some(part.0),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn java_null_keys_stick_to_a_partition_until_its_batch_is_full() {
+        // Three partitions on one broker. The first five records go out at once (five
+        // requests in flight, unanswered); the rest wait and fill a batch. The partition
+        // changes only once a batch's worth was produced and the open batch is full.
+        let config = ProducerConfig::default();
+        let mut c = ProducerClient::new(
+            ActorId(0),
+            0,
+            config,
+            &[0, 0, 0],
+            partitioner(PartitionerKind::Java, 3),
+        );
+        let mut out = Out::at(Time(0));
+        let sticky = BATCH_RECORDS + 5;
+        for e in 0..sticky as u32 {
+            c.send(EventIx(e), None, &mut out);
+        }
+        let parts = sent_to(&out);
+        assert!(
+            parts.iter().all(|&p| p == parts[0]),
+            "the first {sticky} records share a partition: {parts:?}"
+        );
+        // 5 single-record requests went; one full batch of 100 waits.
+        let queue = &c.parts[parts[0] as usize].queue;
+        assert_eq!(queue.len(), 1);
+        assert_eq!(c.batch(queue[0]).events.len(), BATCH_RECORDS);
+        for e in sticky as u32..400 {
+            c.send(EventIx(e), None, &mut out);
+        }
+        let parts = sent_to(&out);
+        // Later switches come every full batch (100 records); over 295 more records the
+        // partition changes at most at those boundaries.
+        for (i, w) in parts[sticky..].windows(2).enumerate() {
+            if w[0] != w[1] {
+                assert_eq!(
+                    (i + 1) % BATCH_RECORDS,
+                    0,
+                    "switched after record {}",
+                    sticky + i
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn java_null_keys_switch_after_two_batches_when_every_batch_leaves_at_once() {
+        // With acks=0 every record is drained as soon as it is appended, so the batch it
+        // joined is never full; Kafka still switches after twice batch.size.
+        let config = ProducerConfig {
+            acks: Acks::None,
+            enable_idempotence: false,
+            ..ProducerConfig::default()
+        };
+        let mut c = ProducerClient::new(
+            ActorId(0),
+            0,
+            config,
+            &[0, 0, 0],
+            partitioner(PartitionerKind::Java, 3),
+        );
+        let mut out = Out::at(Time(0));
+        for e in 0..2 * BATCH_RECORDS as u32 {
+            c.send(EventIx(e), None, &mut out);
+        }
+        let parts = sent_to(&out);
+        assert!(parts.iter().all(|&p| p == parts[0]), "{parts:?}");
+        // A per-record choice would have used every partition by now; kafkajs does.
+        let mut rr = ProducerClient::new(
+            ActorId(0),
+            0,
+            ProducerConfig {
+                acks: Acks::None,
+                enable_idempotence: false,
+                ..ProducerConfig::default()
+            },
+            &[0, 0, 0],
+            partitioner(PartitionerKind::Kafkajs, 3),
+        );
+        let mut out = Out::at(Time(0));
+        for e in 0..6 {
+            rr.send(EventIx(e), None, &mut out);
+        }
+        assert_eq!(sent_to(&out), vec![1, 2, 0, 1, 2, 0]);
     }
 }

@@ -10,7 +10,6 @@
 use crate::model::armed::Crashes;
 use crate::model::io::{Control, Msg, Out, Timer, TimerKey};
 use crate::model::producer::{ProducerClient, SendOutcome};
-use crate::model::producer_app::Partitioner;
 use crate::model::service::Database;
 use crate::scenario::CrashPoint;
 use crate::trace::{ActorId, EventIx, Kind, PartId};
@@ -23,7 +22,6 @@ pub struct Relay {
     actor: ActorId,
     /// This relay's index among its service's relays: the lock owner in the outbox.
     index: u32,
-    partitioner: Partitioner,
     up: bool,
     /// Rows of the batch being published, and how many still await their answer.
     batch: Vec<EventIx>,
@@ -38,12 +36,10 @@ pub struct Relay {
 }
 
 impl Relay {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         client: ProducerClient,
         actor: ActorId,
         index: u32,
-        partitioner: Partitioner,
         poll_interval_ms: u64,
         batch_size: u64,
         commit_ms: u64,
@@ -52,7 +48,6 @@ impl Relay {
             client,
             actor,
             index,
-            partitioner,
             up: true,
             batch: Vec::new(),
             waiting: 0,
@@ -131,7 +126,7 @@ impl Relay {
                 actor: self.actor,
                 event,
             });
-            records.push((event, self.partitioner.partition(key_part)));
+            records.push((event, key_part));
         }
         self.claimed = claimed;
         // The rows go to the client together, as a loop of send() calls fills the
@@ -197,23 +192,25 @@ mod tests {
     use crate::engine::Time;
     use crate::model::io::{Endpoint, Produce, TimerOp};
     use crate::model::log::Offset;
+    use crate::model::partitioning::Partitioner;
     use crate::model::service::RowStatus;
+    use crate::partitioner::PartitionerKind;
+    use crate::rng::SimRng;
     use crate::scenario::ProducerConfig;
 
     const ACTOR: ActorId = ActorId(8);
 
     /// Polls every 50 ms, up to 10 rows a batch; the mark transaction takes 20 ms.
     fn relay(index: u32, config: ProducerConfig) -> Relay {
-        let client = ProducerClient::new(ACTOR, 2 + index as u16, config, &[0, 1]);
-        Relay::new(
-            client,
-            ACTOR,
-            index,
-            Partitioner::new(PartId(0), 2, 0),
-            50,
-            10,
-            20,
-        )
+        let partitioner = Partitioner::new(
+            PartitionerKind::Kafkajs,
+            PartId(0),
+            2,
+            0,
+            SimRng::substream(0, 1 << 62),
+        );
+        let client = ProducerClient::new(ACTOR, 2 + index as u16, config, &[0, 1], partitioner);
+        Relay::new(client, ACTOR, index, 50, 10, 20)
     }
 
     /// Pending outbox rows for events `0..n`, keyed to partition `event % 2`.

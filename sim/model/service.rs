@@ -15,7 +15,7 @@ use crate::engine::Time;
 use crate::model::armed::Crashes;
 use crate::model::io::{Control, Msg, Out, Timer, TimerKey};
 use crate::model::producer::ProducerClient;
-use crate::model::producer_app::{Partitioner, Source};
+use crate::model::producer_app::Source;
 use crate::scenario::CrashPoint;
 use crate::trace::{EventIx, Kind, PartId};
 
@@ -115,7 +115,6 @@ impl Database {
 pub struct Service {
     pub client: ProducerClient,
     source: Source,
-    partitioner: Partitioner,
     outbox: bool,
     commit_ms: u64,
     up: bool,
@@ -127,17 +126,10 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn new(
-        client: ProducerClient,
-        source: Source,
-        partitioner: Partitioner,
-        outbox: bool,
-        commit_ms: u64,
-    ) -> Service {
+    pub fn new(client: ProducerClient, source: Source, outbox: bool, commit_ms: u64) -> Service {
         Service {
             client,
             source,
-            partitioner,
             outbox,
             commit_ms,
             up: true,
@@ -217,7 +209,7 @@ impl Service {
         self.pending.retain(|&c| c != command);
         let key = self.source.key(command);
         let event = out.new_event(self.source.envelope(command, out.now));
-        db.commit_order(event, self.outbox.then_some(key.map(|k| k.1)));
+        db.commit_order(event, self.outbox.then_some(key.and_then(|k| k.1)));
         out.trace(Kind::DbCommit {
             actor: self.source.actor,
             event,
@@ -228,8 +220,7 @@ impl Service {
             return self.crash(Some(CrashPoint::AfterDbCommit), out);
         }
         if !self.outbox {
-            let part = self.partitioner.partition(key.map(|k| k.1));
-            self.client.send(event, part, out);
+            self.client.send(event, key.and_then(|k| k.1), out);
         }
     }
 
@@ -252,7 +243,10 @@ impl Service {
 mod tests {
     use super::*;
     use crate::model::io::{Endpoint, TimerOp};
+    use crate::model::partitioning::Partitioner;
     use crate::model::producer::ProducerClient;
+    use crate::partitioner::PartitionerKind;
+    use crate::rng::SimRng;
     use crate::scenario::ProducerConfig;
     use crate::trace::ActorId;
 
@@ -276,23 +270,30 @@ mod tests {
     /// `count` commands, one every 10 ms from t=100, keyed to partition 1 of 2; database
     /// transactions take 20 ms.
     fn service(outbox: bool, count: u64) -> Service {
-        let client = ProducerClient::new(ActorId(ACTOR), 1, ProducerConfig::default(), &[0, 0]);
+        let partitioner = Partitioner::new(
+            PartitionerKind::Kafkajs,
+            PartId(0),
+            2,
+            0,
+            SimRng::substream(0, 1 << 62),
+        );
+        let client = ProducerClient::new(
+            ActorId(ACTOR),
+            1,
+            ProducerConfig::default(),
+            &[0, 0],
+            partitioner,
+        );
         let source = Source {
             actor: ActorId(ACTOR),
             topic: 0,
             count,
             every_ms: 10,
             start_ms: 100,
-            keys: vec![(0, PartId(1))],
+            keys: vec![(0, Some(PartId(1)))],
             event_type: 0,
         };
-        Service::new(
-            client,
-            source,
-            Partitioner::new(PartId(0), 2, 0),
-            outbox,
-            20,
-        )
+        Service::new(client, source, outbox, 20)
     }
 
     fn ticks(out: &Out) -> Vec<Time> {

@@ -15,12 +15,13 @@ use crate::model::faults::{FaultCommand, FaultInjector, Isolation};
 use crate::model::io::{Endpoint, Msg, Out, Timer, TimerKey, TimerOp};
 use crate::model::log::Offset;
 use crate::model::member::Member;
+use crate::model::partitioning::Partitioner;
 use crate::model::producer::ProducerClient;
-use crate::model::producer_app::{Partitioner, ProducerApp, Source};
+use crate::model::producer_app::{ProducerApp, Source};
 use crate::model::relay::Relay;
 use crate::model::service::{Database, Service};
 use crate::model::store::Store;
-use crate::rng::{SimRng, Stream};
+use crate::rng::{SimRng, Stream, PARTITIONER_STREAMS};
 use crate::scenario::{
     Client, FaultAction, Keys, ProducerConfig, Publish, Scenario, SendSpec, Target,
 };
@@ -185,22 +186,56 @@ impl<'s, K: TraceSink> World<'s, K> {
         ActorId((self.tables.actors.len() - 1) as u32)
     }
 
-    fn client(&mut self, actor: ActorId, owner: Who, config: &ProducerConfig) -> ProducerClient {
+    /// A producer client for `actor` writing to `topic`, with its partitioner. kafkajs's
+    /// round-robin start is the next draw of the `Producers` stream (as before partitioners
+    /// were configurable, so kafkajs runs are unchanged); every later draw of the
+    /// partitioner comes from its own sub-stream, one per client.
+    fn client(
+        &mut self,
+        actor: ActorId,
+        owner: Who,
+        config: &ProducerConfig,
+        topic: usize,
+        (rng, seed): (&mut SimRng, u64),
+    ) -> ProducerClient {
         let client = self.client_owner.len() as u16;
         self.client_owner.push(owner);
-        ProducerClient::new(actor, client, config.clone(), &self.tables.leaders)
+        let partitioner = Partitioner::new(
+            config.partitioner,
+            self.first_part[topic],
+            self.sc.topics[topic].partitions,
+            rng.next_u64() as u32,
+            SimRng::substream(seed, PARTITIONER_STREAMS | u64::from(client)),
+        );
+        ProducerClient::new(
+            actor,
+            client,
+            config.clone(),
+            &self.tables.leaders,
+            partitioner,
+        )
     }
 
-    /// Interns each distinct key once and computes its partition once.
-    fn source(&mut self, actor: ActorId, send: &SendSpec, topic: usize) -> Source {
+    /// Interns each distinct key once and computes its partition once, with the hash of the
+    /// sending client's partitioner.
+    fn source(
+        &mut self,
+        actor: ActorId,
+        send: &SendSpec,
+        topic: usize,
+        config: &ProducerConfig,
+    ) -> Source {
         let mut keys = Vec::new();
         if let Keys::Pattern { distinct, .. } = &send.keys {
             let n = (*distinct).min(send.count.max(1));
             let count = self.sc.topics[topic].partitions;
             for i in 0..n {
                 let key = send.keys.key(i).expect("pattern keys");
-                let part = self.first_part[topic]
-                    .plus(crate::partitioner::partition_for_key(key.as_bytes(), count));
+                let first = self.first_part[topic];
+                let part = config
+                    .partitioner
+                    .partition_for_key(key.as_bytes(), count)
+                    .map(|p| first.plus(p));
                 let next = self.tables.keys.len() as u32;
                 let id = *self.key_ids.entry(key.clone()).or_insert(next);
                 if id == next {
@@ -232,24 +267,20 @@ impl<'s, K: TraceSink> World<'s, K> {
         }
     }
 
-    fn partitioner(&self, topic: usize, rng: &mut SimRng) -> Partitioner {
-        Partitioner::new(
-            self.first_part[topic],
-            self.sc.topics[topic].partitions,
-            rng.next_u64() as u32,
-        )
-    }
-
     fn build(&mut self, seed: u64) {
         let sc = self.sc;
         let mut rng = SimRng::new(seed, Stream::Producers);
         for (i, p) in sc.producers.iter().enumerate() {
             let actor = self.actor(Actor::Producer(i as u16), p.name.clone());
-            let partitioner = self.partitioner(p.topic, &mut rng);
-            let client = self.client(actor, Who::Producer(i as u16), &p.config);
-            let source = self.source(actor, &p.send, p.topic);
-            self.producers
-                .push(ProducerApp::new(client, source, partitioner));
+            let client = self.client(
+                actor,
+                Who::Producer(i as u16),
+                &p.config,
+                p.topic,
+                (&mut rng, seed),
+            );
+            let source = self.source(actor, &p.send, p.topic, &p.config);
+            self.producers.push(ProducerApp::new(client, source));
         }
         for (g, spec) in sc.groups.iter().enumerate() {
             let topics = spec
@@ -283,17 +314,17 @@ impl<'s, K: TraceSink> World<'s, K> {
         let mut isolations = BTreeMap::new();
         for (s, spec) in sc.services.iter().enumerate() {
             let actor = self.actor(Actor::Service(s as u16), spec.name.clone());
-            let partitioner = self.partitioner(spec.topic, &mut rng);
-            let client = self.client(actor, Who::Service(s as u16), &spec.producer);
-            let source = self.source(actor, &spec.commands, spec.topic);
+            let client = self.client(
+                actor,
+                Who::Service(s as u16),
+                &spec.producer,
+                spec.topic,
+                (&mut rng, seed),
+            );
+            let source = self.source(actor, &spec.commands, spec.topic, &spec.producer);
             let outbox = spec.publish == Publish::Outbox;
-            self.services.push(Service::new(
-                client,
-                source,
-                partitioner,
-                outbox,
-                spec.commit_ms,
-            ));
+            self.services
+                .push(Service::new(client, source, outbox, spec.commit_ms));
             self.databases.push(Database::default());
             let mut relays = Vec::new();
             if outbox {
@@ -305,13 +336,17 @@ impl<'s, K: TraceSink> World<'s, K> {
                         },
                         sc.relay_name(s, r),
                     );
-                    let partitioner = self.partitioner(spec.topic, &mut rng);
-                    let client = self.client(actor, Who::Relay(s as u16, r as u16), &spec.producer);
+                    let client = self.client(
+                        actor,
+                        Who::Relay(s as u16, r as u16),
+                        &spec.producer,
+                        spec.topic,
+                        (&mut rng, seed),
+                    );
                     relays.push(Relay::new(
                         client,
                         actor,
                         r,
-                        partitioner,
                         spec.relay.poll_interval_ms,
                         spec.relay.batch_size,
                         spec.commit_ms,

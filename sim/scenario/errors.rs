@@ -163,7 +163,7 @@ const UNMODELLED: &[(&str, &str)] = &[
     ("transactional.id", "there are no transactions"),
     ("isolation.level", "there are no transactions, so every consumer reads all appended records"),
     ("client.id", "a client is named by its scenario name"),
-    ("partitioner.class", "keys use Kafka's murmur2 and null keys kafkajs's round robin"),
+    ("partitioner.class", "custom partitioners are not modelled; `partitioner` picks a client's own (java, librdkafka-consistent-random, librdkafka-murmur2-random, kafkajs, kafkajs-legacy)"),
     ("fetch.min.bytes", "records have no size; a fetch answers as soon as one record is there"),
     ("max.partition.fetch.bytes", "records have no size; max.poll.records bounds a fetch"),
     ("min.insync.replicas", "it is a broker or topic setting: write it under cluster.config or a topic's config"),

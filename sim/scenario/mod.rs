@@ -10,6 +10,7 @@ pub mod raw;
 
 use crate::counters::Counter;
 use crate::diag::Diagnostic;
+use crate::partitioner::PartitionerKind;
 use raw::*;
 use serde_saphyr::Location;
 
@@ -164,6 +165,9 @@ pub struct ProducerConfig {
     /// unanswered on one broker connection (`NetworkClient` / `InFlightRequests`); at most 5
     /// with idempotence, so the broker's 5-batch window covers every batch in flight.
     pub max_in_flight: u32,
+    /// Which client's partitioner places the records (`partitioner`; Java's built-in one by
+    /// default, as the other properties are Java's).
+    pub partitioner: PartitionerKind,
 }
 
 impl Default for ProducerConfig {
@@ -178,13 +182,14 @@ impl Default for ProducerConfig {
             request_timeout_ms: 30_000,
             delivery_timeout_ms: 120_000,
             max_in_flight: 5,
+            partitioner: PartitionerKind::Java,
         }
     }
 }
 
 #[derive(Clone, Debug)]
 pub enum Keys {
-    /// Null keys: kafkajs-style round robin over the partitions.
+    /// Null keys: placed by the client's null-key rule (`model/partitioning.rs`).
     Null,
     /// `pattern` with `{n}` replaced by 1..=distinct, cycling in send order.
     Pattern { pattern: String, distinct: u64 },
@@ -600,6 +605,43 @@ struct Validator {
 }
 
 /// `expected X, got Y` at the value's location.
+/// What to say about a `partitioner` value kafkasim does not know: the client's own name
+/// for a modelled partitioner (`consistent_random`, `DefaultPartitioner`), a real one that
+/// is not modelled, or the closest name for a typo.
+fn partitioner_hint(value: &str) -> Option<String> {
+    const SPELLINGS: &[(&str, &str)] = &[
+        ("consistent_random", "librdkafka-consistent-random"),
+        ("murmur2_random", "librdkafka-murmur2-random"),
+        ("BuiltInPartitioner", "java"),
+        ("DefaultPartitioner", "java` (Java) or `kafkajs"),
+        ("JavaCompatiblePartitioner", "kafkajs"),
+        ("LegacyPartitioner", "kafkajs-legacy"),
+    ];
+    const UNMODELLED: &[&str] = &[
+        "consistent",
+        "murmur2",
+        "random",
+        "fnv1a",
+        "fnv1a_random",
+        "RoundRobinPartitioner",
+        "UniformStickyPartitioner",
+    ];
+    if let Some((_, name)) = SPELLINGS.iter().find(|(s, _)| *s == value) {
+        return Some(format!("kafkasim names that one `{name}`"));
+    }
+    if UNMODELLED.contains(&value) {
+        return Some(format!(
+            "`{value}` is a real client partitioner that kafkasim does not model yet"
+        ));
+    }
+    PartitionerKind::ALL
+        .iter()
+        .map(|k| (strsim::jaro_winkler(value, k.name()), k.name()))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| format!("did you mean `{name}`?"))
+}
+
 macro_rules! bad {
     ($v:expr, $s:expr, $($fmt:tt)*) => {{
         let (l, c) = at(&$s.referenced);
@@ -789,6 +831,26 @@ impl Validator {
         }
     }
 
+    /// A `partitioner` name: one of [`PartitionerKind::ALL`], with a "did you mean" for a
+    /// near miss and a pointer for a client's own spelling of a partitioner.
+    fn partitioner(&mut self, s: &S<String>) -> PartitionerKind {
+        if let Some(kind) = PartitionerKind::from_name(&s.value) {
+            return kind;
+        }
+        let names: Vec<&str> = PartitionerKind::ALL.iter().map(|k| k.name()).collect();
+        let mut msg = format!(
+            "expected a partitioner, one of {}, got {:?}",
+            names.join(", "),
+            s.value
+        );
+        if let Some(hint) = partitioner_hint(&s.value) {
+            msg.push_str("; ");
+            msg.push_str(&hint);
+        }
+        bad!(self, s, "{msg}");
+        PartitionerKind::Java
+    }
+
     fn cluster(&mut self, raw: Option<&RawCluster>) -> ClusterSpec {
         let mut spec = ClusterSpec::default();
         let Some(raw) = raw else { return spec };
@@ -962,6 +1024,9 @@ impl Validator {
             1_000,
             "max.in.flight.requests.per.connection",
         ) as u32;
+        if let Some(name) = &raw.partitioner {
+            c.partitioner = self.partitioner(name);
+        }
         // Kafka (ProducerConfig.postProcessAndValidateIdempotenceConfigs): idempotence
         // needs acks=all, retries > 0 and at most 5 requests in flight. Set explicitly, a
         // conflict is a ConfigException; left at its default, idempotence is quietly

@@ -129,6 +129,8 @@ pub struct RawProducerConfig {
     pub delivery_timeout_ms: Option<S<u64>>,
     #[serde(rename = "max.in.flight.requests.per.connection", default)]
     pub max_in_flight_requests_per_connection: Option<S<u64>>,
+    #[serde(default)]
+    pub partitioner: Option<S<String>>,
 }
 
 /// A YAML scalar that Kafka lets be a number or a word (`acks: all`, `acks: 1`).
