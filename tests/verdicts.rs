@@ -852,3 +852,60 @@ fn a_give_up_says_whose_copy_was_in_the_log() {
         "{e1}"
     );
 }
+
+#[test]
+fn a_relay_that_marks_without_waiting_is_named_as_the_cause_of_each_event_it_lost() {
+    let v = run(&case("relay-marks-without-waiting"));
+    assert_eq!(v.totals.get(Counter::CommittedWithoutEvent), 8);
+    assert_eq!(v.totals.get(Counter::SendFailed), 8);
+    let why = causes(&v, AnomalyKind::CommittedWithoutEvent);
+    assert_eq!(why.len(), 8);
+    assert!(
+        why[0].starts_with(
+            "order o-3 (e-3) committed by svc at t=201ms but its event never reached the log: svc-relay-1 marked its outbox row PUBLISHED at t=303ms without waiting for the delivery report (relay.mark: without-waiting), so no relay would publish it again, and then svc-relay-1 gave up on its send at t=802ms: delivery.timeout.ms (500 ms) had passed"
+        ),
+        "{}",
+        why[0]
+    );
+    for w in &why {
+        assert!(w.contains("without waiting for the delivery report"), "{w}");
+        assert!(
+            !w.contains("PENDING"),
+            "the row was marked, not pending: {w}"
+        );
+        assert!(
+            !w.contains("acks="),
+            "acks=all waited; the relay did not: {w}"
+        );
+    }
+}
+
+#[test]
+fn the_same_outage_with_a_relay_that_waits_loses_nothing() {
+    let text =
+        case("relay-marks-without-waiting").replace("mark: without-waiting", "mark: after-ack");
+    let v = run(&text);
+    assert_eq!(v.totals.get(Counter::CommittedWithoutEvent), 0);
+    assert_eq!(v.totals.get(Counter::OrdersCommitted), 10);
+    assert!(v.totals.get(Counter::SendFailed) > 0, "sends still fail");
+}
+
+#[test]
+fn a_failing_mark_is_named_as_the_cause_of_every_republish() {
+    let v = run(&case("relay-mark-fails"));
+    assert_eq!(v.totals.get(Counter::PublishedDuplicates), 8);
+    assert_eq!(v.totals.get(Counter::CommittedWithoutEvent), 0);
+    let why = causes(&v, AnomalyKind::PublishedDuplicate);
+    assert_eq!(why.len(), 4);
+    assert_eq!(
+        why[0],
+        "e-1 (o-1) is in the log 3 times (first at p0@0): svc-relay-1 published its row at t=100ms and its mark failed and rolled back at t=103ms, so the row stayed PENDING and svc-relay-1 published it again on its next poll at t=203ms; then svc-relay-1 published its row at t=203ms and its mark failed and rolled back at t=206ms, so the row stayed PENDING and svc-relay-1 published it again on its next poll at t=306ms"
+    );
+    for w in &why {
+        assert!(!w.contains("crashed"), "the relay never crashed: {w}");
+    }
+    let effects = causes(&v, AnomalyKind::DuplicateEffect);
+    assert!(effects
+        .iter()
+        .all(|w| w.contains("its mark failed and rolled back")));
+}
