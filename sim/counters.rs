@@ -73,6 +73,8 @@ counters! {
     RecordsProcessed => "records_processed", Group: "records (partition offsets) the group processed at least once",
     CommandsRefused => "commands_refused", Service: "commands that reached a service while it was down: no order was placed",
     InFlightAtEnd => "in_flight_at_end", Total: "sends still unfinished when the run ended whose record had not reached the log: in their producer client (waiting to be sent, or for an answer), or an acks=0 request still on its way to the brokers",
+    LogDuplicates => "log_duplicates", Total: "extra copies of an eventId in the partition logs, from any producer, service or relay (each copy after the first counts once)",
+    LogReorders => "log_reorders", Total: "records appended to a partition after a record of the same key that their producer or service sent later (first copies only)",
 }
 
 /// A value for every counter, indexed by `Counter`.

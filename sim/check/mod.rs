@@ -6,7 +6,9 @@
 //! `deliveries.rs` (duplicate deliveries), `skipped.rs` (skipped offsets), `effects.rs`
 //! (duplicate effects and the side-effect ledger), `key_order.rs` (per-key order), `accounting.rs`
 //! (every record processed, skipped, lost or waiting), `producers.rs` (sends given up or
-//! dropped) and `services.rs` (orders versus events). It
+//! dropped), `services.rs` (orders versus events), `log_duplicates.rs` (an eventId at two
+//! offsets of the log) and `log_reorders.rs` (a key's records in the log against send
+//! order). It
 //! never reads model state: what the timeline shows and what the verdict counts come from
 //! the same records. Each property keeps only the state it needs.
 
@@ -15,6 +17,8 @@ mod deliveries;
 mod effects;
 pub mod facts;
 mod key_order;
+mod log_duplicates;
+mod log_reorders;
 mod producers;
 mod services;
 mod skipped;
@@ -42,6 +46,8 @@ pub enum AnomalyKind {
     SendFailed,
     UnackedLost,
     InFlightAtEnd,
+    LogDuplicate,
+    LogReorder,
 }
 
 impl AnomalyKind {
@@ -60,6 +66,8 @@ impl AnomalyKind {
             AnomalyKind::SendFailed => "send_failed",
             AnomalyKind::UnackedLost => "unacked_lost",
             AnomalyKind::InFlightAtEnd => "in_flight_at_end",
+            AnomalyKind::LogDuplicate => "log_duplicate",
+            AnomalyKind::LogReorder => "log_reorder",
         }
     }
 }
@@ -240,6 +248,8 @@ struct Properties {
     accounting: accounting::Accounting,
     producers: producers::Producers,
     services: services::Services,
+    log_duplicates: log_duplicates::LogDuplicates,
+    log_reorders: log_reorders::LogReorders,
 }
 
 impl Properties {
@@ -251,8 +261,15 @@ impl Properties {
             Kind::SendFailed { .. } | Kind::OutageStart { .. } | Kind::OutageEnd { .. } => {
                 self.producers.record(cx, ev, u, found)
             }
-            // Only while a give-up waits to see whether its record lands anyway.
-            Kind::Send { .. } | Kind::Append { .. } if self.producers.watching() => {
+            Kind::Append { .. } => {
+                self.log_duplicates.record(cx, ev, u, found);
+                self.log_reorders.record(cx, ev, u, found);
+                // Only while a give-up waits to see whether its record lands anyway.
+                if self.producers.watching() {
+                    self.producers.record(cx, ev, u, found)
+                }
+            }
+            Kind::Send { .. } if self.producers.watching() => {
                 self.producers.record(cx, ev, u, found)
             }
             Kind::RequestDropped { .. } => {
@@ -281,7 +298,7 @@ impl Properties {
         }
     }
 
-    fn all(&mut self) -> [&mut dyn Property; 8] {
+    fn all(&mut self) -> [&mut dyn Property; 10] {
         [
             &mut self.tallies,
             &mut self.deliveries,
@@ -291,6 +308,8 @@ impl Properties {
             &mut self.accounting,
             &mut self.producers,
             &mut self.services,
+            &mut self.log_duplicates,
+            &mut self.log_reorders,
         ]
     }
 }
@@ -321,6 +340,8 @@ impl<'s> Checker<'s> {
                 accounting: accounting::Accounting,
                 producers: producers::Producers::default(),
                 services: services::Services::new(sc.services.len()),
+                log_duplicates: log_duplicates::LogDuplicates,
+                log_reorders: log_reorders::LogReorders::default(),
             },
         }
     }
