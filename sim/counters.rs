@@ -75,7 +75,9 @@ counters! {
     InFlightAtEnd => "in_flight_at_end", Total: "sends still unfinished when the run ended whose record had not reached the log: in their producer client (waiting to be sent, or for an answer), or an acks=0 request still on its way to the brokers",
     AckedLost => "acked_lost", Total: "acknowledged records that a new leader did not have: gone from the log (acks=1 before the followers copied them, or an unclean election)",
     RejectedNotEnoughReplicas => "rejected_not_enough_replicas", Total: "records an acks=all write offered while the ISR was smaller than min.insync.replicas: refused with NotEnoughReplicas, nothing appended (the client retries)",
-    PartitionOfflineMs => "partition_offline_ms", Total: "milliseconds partitions spent with no leader, summed over partitions",
+    PartitionOfflineMs => "partition_offline_ms", Total: "milliseconds partitions spent without a live leader (from the leader's crash until another is elected or it returns, or with no replica able to lead), summed over partitions",
+    LogDuplicates => "log_duplicates", Total: "extra copies of an eventId in the partition logs, from any producer, service or relay (each copy after the first counts once)",
+    LogReorders => "log_reorders", Total: "records appended to a partition after a record of the same key that their producer or service sent later (first copies only)",
 }
 
 /// A value for every counter, indexed by `Counter`.

@@ -35,7 +35,9 @@ lessons![
     "effect-and-mark-not-atomic.yaml",
     "dual-write-loses-events.yaml",
     "outbox-survives-outage.yaml",
+    "relay-marks-without-waiting.yaml",
     "relay-crash-duplicates.yaml",
+    "relay-mark-fails.yaml",
     "end-to-end.yaml",
 ];
 

@@ -398,10 +398,25 @@ pub enum Kind {
         actor: ActorId,
         event: EventIx,
     },
-    /// A relay marked an outbox row PUBLISHED.
+    /// A relay marked an outbox row PUBLISHED. `waited`: after the row's send had its
+    /// delivery report (`relay.mark: after-ack`); false: without waiting for it
+    /// (`without-waiting`, fire-and-forget), so the event may never have reached Kafka.
     RelayMark {
         actor: ActorId,
         event: EventIx,
+        waited: bool,
+    },
+    /// A relay's mark transaction for this row failed at its commit and rolled back (a
+    /// `mark_fails` fault): the row stays PENDING and unlocked, and the relay, still
+    /// running, publishes it again on its next poll.
+    RelayMarkFailed {
+        actor: ActorId,
+        event: EventIx,
+    },
+    /// A `mark_fails` fault began: the relay's mark transactions fail until `until`.
+    MarkFailing {
+        actor: ActorId,
+        until: Time,
     },
     /// The idempotency store was unreachable; the handler waits and retries.
     StoreUnavailable {
@@ -566,6 +581,8 @@ impl Kind {
             Kind::DbCommit { .. } => "db_commit",
             Kind::RelayPublish { .. } => "relay_publish",
             Kind::RelayMark { .. } => "relay_mark",
+            Kind::RelayMarkFailed { .. } => "relay_mark_failed",
+            Kind::MarkFailing { .. } => "mark_failing",
             Kind::StoreUnavailable { .. } => "store_unavailable",
         }
     }
@@ -589,6 +606,7 @@ impl Kind {
             | Kind::DbCommit { event, .. }
             | Kind::RelayPublish { event, .. }
             | Kind::RelayMark { event, .. }
+            | Kind::RelayMarkFailed { event, .. }
             | Kind::StoreUnavailable { event, .. } => Some(event),
             _ => None,
         }

@@ -852,3 +852,158 @@ fn a_give_up_says_whose_copy_was_in_the_log() {
         "{e1}"
     );
 }
+
+#[test]
+fn a_relay_that_marks_without_waiting_is_named_as_the_cause_of_each_event_it_lost() {
+    let v = run(&case("relay-marks-without-waiting"));
+    assert_eq!(v.totals.get(Counter::CommittedWithoutEvent), 8);
+    assert_eq!(v.totals.get(Counter::SendFailed), 8);
+    let why = causes(&v, AnomalyKind::CommittedWithoutEvent);
+    assert_eq!(why.len(), 8);
+    assert!(
+        why[0].starts_with(
+            "order o-3 (e-3) committed by svc at t=201ms but its event never reached the log: svc-relay-1 marked its outbox row PUBLISHED at t=303ms without waiting for the delivery report (relay.mark: without-waiting), so no relay would publish it again, and then svc-relay-1 gave up on its send at t=802ms: delivery.timeout.ms (500 ms) had passed"
+        ),
+        "{}",
+        why[0]
+    );
+    for w in &why {
+        assert!(w.contains("without waiting for the delivery report"), "{w}");
+        assert!(
+            !w.contains("PENDING"),
+            "the row was marked, not pending: {w}"
+        );
+        assert!(
+            !w.contains("acks="),
+            "acks=all waited; the relay did not: {w}"
+        );
+    }
+}
+
+#[test]
+fn the_same_outage_with_a_relay_that_waits_loses_nothing() {
+    let text =
+        case("relay-marks-without-waiting").replace("mark: without-waiting", "mark: after-ack");
+    let v = run(&text);
+    assert_eq!(v.totals.get(Counter::CommittedWithoutEvent), 0);
+    assert_eq!(v.totals.get(Counter::OrdersCommitted), 10);
+    assert!(v.totals.get(Counter::SendFailed) > 0, "sends still fail");
+}
+
+#[test]
+fn a_failing_mark_is_named_as_the_cause_of_every_republish() {
+    let v = run(&case("relay-mark-fails"));
+    assert_eq!(v.totals.get(Counter::PublishedDuplicates), 8);
+    assert_eq!(v.totals.get(Counter::CommittedWithoutEvent), 0);
+    let why = causes(&v, AnomalyKind::PublishedDuplicate);
+    assert_eq!(why.len(), 4);
+    assert_eq!(
+        why[0],
+        "e-1 (o-1) is in the log 3 times (first at p0@0): svc-relay-1 published its row at t=100ms and its mark failed and rolled back at t=103ms, so the row stayed PENDING and svc-relay-1 published it again on its next poll at t=203ms; then svc-relay-1 published its row at t=203ms and its mark failed and rolled back at t=206ms, so the row stayed PENDING and svc-relay-1 published it again on its next poll at t=306ms"
+    );
+    for w in &why {
+        assert!(!w.contains("crashed"), "the relay never crashed: {w}");
+    }
+    let effects = causes(&v, AnomalyKind::DuplicateEffect);
+    assert!(effects
+        .iter()
+        .all(|w| w.contains("its mark failed and rolled back")));
+}
+
+fn lesson_text(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.yaml"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn anomalies_of(v: &Verdict, kind: AnomalyKind) -> Vec<&kafkasim::check::Anomaly> {
+    v.anomalies.iter().filter(|a| a.kind == kind).collect()
+}
+
+#[test]
+fn each_extra_copy_of_an_event_in_the_log_is_a_log_duplicate_whose_cause_names_the_retry() {
+    let v = run(&lesson_text("producer-retries"));
+    assert_eq!(v.totals.get(Counter::LogDuplicates), 2);
+    let dups = anomalies_of(&v, AnomalyKind::LogDuplicate);
+    assert_eq!(dups.len(), 2);
+    assert_eq!(dups[0].scope, "order-service");
+    assert_eq!(dups[0].at.ms(), 244);
+    assert_eq!(dups[0].offset.map(|o| o.value()), Some(30));
+    assert_eq!(
+        dups[0].cause,
+        "e-15 (order-1) was appended again at p0@30 by order-service, copy 2 of it in the log (the first is at p0@14): its producer retried a send still unanswered when another request on the same connection timed out: the client closed the connection, so no answer to it was read, and without enable.idempotence the broker appended the retry again"
+    );
+    assert!(dups[1]
+        .cause
+        .contains("whose answer had not come back in time"));
+}
+
+#[test]
+fn a_row_republished_every_cycle_counts_every_extra_copy_as_a_log_duplicate() {
+    let v = run(&case("relay-mark-fails"));
+    // Four rows, each in the log three times: two extra copies each.
+    assert_eq!(v.totals.get(Counter::LogDuplicates), 8);
+    assert_eq!(
+        v.totals.get(Counter::LogDuplicates),
+        v.totals.get(Counter::PublishedDuplicates)
+    );
+    let dups = anomalies_of(&v, AnomalyKind::LogDuplicate);
+    assert!(dups[0].cause.starts_with(
+        "e-1 (o-1) was appended again at p0@4 by svc-relay-1, copy 2 of it in the log (the first is at p0@0): svc-relay-1 published its row at t=100ms and its mark failed and rolled back at t=103ms"
+    ), "{}", dups[0].cause);
+    let third = dups
+        .iter()
+        .find(|a| a.offset.map(|o| o.value()) == Some(8))
+        .expect("copy 3 of e-1");
+    assert!(third.cause.contains("copy 3 of it"), "{}", third.cause);
+    assert!(
+        third
+            .cause
+            .contains("at t=203ms and its mark failed and rolled back at t=206ms"),
+        "{}",
+        third.cause
+    );
+}
+
+#[test]
+fn a_retry_that_lands_after_a_later_send_of_its_key_is_a_log_reorder_naming_both_events() {
+    let v = run(&lesson_text("producer-retries"));
+    assert_eq!(v.totals.get(Counter::LogReorders), 2);
+    let reorders = anomalies_of(&v, AnomalyKind::LogReorder);
+    assert_eq!(
+        reorders[0].cause,
+        "e-17 (order-1), sent by order-service before e-29, was appended at p0@28 after e-29 at p0@26: the attempt that sent e-17 first was failed when another request on its connection timed out and the client closed the connection, and its retry landed after e-29, which was sent later and got through first"
+    );
+    assert_eq!(reorders[0].offset.map(|o| o.value()), Some(28));
+}
+
+#[test]
+fn an_idempotent_producer_leaves_no_copies_and_no_reorders_in_the_log() {
+    let text = lesson_text("producer-retries").replace("enable.idempotence: false, ", "");
+    let v = run(&text);
+    assert_eq!(v.totals.get(Counter::LogDuplicates), 0);
+    assert_eq!(v.totals.get(Counter::LogReorders), 0);
+    assert_eq!(v.totals.get(Counter::Appended), 30);
+}
+
+#[test]
+fn two_relays_publishing_one_key_reorder_the_log_and_the_cause_says_two_clients() {
+    let v = run(&case("two-relays-race"));
+    assert_eq!(v.totals.get(Counter::LogReorders), 2);
+    let reorders = anomalies_of(&v, AnomalyKind::LogReorder);
+    assert_eq!(
+        reorders[0].cause,
+        "e-20 (customer-2), committed by svc before e-22, was appended at p0@21 after e-22 at p0@19: svc-relay-1 put e-20 in the log and svc-relay-2 put e-22 there: two clients, whose requests Kafka does not order"
+    );
+    assert_eq!(reorders[0].scope, "svc");
+}
+
+#[test]
+fn a_late_second_copy_is_a_log_duplicate_not_a_log_reorder() {
+    let v = run(&case("key-order-retry-copy"));
+    assert_eq!(v.totals.get(Counter::LogDuplicates), 2);
+    assert_eq!(v.totals.get(Counter::LogReorders), 0);
+    assert!(
+        v.totals.get(Counter::KeyOrderViolations) > 0,
+        "the consumer still sees it"
+    );
+}

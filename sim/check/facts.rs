@@ -91,6 +91,9 @@ pub struct Facts {
     pub abandoned: BTreeMap<EventIx, (Time, ActorId)>,
     /// Per outbox event: (time, relay) of every publish, in order.
     pub publishes: BTreeMap<EventIx, Vec<(Time, ActorId)>>,
+    /// Per outbox event: (time, relay) of every mark of its row that failed and rolled
+    /// back (`mark_fails`), in order.
+    pub mark_failures: BTreeMap<EventIx, Vec<(Time, ActorId)>>,
     /// Events a producer gave up on, and when.
     /// Events a client gave up on: the last give-up's time, sender, limit and elapsed ms.
     pub failed: BTreeMap<EventIx, (Time, ActorId, GaveUp, u32)>,
@@ -206,6 +209,11 @@ impl Facts {
             Kind::RelayPublish { actor, event } => {
                 self.publishes.entry(event).or_default().push((at, actor))
             }
+            Kind::RelayMarkFailed { actor, event } => self
+                .mark_failures
+                .entry(event)
+                .or_default()
+                .push((at, actor)),
             Kind::SendFailed {
                 actor,
                 event,
@@ -420,7 +428,8 @@ impl Facts {
     }
 
     /// Why the publish `(t1, again)` followed `(t0, first)` of the same row, if the trace
-    /// says: `first` crashed or gave up in between, or they are two relays.
+    /// says: `first` crashed, its mark failed and rolled back, or it gave up in between,
+    /// or they are two relays.
     fn why_republished(
         &self,
         t: &Tables,
@@ -435,6 +444,22 @@ impl Facts {
             };
             return Some(format!(
                 "{} published its row at t={t0}ms and crashed at t={tc}ms {how}, before marking it PUBLISHED, so {} published it again at t={t1}ms",
+                t.actor_name(first),
+                t.actor_name(again)
+            ));
+        }
+        let mark_failed = self.mark_failures.get(&event).and_then(|m| {
+            m.iter()
+                .find(|&&(tm, who)| who == first && t0 <= tm && tm <= t1)
+        });
+        if let Some(&(tm, _)) = mark_failed {
+            let next = if first == again {
+                "on its next poll"
+            } else {
+                "on its poll"
+            };
+            return Some(format!(
+                "{} published its row at t={t0}ms and its mark failed and rolled back at t={tm}ms, so the row stayed PENDING and {} published it again {next} at t={t1}ms",
                 t.actor_name(first),
                 t.actor_name(again)
             ));

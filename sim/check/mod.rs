@@ -6,7 +6,9 @@
 //! `deliveries.rs` (duplicate deliveries), `skipped.rs` (skipped offsets), `effects.rs`
 //! (duplicate effects and the side-effect ledger), `key_order.rs` (per-key order), `accounting.rs`
 //! (every record processed, skipped, lost or waiting), `producers.rs` (sends given up or
-//! dropped) and `services.rs` (orders versus events). It
+//! dropped), `services.rs` (orders versus events), `log_duplicates.rs` (an eventId at two
+//! offsets of the log) and `log_reorders.rs` (a key's records in the log against send
+//! order). It
 //! never reads model state: what the timeline shows and what the verdict counts come from
 //! the same records. Each property keeps only the state it needs.
 
@@ -15,6 +17,8 @@ mod deliveries;
 mod effects;
 pub mod facts;
 mod key_order;
+mod log_duplicates;
+mod log_reorders;
 mod producers;
 mod replication;
 mod services;
@@ -44,6 +48,8 @@ pub enum AnomalyKind {
     UnackedLost,
     InFlightAtEnd,
     AckedLost,
+    LogDuplicate,
+    LogReorder,
 }
 
 impl AnomalyKind {
@@ -63,6 +69,8 @@ impl AnomalyKind {
             AnomalyKind::UnackedLost => "unacked_lost",
             AnomalyKind::InFlightAtEnd => "in_flight_at_end",
             AnomalyKind::AckedLost => "acked_lost",
+            AnomalyKind::LogDuplicate => "log_duplicate",
+            AnomalyKind::LogReorder => "log_reorder",
         }
     }
 }
@@ -246,6 +254,8 @@ struct Properties {
     replication: replication::Replication,
     /// Some topic has more than one replica: acks and appends go to `replication` too.
     replicated: bool,
+    log_duplicates: log_duplicates::LogDuplicates,
+    log_reorders: log_reorders::LogReorders,
 }
 
 impl Properties {
@@ -257,19 +267,29 @@ impl Properties {
             Kind::SendFailed { .. } | Kind::OutageStart { .. } | Kind::OutageEnd { .. } => {
                 self.producers.record(cx, ev, u, found)
             }
-            Kind::Ack { .. } | Kind::Append { .. } if self.replicated => {
-                self.replication.record(cx, ev, u, found);
-                if self.producers.watching() && matches!(ev.kind, Kind::Append { .. }) {
-                    self.producers.record(cx, ev, u, found);
+            Kind::Append { .. } => {
+                self.log_duplicates.record(cx, ev, u, found);
+                self.log_reorders.record(cx, ev, u, found);
+                if self.replicated {
+                    self.replication.record(cx, ev, u, found);
+                }
+                // Only while a give-up waits to see whether its record lands anyway.
+                if self.producers.watching() {
+                    self.producers.record(cx, ev, u, found)
                 }
             }
-            // Only while a give-up waits to see whether its record lands anyway.
-            Kind::Send { .. } | Kind::Append { .. } if self.producers.watching() => {
+            Kind::Ack { .. } if self.replicated => self.replication.record(cx, ev, u, found),
+            Kind::Send { .. } if self.producers.watching() => {
                 self.producers.record(cx, ev, u, found)
             }
-            Kind::Rejected { .. } | Kind::LeaderChange { .. } | Kind::LogTruncated { .. } => {
-                self.replication.record(cx, ev, u, found)
+            Kind::LogTruncated { .. } => {
+                self.replication.record(cx, ev, u, found);
+                self.log_reorders.record(cx, ev, u, found);
             }
+            Kind::Rejected { .. }
+            | Kind::LeaderChange { .. }
+            | Kind::BrokerDown { .. }
+            | Kind::BrokerUp { .. } => self.replication.record(cx, ev, u, found),
             Kind::RequestDropped { .. } => {
                 self.producers.record(cx, ev, u, found);
                 self.services.record(cx, ev, u, found);
@@ -296,7 +316,7 @@ impl Properties {
         }
     }
 
-    fn all(&mut self) -> [&mut dyn Property; 9] {
+    fn all(&mut self) -> [&mut dyn Property; 11] {
         [
             &mut self.tallies,
             &mut self.deliveries,
@@ -307,6 +327,8 @@ impl Properties {
             &mut self.producers,
             &mut self.services,
             &mut self.replication,
+            &mut self.log_duplicates,
+            &mut self.log_reorders,
         ]
     }
 }
@@ -339,6 +361,8 @@ impl<'s> Checker<'s> {
                 services: services::Services::new(sc.services.len()),
                 replication: replication::Replication::default(),
                 replicated: sc.topics.iter().any(|t| t.replication_factor > 1),
+                log_duplicates: log_duplicates::LogDuplicates,
+                log_reorders: log_reorders::LogReorders::default(),
             },
         }
     }

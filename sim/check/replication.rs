@@ -1,7 +1,8 @@
 //! What replication did to the records: acknowledged records a new leader did not have
 //! (`acked_lost`), acks=all writes refused for too small an ISR
-//! (`rejected_not_enough_replicas`), and how long partitions had no leader
-//! (`partition_offline_ms`).
+//! (`rejected_not_enough_replicas`), and how long partitions had no live leader
+//! (`partition_offline_ms`: from the leader's crash until a new one is elected or it
+//! returns, or while no replica can lead).
 //!
 //! State: the current leader of each partition and when each lost its leader, the
 //! latest election per partition, and (only when some topic has more than one replica)
@@ -70,6 +71,26 @@ impl Property for Replication {
                 ..
             } => {
                 found.totals.bump(Counter::RejectedNotEnoughReplicas);
+            }
+            // A leader that goes down leaves its partitions without a live leader until the
+            // controller elects another, or it comes back before being fenced.
+            Kind::BrokerDown { broker, .. } => {
+                for (p, l) in self.leader.iter().enumerate() {
+                    if *l == Some(broker) {
+                        self.offline_since[p].get_or_insert(ev.at);
+                    }
+                }
+            }
+            Kind::BrokerUp { broker } => {
+                for (p, l) in self.leader.iter().enumerate() {
+                    if *l == Some(broker) {
+                        if let Some(since) = self.offline_since[p].take() {
+                            found
+                                .totals
+                                .add(Counter::PartitionOfflineMs, ev.at.since(since));
+                        }
+                    }
+                }
             }
             Kind::LeaderChange {
                 part,

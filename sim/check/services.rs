@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 pub struct Services {
     /// Per service: (commit time, event) of each committed order.
     orders: Vec<Vec<(Time, EventIx)>>,
-    /// Outbox events: when, and by which relay, the row was first marked PUBLISHED.
-    marked: BTreeMap<EventIx, (Time, ActorId)>,
+    /// Outbox events: when, and by which relay, the row was first marked PUBLISHED, and
+    /// whether the relay had waited for the send's delivery report.
+    marked: BTreeMap<EventIx, (Time, ActorId, bool)>,
     /// When each event's latest produce request was dropped by the network.
     dropped: BTreeMap<EventIx, Time>,
 }
@@ -38,8 +39,12 @@ impl Property for Services {
                     self.orders[s].push((ev.at, event));
                 }
             }
-            Kind::RelayMark { actor, event } => {
-                self.marked.entry(event).or_insert((ev.at, actor));
+            Kind::RelayMark {
+                actor,
+                event,
+                waited,
+            } => {
+                self.marked.entry(event).or_insert((ev.at, actor, waited));
             }
             Kind::RequestDropped { event, .. } => {
                 self.dropped.insert(event, ev.at);
@@ -174,17 +179,30 @@ impl Services {
                 spec.name
             );
         }
-        if let Some(&(t, relay)) = self.marked.get(&event) {
-            let dropped = match self.dropped.get(&event) {
-                Some(d) => format!(": its request was dropped at t={d}ms"),
-                None => String::new(),
-            };
-            return format!(
-            "{} marked its outbox row PUBLISHED at t={t}ms without the record reaching the log{dropped}, and acks={} did not wait for the brokers",
-            cx.name(relay),
-            spec.producer.acks.kafka_name()
-        );
+        match self.marked.get(&event) {
+            Some(&(t, relay, true)) => {
+                let dropped = match self.dropped.get(&event) {
+                    Some(d) => format!(": its request was dropped at t={d}ms"),
+                    None => String::new(),
+                };
+                format!(
+                    "{} marked its outbox row PUBLISHED at t={t}ms without the record reaching the log{dropped}, and acks={} did not wait for the brokers",
+                    cx.name(relay),
+                    spec.producer.acks.kafka_name()
+                )
+            }
+            Some(&(t, relay, false)) => format!(
+                "{} marked its outbox row PUBLISHED at t={t}ms without waiting for the delivery report (relay.mark: without-waiting), so no relay would publish it again, and then {}",
+                cx.name(relay),
+                self.send_fate(cx, spec, event, true)
+            ),
+            None => self.send_fate(cx, spec, event, false),
         }
+    }
+
+    /// What became of the send of a committed order's event that never reached the log
+    /// (`marked`: its outbox row was marked PUBLISHED, so it is not PENDING).
+    fn send_fate(&self, cx: &Context, spec: &ServiceSpec, event: EventIx, marked: bool) -> String {
         if let Some(&(t, sender, limit, elapsed_ms)) = cx.f.failed.get(&event) {
             return format!(
                 "{} gave up on its send at t={t}ms: {}",
@@ -201,6 +219,7 @@ impl Services {
             .to_string();
         }
         let pending = match spec.publish {
+            Publish::Outbox if marked => "",
             Publish::Outbox => "; its outbox row was still PENDING when the run ended",
             Publish::DualWrite => "; a dual write has no second chance",
         };
@@ -231,6 +250,7 @@ impl Services {
             return "it was sent with acks=0 and its request was still on its way to the brokers when the run ended (in_flight_at_end)".to_string();
         }
         match spec.publish {
+            Publish::Outbox if marked => "no send of it reached the brokers".to_string(),
             Publish::Outbox => "its outbox row was still PENDING when the run ended".to_string(),
             Publish::DualWrite => "no send of it reached the brokers".to_string(),
         }

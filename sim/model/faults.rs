@@ -210,6 +210,18 @@ impl FaultInjector {
                     cmds.push(FaultCommand::Brokers { up: false });
                 }
             }
+            // The relay keeps the window itself (it checks it at each mark), so no end
+            // timer: its own trace row says when the window closes.
+            FaultAction::MarkFails {
+                service,
+                index,
+                for_ms,
+            } => cmds.push(FaultCommand::Control {
+                target: Target::Relay { service, index },
+                control: Control::MarkFails {
+                    until: out.now.after(for_ms),
+                },
+            }),
             FaultAction::StoreOutage { group, for_ms } => {
                 let until = ends(out, for_ms);
                 let until = self.opened(Outage::Store(group as u16), until, out);

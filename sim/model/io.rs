@@ -247,6 +247,10 @@ pub enum Control {
     /// `close()` called mid-batch: auto-commit (if enabled) the positions, past records
     /// never handled, then LeaveGroup.
     CloseInterrupted,
+    /// A relay's mark transactions fail and roll back until `until` (`mark_fails`).
+    MarkFails {
+        until: Time,
+    },
 }
 
 /// Everything a handler asks for. The driver clears it before a handler runs and carries

@@ -1,17 +1,22 @@
 //! An outbox relay: polls its service's outbox for PENDING rows (SKIP LOCKED), publishes
-//! them through its own producer client, and marks them PUBLISHED once every send of the
-//! batch is acknowledged or given up.
+//! them through its own producer client, and marks them PUBLISHED: once every send of the
+//! batch is acknowledged or given up (`relay.mark: after-ack`), or at once, without
+//! waiting for the delivery reports (`without-waiting`, fire-and-forget).
 //!
 //! Inputs: `RelayPoll` and `RelayMarkDone` timers, its client's messages and timers, and
-//! `Control` (crash now or at `after-publish-before-mark`, restart). Outputs: the client's
-//! sends, timers, trace records. A crash between publish and mark publishes the batch
-//! again after restart: at-least-once, which the consumer must absorb.
+//! `Control` (crash now or at `after-publish-before-mark`, restart, marks failing until a
+//! time). Outputs: the client's sends, timers, trace records. A crash between publish and
+//! mark publishes the batch again after restart, and a mark that fails and rolls back
+//! publishes it again on the next poll: at-least-once, which the consumer must absorb. A
+//! relay that marks without waiting loses every row whose send then fails, while the
+//! outbox says it was sent.
 
+use crate::engine::Time;
 use crate::model::armed::Crashes;
 use crate::model::io::{Control, Msg, Out, Timer, TimerKey};
 use crate::model::producer::{ProducerClient, SendOutcome};
 use crate::model::service::Database;
-use crate::scenario::CrashPoint;
+use crate::scenario::{CrashPoint, MarkMode};
 use crate::trace::{ActorId, EventIx, Kind, PartId};
 
 const POLL: TimerKey = 0;
@@ -33,6 +38,11 @@ pub struct Relay {
     commit_ms: u64,
     claimed: Vec<(EventIx, Option<PartId>)>,
     outcomes: Vec<SendOutcome>,
+    /// When the relay marks its rows PUBLISHED.
+    mark: MarkMode,
+    /// Mark transactions committing before this time fail and roll back (`mark_fails`).
+    /// It outlives a crash: the fault is in the database, not in the relay's process.
+    marks_fail_until: Time,
 }
 
 impl Relay {
@@ -43,6 +53,7 @@ impl Relay {
         poll_interval_ms: u64,
         batch_size: u64,
         commit_ms: u64,
+        mark: MarkMode,
     ) -> Relay {
         Relay {
             client,
@@ -57,6 +68,8 @@ impl Relay {
             commit_ms,
             claimed: Vec::new(),
             outcomes: Vec::new(),
+            mark,
+            marks_fail_until: Time::ZERO,
         }
     }
 
@@ -106,6 +119,13 @@ impl Relay {
                 self.client.reset(out);
                 out.set_timer(POLL, self.poll_interval_ms, Timer::RelayPoll);
             }
+            Control::MarkFails { until } => {
+                self.marks_fail_until = self.marks_fail_until.max(until);
+                out.trace(Kind::MarkFailing {
+                    actor: self.actor,
+                    until: self.marks_fail_until,
+                });
+            }
             _ => {}
         }
     }
@@ -133,6 +153,13 @@ impl Relay {
         // accumulator before its sender thread drains it.
         let mut outcomes = std::mem::take(&mut self.outcomes);
         self.client.send_many(&records, out, &mut outcomes);
+        if self.mark == MarkMode::WithoutWaiting {
+            // Fire-and-forget: the delivery reports, now or later, are never looked at.
+            outcomes.clear();
+            self.outcomes = outcomes;
+            self.waiting = 0;
+            return self.published(db, out);
+        }
         for o in outcomes.drain(..) {
             self.outcome(o, db, out);
         }
@@ -151,7 +178,12 @@ impl Relay {
         if self.waiting > 0 {
             return;
         }
-        // Every row of the batch is answered: the crash point, then the mark transaction.
+        self.published(db, out);
+    }
+
+    /// The batch is published (every row answered, or handed to `send()` when marking
+    /// without waiting): the crash point, then the mark transaction.
+    fn published(&mut self, db: &mut Database, out: &mut Out) {
         self.crashes.count();
         if self.crashes.fires_at(CrashPoint::AfterPublishBeforeMark) {
             return self.crash(Some(CrashPoint::AfterPublishBeforeMark), db, out);
@@ -159,13 +191,26 @@ impl Relay {
         out.set_timer(MARK, self.commit_ms, Timer::RelayMarkDone);
     }
 
+    /// The mark transaction commits, or fails and rolls back during a `mark_fails`
+    /// window: then the rows stay PENDING, their locks go, and the next poll takes them.
     fn mark_done(&mut self, db: &mut Database, out: &mut Out) {
+        let fails = out.now < self.marks_fail_until;
+        let waited = self.mark == MarkMode::AfterAck;
         for &event in &self.batch {
-            db.mark_published(event);
-            out.trace(Kind::RelayMark {
-                actor: self.actor,
-                event,
-            });
+            if fails {
+                db.unlock(event);
+                out.trace(Kind::RelayMarkFailed {
+                    actor: self.actor,
+                    event,
+                });
+            } else {
+                db.mark_published(event);
+                out.trace(Kind::RelayMark {
+                    actor: self.actor,
+                    event,
+                    waited,
+                });
+            }
         }
         self.batch.clear();
         out.set_timer(POLL, self.poll_interval_ms, Timer::RelayPoll);
@@ -202,6 +247,10 @@ mod tests {
 
     /// Polls every 50 ms, up to 10 rows a batch; the mark transaction takes 20 ms.
     fn relay(index: u32, config: ProducerConfig) -> Relay {
+        relay_marking(index, config, MarkMode::AfterAck)
+    }
+
+    fn relay_marking(index: u32, config: ProducerConfig, mark: MarkMode) -> Relay {
         let partitioner = Partitioner::new(
             PartitionerKind::Kafkajs,
             PartId(0),
@@ -210,7 +259,7 @@ mod tests {
             SimRng::substream(0, 1 << 62),
         );
         let client = ProducerClient::new(ACTOR, 2 + index as u16, config, &[0, 1], partitioner);
-        Relay::new(client, ACTOR, index, 50, 10, 20)
+        Relay::new(client, ACTOR, index, 50, 10, 20, mark)
     }
 
     /// Pending outbox rows for events `0..n`, keyed to partition `event % 2`.
@@ -311,11 +360,13 @@ mod tests {
             vec![
                 Kind::RelayMark {
                     actor: ACTOR,
-                    event: EventIx(0)
+                    event: EventIx(0),
+                    waited: true,
                 },
                 Kind::RelayMark {
                     actor: ACTOR,
-                    event: EventIx(1)
+                    event: EventIx(1),
+                    waited: true,
                 },
             ]
         );
@@ -376,7 +427,8 @@ mod tests {
             out.trace,
             vec![Kind::RelayMark {
                 actor: ACTOR,
-                event: EventIx(0)
+                event: EventIx(0),
+                waited: true,
             }]
         );
         assert_eq!(db.outbox[1].status, RowStatus::Pending);
@@ -431,5 +483,103 @@ mod tests {
             again[0].producer_id, sent[0].producer_id,
             "a new incarnation of the client"
         );
+    }
+
+    #[test]
+    fn a_relay_marking_without_waiting_marks_before_any_answer_and_ignores_the_answers() {
+        let mut r = relay_marking(0, ProducerConfig::default(), MarkMode::WithoutWaiting);
+        let mut db = database(2);
+        let mut out = Out::at(Time(50));
+        r.on_timer(Timer::RelayPoll, &mut db, &mut out);
+        let sent = produced(&out);
+        assert_eq!(sent.len(), 2);
+        assert_eq!(
+            timer_set(&out, Timer::RelayMarkDone),
+            Some(Time(70)),
+            "the mark starts with no answer in"
+        );
+        let mut out = Out::at(Time(70));
+        r.on_timer(Timer::RelayMarkDone, &mut db, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![
+                Kind::RelayMark {
+                    actor: ACTOR,
+                    event: EventIx(0),
+                    waited: false,
+                },
+                Kind::RelayMark {
+                    actor: ACTOR,
+                    event: EventIx(1),
+                    waited: false,
+                },
+            ]
+        );
+        assert!(db
+            .outbox
+            .iter()
+            .all(|row| row.status == RowStatus::Published));
+        // A late answer starts nothing: no second mark.
+        let mut out = Out::at(Time(80));
+        r.on_message(ack(&sent[0], 0), &mut db, &mut out);
+        assert_eq!(timer_set(&out, Timer::RelayMarkDone), None);
+    }
+
+    #[test]
+    fn a_mark_that_fails_rolls_back_and_the_next_poll_publishes_the_rows_again() {
+        let mut r = relay(0, ProducerConfig::default());
+        let mut db = database(2);
+        let mut out = Out::at(Time(0));
+        r.on_control(Control::MarkFails { until: Time(100) }, &mut db, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![Kind::MarkFailing {
+                actor: ACTOR,
+                until: Time(100)
+            }]
+        );
+        let mut out = Out::at(Time(50));
+        r.on_timer(Timer::RelayPoll, &mut db, &mut out);
+        let sent = produced(&out);
+        r.on_message(ack(&sent[0], 0), &mut db, &mut Out::at(Time(60)));
+        r.on_message(ack(&sent[1], 1), &mut db, &mut Out::at(Time(60)));
+        let mut out = Out::at(Time(80));
+        r.on_timer(Timer::RelayMarkDone, &mut db, &mut out);
+        assert_eq!(
+            out.trace,
+            [0, 1]
+                .map(|e| Kind::RelayMarkFailed {
+                    actor: ACTOR,
+                    event: EventIx(e)
+                })
+                .to_vec()
+        );
+        assert!(db
+            .outbox
+            .iter()
+            .all(|row| row.status == RowStatus::Pending && row.locked_by.is_none()));
+        assert_eq!(timer_set(&out, Timer::RelayPoll), Some(Time(130)));
+        let mut out = Out::at(Time(130));
+        r.on_timer(Timer::RelayPoll, &mut db, &mut out);
+        assert_eq!(published(&out), [0, 1].map(EventIx).to_vec());
+        let again = produced(&out);
+        assert_eq!(
+            again[0].producer_id, sent[0].producer_id,
+            "the same running relay, not a restarted one"
+        );
+        r.on_message(ack(&again[0], 2), &mut db, &mut Out::at(Time(140)));
+        r.on_message(ack(&again[1], 3), &mut db, &mut Out::at(Time(140)));
+        let mut out = Out::at(Time(160));
+        r.on_timer(Timer::RelayMarkDone, &mut db, &mut out);
+        assert!(
+            out.trace
+                .iter()
+                .all(|k| matches!(k, Kind::RelayMark { waited: true, .. })),
+            "past the window the mark commits"
+        );
+        assert!(db
+            .outbox
+            .iter()
+            .all(|row| row.status == RowStatus::Published));
     }
 }

@@ -350,6 +350,7 @@ impl<'s, K: TraceSink> World<'s, K> {
                         spec.relay.poll_interval_ms,
                         spec.relay.batch_size,
                         spec.commit_ms,
+                        spec.relay.mark,
                     ));
                 }
             }

@@ -770,10 +770,38 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             "publish",
             format!("outbox row {} → Kafka", t.event_id(event)),
         ),
-        Kind::RelayMark { actor, event } => (
+        Kind::RelayMark {
+            actor,
+            event,
+            waited,
+        } => (
             n(actor),
             "mark-row",
-            format!("outbox row {} PUBLISHED", t.event_id(event)),
+            format!(
+                "outbox row {} PUBLISHED{}",
+                t.event_id(event),
+                if waited {
+                    ""
+                } else {
+                    " without waiting for its delivery report"
+                }
+            ),
+        ),
+        Kind::RelayMarkFailed { actor, event } => (
+            n(actor),
+            "mark-fail",
+            format!(
+                "marking outbox row {} PUBLISHED failed and rolled back: the row stays PENDING",
+                t.event_id(event)
+            ),
+        ),
+        Kind::MarkFailing { actor, until } => (
+            n(actor),
+            "marks-fail",
+            format!(
+                "its mark transactions fail and roll back until t={}ms",
+                until.ms()
+            ),
         ),
         Kind::StoreUnavailable { actor, event } => (
             n(actor),

@@ -196,8 +196,11 @@ pub fn resolved(sc: &Scenario) -> String {
         if s.publish == Publish::Outbox {
             let _ = writeln!(
                 o,
-                "    relay: {{ poll_interval_ms: {}, batch_size: {}, count: {} }}",
-                s.relay.poll_interval_ms, s.relay.batch_size, s.relay.count
+                "    relay: {{ poll_interval_ms: {}, batch_size: {}, count: {}, mark: {} }}",
+                s.relay.poll_interval_ms,
+                s.relay.batch_size,
+                s.relay.count,
+                s.relay.mark.name()
             );
         }
     }
@@ -265,5 +268,13 @@ fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
         FaultAction::StoreOutage { group, for_ms } => {
             format!("store_outage: {}, for_ms: {for_ms}", sc.groups[*group].name)
         }
+        FaultAction::MarkFails {
+            service,
+            index,
+            for_ms,
+        } => format!(
+            "mark_fails: {}, for_ms: {for_ms}",
+            sc.relay_name(*service, *index)
+        ),
     }
 }

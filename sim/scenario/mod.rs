@@ -328,11 +328,26 @@ spelled! {
     }
 }
 
+spelled! {
+    /// When an outbox relay marks the rows it published PUBLISHED (`relay.mark`).
+    /// `after-ack`: once every send of the batch has its delivery report (acknowledged or
+    /// given up; given-up rows stay PENDING), as Debezium's outbox router and a relay that
+    /// waits on `producer.send(...).get()` do. `without-waiting`: right after handing the
+    /// rows to `send()`, ignoring the delivery reports (fire-and-forget), so a send that
+    /// later fails leaves a row PUBLISHED whose event never reached Kafka.
+    pub enum MarkMode {
+        AfterAck => "after-ack",
+        WithoutWaiting => "without-waiting",
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct RelaySpec {
     pub poll_interval_ms: u64,
     pub batch_size: u64,
     pub count: u32,
+    /// When the relay marks its rows PUBLISHED (default `after-ack`).
+    pub mark: MarkMode,
 }
 
 #[derive(Clone, Debug)]
@@ -458,6 +473,15 @@ pub enum FaultAction {
     Shutdown(u32),
     StoreOutage {
         group: usize,
+        for_ms: u64,
+    },
+    /// For `for_ms`, every mark transaction of relay `index` of `service` fails and rolls
+    /// back at its commit (a post-publish step such as an archive insert that errors): the
+    /// rows stay PENDING and unlocked, the relay keeps running, and its next poll
+    /// publishes them again.
+    MarkFails {
+        service: usize,
+        index: u32,
         for_ms: u64,
     },
 }
@@ -1299,6 +1323,7 @@ impl Validator {
             poll_interval_ms: 100,
             batch_size: 10,
             count: 1,
+            mark: MarkMode::AfterAck,
         };
         if let Some(r) = &raw.relay {
             if publish == Publish::DualWrite {
@@ -1317,6 +1342,7 @@ impl Validator {
             );
             relay.batch_size = self.opt(&r.batch_size, 10, 1, 100_000, "batch_size");
             relay.count = self.opt(&r.count, 1, 1, 16, "a relay count") as u32;
+            relay.mark = self.choice(&r.mark, MarkMode::AfterAck, MarkMode::ALL, MarkMode::name);
         }
         Some(ServiceSpec {
             name: raw.name.value.clone(),
@@ -1577,12 +1603,13 @@ impl Validator {
             f.isolate.is_some(),
             f.kafka_outage.is_some(),
             f.store_outage.is_some(),
+            f.mark_fails.is_some(),
         ];
         if actions.iter().filter(|a| **a).count() != 1 {
             bad!(
                 self,
                 f.at_ms,
-                "expected exactly one of crash, restart, join, leave, close_interrupted, shutdown, isolate, kafka_outage, store_outage in this fault"
+                "expected exactly one of crash, restart, join, leave, close_interrupted, shutdown, isolate, kafka_outage, store_outage, mark_fails in this fault"
             );
             return None;
         }
@@ -1636,6 +1663,21 @@ impl Validator {
                 bad!(self, k, "expected kafka_outage: true");
             }
             FaultAction::KafkaOutage {
+                for_ms: self.duration(f)?,
+            }
+        } else if let Some(m) = &f.mark_fails {
+            let Target::Relay { service, index } = self.target(sc, m)? else {
+                bad!(
+                    self,
+                    m,
+                    "only an outbox relay (<service>-relay-<n>) marks rows PUBLISHED, got {:?}",
+                    m.value
+                );
+                return None;
+            };
+            FaultAction::MarkFails {
+                service,
+                index,
                 for_ms: self.duration(f)?,
             }
         } else {
@@ -1771,13 +1813,14 @@ impl Validator {
             FaultAction::Isolate { .. }
                 | FaultAction::KafkaOutage { .. }
                 | FaultAction::StoreOutage { .. }
+                | FaultAction::MarkFails { .. }
         );
         if !timed {
             if let Some(d) = &f.for_ms {
                 bad!(
                     self,
                     d,
-                    "for_ms only applies to isolate, kafka_outage and store_outage"
+                    "for_ms only applies to isolate, kafka_outage, store_outage and mark_fails"
                 );
             }
         }

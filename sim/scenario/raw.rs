@@ -250,10 +250,12 @@ pub struct RawRelay {
     pub batch_size: Option<S<u64>>,
     #[serde(default)]
     pub count: Option<S<u64>>,
+    #[serde(default)]
+    pub mark: Option<S<String>>,
 }
 
 /// One scheduled fault. Exactly one action field (`crash`, `restart`, `join`, `leave`,
-/// `close_interrupted`, `isolate`, `kafka_outage`, `store_outage`) must be present; stage
+/// `close_interrupted`, `isolate`, `kafka_outage`, `store_outage`, `mark_fails`) must be present; stage
 /// two checks that.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -283,6 +285,8 @@ pub struct RawFault {
     pub kafka_outage: Option<S<bool>>,
     #[serde(default)]
     pub store_outage: Option<S<String>>,
+    #[serde(default)]
+    pub mark_fails: Option<S<String>>,
     #[serde(default)]
     pub for_ms: Option<S<u64>>,
 }
