@@ -66,7 +66,7 @@ counters! {
     OrdersNotApplied => "orders_not_applied", Service: "published orders whose effect some group subscribed to the topic never applied",
     OrdersAppliedTwice => "orders_applied_twice", Service: "committed orders whose effect some group applied more than once",
     SendFailed => "send_failed", Total: "sends a producer, service or relay gave up on (retries or delivery.timeout.ms)",
-    UnackedLost => "unacked_lost", Total: "acks=0 sends whose only request was dropped before it reached the log (the producer never learns)",
+    UnackedLost => "unacked_lost", Total: "acks=0 sends whose only request was dropped before it reached the log, or refused by its partition's leader (the producer never learns)",
     SkippedByReset => "skipped_by_reset", Group: "records the group never processed because an offset reset moved its position past them",
     UnprocessedAtEnd => "unprocessed_at_end", Group: "records still in the log and unprocessed when the run ended, with nothing past them: lag, not loss",
     RecordsInLog => "records_in_log", Group: "records in the group's partitions when the run ended (= records_processed + skipped_by_reset + lost + unprocessed_at_end)",

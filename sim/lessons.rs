@@ -24,6 +24,7 @@ lessons![
     "acks1-leader-crash.yaml",
     "acks-all-survives.yaml",
     "min-insync-blocks.yaml",
+    "acks0-broker-down.yaml",
     "consumer-group-scaling.yaml",
     "crash-before-commit.yaml",
     "commit-before-processing.yaml",

@@ -286,10 +286,14 @@ impl Properties {
                 self.replication.record(cx, ev, u, found);
                 self.log_reorders.record(cx, ev, u, found);
             }
-            Kind::Rejected { .. }
-            | Kind::LeaderChange { .. }
-            | Kind::BrokerDown { .. }
-            | Kind::BrokerUp { .. } => self.replication.record(cx, ev, u, found),
+            Kind::Rejected { .. } => {
+                self.replication.record(cx, ev, u, found);
+                self.producers.record(cx, ev, u, found);
+                self.services.record(cx, ev, u, found);
+            }
+            Kind::LeaderChange { .. } | Kind::BrokerDown { .. } | Kind::BrokerUp { .. } => {
+                self.replication.record(cx, ev, u, found)
+            }
             Kind::RequestDropped { .. } => {
                 self.producers.record(cx, ev, u, found);
                 self.services.record(cx, ev, u, found);

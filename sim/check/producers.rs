@@ -95,6 +95,19 @@ impl Property for Producers {
                     .entry(event)
                     .or_insert((ev.at, actor, part, why));
             }
+            // acks=0 gets no answer: a refusal is as final as a drop.
+            Kind::Rejected { event, part, error } if cx.f.acks0[event.ix()] => {
+                let why = match error {
+                    crate::trace::SendError::NotEnoughReplicas => {
+                        "refused: the ISR was smaller than min.insync.replicas"
+                    }
+                    _ => "refused: the partition had no live leader",
+                };
+                let source = cx.t.envelopes[event.ix()].source;
+                self.dropped
+                    .entry(event)
+                    .or_insert((ev.at, source, part, why));
+            }
             Kind::OutageStart { what, .. } => match what {
                 Outage::Kafka => self.kafka_down = true,
                 Outage::Isolated(a) => {
@@ -277,10 +290,15 @@ impl Property for Producers {
             }
             found.totals.bump(Counter::UnackedLost);
             let cause = format!(
-                "{} sent {} to {} with acks=0 and counted it as sent, but its request was dropped at t={at}ms ({why}), and acks=0 never resends",
+                "{} sent {} to {} with acks=0 and counted it as sent, but its request was {} at t={at}ms ({why}), and acks=0 never resends",
                 cx.name(actor),
                 cx.t.event_id(event),
-                cx.t.part_name(part)
+                cx.t.part_name(part),
+                if why.starts_with("refused") {
+                    "not stored"
+                } else {
+                    "dropped"
+                }
             );
             found.push(Anomaly {
                 kind: AnomalyKind::UnackedLost,

@@ -19,6 +19,8 @@ pub struct Services {
     marked: BTreeMap<EventIx, (Time, ActorId, bool)>,
     /// When each event's latest produce request was dropped by the network.
     dropped: BTreeMap<EventIx, Time>,
+    /// When each event's latest produce request was refused by its partition's leader.
+    refused: BTreeMap<EventIx, Time>,
 }
 
 impl Services {
@@ -27,6 +29,7 @@ impl Services {
             orders: vec![Vec::new(); services],
             marked: BTreeMap::new(),
             dropped: BTreeMap::new(),
+            refused: BTreeMap::new(),
         }
     }
 }
@@ -48,6 +51,9 @@ impl Property for Services {
             }
             Kind::RequestDropped { event, .. } => {
                 self.dropped.insert(event, ev.at);
+            }
+            Kind::Rejected { event, .. } => {
+                self.refused.insert(event, ev.at);
             }
             _ => {}
         }
@@ -244,6 +250,15 @@ impl Services {
         {
             return format!(
                 "its request was dropped at t={d}ms, and acks=0 never resends (unacked_lost)"
+            );
+        }
+        if let Some(&r) = self
+            .refused
+            .get(&event)
+            .filter(|_| spec.producer.acks == Acks::None)
+        {
+            return format!(
+                "its request was refused at t={r}ms (its partition had no live leader, or too small an ISR), and acks=0 never resends (unacked_lost)"
             );
         }
         if cx.f.acks0[event.ix()] {
