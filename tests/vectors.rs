@@ -556,3 +556,89 @@ fn kafkajs_round_robin_spreads_evenly_from_any_start() {
         }
     }
 }
+
+const IDEMPOTENCE_VECTORS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/vectors/idempotence.yaml"
+);
+
+#[derive(Deserialize)]
+struct IdempotenceVectors {
+    producer_id: u32,
+    epoch: u16,
+    steps: Vec<IdempotenceStep>,
+}
+
+#[derive(Deserialize)]
+struct IdempotenceStep {
+    note: String,
+    first_seq: u32,
+    records: u32,
+    expect: IdempotenceExpect,
+}
+
+#[derive(Deserialize)]
+struct IdempotenceExpect {
+    #[serde(default)]
+    appended: Option<bool>,
+    #[serde(default)]
+    offset: Option<u64>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// `UnifiedLogTest#testDuplicateAppends`: the broker's five-batch window, exact
+/// (first, last) matches, and OutOfOrderSequence for a partial or too old retry, driven
+/// through the brokers' component as produce requests.
+#[test]
+fn idempotent_appends_match_unified_log_test_duplicate_appends() {
+    use kafkasim::model::cluster::Cluster;
+    use kafkasim::model::io::{Endpoint, Msg, Out, Produce, ProduceBatch};
+    use kafkasim::scenario::Acks;
+    use kafkasim::trace::{ActorId, EventIx, Kind, SendError};
+
+    let v: IdempotenceVectors = load(IDEMPOTENCE_VECTORS);
+    let sc = kafkasim::scenario::parse("name: n\ntitle: t\ntopics: [ { name: t } ]\n").unwrap();
+    let mut cluster = Cluster::new(&sc);
+    let mut next_event = 0u32;
+    for (i, step) in v.steps.iter().enumerate() {
+        let events: Vec<EventIx> = (0..step.records).map(|k| EventIx(next_event + k)).collect();
+        next_event += step.records;
+        let mut out = Out::at(Time(i as u64));
+        let msg = Msg::Produce(Produce {
+            sender: ActorId(0),
+            producer_id: v.producer_id,
+            request_id: i as u32,
+            idempotent: true,
+            acks: Acks::All,
+            batches: vec![ProduceBatch {
+                part: PartId(0),
+                epoch: v.epoch,
+                base_sequence: step.first_seq,
+                events: events.into(),
+            }]
+            .into(),
+        });
+        cluster.on_message(Endpoint::Client(0), msg, &mut out);
+        let result = out
+            .sends
+            .iter()
+            .find_map(|(_, m)| match m {
+                Msg::ProduceResponse { results, .. } => Some(results[0].1),
+                _ => None,
+            })
+            .expect("acks=all on one replica is answered at once");
+        let appended = out.trace.iter().any(|k| matches!(k, Kind::Append { .. }));
+        match (&step.expect.error, result) {
+            (Some(e), Err(SendError::OutOfOrderSequence)) => {
+                assert_eq!(e, "OutOfOrderSequence", "{}", step.note);
+                assert!(!appended, "{}", step.note);
+            }
+            (None, Ok(offset)) => {
+                assert_eq!(Some(offset.value()), step.expect.offset, "{}", step.note);
+                assert_eq!(Some(appended), step.expect.appended, "{}", step.note);
+            }
+            (want, got) => panic!("{}: expected {want:?}, got {got:?}", step.note),
+        }
+    }
+}
