@@ -25,6 +25,7 @@ lessons![
     "acks-all-survives.yaml",
     "min-insync-blocks.yaml",
     "acks0-broker-down.yaml",
+    "unclean-election.yaml",
     "consumer-group-scaling.yaml",
     "crash-before-commit.yaml",
     "commit-before-processing.yaml",

@@ -265,6 +265,9 @@ pub enum Kind {
         actor: ActorId,
         part: PartId,
         offset: Offset,
+        /// The position was past the partition's log end (`OFFSET_OUT_OF_RANGE`, after a
+        /// new leader's log came out shorter), rather than no committed offset.
+        out_of_range: bool,
     },
     /// A member resumed a partition at its committed offset.
     Resume {

@@ -19,7 +19,8 @@ pub struct Accounting;
 
 /// Why an unprocessed record was never processed: the first thing that moved past it.
 enum Past {
-    Reset(Time, Offset, ActorId),
+    /// (when, to where, by whom, because the position was past the log end).
+    Reset(Time, Offset, ActorId, bool),
     Commit(Time, Offset, ActorId),
 }
 
@@ -71,15 +72,15 @@ fn moved_past(cx: &Context, g: usize, part: PartId, offset: Offset) -> Option<Pa
     let facts = &cx.f.groups[g];
     let reset = facts.resets[part.ix()]
         .iter()
-        .find(|&&(_, r, _)| r > offset)
-        .map(|&(t, r, a)| Past::Reset(t, r, a));
+        .find(|&&(_, r, _, _)| r > offset)
+        .map(|&(t, r, a, o)| Past::Reset(t, r, a, o));
     let commit = facts.commits[part.ix()]
         .iter()
         .find(|&&(_, c, _)| c > offset)
         .map(|&(t, c, a)| Past::Commit(t, c, a));
     match (reset, commit) {
-        (Some(Past::Reset(tr, r, ar)), Some(Past::Commit(tc, ..))) if tr <= tc => {
-            Some(Past::Reset(tr, r, ar))
+        (Some(Past::Reset(tr, r, ar, o)), Some(Past::Commit(tc, ..))) if tr <= tc => {
+            Some(Past::Reset(tr, r, ar, o))
         }
         (Some(reset), None) => Some(reset),
         (_, commit) => commit,
@@ -102,7 +103,12 @@ fn cause(
         group.name
     );
     match past {
-        Past::Reset(t, r, a) => format!(
+        Past::Reset(t, r, a, true) => format!(
+            "{head}: {}'s position in {pn} was past the log end after a new leader's shorter log (OFFSET_OUT_OF_RANGE), and it reset to {r} (auto.offset.reset={}) at t={t}ms, past it",
+            cx.name(a),
+            group.config.auto_offset_reset.name()
+        ),
+        Past::Reset(t, r, a, false) => format!(
             "{head}: {} had no committed offset for {pn} and reset to {r} (auto.offset.reset={}) at t={t}ms, past it",
             cx.name(a),
             group.config.auto_offset_reset.name()

@@ -26,6 +26,15 @@ impl DuplicateDeliveries {
 
 impl Property for DuplicateDeliveries {
     fn record(&mut self, cx: &Context, ev: &TraceEvent, _: Update, found: &mut Findings) {
+        // A new leader's shorter log: the offsets from `to` on will hold other records.
+        if let Kind::LogTruncated { part, to } = ev.kind {
+            for parts in &mut self.last {
+                if let Some(offsets) = parts.get_mut(part.ix()) {
+                    offsets.truncate(to.value() as usize);
+                }
+            }
+            return;
+        }
         let Kind::Deliver {
             actor,
             part,
@@ -75,6 +84,19 @@ fn cause(
     offset: Offset,
 ) -> String {
     let pn = cx.t.part_name(part);
+    // A reset for a position past the log end (an election truncated the log) moved the
+    // member back over records it had read.
+    if let Some(&(t, r, _, _)) = cx.f.groups[g].resets[part.ix()]
+        .iter()
+        .rev()
+        .find(|&&(t, r, a, out_of_range)| out_of_range && a == actor && t <= at && r <= offset)
+    {
+        return format!(
+            "{pn}@{offset} delivered again to {} at t={at}ms: its position in {pn} was past the log end after a new leader's shorter log (OFFSET_OUT_OF_RANGE), and it reset to {r} (auto.offset.reset={}) at t={t}ms, before it",
+            cx.name(actor),
+            cx.sc.groups[g].config.auto_offset_reset.name()
+        );
+    }
     let fate = &cx.f.fates[prev.ix()];
     // The crash that ended the incarnation the record was delivered to, not a later one.
     let crash = fate.crashes.get(crashes_before as usize).copied();

@@ -46,8 +46,8 @@ pub struct GroupFacts {
     pub commits: Vec<Vec<(Time, Offset, ActorId)>>,
     /// Per PartId: the first offset the group reset to.
     pub start: Vec<Option<Offset>>,
-    /// Per PartId: (time, offset, member) of every offset reset, in order.
-    pub resets: Vec<Vec<(Time, Offset, ActorId)>>,
+    /// Per PartId: (time, offset, member, past the log end) of every offset reset, in order.
+    pub resets: Vec<Vec<(Time, Offset, ActorId, bool)>>,
     /// Per PartId, per offset: processed (effect applied or absorbed) at least once.
     pub processed: Vec<Vec<bool>>,
     /// Per event: how many times the effect was applied.
@@ -274,10 +274,11 @@ impl Facts {
                 actor,
                 part,
                 offset,
+                out_of_range,
             } => {
                 let g = &mut self.groups[t.member_group(actor)];
                 g.start[part.ix()].get_or_insert(offset);
-                g.resets[part.ix()].push((at, offset, actor));
+                g.resets[part.ix()].push((at, offset, actor, out_of_range));
             }
             Kind::Revoke { actor, .. } => self.fates[actor.ix()].revoked = Some(at),
             Kind::Crash { actor, point } => {

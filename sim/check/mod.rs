@@ -285,6 +285,7 @@ impl Properties {
             Kind::LogTruncated { .. } => {
                 self.replication.record(cx, ev, u, found);
                 self.log_reorders.record(cx, ev, u, found);
+                self.deliveries.record(cx, ev, u, found);
             }
             Kind::Rejected { .. } => {
                 self.replication.record(cx, ev, u, found);

@@ -86,6 +86,9 @@ struct Replicas {
     /// One log per replica, in `brokers`' order.
     logs: Vec<PartitionLog>,
     leader: Option<usize>,
+    /// The replica that led last (the leader, or the one before an offline spell): its log
+    /// is the partition's log as consumers and the checker know it.
+    last_leader: usize,
     leader_epoch: u32,
     /// Replica indexes in the ISR, in `brokers`' order.
     isr: Vec<usize>,
@@ -145,6 +148,7 @@ impl Cluster {
                 parts.push(Replicas {
                     logs: (0..n).map(|_| PartitionLog::default()).collect(),
                     leader: Some(0),
+                    last_leader: 0,
                     leader_epoch: 0,
                     isr: (0..n).collect(),
                     min_isr: topic.min_insync_replicas as usize,
@@ -253,6 +257,7 @@ impl Cluster {
                         Msg::FetchResponse {
                             fetch_id,
                             records: Vec::new(),
+                            out_of_range: Vec::new(),
                         },
                     );
                 }
@@ -383,7 +388,24 @@ impl Cluster {
             });
             return;
         };
+        // The new leader keeps only what the partition's log (its last leader's) still
+        // has: a replica that led before and was passed over drops its old tail first.
+        // Kafka would keep that tail as the truth (README, Simplifications).
+        let prev = p.last_leader;
+        let previous_end = p.logs[prev].log_end_offset();
+        if prev != r {
+            let at = p.logs[r].diverges_from(&p.logs[prev]);
+            if at < p.logs[r].log_end_offset() {
+                p.logs[r].truncate(at);
+                out.trace(Kind::ReplicaTruncated {
+                    part,
+                    broker: p.brokers[r],
+                    to: at,
+                });
+            }
+        }
         p.leader = Some(r);
+        p.last_leader = r;
         p.leader_epoch += 1;
         if unclean {
             p.isr = vec![r];
@@ -403,16 +425,13 @@ impl Cluster {
         p.logs[r].set_high_watermark(p.high_watermark);
         // The old leader's pending acks=all requests fail (NOT_LEADER_OR_FOLLOWER).
         self.fail_delayed(part, out);
-        let longest = self.parts[part.ix()]
-            .logs
-            .iter()
-            .map(|l| l.log_end_offset())
-            .max()
-            .unwrap_or(Offset::ZERO);
-        if end < longest {
+        if end < previous_end {
             out.trace(Kind::LogTruncated { part, to: end });
             self.truncate_sequences(part, end);
         }
+        // Fetches parked at positions the new leader's log no longer reaches are answered
+        // OFFSET_OUT_OF_RANGE now, as a fetch to the new leader would be.
+        self.wake_parked(part, out);
         for f in 0..self.parts[part.ix()].brokers.len() {
             if f != r {
                 self.follow(part, f, out);
@@ -468,7 +487,10 @@ impl Cluster {
     fn replicate(&mut self, part: PartId, r: usize, out: &mut Out) {
         let p = &mut self.parts[part.ix()];
         p.fetching.retain(|&x| x != r);
-        let Some(l) = p.leader else { return };
+        // A follower elected leader since its fetch was set has nothing to copy.
+        let Some(l) = p.leader.filter(|&l| l != r) else {
+            return;
+        };
         let (broker, leader_broker) = (p.brokers[r], p.brokers[l]);
         if !self.brokers[broker as usize].up || !self.live(leader_broker) {
             return;
@@ -786,20 +808,27 @@ impl Cluster {
     fn answer_if_data(&mut self, member: u32, request: &FetchRequest, out: &mut Out) -> bool {
         let mut records = std::mem::take(&mut self.scratch);
         records.clear();
+        let mut out_of_range = Vec::new();
         for &(part, position) in &request.positions {
-            let room = request.max_records - records.len();
-            if room == 0 {
-                break;
-            }
             let p = &self.parts[part.ix()];
-            if let Some(log) = p
+            let Some(log) = p
                 .leader_log()
                 .filter(|_| self.live(p.brokers[p.leader.unwrap_or(0)]))
-            {
+            else {
+                continue;
+            };
+            // Past the log end: a new leader's log came out shorter (Kafka's fetch answers
+            // OFFSET_OUT_OF_RANGE for the partition).
+            if position > log.log_end_offset() {
+                out_of_range.push(part);
+                continue;
+            }
+            let room = request.max_records - records.len();
+            if room > 0 {
                 log.read(position, room, part, &mut records);
             }
         }
-        if records.is_empty() {
+        if records.is_empty() && out_of_range.is_empty() {
             self.scratch = records;
             return false;
         }
@@ -808,6 +837,7 @@ impl Cluster {
             Msg::FetchResponse {
                 fetch_id: request.fetch_id,
                 records,
+                out_of_range,
             },
         );
         true
@@ -1004,6 +1034,7 @@ mod tests {
             [Msg::FetchResponse {
                 fetch_id: 3,
                 records,
+                ..
             }] => {
                 assert_eq!(
                     records[..],

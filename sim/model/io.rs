@@ -129,6 +129,9 @@ pub enum Msg {
     FetchResponse {
         fetch_id: u32,
         records: Vec<Record>,
+        /// Partitions whose fetch position was past the leader's log end
+        /// (`OFFSET_OUT_OF_RANGE`): the member resets them per auto.offset.reset.
+        out_of_range: Vec<PartId>,
     },
     /// Where to start a partition that has no committed offset.
     ListOffsets {

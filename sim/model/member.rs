@@ -75,6 +75,8 @@ pub struct Member {
     batch: Vec<Record>,
     cursor: usize,
     rejoin: bool,
+    /// The reset under way is for positions past the log end (`OFFSET_OUT_OF_RANGE`).
+    reset_out_of_range: bool,
     /// A graceful shutdown was asked for (`wakeup()`): the member closes at the top of its
     /// next poll, once the batch in hand is finished.
     closing: bool,
@@ -113,6 +115,7 @@ impl Member {
             batch: Vec::new(),
             cursor: 0,
             rejoin: false,
+            reset_out_of_range: false,
             closing: false,
             next_auto_commit: crate::engine::Time::ZERO,
             crashes: Crashes::default(),
@@ -212,11 +215,13 @@ impl Member {
                 offsets,
             } if self.phase == Phase::Resetting && request_id == self.request_id => {
                 self.resetting.clear();
+                let out_of_range = std::mem::take(&mut self.reset_out_of_range);
                 for (part, offset) in offsets {
                     out.trace(Kind::OffsetReset {
                         actor: self.actor,
                         part,
                         offset,
+                        out_of_range,
                     });
                     if let Some(p) = self.positions.iter_mut().find(|(p, _)| *p == part) {
                         p.1 = offset;
@@ -224,10 +229,19 @@ impl Member {
                 }
                 self.poll(out);
             }
-            Msg::FetchResponse { fetch_id, records }
-                if self.phase == Phase::Fetching && fetch_id == self.request_id =>
-            {
-                self.on_fetch_response(records, store, out)
+            Msg::FetchResponse {
+                fetch_id,
+                records,
+                out_of_range,
+            } if self.phase == Phase::Fetching && fetch_id == self.request_id => {
+                if out_of_range.is_empty() {
+                    self.on_fetch_response(records, store, out)
+                } else {
+                    // Fetcher: OFFSET_OUT_OF_RANGE resets those partitions per
+                    // auto.offset.reset; the records of the others are fetched again.
+                    self.reset_out_of_range = true;
+                    self.reset_positions(out_of_range, out);
+                }
             }
             Msg::OffsetCommitResponse { member, .. } if member == self.me() => {
                 self.on_commit_response(store, out)
@@ -360,14 +374,20 @@ impl Member {
         if unknown.is_empty() {
             return self.poll(out);
         }
-        self.resetting = unknown.clone();
+        self.reset_positions(unknown, out);
+    }
+
+    /// Asks the brokers where `parts` start per auto.offset.reset (ListOffsets); the
+    /// member fetches again once they answer.
+    fn reset_positions(&mut self, parts: Vec<PartId>, out: &mut Out) {
+        self.resetting = parts.clone();
         self.request_id += 1;
         self.phase = Phase::Resetting;
         out.send(
             Endpoint::Cluster,
             Msg::ListOffsets {
                 request_id: self.request_id,
-                parts: unknown,
+                parts,
                 reset: self.reset,
             },
         );
@@ -745,7 +765,15 @@ mod tests {
     fn processing(commit: CommitMode, records: Vec<Record>) -> Member {
         let (mut m, fetch_id) = fetching(commit);
         let mut out = Out::at(Time(100));
-        m.on_message(Msg::FetchResponse { fetch_id, records }, None, &mut out);
+        m.on_message(
+            Msg::FetchResponse {
+                fetch_id,
+                records,
+                out_of_range: Vec::new(),
+            },
+            None,
+            &mut out,
+        );
         assert_eq!(m.phase(), Phase::Processing);
         m
     }
@@ -836,7 +864,8 @@ mod tests {
             vec![Kind::OffsetReset {
                 actor: ACTOR,
                 part: PartId(0),
-                offset: Offset(9)
+                offset: Offset(9),
+                out_of_range: false
             }]
         );
         assert_eq!(fetches(&out)[0].positions, vec![(PartId(0), Offset(9))]);
@@ -848,7 +877,15 @@ mod tests {
         let (mut m, fetch_id) = fetching(CommitMode::None);
         let mut out = Out::at(Time(100));
         let records = vec![record(4, 10), record(5, 11)];
-        m.on_message(Msg::FetchResponse { fetch_id, records }, None, &mut out);
+        m.on_message(
+            Msg::FetchResponse {
+                fetch_id,
+                records,
+                out_of_range: Vec::new(),
+            },
+            None,
+            &mut out,
+        );
         assert_eq!(
             out.trace,
             vec![
@@ -891,6 +928,7 @@ mod tests {
             Msg::FetchResponse {
                 fetch_id,
                 records: Vec::new(),
+                out_of_range: Vec::new(),
             },
             None,
             &mut out,
@@ -1027,6 +1065,7 @@ mod tests {
             Msg::FetchResponse {
                 fetch_id,
                 records: vec![record(4, 10)],
+                out_of_range: Vec::new(),
             },
             None,
             &mut out,
@@ -1074,6 +1113,7 @@ mod tests {
             Msg::FetchResponse {
                 fetch_id: old_fetch,
                 records: vec![record(4, 10)],
+                out_of_range: Vec::new(),
             },
             None,
             &mut out,
@@ -1086,6 +1126,7 @@ mod tests {
             Msg::FetchResponse {
                 fetch_id: new_fetch,
                 records: vec![record(4, 10)],
+                out_of_range: Vec::new(),
             },
             None,
             &mut out,
@@ -1108,6 +1149,7 @@ mod tests {
             Msg::FetchResponse {
                 fetch_id,
                 records: vec![record(4, 10), record(5, 11)],
+                out_of_range: Vec::new(),
             },
             Some(&mut store),
             &mut out,
@@ -1168,6 +1210,7 @@ mod tests {
             Msg::FetchResponse {
                 fetch_id,
                 records: vec![record(4, 10)],
+                out_of_range: Vec::new(),
             },
             Some(&mut store),
             &mut out,

@@ -547,12 +547,18 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             actor,
             part,
             offset,
+            out_of_range,
         } => (
             n(actor),
             "reset",
             format!(
-                "{} starts at {offset}: no committed offset, auto.offset.reset={}",
+                "{} starts at {offset}: {}, auto.offset.reset={}",
                 t.part_name(part),
+                if out_of_range {
+                    "its position was past the log end (OFFSET_OUT_OF_RANGE: the new leader's log is shorter)"
+                } else {
+                    "no committed offset"
+                },
                 sc.groups[t.member_group(actor)]
                     .config
                     .auto_offset_reset
