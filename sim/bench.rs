@@ -72,6 +72,28 @@ pub fn reference_yaml_burst(records: u64) -> String {
     )
 }
 
+/// The replicated variant of the paced reference workload: the same records, with every
+/// partition on three brokers and `min.insync.replicas` 2, so acks=all waits for the
+/// followers (Kafka's production settings).
+pub fn replicated_yaml(records: u64) -> String {
+    reference_yaml(records)
+        .replacen(
+            &format!("name: reference-{}", size_name(records)),
+            &format!("name: reference-{}-rf3", size_name(records)),
+            1,
+        )
+        .replacen(
+            "Replication is not\n  modelled yet, so there is no replication factor (acks=all behaves as acks=1).",
+            "Every partition has three\n  replicas and min.insync.replicas 2: acks=all waits for the followers.",
+            1,
+        )
+        .replacen(
+            "  - { name: orders, partitions: 12 }",
+            "  - { name: orders, partitions: 12, replication_factor: 3, config: { min.insync.replicas: 2 } }",
+            1,
+        )
+}
+
 /// The YAML of the reference workload for `records` and `sending`.
 pub fn workload_yaml(records: u64, sending: Sending) -> String {
     match sending {
@@ -226,6 +248,9 @@ pub struct Report {
     pub skipped: Vec<String>,
     /// Pending entries in the baseline's heap.
     pub baseline_pending: usize,
+    /// The headline run's workload again with three replicas per partition
+    /// ([`replicated_yaml`]), reported beside it.
+    pub replicated: Option<Figures>,
 }
 
 /// Spread of the cost per message across the sizes of one sending pattern.
@@ -300,12 +325,21 @@ pub fn run(plan: Plan, progress: &mut dyn FnMut(&Figures)) -> Result<Report, Str
         }
     };
     let baseline_pending = runs.get(headline).map_or(0, |f| f.pending);
+    let replicated = match runs.get(headline) {
+        Some(f) if f.sending == Sending::Paced => {
+            let r = measure_replicated(f.records)?;
+            progress(&r);
+            Some(r)
+        }
+        _ => None,
+    };
     Ok(Report {
         machine: machine(),
         runs,
         headline,
         skipped,
         baseline_pending,
+        replicated,
     })
 }
 
@@ -335,7 +369,15 @@ fn too_big(done: &[Figures], records: u64, sending: Sending) -> Option<String> {
 /// its peak memory; then times the baseline heap loop for as many events, holding as many
 /// pending entries as the simulator's queue held on average.
 pub fn measure(records: u64, sending: Sending) -> Result<Figures, String> {
-    let yaml = workload_yaml(records, sending);
+    measure_yaml(workload_yaml(records, sending), records, sending)
+}
+
+/// [`measure`] on the replicated variant ([`replicated_yaml`]), paced.
+pub fn measure_replicated(records: u64) -> Result<Figures, String> {
+    measure_yaml(replicated_yaml(records), records, Sending::Paced)
+}
+
+fn measure_yaml(yaml: String, records: u64, sending: Sending) -> Result<Figures, String> {
     let sc = scenario::parse(&yaml).map_err(|problems| {
         crate::diag::render(&format!("reference-{records}"), &yaml, &problems)
     })?;
@@ -467,13 +509,17 @@ struct JsonReport {
     #[serde(flatten)]
     headline: JsonFigures,
     scale: Vec<JsonFigures>,
+    /// The headline workload with three replicas per partition, when it was paced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replicated: Option<JsonFigures>,
 }
 
 /// The report as one JSON object (a contract): the headline run's `messages_per_second`,
 /// `events_per_second`, `baseline_events_per_second`, `ratio_to_baseline`,
 /// `time_compression`, `peak_rss_bytes`, `bytes_per_record` (plus `records`, `wall_ms`,
-/// `ns_per_message`), and `scale`: the same keys for each paced run, one per size. Burst
-/// runs are in the text report only. Ends with a newline.
+/// `ns_per_message`), and `scale`: the same keys for each paced run, one per size, and
+/// `replicated`: the same keys for the headline workload with three replicas per
+/// partition. Burst runs are in the text report only. Ends with a newline.
 pub fn json(report: &Report) -> String {
     let headline = report
         .runs
@@ -486,8 +532,13 @@ pub fn json(report: &Report) -> String {
         .filter(|f| f.sending == Sending::Paced || report.runs.len() == 1)
         .map(JsonFigures::of)
         .collect();
-    let mut out = serde_json::to_string(&JsonReport { headline, scale })
-        .expect("plain numbers always serialise");
+    let replicated = report.replicated.as_ref().map(JsonFigures::of);
+    let mut out = serde_json::to_string(&JsonReport {
+        headline,
+        scale,
+        replicated,
+    })
+    .expect("plain numbers always serialise");
     out.push('\n');
     out
 }
@@ -657,6 +708,40 @@ pub fn text(report: &Report) -> String {
             "  vs heap: events/s ÷ a bare BinaryHeap loop with {} pending entries",
             report.baseline_pending
         );
+    }
+    if let (Some(r), Some(h)) = (&report.replicated, report.runs.get(report.headline)) {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  replicated (replication factor 3, min.insync.replicas 2), {} records paced:",
+            r.records
+        );
+        let _ = writeln!(
+            out,
+            "  {:<28} {:.3} s  ({:.2}× the unreplicated {:.3} s)",
+            "wall time",
+            r.wall_ms / 1000.0,
+            per(r.wall_ms, h.wall_ms),
+            h.wall_ms / 1000.0
+        );
+        let _ = writeln!(
+            out,
+            "  {:<28} {:.0}  (unreplicated {:.0})",
+            "messages per second", r.messages_per_second, h.messages_per_second
+        );
+        let _ = writeln!(
+            out,
+            "  {:<28} {}  ({} unreplicated)",
+            "events", r.events, h.events
+        );
+        let _ = writeln!(
+            out,
+            "  {:<28} {}  (unreplicated {})",
+            "peak RSS",
+            mb(r.peak_rss_bytes),
+            mb(h.peak_rss_bytes)
+        );
+        let _ = writeln!(out, "  {:<28} {}", "run", run_line(r));
     }
     for s in &report.skipped {
         let _ = writeln!(out, "  {s}");

@@ -22,7 +22,7 @@ const CONTRACT: [&str; 8] = [
 ];
 
 /// Keys the contract allows on top of its own.
-const EXTRA: [&str; 3] = ["records", "wall_ms", "ns_per_message"];
+const EXTRA: [&str; 4] = ["records", "wall_ms", "ns_per_message", "replicated"];
 
 #[test]
 fn the_generator_writes_the_reference_file_byte_for_byte() {
@@ -106,6 +106,39 @@ fn a_tiny_bench_reports_sane_figures_and_every_contract_key() {
     assert_eq!(scale[0]["records"], 2_000);
     assert!(json["events_per_second"].as_f64().unwrap() > 0.0);
 
+    let replicated = &json["replicated"];
+    for key in CONTRACT.iter().filter(|&&k| k != "scale") {
+        assert!(replicated.get(key).is_some(), "replicated has {key}");
+    }
+    let r = report
+        .replicated
+        .as_ref()
+        .expect("a paced headline is also run replicated");
+    assert_eq!(
+        r.messages, r.records,
+        "the replicated run processes every record too"
+    );
+    assert!(
+        r.pass && r.events > f.events,
+        "followers copying add events"
+    );
+
     let text = bench::text(&report);
     assert!(text.contains("machine:") && text.contains("messages per second"));
+    assert!(text.contains("replicated (replication factor 3"));
+}
+
+#[test]
+fn the_replicated_variant_differs_from_the_reference_only_in_its_replicas() {
+    let plain = bench::reference_yaml(1_000);
+    let replicated = bench::replicated_yaml(1_000);
+    assert!(replicated.contains("replication_factor: 3, config: { min.insync.replicas: 2 }"));
+    assert!(replicated.starts_with("name: reference-1k-rf3\n"));
+    let sc = scenario::parse(&replicated).expect("loads");
+    assert_eq!(sc.topics[0].replication_factor, 3);
+    assert_eq!(
+        plain.lines().count(),
+        replicated.lines().count(),
+        "the same workload, line for line"
+    );
 }

@@ -496,8 +496,13 @@ impl Cluster {
             return;
         }
         let p = &mut self.parts[part.ix()];
-        let at = p.logs[r].diverges_from(&p.logs[l]);
-        if at < p.logs[r].log_end_offset() {
+        // A follower's log is a prefix of its leader's except after an election, which
+        // `follow` settles; its last record tells (a full comparison every fetch would
+        // cost the whole log each time).
+        let end = p.logs[r].log_end_offset();
+        let last = Offset(end.value().saturating_sub(1));
+        if end > Offset::ZERO && p.logs[r].get(last) != p.logs[l].get(last) {
+            let at = p.logs[r].diverges_from(&p.logs[l]);
             p.logs[r].truncate(at);
             out.trace(Kind::ReplicaTruncated {
                 part,
