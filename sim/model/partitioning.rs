@@ -21,7 +21,6 @@
 //! `partitioner.ignore.keys`, and explicit partitions on a record.
 
 use crate::engine::Time;
-use crate::model::producer::BATCH_RECORDS;
 use crate::partitioner::{adaptive_pick, PartitionerKind};
 use crate::rng::SimRng;
 use crate::trace::PartId;
@@ -136,7 +135,7 @@ impl Partitioner {
     /// batch is full (so batches are not cut short), or regardless once it has produced two
     /// batches' worth. The next partition may be the same one again (KIP-794 does not exclude
     /// it). Other clients decide per record and ignore this.
-    pub fn appended(&mut self, part: PartId, batch_full: bool) {
+    pub fn appended(&mut self, part: PartId, batch_full: bool, batch_records: usize) {
         let NullKeys::UniformSticky { current, produced } = &mut self.null_keys else {
             return;
         };
@@ -144,7 +143,7 @@ impl Partitioner {
             return;
         }
         *produced += 1;
-        let batch = BATCH_RECORDS as u64;
+        let batch = batch_records as u64;
         if (*produced >= batch && batch_full) || *produced >= 2 * batch {
             *current = None;
             *produced = 0;
@@ -155,6 +154,7 @@ impl Partitioner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::producer::BATCH_RECORDS;
 
     fn partitioner(kind: PartitionerKind, start: u32) -> Partitioner {
         Partitioner::new(kind, PartId(10), 3, start, SimRng::substream(1, 1 << 62))
@@ -201,7 +201,7 @@ mod tests {
             counts[(part.0 - 10) as usize] += 1;
             // Force a switch: two batches' worth produced.
             for _ in 0..2 * BATCH_RECORDS {
-                p.appended(part, false);
+                p.appended(part, false, BATCH_RECORDS);
             }
         }
         assert!(counts[1] < 30, "partition 1 was picked {} times", counts[1]);

@@ -60,10 +60,9 @@ pub const DEADLINE: TimerKey = 1 << 40;
 /// Resend timers use `RESEND | batch`.
 const RESEND: TimerKey = 1 << 41;
 
-/// Records one batch holds at most. Records have no size in kafkasim, so `batch.size`
-/// (16384 bytes by default) is not modelled in bytes: 100 records stands for a full batch
-/// of small JSON envelopes (about 160 bytes each with record overhead). README says so.
-pub const BATCH_RECORDS: usize = 100;
+/// Records a batch holds with the default `batch.size` (16384 bytes): records have no size
+/// in kafkasim, and each counts `scenario::RECORD_BYTES` (160) against it. README says so.
+pub const BATCH_RECORDS: usize = (16_384 / crate::scenario::RECORD_BYTES) as usize;
 
 /// Kafka's producer epoch is a Java short: after `Short.MAX_VALUE` bumps the producer
 /// takes a new producer id (`TransactionManager.bumpIdempotentProducerEpoch`).
@@ -294,34 +293,46 @@ impl ProducerClient {
             event,
             part,
         });
-        let batch_full = self.append(event, part, out.now);
+        let batch_full = self.append(event, part, out);
         if keyed.is_none() {
-            self.partitioner.appended(part, batch_full);
+            self.partitioner
+                .appended(part, batch_full, self.config.batch_records());
         }
         part
     }
 
-    /// RecordAccumulator.append: into the last batch if it is still open, else a new one.
-    /// Returns whether the batch the record joined is now full (`BATCH_RECORDS`).
-    fn append(&mut self, event: EventIx, part: PartId, now: Time) -> bool {
+    /// RecordAccumulator.append: into the last batch if it is still open, else a new one,
+    /// which waits `linger.ms` for more records (a timer drains it then). Returns whether
+    /// the batch the record joined is now full (`batch.size`).
+    fn append(&mut self, event: EventIx, part: PartId, out: &mut Out) -> bool {
+        let now = out.now;
         if let Some(&id) = self.parts[part.ix()].queue.back() {
             let b = &mut self.batches[(id - self.first_batch) as usize];
-            if b.attempts == 0 && b.events.len() < BATCH_RECORDS {
+            let limit = self.config.batch_records();
+            if b.attempts == 0 && b.events.len() < limit {
                 b.events.push(event);
-                return b.events.len() >= BATCH_RECORDS;
+                return b.events.len() >= limit;
             }
         }
         let id = self.first_batch + self.batches.len() as u32;
+        let ready_at = now.after(self.config.linger_ms);
         self.batches.push_back(Batch {
             part,
             events: smallvec![event],
             created: now,
             sequence: None,
             attempts: 0,
-            state: State::Queued { ready_at: now },
+            state: State::Queued { ready_at },
         });
         self.parts[part.ix()].queue.push_back(id);
-        BATCH_RECORDS <= 1
+        if ready_at > now {
+            out.set_timer_at(
+                RESEND | u64::from(id),
+                ready_at,
+                Timer::Resend { batch: id },
+            );
+        }
+        self.config.batch_records() <= 1
     }
 
     /// Whether batch `id` is in request `request` still (not expired meanwhile: an expired
@@ -392,12 +403,19 @@ impl ProducerClient {
     /// assigned (`shouldStopDrainBatchesForPartition`).
     fn drainable(&mut self, part: PartId, now: Time) -> Option<u32> {
         let &id = self.parts[part.ix()].queue.front()?;
-        let (state, sequence, len) = {
+        let (state, sequence, len, attempts) = {
             let b = self.batch(id);
-            (b.state, b.sequence, b.events.len() as u32)
+            (b.state, b.sequence, b.events.len() as u32, b.attempts)
         };
         if matches!(state, State::Queued { ready_at } if ready_at > now) {
-            return None;
+            // A batch still lingering goes early once it is full or another batch of the
+            // partition waits behind it (`RecordAccumulator.ready`); a retry's backoff
+            // is never cut short.
+            let full = len as usize >= self.config.batch_records()
+                || self.parts[part.ix()].queue.len() > 1;
+            if attempts > 0 || !full {
+                return None;
+            }
         }
         let current = (self.producer_id, self.epoch);
         let idempotent = self.config.enable_idempotence;
@@ -446,10 +464,16 @@ impl ProducerClient {
         outcomes: &mut Vec<SendOutcome>,
     ) {
         let request = self.first_request + self.requests.len() as u32;
+        let now = out.now;
+        let mut cancel: SmallVec<[u32; 1]> = SmallVec::new();
         let batches = taken
             .iter()
             .map(|&id| {
                 let b = self.batch_mut(id);
+                if matches!(b.state, State::Queued { ready_at } if ready_at > now) {
+                    // Sent before its linger ended (full, or others behind it).
+                    cancel.push(id);
+                }
                 b.attempts += 1;
                 b.state = State::InFlight { request };
                 let (_, epoch, base_sequence) = b.sequence.unwrap_or_default();
@@ -461,6 +485,9 @@ impl ProducerClient {
                 }
             })
             .collect();
+        for id in cancel {
+            out.cancel_timer(RESEND | u64::from(id));
+        }
         out.send(
             Endpoint::Cluster,
             Msg::Produce(Produce {
@@ -915,6 +942,48 @@ mod tests {
             ..ProducerConfig::default()
         };
         ProducerClient::new(ActorId(0), 0, config, &[0], one_partition())
+    }
+
+    /// linger.ms 50 and a batch.size of two records (320 bytes).
+    fn lingering() -> ProducerClient {
+        let config = ProducerConfig {
+            linger_ms: 50,
+            batch_size: 2 * crate::scenario::RECORD_BYTES,
+            ..ProducerConfig::default()
+        };
+        ProducerClient::new(ActorId(0), 0, config, &[0], one_partition())
+    }
+
+    #[test]
+    fn a_batch_lingers_for_more_records_and_goes_when_full_or_when_linger_ends() {
+        let mut c = lingering();
+        let mut out = Out::at(Time(0));
+        c.send(EventIx(0), Some(PartId(0)), &mut out);
+        assert!(requests(&out).is_empty(), "t=0: the batch lingers");
+        let mut out = Out::at(Time(10));
+        c.send(EventIx(1), Some(PartId(0)), &mut out);
+        let sent = requests(&out);
+        assert_eq!(sent.len(), 1, "t=10: full at two records, sent at once");
+        assert_eq!(
+            sent[0].batches[0].events.to_vec(),
+            vec![EventIx(0), EventIx(1)]
+        );
+        assert!(
+            out.timers
+                .iter()
+                .any(|t| matches!(t, TimerOp::Cancel { key } if *key == RESEND)),
+            "its linger timer goes with it"
+        );
+        let mut out = Out::at(Time(20));
+        c.send(EventIx(2), Some(PartId(0)), &mut out);
+        assert!(
+            requests(&out).is_empty(),
+            "t=20: a new batch lingers until t=70"
+        );
+        let (out, _) = fire(&mut c, 70, Timer::Resend { batch: 1 });
+        let sent = requests(&out);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].batches[0].events.to_vec(), vec![EventIx(2)]);
     }
 
     fn requests(out: &Out) -> Vec<Produce> {

@@ -126,13 +126,15 @@ pub fn resolved(sc: &Scenario) -> String {
         };
         let _ = writeln!(
             o,
-            "    {label}: {{ acks: {}{idempotence}, retries: {}, retry.backoff.ms: {}, request.timeout.ms: {}, delivery.timeout.ms: {}, max.in.flight.requests.per.connection: {}, partitioner: {} }}{comment}",
+            "    {label}: {{ acks: {}{idempotence}, retries: {}, retry.backoff.ms: {}, request.timeout.ms: {}, delivery.timeout.ms: {}, max.in.flight.requests.per.connection: {}, linger.ms: {}, batch.size: {}, partitioner: {} }}{comment}",
             p.acks.kafka_name(),
             p.retries,
             p.retry_backoff_ms,
             p.request_timeout_ms,
             p.delivery_timeout_ms,
             p.max_in_flight,
+            p.linger_ms,
+            p.batch_size,
             p.partitioner.name()
         );
     };

@@ -155,8 +155,6 @@ const UNMODELLED: &[(&str, &str)] = &[
     ("heartbeat.interval.ms", "there are no heartbeats; a crashed member's session ends session.timeout.ms after the crash"),
     ("group.instance.id", "there is no static membership; every restart rejoins as a new member"),
     ("group.protocol", "only the classic protocol with eager rebalancing is modelled"),
-    ("linger.ms", "linger.ms is 0: a record goes as soon as its connection has room, and batches form only while requests are blocked"),
-    ("batch.size", "records have no size: a batch holds at most 100 records"),
     ("buffer.memory", "the producer's buffer is not limited, so send() never blocks"),
     ("max.block.ms", "send() never blocks"),
     ("compression.type", "records have no size, so compression changes nothing"),

@@ -165,9 +165,27 @@ pub struct ProducerConfig {
     /// unanswered on one broker connection (`NetworkClient` / `InFlightRequests`); at most 5
     /// with idempotence, so the broker's 5-batch window covers every batch in flight.
     pub max_in_flight: u32,
+    /// `linger.ms`: how long a new batch waits for more records before it may be sent,
+    /// unless it fills first (`RecordAccumulator.ready`). Kafka 3.x default 0 (4.0 makes
+    /// it 5, KIP-1030).
+    pub linger_ms: u64,
+    /// `batch.size` in bytes (default 16384). Records have no size in kafkasim: a batch
+    /// holds `batch.size / RECORD_BYTES` records (at least 1).
+    pub batch_size: u64,
     /// Which client's partitioner places the records (`partitioner`; Java's built-in one by
     /// default, as the other properties are Java's).
     pub partitioner: PartitionerKind,
+}
+
+/// The bytes kafkasim counts for one record against `batch.size`: a small JSON envelope
+/// with its key and record overhead. 16384 / 160 = 102 records a batch.
+pub const RECORD_BYTES: u64 = 160;
+
+impl ProducerConfig {
+    /// Records a batch holds: `batch.size / RECORD_BYTES`, at least 1.
+    pub fn batch_records(&self) -> usize {
+        (self.batch_size / RECORD_BYTES).max(1) as usize
+    }
 }
 
 impl Default for ProducerConfig {
@@ -182,6 +200,8 @@ impl Default for ProducerConfig {
             request_timeout_ms: 30_000,
             delivery_timeout_ms: 120_000,
             max_in_flight: 5,
+            linger_ms: 0,
+            batch_size: 16_384,
             partitioner: PartitionerKind::Java,
         }
     }
@@ -1051,6 +1071,8 @@ impl Validator {
         if let Some(name) = &raw.partitioner {
             c.partitioner = self.partitioner(name);
         }
+        c.linger_ms = self.opt(&raw.linger_ms, c.linger_ms, 0, 3_600_000, "linger.ms");
+        c.batch_size = self.opt(&raw.batch_size, c.batch_size, 0, 16 << 20, "batch.size");
         // Kafka (ProducerConfig.postProcessAndValidateIdempotenceConfigs): idempotence
         // needs acks=all, retries > 0 and at most 5 requests in flight. Set explicitly, a
         // conflict is a ConfigException; left at its default, idempotence is quietly
@@ -1079,19 +1101,20 @@ impl Validator {
             (None, false) => {}
         }
         // Kafka's ProducerConfig refuses a delivery timeout shorter than one request could
-        // take (a ConfigException); linger.ms is 0 here (it is not modelled).
-        if c.delivery_timeout_ms < c.request_timeout_ms {
+        // take, linger.ms + request.timeout.ms (a ConfigException).
+        if c.delivery_timeout_ms < c.request_timeout_ms + c.linger_ms {
             if let Some(s) = raw
                 .delivery_timeout_ms
                 .as_ref()
                 .or(raw.request_timeout_ms.as_ref())
+                .or(raw.linger_ms.as_ref())
             {
                 bad!(
                     self,
                     s,
                     "delivery.timeout.ms ({} ms) should be equal to or larger than linger.ms + request.timeout.ms ({} ms), as Kafka requires",
                     c.delivery_timeout_ms,
-                    c.request_timeout_ms
+                    c.request_timeout_ms + c.linger_ms
                 );
             }
         }

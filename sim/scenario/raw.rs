@@ -129,6 +129,10 @@ pub struct RawProducerConfig {
     pub delivery_timeout_ms: Option<S<u64>>,
     #[serde(rename = "max.in.flight.requests.per.connection", default)]
     pub max_in_flight_requests_per_connection: Option<S<u64>>,
+    #[serde(rename = "linger.ms", default)]
+    pub linger_ms: Option<S<u64>>,
+    #[serde(rename = "batch.size", default)]
+    pub batch_size: Option<S<u64>>,
     #[serde(default)]
     pub partitioner: Option<S<String>>,
 }
