@@ -78,6 +78,7 @@ counters! {
     PartitionOfflineMs => "partition_offline_ms", Total: "milliseconds partitions spent without a live leader (from the leader's crash until another is elected or it returns, or with no replica able to lead), summed over partitions",
     LogDuplicates => "log_duplicates", Total: "extra copies of an eventId in the partition logs, from any producer, service or relay (each copy after the first counts once)",
     LogReorders => "log_reorders", Total: "records appended to a partition after a record of the same key that their producer or service sent later (first copies only)",
+    KeySplits => "key_splits", Total: "keys whose records are in two partitions of one topic, because their senders' partitioners place them differently (once per key and topic)",
 }
 
 /// A value for every counter, indexed by `Counter`.

@@ -21,6 +21,7 @@ lessons![
     "keys-and-partitions.yaml",
     "null-keys-sticky-or-round-robin.yaml",
     "producer-retries.yaml",
+    "two-clients-two-partitioners.yaml",
     "acks1-leader-crash.yaml",
     "acks-all-survives.yaml",
     "min-insync-blocks.yaml",

@@ -320,6 +320,24 @@ fn a_first_copy_processed_second_names_the_republish() {
     assert!(!why[0].contains("without enable.idempotence"), "{}", why[0]);
 }
 
+/// One key in two partitions of a topic is named once, with both senders and their
+/// partitioners; a third sender that agrees with the first adds nothing.
+#[test]
+fn a_key_split_by_two_partitioners_is_named_once_with_both_senders() {
+    let v = run(&case("key-split"));
+    // murmur2 % 3 puts k-1..k-6 on 2,2,1,2,1,1; crc32 % 3 on 1,0,0,1,2,1: all but k-6 split.
+    assert_eq!(v.totals.get(Counter::KeySplits), 5);
+    let why = causes(&v, AnomalyKind::KeySplit);
+    assert_eq!(why.len(), 5, "{why:#?}");
+    assert!(
+        why[0].contains("key k-1 is in p2 and p1 of topic t: java (partitioner: java) put it in p2, go (partitioner: librdkafka-consistent-random) in p1"),
+        "{}",
+        why[0]
+    );
+    assert!(why.iter().all(|w| !w.contains("k-6")), "{why:#?}");
+    assert!(why.iter().all(|w| !w.contains("java-2")), "{why:#?}");
+}
+
 /// An acks=0 record still on its way when the run ends is counted and named, not silent.
 #[test]
 fn an_acks0_request_on_the_wire_at_the_end_is_in_flight_at_end() {

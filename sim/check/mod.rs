@@ -17,6 +17,7 @@ mod deliveries;
 mod effects;
 pub mod facts;
 mod key_order;
+mod key_splits;
 mod log_duplicates;
 mod log_reorders;
 mod producers;
@@ -50,6 +51,7 @@ pub enum AnomalyKind {
     AckedLost,
     LogDuplicate,
     LogReorder,
+    KeySplit,
 }
 
 impl AnomalyKind {
@@ -71,6 +73,7 @@ impl AnomalyKind {
             AnomalyKind::AckedLost => "acked_lost",
             AnomalyKind::LogDuplicate => "log_duplicate",
             AnomalyKind::LogReorder => "log_reorder",
+            AnomalyKind::KeySplit => "key_split",
         }
     }
 }
@@ -256,6 +259,7 @@ struct Properties {
     replicated: bool,
     log_duplicates: log_duplicates::LogDuplicates,
     log_reorders: log_reorders::LogReorders,
+    key_splits: key_splits::KeySplits,
 }
 
 impl Properties {
@@ -270,6 +274,7 @@ impl Properties {
             Kind::Append { .. } => {
                 self.log_duplicates.record(cx, ev, u, found);
                 self.log_reorders.record(cx, ev, u, found);
+                self.key_splits.record(cx, ev, u, found);
                 if self.replicated {
                     self.replication.record(cx, ev, u, found);
                 }
@@ -321,7 +326,7 @@ impl Properties {
         }
     }
 
-    fn all(&mut self) -> [&mut dyn Property; 11] {
+    fn all(&mut self) -> [&mut dyn Property; 12] {
         [
             &mut self.tallies,
             &mut self.deliveries,
@@ -334,6 +339,7 @@ impl Properties {
             &mut self.replication,
             &mut self.log_duplicates,
             &mut self.log_reorders,
+            &mut self.key_splits,
         ]
     }
 }
@@ -368,6 +374,7 @@ impl<'s> Checker<'s> {
                 replicated: sc.topics.iter().any(|t| t.replication_factor > 1),
                 log_duplicates: log_duplicates::LogDuplicates,
                 log_reorders: log_reorders::LogReorders::default(),
+                key_splits: key_splits::KeySplits::default(),
             },
         }
     }
