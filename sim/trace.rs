@@ -99,6 +99,9 @@ pub enum SendError {
     /// acks=all, and the ISR is smaller than `min.insync.replicas`
     /// (`NOT_ENOUGH_REPLICAS`): nothing was appended; the client retries.
     NotEnoughReplicas,
+    /// The brokers refused the client's connection (an `isolate` with `refused: true`):
+    /// nothing was sent; the client retries after its backoff.
+    ConnectionRefused,
 }
 
 /// The producer setting that ended a send (`ProducerConfig`'s `retries` and

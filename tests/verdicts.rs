@@ -338,6 +338,48 @@ fn a_key_split_by_two_partitioners_is_named_once_with_both_senders() {
     assert!(why.iter().all(|w| !w.contains("java-2")), "{why:#?}");
 }
 
+/// A refused connection fails fast: the producer retries after its backoff instead of
+/// waiting out request.timeout.ms (1000 ms here), nothing is dropped on the way, and every
+/// record lands once the refusal ends at t=320ms.
+#[test]
+fn a_refused_connection_fails_fast_and_nothing_waits_for_a_timeout() {
+    use kafkasim::trace::{Kind, Recorder, SendError};
+    let sc = scenario::parse(&case("refused-connection")).expect("loads");
+    let mut rec = Recorder::default();
+    let (_, v) = kafkasim::simulate_with(&sc, sc.seed, &mut rec);
+    assert_eq!(v.totals.get(Counter::Appended), 10);
+    assert_eq!(v.totals.get(Counter::SendFailed), 0);
+    let refused = rec
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                Kind::Retry {
+                    error: SendError::ConnectionRefused,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(refused >= 2, "e-4 was refused twice: {refused}");
+    assert!(!rec
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, Kind::RequestDropped { .. })));
+    let last_append = rec
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::Append { .. }))
+        .map(|e| e.at.ms())
+        .nth(7)
+        .expect("eight appends");
+    assert!(
+        last_append < 400,
+        "e-4..e-8 land right after the refusal: t={last_append}"
+    );
+}
+
 /// An acks=0 record still on its way when the run ends is counted and named, not silent.
 #[test]
 fn an_acks0_request_on_the_wire_at_the_end_is_in_flight_at_end() {

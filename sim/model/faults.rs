@@ -41,6 +41,12 @@ pub enum FaultCommand {
     Brokers {
         up: bool,
     },
+    /// The brokers refuse these clients' connections until `until`: each fails what it
+    /// has in flight and fails fast on every attempt meanwhile.
+    Refuse {
+        endpoints: Vec<Endpoint>,
+        until: Time,
+    },
     /// One broker crashes, shuts down cleanly, or restarts.
     Broker {
         broker: u32,
@@ -190,10 +196,18 @@ impl FaultInjector {
                 target: Target::Member { group, index },
                 control: Control::CloseInterrupted,
             }),
-            FaultAction::Isolate { for_ms, .. } => {
+            FaultAction::Isolate {
+                for_ms, refused, ..
+            } => {
                 let until = ends(out, for_ms);
                 let iso = self.isolations[&i].clone();
-                self.opened(Outage::Isolated(iso.actor), until, out);
+                let until = self.opened(Outage::Isolated(iso.actor), until, out);
+                if refused {
+                    cmds.push(FaultCommand::Refuse {
+                        endpoints: iso.endpoints.clone(),
+                        until,
+                    });
+                }
                 for e in iso.endpoints {
                     for (from, to, state) in isolation_rules(e) {
                         self.hold(from, to, state, cmds);
@@ -489,6 +503,7 @@ mod tests {
             FaultAction::Isolate {
                 client: Client::Service(0),
                 for_ms: 300,
+                refused: false,
             },
         )];
         let iso = Isolation {

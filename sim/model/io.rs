@@ -125,6 +125,12 @@ pub enum Msg {
         request_id: u32,
         results: ProduceResults,
     },
+    /// Not carried by the network: the driver hands it to a client's owner when an
+    /// `isolate` with `refused: true` starts. The brokers refuse the client's connections
+    /// until `until`.
+    ConnectionRefused {
+        until: Time,
+    },
     Fetch(Box<FetchRequest>),
     FetchResponse {
         fetch_id: u32,

@@ -60,6 +60,10 @@ pub const DEADLINE: TimerKey = 1 << 40;
 /// Resend timers use `RESEND | batch`.
 const RESEND: TimerKey = 1 << 41;
 
+/// `reconnect.backoff.ms` (Kafka default 50): the least a client waits between attempts
+/// to connect to a broker that refused it. kafkasim uses it only for refused connections.
+const RECONNECT_BACKOFF_MS: u64 = 50;
+
 /// Records a batch holds with the default `batch.size` (16384 bytes): records have no size
 /// in kafkasim, and each counts `scenario::RECORD_BYTES` (160) against it. README says so.
 pub const BATCH_RECORDS: usize = (16_384 / crate::scenario::RECORD_BYTES) as usize;
@@ -169,6 +173,8 @@ pub struct ProducerClient {
     first_request: u32,
     /// Partitions whose epoch bump waits for nothing in flight.
     unresolved: usize,
+    /// The brokers refuse this client's connections until then (`isolate`, `refused`).
+    refused_until: Time,
     /// When the deadline timer is set for, if it is.
     armed: Option<Time>,
     /// Where records go (the client's `partitioner` setting).
@@ -205,6 +211,7 @@ impl ProducerClient {
             requests: VecDeque::new(),
             first_request: 0,
             unresolved: 0,
+            refused_until: Time::ZERO,
             armed: None,
             partitioner,
         };
@@ -395,6 +402,37 @@ impl ProducerClient {
             }
             let conn = &mut self.conns[broker as usize];
             conn.drain_index = (start + 1) % n.max(1);
+            if out.now < self.refused_until {
+                // The connection is refused: nothing goes out, each batch is retried
+                // after its backoff (once per drain, so a zero backoff cannot spin).
+                for id in taken {
+                    let b = self.batch_mut(id);
+                    if matches!(b.state, State::Queued { ready_at } if ready_at > out.now) {
+                        out.cancel_timer(RESEND | u64::from(id));
+                    }
+                    b.attempts += 1;
+                    self.retry(id, SendError::ConnectionRefused, out, outcomes);
+                    // The next connection attempt waits reconnect.backoff.ms (Kafka's
+                    // default 50 ms) even when retry.backoff.ms is shorter.
+                    let reconnect = out.now.after(RECONNECT_BACKOFF_MS);
+                    if let Some(b) = id
+                        .checked_sub(self.first_batch)
+                        .and_then(|i| self.batches.get_mut(i as usize))
+                    {
+                        if let State::Queued { ready_at } = &mut b.state {
+                            if *ready_at < reconnect {
+                                *ready_at = reconnect;
+                                out.set_timer_at(
+                                    RESEND | u64::from(id),
+                                    reconnect,
+                                    Timer::Resend { batch: id },
+                                );
+                            }
+                        }
+                    }
+                }
+                return;
+            }
             self.transmit(broker, taken, out, outcomes);
         }
     }
@@ -570,6 +608,7 @@ impl ProducerClient {
                 request_id,
                 results,
             } => self.on_response(producer_id, request_id, &results, out, outcomes),
+            Msg::ConnectionRefused { until } => self.refuse(until, out, outcomes),
             other => unreachable!("a producer client got {other:?}"),
         }
     }
@@ -752,6 +791,19 @@ impl ProducerClient {
         }
     }
 
+    /// The brokers refuse this client's connections until `until`: every request in flight
+    /// fails now (the connections are reset), and every attempt meanwhile fails at once
+    /// and is retried after `retry.backoff.ms`.
+    fn refuse(&mut self, until: Time, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
+        self.refused_until = self.refused_until.max(until);
+        for broker in 0..self.conns.len() as u32 {
+            if self.conns[broker as usize].in_flight > 0 {
+                self.close_connection(broker, None, SendError::ConnectionRefused, out, outcomes);
+            }
+        }
+        self.after(out, outcomes);
+    }
+
     /// The oldest deadlines passed: a request unanswered at its deadline closes its
     /// connection, and every request in flight on that connection fails with it.
     fn on_request_timeout(&mut self, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
@@ -763,7 +815,14 @@ impl ProducerClient {
             }
             if !r.done {
                 let broker = r.broker;
-                self.close_connection(broker, self.first_request + i as u32, out, outcomes);
+                let timed_out = Some(self.first_request + i as u32);
+                self.close_connection(
+                    broker,
+                    timed_out,
+                    SendError::ConnectionClosed,
+                    out,
+                    outcomes,
+                );
                 self.drain(broker, out, outcomes);
             }
             i += 1;
@@ -775,7 +834,8 @@ impl ProducerClient {
     fn close_connection(
         &mut self,
         broker: u32,
-        timed_out: u32,
+        timed_out: Option<u32>,
+        others: SendError,
         out: &mut Out,
         outcomes: &mut Vec<SendOutcome>,
     ) {
@@ -787,10 +847,10 @@ impl ProducerClient {
             r.done = true;
             let ids = std::mem::take(&mut r.batches);
             let request = self.first_request + i as u32;
-            let error = if request == timed_out {
+            let error = if Some(request) == timed_out {
                 SendError::Timeout
             } else {
-                SendError::ConnectionClosed
+                others
             };
             for id in ids {
                 if self.in_request(id, request) {

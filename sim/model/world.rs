@@ -767,6 +767,11 @@ impl<K: TraceSink> World<'_, K> {
                     self.queue.push_fixed(at, Ev::Deliver(path));
                 }
             }
+            FaultCommand::Refuse { endpoints, until } => {
+                for to in endpoints {
+                    self.deliver(Endpoint::Cluster, to, Msg::ConnectionRefused { until });
+                }
+            }
             FaultCommand::Broker { broker, control } => {
                 self.dispatch(Who::Cluster, |w, out| {
                     w.cluster.on_broker(broker, control, out)

@@ -325,6 +325,8 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                         "NotLeaderOrFollower (the partition has no live leader)",
                     SendError::NotEnoughReplicas =>
                         "NotEnoughReplicas (the ISR is smaller than min.insync.replicas)",
+                    SendError::ConnectionRefused =>
+                        "the brokers refused the connection (nothing was sent)",
                 }
             ),
         ),

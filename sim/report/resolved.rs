@@ -258,12 +258,17 @@ fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
         FaultAction::CloseInterrupted { group, index } => {
             format!("close_interrupted: {}", sc.member_name(*group, *index))
         }
-        FaultAction::Isolate { client, for_ms } => format!(
-            "isolate: {}, for_ms: {for_ms}",
+        FaultAction::Isolate {
+            client,
+            for_ms,
+            refused,
+        } => format!(
+            "isolate: {}, for_ms: {for_ms}{}",
             match client {
                 Client::Producer(p) => &sc.producers[*p].name,
                 Client::Service(s) => &sc.services[*s].name,
-            }
+            },
+            if *refused { ", refused: true" } else { "" }
         ),
         FaultAction::KafkaOutage { for_ms } => format!("kafka_outage: true, for_ms: {for_ms}"),
         FaultAction::Shutdown(b) => format!("shutdown: broker-{}", b + 1),

@@ -485,6 +485,8 @@ pub enum FaultAction {
     Isolate {
         client: Client,
         for_ms: u64,
+        /// The connection is refused (the client fails fast and retries), not silent.
+        refused: bool,
     },
     KafkaOutage {
         for_ms: u64,
@@ -1680,6 +1682,7 @@ impl Validator {
             FaultAction::Isolate {
                 client,
                 for_ms: self.duration(f)?,
+                refused: f.refused.as_ref().is_some_and(|r| r.value),
             }
         } else if let Some(k) = &f.kafka_outage {
             if !k.value {
@@ -1829,6 +1832,11 @@ impl Validator {
         if !matches!(action, FaultAction::Join { .. }) {
             if let Some(m) = &f.members {
                 bad!(self, m, "members only applies to join");
+            }
+        }
+        if !matches!(action, FaultAction::Isolate { .. }) {
+            if let Some(r) = &f.refused {
+                bad!(self, r, "refused only applies to isolate");
             }
         }
         let timed = matches!(

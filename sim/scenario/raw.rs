@@ -285,6 +285,10 @@ pub struct RawFault {
     pub shutdown: Option<S<String>>,
     #[serde(default)]
     pub isolate: Option<S<String>>,
+    /// With `isolate`: the brokers refuse the client's connections (it fails fast)
+    /// instead of dropping its requests silently.
+    #[serde(default)]
+    pub refused: Option<S<bool>>,
     #[serde(default)]
     pub kafka_outage: Option<S<bool>>,
     #[serde(default)]
