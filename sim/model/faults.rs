@@ -541,6 +541,7 @@ mod tests {
         let isolate = FaultAction::Isolate {
             client: Client::Producer(0),
             for_ms: 1_000,
+            refused: false,
         };
         let faults = vec![fault(100, isolate.clone()), fault(600, isolate)];
         let iso = Isolation {
