@@ -22,6 +22,7 @@ lessons![
     "null-keys-sticky-or-round-robin.yaml",
     "producer-retries.yaml",
     "two-clients-two-partitioners.yaml",
+    "lost-ack-duplicate.yaml",
     "acks1-leader-crash.yaml",
     "acks-all-survives.yaml",
     "min-insync-blocks.yaml",

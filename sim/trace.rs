@@ -131,6 +131,11 @@ pub enum Outage {
     Kafka,
     /// The processed-id store of consumer group `g` unreachable.
     Store(u16),
+    /// Messages of one kind dropped (`drop: true`) or delayed (`delay_ms`).
+    Messages {
+        kind: crate::scenario::MessageKind,
+        delay_ms: Option<u64>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

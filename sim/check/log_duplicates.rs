@@ -30,8 +30,11 @@ impl Property for LogDuplicates {
             return;
         }
         // Only an extra copy reaches here: the string work is for anomalies, not the
-        // hot path.
+        // hot path, and only for those the verdict keeps.
         found.totals.bump(Counter::LogDuplicates);
+        if !found.will_keep(ev.at, AnomalyKind::LogDuplicate) {
+            return;
+        }
         let (fp, fo) = cx.f.first_append[event.ix()];
         let cause = format!(
             "{} ({}) was appended again at {}@{offset} by {}, copy {copies} of it in the log (the first is at {}@{fo}): {}",

@@ -164,6 +164,9 @@ pub struct Findings<'s> {
     pub totals: Counts,
     anomalies: Vec<Anomaly>,
     left_out: BTreeMap<AnomalyKind, u64>,
+    /// Once anomalies have been cut to the earliest `ANOMALIES_KEPT`: the key of the last
+    /// one kept. A later one can only be left out.
+    cutoff: Option<(Time, AnomalyKind)>,
 }
 
 impl Findings<'_> {
@@ -184,6 +187,21 @@ impl Findings<'_> {
             .drain(ANOMALIES_KEPT.min(self.anomalies.len())..)
         {
             *self.left_out.entry(a.kind).or_default() += 1;
+        }
+        if self.anomalies.len() == ANOMALIES_KEPT {
+            self.cutoff = self.anomalies.last().map(|a| (a.at, a.kind));
+        }
+    }
+
+    /// Whether an anomaly of `kind` at `at` would be kept: if not, it is counted as left
+    /// out now, and the caller need not build its cause (millions of them cost seconds).
+    pub fn will_keep(&mut self, at: Time, kind: AnomalyKind) -> bool {
+        match self.cutoff {
+            Some(c) if (at, kind) >= c => {
+                *self.left_out.entry(kind).or_default() += 1;
+                false
+            }
+            _ => true,
         }
     }
 
@@ -360,6 +378,7 @@ impl<'s> Checker<'s> {
                 totals: Counts::default(),
                 anomalies: Vec::new(),
                 left_out: BTreeMap::new(),
+                cutoff: None,
             },
             props: Properties {
                 tallies: tallies::Tallies,

@@ -18,6 +18,8 @@ pub struct Producers {
     /// Open Kafka outage windows, and the actors cut off by isolation, as the outage
     /// records tell it: what a dropped request's cause names.
     kafka_down: bool,
+    /// A `messages: produce, drop: true` window is open.
+    produce_dropping: bool,
     isolated: BTreeSet<ActorId>,
     /// Sends given up, in order: judged when the run ends, when the log shows whether
     /// the record got there anyway.
@@ -80,6 +82,8 @@ impl Producers {
             "it was cut off from the brokers"
         } else if self.kafka_down {
             "every broker was unreachable"
+        } else if self.produce_dropping {
+            "a messages fault was dropping produce requests"
         } else {
             "the network dropped it"
         }
@@ -113,14 +117,22 @@ impl Property for Producers {
                 Outage::Isolated(a) => {
                     self.isolated.insert(a);
                 }
-                Outage::Store(_) => {}
+                Outage::Messages {
+                    kind: crate::scenario::MessageKind::Produce,
+                    delay_ms: None,
+                } => self.produce_dropping = true,
+                Outage::Store(_) | Outage::Messages { .. } => {}
             },
             Kind::OutageEnd { what } => match what {
                 Outage::Kafka => self.kafka_down = false,
                 Outage::Isolated(a) => {
                     self.isolated.remove(&a);
                 }
-                Outage::Store(_) => {}
+                Outage::Messages {
+                    kind: crate::scenario::MessageKind::Produce,
+                    delay_ms: None,
+                } => self.produce_dropping = false,
+                Outage::Store(_) | Outage::Messages { .. } => {}
             },
             Kind::Send { actor, event, .. } => {
                 if let Some(i) = self.watched(event) {

@@ -151,6 +151,20 @@ impl<A: Address, M> Network<A, M> {
     /// Panics if a new path's endpoints have `stable_id` of 2^31 or more.
     #[must_use = "the driver must schedule the returned head event"]
     pub fn send(&mut self, now: Time, source: A, target: A, msg: M) -> Option<(PathId, Time)> {
+        self.send_after(now, source, target, msg, 0)
+    }
+
+    /// [`send`](Self::send), with `extra_ms` added to the drawn latency (a `messages:`
+    /// delay). Still first-in, first-out on the path.
+    #[must_use = "the driver must schedule the returned head event"]
+    pub fn send_after(
+        &mut self,
+        now: Time,
+        source: A,
+        target: A,
+        msg: M,
+        extra_ms: u64,
+    ) -> Option<(PathId, Time)> {
         let id = match self.path(source, target) {
             Some(id) => id,
             None => self.create(source, target),
@@ -161,7 +175,7 @@ impl<A: Address, M> Network<A, M> {
             Some(rng) => rng.sample(&latency),
             None => self.min_ms,
         };
-        let due = now.after(latency).max(path.last_due);
+        let due = now.after(latency + extra_ms).max(path.last_due);
         path.last_due = due;
         path.queue.push_back((due, msg));
         self.in_flight += 1;

@@ -11,7 +11,7 @@
 use crate::engine::{LinkState, Side, Time};
 use crate::model::cluster::BrokerControl;
 use crate::model::io::{class, Control, Endpoint, Timer, TimerKey};
-use crate::scenario::{Fault, FaultAction, Target};
+use crate::scenario::{Fault, FaultAction, MessageKind, MessageRule, Target};
 use crate::trace::{ActorId, Kind, Outage};
 use std::collections::BTreeMap;
 
@@ -47,6 +47,13 @@ pub enum FaultCommand {
         endpoints: Vec<Endpoint>,
         until: Time,
     },
+    /// A window of a `messages:` fault opens (`on`) or closes (`index`: the fault's).
+    Messages {
+        index: usize,
+        kind: MessageKind,
+        rule: MessageRule,
+        on: bool,
+    },
     /// One broker crashes, shuts down cleanly, or restarts.
     Broker {
         broker: u32,
@@ -78,6 +85,17 @@ const END: TimerKey = 1 << 32;
 
 /// The link rules of a Kafka outage: produce requests are dropped; consumers' requests
 /// to the brokers and the coordinators wait.
+/// The outage a `messages:` window traces as.
+fn outage_of(kind: MessageKind, rule: MessageRule) -> Outage {
+    Outage::Messages {
+        kind,
+        delay_ms: match rule {
+            MessageRule::Drop => None,
+            MessageRule::Delay(ms) => Some(ms),
+        },
+    }
+}
+
 fn outage_rules() -> [(Side<Endpoint>, Side<Endpoint>, LinkState); 3] {
     [
         (
@@ -169,6 +187,16 @@ impl FaultInjector {
                 broker,
                 control: BrokerControl::Restart,
             }),
+            FaultAction::Messages { kind, rule, for_ms } => {
+                let until = ends(out, for_ms);
+                self.opened(outage_of(kind, rule), until, out);
+                cmds.push(FaultCommand::Messages {
+                    index: i,
+                    kind,
+                    rule,
+                    on: true,
+                });
+            }
             FaultAction::Shutdown(broker) => cmds.push(FaultCommand::Broker {
                 broker,
                 control: BrokerControl::Shutdown,
@@ -246,6 +274,15 @@ impl FaultInjector {
 
     fn end(&mut self, i: usize, out: &mut crate::model::io::Out, cmds: &mut Vec<FaultCommand>) {
         match self.faults[i].action {
+            FaultAction::Messages { kind, rule, .. } => {
+                self.closed(outage_of(kind, rule), out);
+                cmds.push(FaultCommand::Messages {
+                    index: i,
+                    kind,
+                    rule,
+                    on: false,
+                })
+            }
             FaultAction::Isolate { .. } => {
                 let iso = self.isolations[&i].clone();
                 self.closed(Outage::Isolated(iso.actor), out);

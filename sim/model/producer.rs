@@ -124,6 +124,8 @@ struct Partition {
 struct Request {
     broker: u32,
     batches: SmallVec<[u32; 1]>,
+    /// Its answer, arrived and waiting for older requests on the connection to be read.
+    answer: Option<crate::model::io::ProduceResults>,
     deadline: Time,
     /// Answered, or failed with its connection.
     done: bool,
@@ -559,6 +561,7 @@ impl ProducerClient {
             }
             self.requests.push_back(Request {
                 broker,
+                answer: None,
                 batches: SmallVec::new(),
                 deadline: out.now,
                 done: true,
@@ -569,6 +572,7 @@ impl ProducerClient {
         self.conns[broker as usize].in_flight += 1;
         self.requests.push_back(Request {
             broker,
+            answer: None,
             batches: taken,
             deadline: out.now.after(self.config.request_timeout_ms),
             done: false,
@@ -657,6 +661,40 @@ impl ProducerClient {
         if r.done {
             return;
         }
+        // Answers on one connection are read in request order (TCP; NetworkClient's
+        // InFlightRequests.completeNext): this one waits until every older request on the
+        // connection is answered. If an older answer was lost, the stream is stuck behind
+        // it: this one is never read, its slot stays taken, and the older request's timeout
+        // closes the connection. That keeps at most max.in.flight.requests.per.connection
+        // batches past a lost one, inside the broker's five-batch window.
+        r.answer = Some(results.iter().copied().collect());
+        let broker = r.broker;
+        while let Some(i) = self
+            .requests
+            .iter()
+            .position(|o| !o.done && o.broker == broker)
+        {
+            let Some(answer) = self.requests[i].answer.take() else {
+                break;
+            };
+            let request = self.first_request + i as u32;
+            self.read_answer(request, &answer, out, outcomes);
+        }
+        self.drain(broker, out, outcomes);
+        self.after(out, outcomes);
+    }
+
+    /// One request's answer, read in its turn: per batch, acknowledged, retried or failed.
+    fn read_answer(
+        &mut self,
+        request_id: u32,
+        results: &[(PartId, Result<Offset, SendError>)],
+        out: &mut Out,
+        outcomes: &mut Vec<SendOutcome>,
+    ) {
+        let r = self
+            .request_mut(request_id)
+            .expect("an outstanding request");
         r.done = true;
         let (broker, ids) = (r.broker, std::mem::take(&mut r.batches));
         self.conns[broker as usize].in_flight -= 1;
@@ -684,8 +722,6 @@ impl ProducerClient {
                 Err(error) => self.retry(id, error, out, outcomes),
             }
         }
-        self.drain(broker, out, outcomes);
-        self.after(out, outcomes);
     }
 
     fn acked(&mut self, id: u32, base: Offset, out: &mut Out, outcomes: &mut Vec<SendOutcome>) {
@@ -845,6 +881,8 @@ impl ProducerClient {
                 continue;
             }
             r.done = true;
+            // An answer waiting behind a lost one is never read.
+            r.answer = None;
             let ids = std::mem::take(&mut r.batches);
             let request = self.first_request + i as u32;
             let error = if Some(request) == timed_out {
@@ -1216,6 +1254,7 @@ mod tests {
         let sent = requests(&out);
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].batches[0].events.to_vec(), vec![EventIx(0)]);
+        let retry_of_0 = sent[0].request_id;
         // t=150: event 0 expires while its retry is in flight. Event 1 still holds
         // sequence 1, so no bump: it is now the first sequence in flight and its retry
         // goes at once, with its own sequence and epoch.
@@ -1230,8 +1269,14 @@ mod tests {
         assert_eq!(sent[0].batches[0].events.to_vec(), vec![EventIx(1)]);
         assert_eq!(sent[0].batches[0].base_sequence, 1);
         assert_eq!(sent[0].batches[0].epoch, 0);
-        // Its ack proves sequence 0 landed: resolved without a bump.
-        let (out, _) = answer(&mut c, 151, sent[0].request_id, Ok(Offset(1)));
+        // Answers come in request order on the connection: e-1's, read before the
+        // answer to e-0's retry, would not be read (the stream is stuck behind it).
+        let (out, outcomes) = answer(&mut c, 151, sent[0].request_id, Ok(Offset(1)));
+        assert!(outcomes.is_empty() && out.trace.is_empty());
+        // The retry's answer (e-0 already reported failed: not read as an ack), then
+        // e-1's: its ack proves sequence 0 landed, resolved without a bump.
+        answer(&mut c, 152, retry_of_0, Ok(Offset(0)));
+        let (out, _) = answer(&mut c, 153, sent[0].request_id, Ok(Offset(1)));
         assert!(!out
             .trace
             .iter()

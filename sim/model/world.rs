@@ -23,7 +23,8 @@ use crate::model::service::{Database, Service};
 use crate::model::store::Store;
 use crate::rng::{SimRng, Stream, PARTITIONER_STREAMS};
 use crate::scenario::{
-    Client, FaultAction, Keys, ProducerConfig, Publish, Scenario, SendSpec, Target,
+    Client, FaultAction, Keys, MessageKind, MessageRule, ProducerConfig, Publish, Scenario,
+    SendSpec, Target,
 };
 use crate::trace::{Actor, ActorId, Kind, PartId, Tables, TraceEvent, TraceSink};
 use std::collections::BTreeMap;
@@ -133,6 +134,8 @@ pub struct World<'s, K: TraceSink> {
     /// Record copies sent in produce requests so far (every attempt): the run's produce
     /// budget reads it.
     produced_copies: u64,
+    /// Open `messages:` windows: (fault index, kind, rule), in the order they opened.
+    message_rules: Vec<(usize, MessageKind, MessageRule)>,
 }
 
 impl<'s, K: TraceSink> World<'s, K> {
@@ -176,6 +179,7 @@ impl<'s, K: TraceSink> World<'s, K> {
             key_ids: BTreeMap::new(),
             peak_queue_len: 0,
             produced_copies: 0,
+            message_rules: Vec::new(),
         };
         w.build(seed);
         w
@@ -534,7 +538,36 @@ impl<'s, K: TraceSink> World<'s, K> {
                     self.produced_copies +=
                         p.batches.iter().map(|b| b.events.len() as u64).sum::<u64>();
                 }
-                if let Some((path, at)) = self.net.send(out.now, from, to, msg) {
+                // The latest open `messages:` window for this kind of message decides.
+                let rule = kind_of(&msg).and_then(|k| {
+                    self.message_rules
+                        .iter()
+                        .rev()
+                        .find(|r| r.1 == k)
+                        .map(|r| r.2)
+                });
+                let extra_ms = match rule {
+                    Some(MessageRule::Drop) => {
+                        if let (Endpoint::Client(c), Msg::Produce(p)) = (from, &msg) {
+                            let actor = self.client_actor(c);
+                            for b in &p.batches {
+                                for &event in &b.events {
+                                    let kind = Kind::RequestDropped {
+                                        actor,
+                                        event,
+                                        part: b.part,
+                                    };
+                                    self.sink
+                                        .record(&self.tables, &TraceEvent { at: out.now, kind });
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    Some(MessageRule::Delay(ms)) => ms,
+                    None => 0,
+                };
+                if let Some((path, at)) = self.net.send_after(out.now, from, to, msg, extra_ms) {
                     self.queue.push_fixed(at, Ev::Deliver(path));
                 }
             }
@@ -767,6 +800,17 @@ impl<K: TraceSink> World<'_, K> {
                     self.queue.push_fixed(at, Ev::Deliver(path));
                 }
             }
+            FaultCommand::Messages {
+                index,
+                kind,
+                rule,
+                on,
+            } => {
+                self.message_rules.retain(|r| r.0 != index);
+                if on {
+                    self.message_rules.push((index, kind, rule));
+                }
+            }
             FaultCommand::Refuse { endpoints, until } => {
                 for to in endpoints {
                     self.deliver(Endpoint::Cluster, to, Msg::ConnectionRefused { until });
@@ -791,4 +835,24 @@ impl<K: TraceSink> World<'_, K> {
             }
         }
     }
+}
+
+/// A message's kind for `messages:` faults; None for what is not on the wire as a Kafka
+/// request (`HeartbeatStopped`, `ConnectionRefused`).
+fn kind_of(msg: &Msg) -> Option<MessageKind> {
+    Some(match msg {
+        Msg::Produce(_) => MessageKind::Produce,
+        Msg::ProduceResponse { .. } => MessageKind::ProduceResponse,
+        Msg::Fetch(_) => MessageKind::Fetch,
+        Msg::FetchResponse { .. } => MessageKind::FetchResponse,
+        Msg::ListOffsets { .. } => MessageKind::ListOffsets,
+        Msg::ListOffsetsResponse { .. } => MessageKind::ListOffsetsResponse,
+        Msg::JoinGroup { .. } => MessageKind::JoinGroup,
+        Msg::SyncGroupResponse(_) => MessageKind::SyncGroup,
+        Msg::RejoinRequired { .. } => MessageKind::Heartbeat,
+        Msg::LeaveGroup { .. } => MessageKind::LeaveGroup,
+        Msg::OffsetCommit { .. } => MessageKind::OffsetCommit,
+        Msg::OffsetCommitResponse { .. } => MessageKind::OffsetCommitResponse,
+        Msg::HeartbeatStopped { .. } | Msg::ConnectionRefused { .. } => return None,
+    })
 }

@@ -729,6 +729,17 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 "store-down",
                 format!("processed-id store unreachable until t={until}ms"),
             ),
+            Outage::Messages { kind, delay_ms } => (
+                "network".to_string(),
+                "messages",
+                match delay_ms {
+                    None => format!("{} messages dropped until t={until}ms", kind.name()),
+                    Some(ms) => format!(
+                        "{} messages delayed by {ms} ms until t={until}ms",
+                        kind.name()
+                    ),
+                },
+            ),
         },
         Kind::OutageEnd { what } => match what {
             Outage::Isolated(actor) => (n(actor), "reconnected", "reaches Kafka again".to_string()),
@@ -741,6 +752,11 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 sc.groups[group as usize].name.clone(),
                 "store-up",
                 "processed-id store reachable again".to_string(),
+            ),
+            Outage::Messages { kind, .. } => (
+                "network".to_string(),
+                "messages-ok",
+                format!("{} messages travel normally again", kind.name()),
             ),
         },
         Kind::CommandRefused { actor, command } => (

@@ -272,6 +272,17 @@ fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
         ),
         FaultAction::KafkaOutage { for_ms } => format!("kafka_outage: true, for_ms: {for_ms}"),
         FaultAction::Shutdown(b) => format!("shutdown: broker-{}", b + 1),
+        FaultAction::Messages { kind, rule, for_ms } => match rule {
+            crate::scenario::MessageRule::Drop => {
+                format!("messages: {}, drop: true, for_ms: {for_ms}", kind.name())
+            }
+            crate::scenario::MessageRule::Delay(ms) => {
+                format!(
+                    "messages: {}, delay_ms: {ms}, for_ms: {for_ms}",
+                    kind.name()
+                )
+            }
+        },
         FaultAction::StoreOutage { group, for_ms } => {
             format!("store_outage: {}, for_ms: {for_ms}", sc.groups[*group].name)
         }

@@ -450,6 +450,75 @@ pub enum Target {
     Broker(u32),
 }
 
+/// A kind of message on the network, by its Kafka request name, for a `messages:` fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MessageKind {
+    Produce,
+    ProduceResponse,
+    Fetch,
+    FetchResponse,
+    ListOffsets,
+    ListOffsetsResponse,
+    JoinGroup,
+    /// The join's answer with the assignment (kafkasim folds SyncGroup into it).
+    SyncGroup,
+    /// The coordinator's answer that a rebalance is in progress (a Heartbeat response's
+    /// REBALANCE_IN_PROGRESS).
+    Heartbeat,
+    LeaveGroup,
+    OffsetCommit,
+    OffsetCommitResponse,
+}
+
+impl MessageKind {
+    pub const ALL: [MessageKind; 12] = [
+        MessageKind::Produce,
+        MessageKind::ProduceResponse,
+        MessageKind::Fetch,
+        MessageKind::FetchResponse,
+        MessageKind::ListOffsets,
+        MessageKind::ListOffsetsResponse,
+        MessageKind::JoinGroup,
+        MessageKind::SyncGroup,
+        MessageKind::Heartbeat,
+        MessageKind::LeaveGroup,
+        MessageKind::OffsetCommit,
+        MessageKind::OffsetCommitResponse,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::Produce => "produce",
+            MessageKind::ProduceResponse => "produce_response",
+            MessageKind::Fetch => "fetch",
+            MessageKind::FetchResponse => "fetch_response",
+            MessageKind::ListOffsets => "list_offsets",
+            MessageKind::ListOffsetsResponse => "list_offsets_response",
+            MessageKind::JoinGroup => "join_group",
+            MessageKind::SyncGroup => "sync_group",
+            MessageKind::Heartbeat => "heartbeat",
+            MessageKind::LeaveGroup => "leave_group",
+            MessageKind::OffsetCommit => "offset_commit",
+            MessageKind::OffsetCommitResponse => "offset_commit_response",
+        }
+    }
+
+    /// Whether a window may drop this kind: only produce traffic, whose clients time out
+    /// and retry (a consumer's requests have no timeout in kafkasim).
+    pub fn droppable(self) -> bool {
+        matches!(self, MessageKind::Produce | MessageKind::ProduceResponse)
+    }
+}
+
+/// What a `messages:` fault does to its kind of message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageRule {
+    /// Lost at once (a produce request is traced as dropped).
+    Drop,
+    /// Delivered this many ms later than its latency says.
+    Delay(u64),
+}
+
 /// A Kafka client that can be cut off from the cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Client {
@@ -493,6 +562,12 @@ pub enum FaultAction {
     },
     /// A broker's clean (controlled) shutdown: its partitions get new leaders at once.
     Shutdown(u32),
+    /// Messages of one kind are dropped or delayed for a window.
+    Messages {
+        kind: MessageKind,
+        rule: MessageRule,
+        for_ms: u64,
+    },
     StoreOutage {
         group: usize,
         for_ms: u64,
@@ -1625,6 +1700,7 @@ impl Validator {
             f.leave.is_some(),
             f.close_interrupted.is_some(),
             f.shutdown.is_some(),
+            f.messages.is_some(),
             f.isolate.is_some(),
             f.kafka_outage.is_some(),
             f.store_outage.is_some(),
@@ -1634,7 +1710,7 @@ impl Validator {
             bad!(
                 self,
                 f.at_ms,
-                "expected exactly one of crash, restart, join, leave, close_interrupted, shutdown, isolate, kafka_outage, store_outage, mark_fails in this fault"
+                "expected exactly one of crash, restart, join, leave, close_interrupted, shutdown, messages, isolate, kafka_outage, store_outage, mark_fails in this fault"
             );
             return None;
         }
@@ -1664,6 +1740,46 @@ impl Validator {
                     );
                     return None;
                 }
+            }
+        } else if let Some(m) = &f.messages {
+            let Some(kind) = MessageKind::ALL
+                .iter()
+                .copied()
+                .find(|k| k.name() == m.value)
+            else {
+                let names: Vec<&str> = MessageKind::ALL.iter().map(|k| k.name()).collect();
+                bad!(
+                    self,
+                    m,
+                    "expected a message kind ({}), got {:?}",
+                    names.join(", "),
+                    m.value
+                );
+                return None;
+            };
+            let rule = match (&f.drop, &f.delay_ms) {
+                (Some(d), None) if d.value => MessageRule::Drop,
+                (None, Some(ms)) => MessageRule::Delay(self.range(ms, 1, 3_600_000, "delay_ms")),
+                _ => {
+                    bad!(
+                        self,
+                        m,
+                        "a messages fault needs exactly one of drop: true or delay_ms"
+                    );
+                    return None;
+                }
+            };
+            if rule == MessageRule::Drop && !kind.droppable() {
+                bad!(
+                    self,
+                    m,
+                    "only produce and produce_response can be dropped (a consumer's requests have no timeout here, so a lost one would stall it for good); delay it with delay_ms"
+                );
+            }
+            FaultAction::Messages {
+                kind,
+                rule,
+                for_ms: self.duration(f)?,
             }
         } else if let Some(i) = &f.isolate {
             let client = if let Some(p) = sc.producers.iter().position(|p| p.name == i.value) {
@@ -1839,19 +1955,28 @@ impl Validator {
                 bad!(self, r, "refused only applies to isolate");
             }
         }
+        if !matches!(action, FaultAction::Messages { .. }) {
+            if let Some(d) = &f.drop {
+                bad!(self, d, "drop only applies to messages");
+            }
+            if let Some(d) = &f.delay_ms {
+                bad!(self, d, "delay_ms only applies to messages");
+            }
+        }
         let timed = matches!(
             action,
             FaultAction::Isolate { .. }
                 | FaultAction::KafkaOutage { .. }
                 | FaultAction::StoreOutage { .. }
                 | FaultAction::MarkFails { .. }
+                | FaultAction::Messages { .. }
         );
         if !timed {
             if let Some(d) = &f.for_ms {
                 bad!(
                     self,
                     d,
-                    "for_ms only applies to isolate, kafka_outage, store_outage and mark_fails"
+                    "for_ms only applies to isolate, kafka_outage, store_outage, mark_fails and messages"
                 );
             }
         }

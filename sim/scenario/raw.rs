@@ -295,6 +295,14 @@ pub struct RawFault {
     pub store_outage: Option<S<String>>,
     #[serde(default)]
     pub mark_fails: Option<S<String>>,
+    /// A kind of message (`produce`, `fetch_response`, …) to `drop` or delay
+    /// (`delay_ms`) for `for_ms`.
+    #[serde(default)]
+    pub messages: Option<S<String>>,
+    #[serde(default)]
+    pub drop: Option<S<bool>>,
+    #[serde(default)]
+    pub delay_ms: Option<S<u64>>,
     #[serde(default)]
     pub for_ms: Option<S<u64>>,
 }
