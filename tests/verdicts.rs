@@ -382,6 +382,35 @@ fn a_refused_connection_fails_fast_and_nothing_waits_for_a_timeout() {
     );
 }
 
+/// An acknowledgement that arrives after the new leader truncated its record is a loss
+/// too, named with the answer's origin and the election.
+#[test]
+fn an_acknowledgement_that_arrives_after_the_truncation_is_acked_lost() {
+    let v = run(&case("ack-after-truncation"));
+    assert_eq!(v.totals.get(Counter::AckedLost), 1);
+    let why = causes(&v, AnomalyKind::AckedLost);
+    assert!(
+        why[0].contains("e-3 was acknowledged to shop at t=100ms by an answer broker-1 had sent before it went down, but broker-2 had already become leader of p0 at t=92ms without it"),
+        "{}",
+        why[0]
+    );
+}
+
+/// A republish is explained by what left the row PENDING first: a mark that failed before
+/// the relay crashed is the cause, not the crash.
+#[test]
+fn a_failed_mark_before_a_crash_is_the_cause_of_the_republish() {
+    let v = run(&case("mark-fail-then-crash"));
+    let why = causes(&v, AnomalyKind::PublishedDuplicate);
+    assert!(!why.is_empty());
+    assert!(
+        why[0].contains("its mark failed and rolled back at t=61ms, so the row stayed PENDING"),
+        "{}",
+        why[0]
+    );
+    assert!(!why[0].contains("crashed"), "{}", why[0]);
+}
+
 /// An acks=0 record still on its way when the run ends is counted and named, not silent.
 #[test]
 fn an_acks0_request_on_the_wire_at_the_end_is_in_flight_at_end() {

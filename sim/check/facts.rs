@@ -438,7 +438,28 @@ impl Facts {
         (t0, first): (Time, ActorId),
         (t1, again): (Time, ActorId),
     ) -> Option<String> {
-        if let Some(Crash { at: tc, point, .. }) = self.fates[first.ix()].crash_between(t0, t1) {
+        // Whichever came first after the publish left the row PENDING: a crash before the
+        // mark, a mark that failed and rolled back, or a give-up that unlocked the row.
+        let crash = self.fates[first.ix()].crash_between(t0, t1);
+        let mark_failed = self.mark_failures.get(&event).and_then(|m| {
+            m.iter()
+                .find(|&&(tm, who)| who == first && t0 <= tm && tm <= t1)
+                .copied()
+        });
+        let gave_up = self.give_ups.get(&event).and_then(|g| {
+            g.iter()
+                .find(|&&(tf, who, _)| who == first && t0 <= tf && tf <= t1)
+                .copied()
+        });
+        let first_at = [
+            crash.map(|c| c.at),
+            mark_failed.map(|m| m.0),
+            gave_up.map(|g| g.0),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if let Some(Crash { at: tc, point, .. }) = crash.filter(|c| Some(c.at) == first_at) {
             let how = match point {
                 Some(p) => format!("at {}", p.name()),
                 None => "at once".to_string(),
@@ -449,11 +470,7 @@ impl Facts {
                 t.actor_name(again)
             ));
         }
-        let mark_failed = self.mark_failures.get(&event).and_then(|m| {
-            m.iter()
-                .find(|&&(tm, who)| who == first && t0 <= tm && tm <= t1)
-        });
-        if let Some(&(tm, _)) = mark_failed {
+        if let Some((tm, _)) = mark_failed.filter(|m| Some(m.0) == first_at) {
             let next = if first == again {
                 "on its next poll"
             } else {
@@ -465,11 +482,7 @@ impl Facts {
                 t.actor_name(again)
             ));
         }
-        let gave_up = self.give_ups.get(&event).and_then(|g| {
-            g.iter()
-                .find(|&&(tf, who, _)| who == first && t0 <= tf && tf <= t1)
-        });
-        if let Some(&(tf, _, in_log)) = gave_up {
+        if let Some((tf, _, in_log)) = gave_up {
             let landed = if in_log {
                 " although an attempt had reached the log"
             } else {

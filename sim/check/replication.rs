@@ -26,6 +26,13 @@ pub struct Replication {
     acked: Vec<Option<(Time, ActorId)>>,
     /// Per event: the broker that appended its latest copy.
     appended_by: Vec<u32>,
+    /// Events a truncation removed before they were acknowledged, with the truncation's
+    /// (time, partition, new log end): an acknowledgement that arrives later (the old
+    /// leader answered before it went down) is a loss too.
+    truncated_unacked: std::collections::BTreeMap<
+        crate::trace::EventIx,
+        (Time, PartId, crate::model::log::Offset),
+    >,
     started: bool,
 }
 
@@ -61,10 +68,38 @@ impl Property for Replication {
             } => {
                 self.grow(cx);
                 self.acked[event.ix()] = Some((ev.at, actor));
+                if let Some((t, part, to)) = self.truncated_unacked.remove(&event) {
+                    if cx.f.appends[event.ix()] == 0 {
+                        found.totals.bump(Counter::AckedLost);
+                        let leader = self.elected[part.ix()]
+                            .map_or("a new leader".to_string(), |(_, b, _)| {
+                                format!("broker-{}", b + 1)
+                            });
+                        let cause = format!(
+                            "{} was acknowledged to {} at t={}ms by an answer broker-{} had sent before it went down, but {leader} had already become leader of {} at t={t}ms without it: the partition's log ends at offset {to}",
+                            cx.t.event_id(event),
+                            cx.name(actor),
+                            ev.at,
+                            self.appended_by[event.ix()] + 1,
+                            cx.t.part_name(part)
+                        );
+                        found.push(Anomaly {
+                            kind: AnomalyKind::AckedLost,
+                            scope: cx.name(actor).to_string(),
+                            at: ev.at,
+                            part: Some(part),
+                            offset: None,
+                            event: Some(event),
+                            cause,
+                        });
+                    }
+                }
             }
             Kind::Append { event, broker, .. } => {
                 self.grow(cx);
                 self.appended_by[event.ix()] = broker;
+                // Appended again (a retry on the new leader): not lost after all.
+                self.truncated_unacked.remove(&event);
             }
             Kind::Rejected {
                 error: crate::trace::SendError::NotEnoughReplicas,
@@ -121,6 +156,7 @@ impl Property for Replication {
                         continue;
                     }
                     let Some((acked_at, sender)) = self.acked[event.ix()] else {
+                        self.truncated_unacked.insert(event, (ev.at, part, to));
                         continue;
                     };
                     found.totals.bump(Counter::AckedLost);

@@ -1625,7 +1625,13 @@ impl Validator {
                 }
             }
         }
-        if let Some(n) = indexed(name, "broker") {
+        if let Some(n) = indexed(name, "broker").or_else(|| {
+            // `broker-0`, `broker-01`: a broker name all the same, refused below with the
+            // names the cluster has.
+            name.strip_prefix("broker-")
+                .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+                .map(|_| u32::MAX)
+        }) {
             if n < sc.cluster.brokers {
                 return Some(Target::Broker(n));
             }
