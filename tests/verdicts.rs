@@ -411,6 +411,38 @@ fn a_failed_mark_before_a_crash_is_the_cause_of_the_republish() {
     assert!(!why[0].contains("crashed"), "{}", why[0]);
 }
 
+/// A `messages:` delay slows one kind of message for its window only, and loses nothing.
+#[test]
+fn delayed_fetch_answers_arrive_late_while_the_window_is_open() {
+    use kafkasim::trace::{Kind, Recorder};
+    let sc = scenario::parse(&case("delayed-fetch-answers")).expect("loads");
+    let mut rec = Recorder::default();
+    let (_, v) = kafkasim::simulate_with(&sc, sc.seed, &mut rec);
+    assert_eq!(v.totals.get(Counter::Processed), 20);
+    let appended: Vec<u64> = rec
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::Append { .. }))
+        .map(|e| e.at.ms())
+        .collect();
+    let delivered: Vec<u64> = rec
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::Deliver { .. }))
+        .map(|e| e.at.ms())
+        .collect();
+    // The first record (appended at t=51) reaches the consumer no sooner than 500 ms later.
+    assert!(delivered[0] >= appended[0] + 500, "{delivered:?}");
+    // Records appended well after the window arrive within a few ms.
+    let last = appended.len() - 1;
+    assert!(
+        delivered[last] - appended[last] < 10,
+        "{} {}",
+        appended[last],
+        delivered[last]
+    );
+}
+
 /// An acks=0 record still on its way when the run ends is counted and named, not silent.
 #[test]
 fn an_acks0_request_on_the_wire_at_the_end_is_in_flight_at_end() {
