@@ -420,6 +420,33 @@ faults:
     }
 }
 
+/// Every acknowledged record missing from the final log (rebuilt from the trace) is named
+/// by an acked_lost anomaly, and only those; returns how many there are.
+fn lost_acks_are_named(trace: &Recorder, v: &Verdict, text: &str) -> Result<u64, TestCaseError> {
+    let in_log = final_logs(trace);
+    let mut missing = std::collections::BTreeSet::new();
+    for ev in &trace.events {
+        if let Kind::Ack {
+            event,
+            offset: Some(_),
+            ..
+        } = ev.kind
+        {
+            if !in_log.contains(&event.0) {
+                missing.insert(event.0);
+            }
+        }
+    }
+    let named: std::collections::BTreeSet<u32> = v
+        .anomalies
+        .iter()
+        .filter(|a| a.kind == kafkasim::check::AnomalyKind::AckedLost)
+        .filter_map(|a| a.event.map(|e| e.0))
+        .collect();
+    prop_assert_eq!(&named, &missing, "{}", text);
+    Ok(missing.len() as u64)
+}
+
 /// The events in the partitions' logs when the run ended, rebuilt from the trace's
 /// appends and truncations.
 fn final_logs(trace: &Recorder) -> std::collections::BTreeSet<u32> {
@@ -490,22 +517,7 @@ run: {{ until_ms: 20000 }}
             follower_down + gap + back + 1000
         );
         let (trace, v) = simulate_text(&text, 1)?;
-        let in_log = final_logs(&trace);
-        let mut missing = std::collections::BTreeSet::new();
-        for ev in &trace.events {
-            if let Kind::Ack { event, offset: Some(_), .. } = ev.kind {
-                if !in_log.contains(&event.0) {
-                    missing.insert(event.0);
-                }
-            }
-        }
-        let named: std::collections::BTreeSet<u32> = v
-            .anomalies
-            .iter()
-            .filter(|a| a.kind == kafkasim::check::AnomalyKind::AckedLost)
-            .filter_map(|a| a.event.map(|e| e.0))
-            .collect();
-        prop_assert_eq!(&named, &missing, "{}", text);
+        let missing = lost_acks_are_named(&trace, &v, &text)?;
         records_add_up(&v, &text)?;
     }
 
@@ -516,23 +528,8 @@ run: {{ until_ms: 20000 }}
     fn with_acks_1_every_lost_acknowledged_record_is_named_and_only_those(case in broker_crash_case("1")) {
         let text = case.yaml();
         let (trace, v) = simulate_text(&text, 1)?;
-        let in_log = final_logs(&trace);
-        let mut missing = std::collections::BTreeSet::new();
-        for ev in &trace.events {
-            if let Kind::Ack { event, offset: Some(_), .. } = ev.kind {
-                if !in_log.contains(&event.0) {
-                    missing.insert(event.0);
-                }
-            }
-        }
-        let named: std::collections::BTreeSet<u32> = v
-            .anomalies
-            .iter()
-            .filter(|a| a.kind == kafkasim::check::AnomalyKind::AckedLost)
-            .filter_map(|a| a.event.map(|e| e.0))
-            .collect();
-        prop_assert_eq!(&named, &missing, "{}", text);
-        prop_assert_eq!(v.totals.get(Counter::AckedLost), missing.len() as u64, "{}", text);
+        let missing = lost_acks_are_named(&trace, &v, &text)?;
+        prop_assert_eq!(v.totals.get(Counter::AckedLost), missing, "{}", text);
         records_add_up(&v, &text)?;
     }
 

@@ -81,27 +81,30 @@ impl Relay {
         match timer {
             Timer::RelayPoll => self.poll(db, out),
             Timer::RelayMarkDone => self.mark_done(db, out),
-            other => {
-                let mut outcomes = std::mem::take(&mut self.outcomes);
-                self.client.on_timer(other, out, &mut outcomes);
-                for o in outcomes.drain(..) {
-                    self.outcome(o, db, out);
-                }
-                self.outcomes = outcomes;
-            }
+            other => self.through_client(db, out, |c, out, o| c.on_timer(other, out, o)),
         }
+    }
+
+    /// Hands an input to the producer client, then takes each send's outcome in turn.
+    fn through_client(
+        &mut self,
+        db: &mut Database,
+        out: &mut Out,
+        input: impl FnOnce(&mut ProducerClient, &mut Out, &mut Vec<SendOutcome>),
+    ) {
+        let mut outcomes = std::mem::take(&mut self.outcomes);
+        input(&mut self.client, out, &mut outcomes);
+        for o in outcomes.drain(..) {
+            self.outcome(o, db, out);
+        }
+        self.outcomes = outcomes;
     }
 
     pub fn on_message(&mut self, msg: Msg, db: &mut Database, out: &mut Out) {
         if !self.up {
             return;
         }
-        let mut outcomes = std::mem::take(&mut self.outcomes);
-        self.client.on_message(msg, out, &mut outcomes);
-        for o in outcomes.drain(..) {
-            self.outcome(o, db, out);
-        }
-        self.outcomes = outcomes;
+        self.through_client(db, out, |c, out, o| c.on_message(msg, out, o));
     }
 
     pub fn on_control(&mut self, control: Control, db: &mut Database, out: &mut Out) {
