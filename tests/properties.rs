@@ -517,7 +517,7 @@ run: {{ until_ms: 20000 }}
             follower_down + gap + back + 1000
         );
         let (trace, v) = simulate_text(&text, 1)?;
-        let missing = lost_acks_are_named(&trace, &v, &text)?;
+        lost_acks_are_named(&trace, &v, &text)?;
         records_add_up(&v, &text)?;
     }
 
