@@ -28,6 +28,7 @@ lessons![
     "min-insync-blocks.yaml",
     "acks0-broker-down.yaml",
     "unclean-election.yaml",
+    "zombie-leader.yaml",
     "consumer-group-scaling.yaml",
     "crash-before-commit.yaml",
     "commit-before-processing.yaml",

@@ -131,6 +131,8 @@ pub enum Outage {
     Kafka,
     /// The processed-id store of consumer group `g` unreachable.
     Store(u16),
+    /// Broker `n` (0-based) cut off from the other brokers and the controller.
+    BrokerCut(u32),
     /// Messages of one kind dropped (`drop: true`) or delayed (`delay_ms`).
     Messages {
         kind: crate::scenario::MessageKind,

@@ -365,6 +365,8 @@ struct BrokerCrashCase {
     broker: u32,
     at: u64,
     restart_after: Option<u64>,
+    /// A network partition (`isolate_broker`) instead of a crash.
+    cut: bool,
     acks: &'static str,
 }
 
@@ -376,9 +378,10 @@ fn broker_crash_case(acks: &'static str) -> impl Strategy<Value = BrokerCrashCas
         1..=3u32,
         0..=1500u64,
         prop::option::of(1..=3000u64),
+        any::<bool>(),
     )
         .prop_map(
-            move |(partitions, latency, session_timeout_ms, broker, at, restart_after)| {
+            move |(partitions, latency, session_timeout_ms, broker, at, restart_after, cut)| {
                 BrokerCrashCase {
                     partitions,
                     latency,
@@ -386,6 +389,7 @@ fn broker_crash_case(acks: &'static str) -> impl Strategy<Value = BrokerCrashCas
                     broker,
                     at,
                     restart_after,
+                    cut,
                     acks,
                 }
             },
@@ -395,12 +399,21 @@ fn broker_crash_case(acks: &'static str) -> impl Strategy<Value = BrokerCrashCas
 impl BrokerCrashCase {
     fn yaml(&self) -> String {
         let restart = match self.restart_after {
-            Some(d) => format!(
+            Some(d) if !self.cut => format!(
                 "  - {{ at_ms: {}, restart: broker-{} }}\n",
                 self.at + d,
                 self.broker
             ),
-            None => String::new(),
+            _ => String::new(),
+        };
+        let fault = if self.cut {
+            format!(
+                "isolate_broker: broker-{}, for_ms: {}",
+                self.broker,
+                self.restart_after.unwrap_or(5000)
+            )
+        } else {
+            format!("crash: broker-{}", self.broker)
         };
         format!(
             r#"name: broker-crash
@@ -412,10 +425,10 @@ producers:
 consumer_groups:
   - {{ name: g, topics: [t], config: {{ auto.offset.reset: earliest }} }}
 faults:
-  - {{ at_ms: {}, crash: broker-{} }}
+  - {{ at_ms: {}, {fault} }}
 {restart}run: {{ until_ms: 20000 }}
 "#,
-            self.latency, self.session_timeout_ms, self.partitions, self.acks, self.at, self.broker
+            self.latency, self.session_timeout_ms, self.partitions, self.acks, self.at
         )
     }
 }
@@ -468,8 +481,9 @@ proptest! {
     #![proptest_config(config())]
 
     /// acks=all, replication factor 3, min.insync.replicas 2, no unclean election: no
-    /// single broker crash, at any time, with or without a restart, loses an acknowledged
-    /// record, and the checker reports no loss.
+    /// single broker crash (with or without a restart) or network partition of one broker
+    /// (`isolate_broker`), at any time, loses an acknowledged record, and the checker
+    /// reports no loss.
     #[test]
     fn acks_all_with_three_replicas_never_loses_an_acknowledged_record(case in broker_crash_case("all")) {
         let text = case.yaml();

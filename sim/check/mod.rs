@@ -286,8 +286,10 @@ impl Properties {
     fn record(&mut self, cx: &Context, ev: &TraceEvent, u: Update, found: &mut Findings) {
         self.tallies.record(cx, ev, u, found);
         match ev.kind {
-            Kind::SendFailed { .. } | Kind::OutageStart { .. } | Kind::OutageEnd { .. } => {
-                self.producers.record(cx, ev, u, found)
+            Kind::SendFailed { .. } => self.producers.record(cx, ev, u, found),
+            Kind::OutageStart { .. } | Kind::OutageEnd { .. } => {
+                self.producers.record(cx, ev, u, found);
+                self.replication.record(cx, ev, u, found);
             }
             Kind::Append { .. } => {
                 self.log_duplicates.record(cx, ev, u, found);

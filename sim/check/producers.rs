@@ -121,7 +121,7 @@ impl Property for Producers {
                     kind: crate::scenario::MessageKind::Produce,
                     delay_ms: None,
                 } => self.produce_dropping = true,
-                Outage::Store(_) | Outage::Messages { .. } => {}
+                Outage::Store(_) | Outage::Messages { .. } | Outage::BrokerCut(_) => {}
             },
             Kind::OutageEnd { what } => match what {
                 Outage::Kafka => self.kafka_down = false,
@@ -132,7 +132,7 @@ impl Property for Producers {
                     kind: crate::scenario::MessageKind::Produce,
                     delay_ms: None,
                 } => self.produce_dropping = false,
-                Outage::Store(_) | Outage::Messages { .. } => {}
+                Outage::Store(_) | Outage::Messages { .. } | Outage::BrokerCut(_) => {}
             },
             Kind::Send { actor, event, .. } => {
                 if let Some(i) = self.watched(event) {

@@ -26,6 +26,8 @@ pub struct Replication {
     acked: Vec<Option<(Time, ActorId)>>,
     /// Per event: the broker that appended its latest copy.
     appended_by: Vec<u32>,
+    /// Per broker: since when it has been cut off from the other brokers (`isolate_broker`).
+    cut_since: std::collections::BTreeMap<u32, Time>,
     /// Events a truncation removed before they were acknowledged, with the truncation's
     /// (time, partition, new log end): an acknowledgement that arrives later (the old
     /// leader answered before it went down) is a loss too.
@@ -127,6 +129,17 @@ impl Property for Replication {
                     }
                 }
             }
+            Kind::OutageStart {
+                what: crate::trace::Outage::BrokerCut(b),
+                ..
+            } => {
+                self.cut_since.entry(b).or_insert(ev.at);
+            }
+            Kind::OutageEnd {
+                what: crate::trace::Outage::BrokerCut(b),
+            } => {
+                self.cut_since.remove(&b);
+            }
             Kind::LeaderChange {
                 part,
                 leader,
@@ -203,16 +216,24 @@ fn loss_cause(
         }
         crate::trace::Actor::Member { .. } => unreachable!("members do not produce"),
     };
+    let appender = r.appended_by[event.ix()];
     let (leader, why) = match r.elected[part.ix()] {
         Some((_, b, true)) => (
             format!("broker-{}", b + 1),
-            "an out-of-sync replica elected because unclean.leader.election.enable allowed it",
+            "an out-of-sync replica elected because unclean.leader.election.enable allowed it"
+                .to_string(),
         ),
         Some((_, b, false)) => (
             format!("broker-{}", b + 1),
-            "its followers had not copied it before its leader went down",
+            match r.cut_since.get(&appender) {
+                Some(t) => format!(
+                    "broker-{} had been cut off from its followers and the controller since t={t}ms, so they could not copy it, and it went on leading until it was fenced",
+                    appender + 1
+                ),
+                None => "its followers had not copied it before its leader went down".to_string(),
+            },
         ),
-        None => ("a new leader".to_string(), "the new leader lacked it"),
+        None => ("a new leader".to_string(), "the new leader lacked it".to_string()),
     };
     format!(
         "{} was acknowledged to {} at t={acked_at}ms (acks={}) after broker-{} appended it, and lost at t={at}ms when {leader} became leader of {} without it ({why}): the partition's log now ends at offset {to}",

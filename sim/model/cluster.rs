@@ -68,11 +68,18 @@ pub enum BrokerControl {
     Crash,
     Shutdown,
     Restart,
+    /// Cut off from the other brokers and the controller (clients still reach it).
+    Cut,
+    /// The cut ends.
+    Heal,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Broker {
     up: bool,
+    /// Cut off from the other brokers and the controller: it still serves clients, but
+    /// no replica copies across the cut and the controller fences it.
+    cut: bool,
     /// Fenced by the controller: out of every ISR, leads nothing, until it comes back.
     fenced: bool,
 }
@@ -163,6 +170,7 @@ impl Cluster {
             brokers: vec![
                 Broker {
                     up: true,
+                    cut: false,
                     fenced: false
                 };
                 sc.cluster.brokers as usize
@@ -264,7 +272,8 @@ impl Cluster {
             }
             Timer::Replicate { part, replica } => self.replicate(part, replica as usize, out),
             Timer::Fence { broker } => {
-                if !self.brokers[broker as usize].up && !self.brokers[broker as usize].fenced {
+                let b = self.brokers[broker as usize];
+                if (!b.up || b.cut) && !b.fenced {
                     self.fence(broker, out);
                 }
             }
@@ -302,6 +311,7 @@ impl Cluster {
             BrokerControl::Restart if !self.brokers[b].up => {
                 self.brokers[b] = Broker {
                     up: true,
+                    cut: self.brokers[b].cut,
                     fenced: false,
                 };
                 out.cancel_timer(FENCE | u64::from(broker));
@@ -319,8 +329,47 @@ impl Cluster {
                     }
                 }
             }
+            // Cut off: the controller stops hearing from it and fences it after the session
+            // timeout; meanwhile it leads what it led, and accepts writes its followers
+            // cannot copy (acks=1 is answered; acks=all waits).
+            BrokerControl::Cut if !self.brokers[b].cut => {
+                self.brokers[b].cut = true;
+                if self.brokers[b].up {
+                    out.set_timer(
+                        FENCE | u64::from(broker),
+                        self.session_timeout_ms,
+                        Timer::Fence { broker },
+                    );
+                }
+            }
+            // Healed: if fenced meanwhile it registers again, and its replicas follow their
+            // leaders (dropping what those do not have) as after a restart.
+            BrokerControl::Heal if self.brokers[b].cut => {
+                self.brokers[b].cut = false;
+                if !self.brokers[b].up {
+                    return;
+                }
+                out.cancel_timer(FENCE | u64::from(broker));
+                self.brokers[b].fenced = false;
+                for ix in 0..self.parts.len() {
+                    let part = PartId(ix as u32);
+                    if self.parts[ix].leader.is_none() {
+                        self.elect(part, out);
+                    }
+                    for r in 0..self.parts[ix].brokers.len() {
+                        if self.parts[ix].leader != Some(r) {
+                            self.follow(part, r, out);
+                        }
+                    }
+                }
+            }
             _ => {}
         }
+    }
+
+    /// Whether two brokers can reach each other (neither is cut off, or both are).
+    fn reach(&self, a: u32, b: u32) -> bool {
+        self.brokers[a as usize].cut == self.brokers[b as usize].cut
     }
 
     fn live(&self, broker: u32) -> bool {
@@ -443,11 +492,14 @@ impl Cluster {
     /// Replica `r` of `part` follows its leader: it drops what the leader's log does not
     /// have and starts copying.
     fn follow(&mut self, part: PartId, r: usize, out: &mut Out) {
-        let p = &mut self.parts[part.ix()];
+        let p = &self.parts[part.ix()];
         let Some(l) = p.leader else { return };
-        if !self.brokers[p.brokers[r] as usize].up {
+        // A replica that cannot reach its new leader (cut off) learns of it only when the
+        // cut heals.
+        if !self.brokers[p.brokers[r] as usize].up || !self.reach(p.brokers[r], p.brokers[l]) {
             return;
         }
+        let p = &mut self.parts[part.ix()];
         let at = p.logs[r].diverges_from(&p.logs[l]);
         if at < p.logs[r].log_end_offset() {
             p.logs[r].truncate(at);
@@ -464,7 +516,10 @@ impl Cluster {
     fn schedule_fetch(&mut self, part: PartId, r: usize, out: &mut Out) {
         let p = &mut self.parts[part.ix()];
         let Some(l) = p.leader else { return };
+        let cut =
+            self.brokers[p.brokers[r] as usize].cut != self.brokers[p.brokers[l] as usize].cut;
         if r == l
+            || cut
             || p.fetching.contains(&r)
             || !self.brokers[p.brokers[r] as usize].up
             || p.logs[r].log_end_offset() >= p.logs[l].log_end_offset() && p.isr.contains(&r)
@@ -492,7 +547,10 @@ impl Cluster {
             return;
         };
         let (broker, leader_broker) = (p.brokers[r], p.brokers[l]);
-        if !self.brokers[broker as usize].up || !self.live(leader_broker) {
+        if !self.brokers[broker as usize].up
+            || !self.live(leader_broker)
+            || !self.reach(broker, leader_broker)
+        {
             return;
         }
         let p = &mut self.parts[part.ix()];

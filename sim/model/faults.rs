@@ -197,6 +197,14 @@ impl FaultInjector {
                     on: true,
                 });
             }
+            FaultAction::IsolateBroker { broker, for_ms } => {
+                let until = ends(out, for_ms);
+                self.opened(Outage::BrokerCut(broker), until, out);
+                cmds.push(FaultCommand::Broker {
+                    broker,
+                    control: BrokerControl::Cut,
+                });
+            }
             FaultAction::Shutdown(broker) => cmds.push(FaultCommand::Broker {
                 broker,
                 control: BrokerControl::Shutdown,
@@ -274,6 +282,15 @@ impl FaultInjector {
 
     fn end(&mut self, i: usize, out: &mut crate::model::io::Out, cmds: &mut Vec<FaultCommand>) {
         match self.faults[i].action {
+            FaultAction::IsolateBroker { broker, .. } => {
+                self.closed(Outage::BrokerCut(broker), out);
+                if !self.open.contains_key(&Outage::BrokerCut(broker)) {
+                    cmds.push(FaultCommand::Broker {
+                        broker,
+                        control: BrokerControl::Heal,
+                    });
+                }
+            }
             FaultAction::Messages { kind, rule, .. } => {
                 self.closed(outage_of(kind, rule), out);
                 cmds.push(FaultCommand::Messages {

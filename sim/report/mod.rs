@@ -729,6 +729,13 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 "store-down",
                 format!("processed-id store unreachable until t={until}ms"),
             ),
+            Outage::BrokerCut(b) => (
+                format!("broker-{}", b + 1),
+                "cut-off",
+                format!(
+                    "cut off from the other brokers and the controller until t={until}ms (clients still reach it)"
+                ),
+            ),
             Outage::Messages { kind, delay_ms } => (
                 "network".to_string(),
                 "messages",
@@ -752,6 +759,11 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 sc.groups[group as usize].name.clone(),
                 "store-up",
                 "processed-id store reachable again".to_string(),
+            ),
+            Outage::BrokerCut(b) => (
+                format!("broker-{}", b + 1),
+                "healed",
+                "reaches the other brokers and the controller again".to_string(),
             ),
             Outage::Messages { kind, .. } => (
                 "network".to_string(),

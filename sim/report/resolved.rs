@@ -272,6 +272,9 @@ fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
         ),
         FaultAction::KafkaOutage { for_ms } => format!("kafka_outage: true, for_ms: {for_ms}"),
         FaultAction::Shutdown(b) => format!("shutdown: broker-{}", b + 1),
+        FaultAction::IsolateBroker { broker, for_ms } => {
+            format!("isolate_broker: broker-{}, for_ms: {for_ms}", broker + 1)
+        }
         FaultAction::Messages { kind, rule, for_ms } => match rule {
             crate::scenario::MessageRule::Drop => {
                 format!("messages: {}, drop: true, for_ms: {for_ms}", kind.name())

@@ -562,6 +562,11 @@ pub enum FaultAction {
     },
     /// A broker's clean (controlled) shutdown: its partitions get new leaders at once.
     Shutdown(u32),
+    /// A broker cut off from the other brokers and the controller (not from clients).
+    IsolateBroker {
+        broker: u32,
+        for_ms: u64,
+    },
     /// Messages of one kind are dropped or delayed for a window.
     Messages {
         kind: MessageKind,
@@ -1706,6 +1711,7 @@ impl Validator {
             f.leave.is_some(),
             f.close_interrupted.is_some(),
             f.shutdown.is_some(),
+            f.isolate_broker.is_some(),
             f.messages.is_some(),
             f.isolate.is_some(),
             f.kafka_outage.is_some(),
@@ -1716,7 +1722,7 @@ impl Validator {
             bad!(
                 self,
                 f.at_ms,
-                "expected exactly one of crash, restart, join, leave, close_interrupted, shutdown, messages, isolate, kafka_outage, store_outage, mark_fails in this fault"
+                "expected exactly one of crash, restart, join, leave, close_interrupted, shutdown, isolate_broker, messages, isolate, kafka_outage, store_outage, mark_fails in this fault"
             );
             return None;
         }
@@ -1743,6 +1749,21 @@ impl Validator {
                         self,
                         b,
                         "shutdown applies to brokers (broker-1 …); a member shuts down with leave"
+                    );
+                    return None;
+                }
+            }
+        } else if let Some(b) = &f.isolate_broker {
+            match self.target(sc, b)? {
+                Target::Broker(broker) => FaultAction::IsolateBroker {
+                    broker,
+                    for_ms: self.duration(f)?,
+                },
+                _ => {
+                    bad!(
+                        self,
+                        b,
+                        "isolate_broker applies to brokers (broker-1 …); a producer or service is cut off with isolate"
                     );
                     return None;
                 }
@@ -1976,13 +1997,14 @@ impl Validator {
                 | FaultAction::StoreOutage { .. }
                 | FaultAction::MarkFails { .. }
                 | FaultAction::Messages { .. }
+                | FaultAction::IsolateBroker { .. }
         );
         if !timed {
             if let Some(d) = &f.for_ms {
                 bad!(
                     self,
                     d,
-                    "for_ms only applies to isolate, kafka_outage, store_outage, mark_fails and messages"
+                    "for_ms only applies to isolate, isolate_broker, kafka_outage, store_outage, mark_fails and messages"
                 );
             }
         }

@@ -283,6 +283,9 @@ pub struct RawFault {
     pub close_interrupted: Option<S<String>>,
     #[serde(default)]
     pub shutdown: Option<S<String>>,
+    /// `broker-N`, cut off from the other brokers and the controller for `for_ms`.
+    #[serde(default)]
+    pub isolate_broker: Option<S<String>>,
     #[serde(default)]
     pub isolate: Option<S<String>>,
     /// With `isolate`: the brokers refuse the client's connections (it fails fast)
