@@ -443,6 +443,30 @@ fn delayed_fetch_answers_arrive_late_while_the_window_is_open() {
     );
 }
 
+/// replica.lag.time.max.ms: a follower cut off from its leader is dropped from the ISR by
+/// the leader after the lag time, before the controller would fence it, and the acks=all
+/// writes waiting on it complete with the two replicas left.
+#[test]
+fn a_lagging_follower_leaves_the_isr_after_replica_lag_time_max_ms() {
+    use kafkasim::trace::{Kind, Recorder};
+    let sc = scenario::parse(&case("follower-lag")).expect("loads");
+    let mut rec = Recorder::default();
+    let (_, v) = kafkasim::simulate_with(&sc, sc.seed, &mut rec);
+    assert_eq!(v.totals.get(Counter::Acked), 10);
+    assert_eq!(v.totals.get(Counter::AckedLost), 0);
+    let left: Vec<u64> = rec
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::IsrChange { joined: false, .. }))
+        .map(|e| e.at.ms())
+        .collect();
+    assert_eq!(left, vec![650], "cut at 150, lag 500");
+    assert!(!rec
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, Kind::BrokerFenced { .. })));
+}
+
 /// An acks=0 record still on its way when the run ends is counted and named, not silent.
 #[test]
 fn an_acks0_request_on_the_wire_at_the_end_is_in_flight_at_end() {

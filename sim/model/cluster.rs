@@ -38,6 +38,7 @@ const BATCHES_TO_RETAIN: usize = 5;
 /// Timer keys: fetch waits use the member index; these sit above any member.
 const REPLICATE: TimerKey = 1 << 40;
 const FENCE: TimerKey = 1 << 41;
+const ISR_LAG: TimerKey = 1 << 42;
 
 /// The broker's state for one producer id on one partition (`ProducerStateEntry`).
 #[derive(Default)]
@@ -135,6 +136,7 @@ pub struct Cluster {
     /// arrives.
     replication_ms: u64,
     session_timeout_ms: u64,
+    replica_lag_ms: u64,
     /// Any partition with more than one replica: only then are high watermark rows traced.
     replicated: bool,
 }
@@ -183,6 +185,7 @@ impl Cluster {
             scratch: Vec::new(),
             replication_ms: sc.cluster.latency_max_ms,
             session_timeout_ms: sc.cluster.broker_session_timeout_ms,
+            replica_lag_ms: sc.cluster.replica_lag_time_max_ms,
         }
     }
 
@@ -271,6 +274,7 @@ impl Cluster {
                 }
             }
             Timer::Replicate { part, replica } => self.replicate(part, replica as usize, out),
+            Timer::IsrLag { part, replica } => self.lagging(part, replica as usize, out),
             Timer::Fence { broker } => {
                 let b = self.brokers[broker as usize];
                 if (!b.up || b.cut) && !b.fenced {
@@ -334,6 +338,28 @@ impl Cluster {
             // cannot copy (acks=1 is answered; acks=all waits).
             BrokerControl::Cut if !self.brokers[b].cut => {
                 self.brokers[b].cut = true;
+                // Followers on the far side of the cut from their leader stop fetching: the
+                // leader drops them from the ISR after replica.lag.time.max.ms, if it can
+                // still reach the controller to say so.
+                for ix in 0..self.parts.len() {
+                    let p = &self.parts[ix];
+                    let Some(l) = p.leader else { continue };
+                    for &r in &p.isr {
+                        if r != l
+                            && self.brokers[p.brokers[r] as usize].cut
+                                != self.brokers[p.brokers[l] as usize].cut
+                        {
+                            out.set_timer(
+                                ISR_LAG | (ix as u64) << 8 | r as u64,
+                                self.replica_lag_ms,
+                                Timer::IsrLag {
+                                    part: PartId(ix as u32),
+                                    replica: r as u32,
+                                },
+                            );
+                        }
+                    }
+                }
                 if self.brokers[b].up {
                     out.set_timer(
                         FENCE | u64::from(broker),
@@ -365,6 +391,32 @@ impl Cluster {
             }
             _ => {}
         }
+    }
+
+    /// replica.lag.time.max.ms passed for a follower that cannot reach its leader: the
+    /// leader drops it from the ISR (`Partition.maybeShrinkIsr`), if the leader is live and
+    /// not itself cut off from the controller, and the ISR keeps at least its leader.
+    fn lagging(&mut self, part: PartId, r: usize, out: &mut Out) {
+        let p = &self.parts[part.ix()];
+        let Some(l) = p.leader else { return };
+        let (follower, leader) = (p.brokers[r], p.brokers[l]);
+        if r == l
+            || !p.isr.contains(&r)
+            || self.reach(follower, leader)
+            || !self.live(leader)
+            || self.brokers[leader as usize].cut
+        {
+            return;
+        }
+        let p = &mut self.parts[part.ix()];
+        p.isr.retain(|&x| x != r);
+        out.trace(Kind::IsrChange {
+            part,
+            broker: follower,
+            joined: false,
+            size: p.isr.len() as u32,
+        });
+        self.advance_high_watermark(part, out);
     }
 
     /// Whether two brokers can reach each other (neither is cut off, or both are).

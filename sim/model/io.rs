@@ -204,6 +204,8 @@ pub enum Timer {
     Replicate { part: PartId, replica: u32 },
     /// The controller fences a broker that stopped heartbeating.
     Fence { broker: u32 },
+    /// A follower cut off from its leader has lagged for replica.lag.time.max.ms.
+    IsrLag { part: PartId, replica: u32 },
     /// A member finished handling its current record.
     ProcessDone,
     /// A member retries the processed-id store.

@@ -102,6 +102,9 @@ pub struct ClusterSpec {
     /// broker stops heartbeating the controller fences it, drops it from every ISR and
     /// elects new leaders for its partitions.
     pub broker_session_timeout_ms: u64,
+    /// `replica.lag.time.max.ms` (default 30000): a follower that has not caught up with
+    /// its leader for this long is dropped from the ISR by the leader.
+    pub replica_lag_time_max_ms: u64,
 }
 
 impl Default for ClusterSpec {
@@ -116,6 +119,7 @@ impl Default for ClusterSpec {
             min_insync_replicas: 1,
             unclean_leader_election: false,
             broker_session_timeout_ms: 9_000,
+            replica_lag_time_max_ms: 30_000,
         }
     }
 }
@@ -1026,6 +1030,13 @@ impl Validator {
                 1,
                 limits::TIME_MS,
                 "broker.session.timeout.ms",
+            );
+            spec.replica_lag_time_max_ms = self.opt(
+                &c.replica_lag_time_max_ms,
+                spec.replica_lag_time_max_ms,
+                1,
+                limits::TIME_MS,
+                "replica.lag.time.max.ms",
             );
         }
         spec

@@ -78,6 +78,8 @@ pub struct RawBrokerConfig {
     pub unclean_leader_election_enable: Option<S<bool>>,
     #[serde(rename = "broker.session.timeout.ms", default)]
     pub broker_session_timeout_ms: Option<S<u64>>,
+    #[serde(rename = "replica.lag.time.max.ms", default)]
+    pub replica_lag_time_max_ms: Option<S<u64>>,
 }
 
 /// A topic's own configuration, overriding the brokers' defaults.
