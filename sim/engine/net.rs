@@ -18,11 +18,16 @@ pub trait Address: Copy + Ord + std::fmt::Debug {
     /// The group this endpoint belongs to (e.g. "every consumer member"), which
     /// `Side::Class` rules match on.
     fn class(self) -> u8;
-    /// A small number fixed by the scenario, unique per endpoint and below 2^31. It derives
-    /// each path's random stream (see `Network::send`) and indexes the per-source path table,
-    /// so it should also be dense: the table is as long as the largest source id plus one.
+    /// A number fixed by the scenario, unique per endpoint and below 2^31. It derives each
+    /// path's random stream (see `Network::send`). Ids below [`DENSE_IDS`] index the
+    /// per-source path table directly, so they should be dense (the table is as long as
+    /// the largest such source id plus one); larger ids are looked up in an ordered map,
+    /// for the few endpoints that cannot share the dense numbering.
     fn stable_id(self) -> u32;
 }
+
+/// Source ids below this index `Network`'s path table; larger ones go to an ordered map.
+pub const DENSE_IDS: u32 = 1 << 24;
 
 /// What happens to messages on a path when they reach its far end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +117,8 @@ pub struct Network<A, M> {
     /// path)`, scanned linearly. One O(1) index and a scan of a handful of integers per
     /// send; stable ids are unique per endpoint (`Address`), so the ids decide alone.
     by_source: Vec<Vec<(u32, PathId)>>,
+    /// The same for source ids of [`DENSE_IDS`] and above.
+    by_sparse_source: std::collections::BTreeMap<u32, Vec<(u32, PathId)>>,
     /// In the order they were set; the last match wins.
     rules: Vec<Rule<A>>,
     in_flight: usize,
@@ -131,6 +138,7 @@ impl<A: Address, M> Network<A, M> {
             latency: Uniform::new(min_ms, max_ms),
             paths: Vec::new(),
             by_source: Vec::new(),
+            by_sparse_source: std::collections::BTreeMap::new(),
             rules: Vec::new(),
             in_flight: 0,
         }
@@ -277,12 +285,13 @@ impl<A: Address, M> Network<A, M> {
 
     /// The path `source -> target`, if anything was ever sent on it.
     pub fn path(&self, source: A, target: A) -> Option<PathId> {
-        let target = target.stable_id();
-        self.by_source
-            .get(source.stable_id() as usize)?
-            .iter()
-            .find(|&&(t, _)| t == target)
-            .map(|&(_, id)| id)
+        let (source, target) = (source.stable_id(), target.stable_id());
+        let paths = if source < DENSE_IDS {
+            self.by_source.get(source as usize)?
+        } else {
+            self.by_sparse_source.get(&source)?
+        };
+        paths.iter().find(|&&(t, _)| t == target).map(|&(_, id)| id)
     }
 
     /// The `(source, target)` of `path`. Panics if `path` was not returned by this network.
@@ -319,11 +328,15 @@ impl<A: Address, M> Network<A, M> {
             state: rule_state(&self.rules, source, target),
             scheduled: false,
         });
-        let slot = s as usize;
-        if self.by_source.len() <= slot {
-            self.by_source.resize_with(slot + 1, Vec::new);
+        if s < DENSE_IDS {
+            let slot = s as usize;
+            if self.by_source.len() <= slot {
+                self.by_source.resize_with(slot + 1, Vec::new);
+            }
+            self.by_source[slot].push((t, id));
+        } else {
+            self.by_sparse_source.entry(s).or_default().push((t, id));
         }
-        self.by_source[slot].push((t, id));
         id
     }
 
@@ -364,8 +377,10 @@ mod tests {
     enum Node {
         Broker(u8),
         Member(u8),
+        /// An endpoint numbered above the dense range.
+        Far(u8),
     }
-    use Node::{Broker, Member};
+    use Node::{Broker, Far, Member};
 
     const BROKERS: u8 = 0;
     const MEMBERS: u8 = 1;
@@ -375,12 +390,14 @@ mod tests {
             match self {
                 Broker(_) => BROKERS,
                 Member(_) => MEMBERS,
+                Far(_) => 2,
             }
         }
         fn stable_id(self) -> u32 {
             match self {
                 Broker(i) => u32::from(i),
                 Member(i) => 10 + u32::from(i),
+                Far(i) => (1 << 30) + u32::from(i),
             }
         }
     }
@@ -457,6 +474,28 @@ mod tests {
                 .map(|&(at, _, _, _, m)| (at, m))
                 .collect()
         }
+    }
+
+    #[test]
+    fn endpoints_above_the_dense_range_get_their_own_paths_without_growing_the_table() {
+        let mut h = Harness::new(3, 1, 4);
+        h.send(Far(0), Far(1), 1);
+        h.send(Far(1), Far(0), 2);
+        h.send(Far(0), Broker(0), 3);
+        h.send(Broker(0), Far(0), 4);
+        h.send(Far(0), Far(1), 5);
+        h.run_to(Time(100));
+        assert_eq!(h.net.path_count(), 4);
+        assert!(
+            h.net.by_source.len() <= 1,
+            "only Broker(0) is a dense source"
+        );
+        let ids = |v: Vec<(Time, u32)>| v.into_iter().map(|(_, m)| m).collect::<Vec<_>>();
+        assert_eq!(ids(h.delivered(Far(0), Far(1))), vec![1, 5]);
+        assert_eq!(ids(h.delivered(Far(1), Far(0))), vec![2]);
+        assert_eq!(ids(h.delivered(Far(0), Broker(0))), vec![3]);
+        assert_eq!(ids(h.delivered(Broker(0), Far(0))), vec![4]);
+        assert_ne!(h.net.path(Far(0), Far(1)), h.net.path(Far(1), Far(0)));
     }
 
     #[test]

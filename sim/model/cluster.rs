@@ -1,44 +1,59 @@
 //! The brokers and their replicas: partition logs on every replica, the ISR, the high
 //! watermark, leader election by the controller, broker crashes and restarts, produce
 //! (with `acks` and the idempotent producer's sequence check), fetch with
-//! `fetch.max.wait.ms` parking, and ListOffsets. One component and one network endpoint
-//! for all brokers: followers copy from their leader inside it, one network latency after
-//! each append (README, Simplifications).
+//! `fetch.max.wait.ms` parking, and ListOffsets. One component for all brokers: clients
+//! reach them as one endpoint (`Endpoint::Cluster`); followers fetch from their leaders over
+//! the network between `Endpoint::Broker`s, one fetch per partition and follower (README,
+//! Simplifications).
 //!
-//! Inputs: `Produce`, `Fetch` and `ListOffsets` messages; `FetchWait`, `Replicate` and
-//! `Fence` timers; broker crash, clean shutdown and restart (`on_broker`). Outputs: their
-//! answers; `Append`, `DuplicateIgnored`, `Rejected`, `LeaderChange`, `IsrChange`,
-//! `HighWatermark`, `LogTruncated`, `ReplicaTruncated` and broker trace records; timers.
+//! Inputs: `Produce`, `Fetch`, `ListOffsets`, `ReplicaFetch` and `ReplicaFetchResponse`
+//! messages, and replica messages the network lost (`on_lost`); `FetchWait`, `Replicate`,
+//! `ReplicaFetchTimeout`, `ReplicaFetchWaits`, `IsrExpiration` and `Fence` timers; broker
+//! crash, clean shutdown, restart, cut and heal (`on_broker`). Outputs: their answers;
+//! `Append`, `DuplicateIgnored`, `Rejected`, `LeaderChange`, `IsrChange`, `HighWatermark`,
+//! `LogTruncated`, `ReplicaTruncated` and broker trace records; timers.
 //!
-//! What it follows (apache/kafka 3.8/4.0, SEMANTICS.md §5): a record is committed once
-//! every ISR member has it, and the high watermark is the smallest log end offset in the
-//! ISR (`Partition.maybeIncrementLeaderHW`), frozen while the ISR is smaller than
+//! What it follows (apache/kafka 3.8/4.0, SEMANTICS.md §5): a follower's fetch offset is its
+//! log end offset as the leader knows it (`Partition.updateFollowerFetchState`); a record
+//! is committed once every ISR member has fetched past it, and the high watermark is the
+//! smallest such log end offset in the ISR (`Partition.maybeIncrementLeaderHW`), frozen while the ISR is smaller than
 //! `min.insync.replicas` (KAFKA-15583, 3.7+); acks=all is refused with NotEnoughReplicas
 //! when the ISR is too small at append (`Partition.appendRecordsToLeader`) and otherwise
 //! answered once the high watermark passes the batch (`DelayedProduce`); the KRaft
 //! controller fences a silent broker after `broker.session.timeout.ms`, drops it from
 //! every ISR (keeping the last member of an ISR, which cannot be empty) and elects the
 //! first live ISR replica, or with `unclean.leader.election.enable` any live replica;
-//! each election bumps the leader epoch; followers truncate to their leader's log.
+//! each election bumps the leader epoch; a follower whose log diverges from its leader's
+//! is told where in the fetch answer and truncates there (KIP-320); a follower not caught
+//! up for `replica.lag.time.max.ms` leaves the ISR (`Partition.maybeShrinkIsr`) and one
+//! that reaches the high watermark rejoins it (`Partition.maybeExpandIsr`).
 //! What does not live here: the group coordinator (`coordinator.rs`) and anything a
 //! client decides.
 
+use crate::engine::Time;
 use crate::model::io::{
-    Endpoint, FetchRequest, Msg, Out, Produce, ProduceBatch, ProduceResults, Timer, TimerKey,
+    Endpoint, FetchRequest, Msg, Out, Produce, ProduceBatch, ProduceResults, ReplicaFetch,
+    ReplicaFetchResponse, Timer, TimerKey,
 };
 use crate::model::log::{Offset, PartitionLog, Record};
 use crate::scenario::{Acks, OffsetReset, Scenario};
 use crate::trace::{Kind, PartId, SendError};
 use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 /// Kafka keeps the last five batches per producer and partition to recognise retries
 /// (`ProducerStateEntry.NUM_BATCHES_TO_RETAIN`).
 const BATCHES_TO_RETAIN: usize = 5;
 
+/// A follower's fetch answer carries at most `replica.fetch.max.bytes` (1 MiB, Kafka's
+/// default) of records.
+const REPLICA_FETCH_MAX_RECORDS: usize = (1 << 20) / crate::scenario::RECORD_BYTES as usize;
+
 /// Timer keys: fetch waits use the member index; these sit above any member.
 const REPLICATE: TimerKey = 1 << 40;
 const FENCE: TimerKey = 1 << 41;
-const ISR_LAG: TimerKey = 1 << 42;
+const ISR_EXPIRATION: TimerKey = 1 << 42;
+const REPLICA_WAITS: TimerKey = 1 << 43;
 
 /// The broker's state for one producer id on one partition (`ProducerStateEntry`).
 #[derive(Default)]
@@ -104,8 +119,28 @@ struct Replicas {
     unclean: bool,
     /// The high watermark (the leader's; kept here so a new leader starts from it).
     high_watermark: Offset,
-    /// Replica indexes with a `Replicate` timer set.
-    fetching: Vec<usize>,
+    /// Per replica, in `brokers`' order: its fetch loop, and its leader's view of it.
+    replicas: Vec<ReplicaState>,
+}
+
+/// One replica's fetch loop as a follower, and what its leader knows of it (Kafka's
+/// `ReplicaFetcherThread` state for the partition, and the leader's `Replica` state).
+#[derive(Clone, Copy, Debug, Default)]
+struct ReplicaState {
+    /// The id of this follower's fetch in flight.
+    in_flight: Option<u32>,
+    next_fetch_id: u32,
+    /// A follower timer (fetch timeout or backoff) is set.
+    timer_set: bool,
+    /// The leader's view: the follower's log end offset as of its last fetch.
+    known_log_end_offset: Offset,
+    /// When the follower was last caught up with the leader (`lastCaughtUpTimeMs`).
+    last_caught_up: Time,
+    /// The leader's log end offset, and the time, at the follower's previous fetch.
+    leader_end_at_last_fetch: Offset,
+    last_fetch: Time,
+    /// This follower's fetch parked at the leader: its id and when it was sent.
+    parked: Option<(u32, Time)>,
 }
 
 impl Replicas {
@@ -131,12 +166,17 @@ pub struct Cluster {
     parked: Vec<Parked>,
     delayed: Vec<Delayed>,
     scratch: Vec<Record>,
-    /// Followers copy their leader's appends this long after them: one network latency
-    /// (the top of the configured range), as a follower's fetch is answered when data
-    /// arrives.
-    replication_ms: u64,
+    /// Parked follower fetches in the order they parked, which is the order of their
+    /// deadlines (every one waits replica.fetch.wait.max.ms): (deadline, partition,
+    /// replica, fetch id). Entries whose fetch was answered meanwhile are skipped.
+    replica_waits: VecDeque<(Time, PartId, u32, u32)>,
+    /// When the `ReplicaFetchWaits` timer is set for.
+    replica_waits_timer: Option<Time>,
     session_timeout_ms: u64,
     replica_lag_ms: u64,
+    replica_wait_ms: u64,
+    replica_socket_timeout_ms: u64,
+    replica_backoff_ms: u64,
     /// Any partition with more than one replica: only then are high watermark rows traced.
     replicated: bool,
 }
@@ -163,7 +203,7 @@ impl Cluster {
                     min_isr: topic.min_insync_replicas as usize,
                     unclean: topic.unclean_leader_election,
                     high_watermark: Offset::ZERO,
-                    fetching: Vec::new(),
+                    replicas: vec![ReplicaState::default(); n],
                     brokers,
                 });
             }
@@ -183,10 +223,33 @@ impl Cluster {
             parked: Vec::new(),
             delayed: Vec::new(),
             scratch: Vec::new(),
-            replication_ms: sc.cluster.latency_max_ms,
+            replica_waits: VecDeque::new(),
+            replica_waits_timer: None,
             session_timeout_ms: sc.cluster.broker_session_timeout_ms,
             replica_lag_ms: sc.cluster.replica_lag_time_max_ms,
+            replica_wait_ms: sc.cluster.replica_fetch_wait_max_ms,
+            replica_socket_timeout_ms: sc.cluster.replica_socket_timeout_ms,
+            replica_backoff_ms: sc.cluster.replica_fetch_backoff_ms,
         }
+    }
+
+    /// Every follower sends its first fetch, and (with any follower) the leaders' ISR
+    /// check starts, every half of replica.lag.time.max.ms (`ReplicaManager`'s
+    /// `isr-expiration` task).
+    pub fn start(&mut self, out: &mut Out) {
+        if !self.replicated {
+            return;
+        }
+        for ix in 0..self.parts.len() {
+            for r in 0..self.parts[ix].brokers.len() {
+                self.fetch_from_leader(PartId(ix as u32), r, out);
+            }
+        }
+        out.set_timer(
+            ISR_EXPIRATION,
+            (self.replica_lag_ms / 2).max(1),
+            Timer::IsrExpiration,
+        );
     }
 
     /// Replica brokers (0-based) of each partition, the leader first. Leaders are spread
@@ -223,6 +286,12 @@ impl Cluster {
         match (from, msg) {
             (Endpoint::Client(_), Msg::Produce(p)) => self.produce(from, p, out),
             (Endpoint::Member(m), Msg::Fetch(request)) => self.fetch(m, request, out),
+            (Endpoint::Broker(_), Msg::ReplicaFetch(request)) => {
+                self.on_replica_fetch(*request, out)
+            }
+            (Endpoint::Broker(_), Msg::ReplicaFetchResponse(response)) => {
+                self.on_replica_fetch_response(*response, out)
+            }
             (
                 Endpoint::Member(_),
                 Msg::ListOffsets {
@@ -273,8 +342,32 @@ impl Cluster {
                     );
                 }
             }
-            Timer::Replicate { part, replica } => self.replicate(part, replica as usize, out),
-            Timer::IsrLag { part, replica } => self.lagging(part, replica as usize, out),
+            Timer::Replicate { part, replica } => {
+                let state = &mut self.parts[part.ix()].replicas[replica as usize];
+                state.timer_set = false;
+                self.fetch_from_leader(part, replica as usize, out);
+            }
+            Timer::ReplicaFetchTimeout {
+                part,
+                replica,
+                fetch_id,
+            } => {
+                let state = &mut self.parts[part.ix()].replicas[replica as usize];
+                state.timer_set = false;
+                if state.in_flight == Some(fetch_id) {
+                    state.in_flight = None;
+                    self.back_off(part, replica as usize, out);
+                }
+            }
+            Timer::ReplicaFetchWaits => self.expire_replica_waits(out),
+            Timer::IsrExpiration => {
+                self.shrink_isrs(out);
+                out.set_timer(
+                    ISR_EXPIRATION,
+                    (self.replica_lag_ms / 2).max(1),
+                    Timer::IsrExpiration,
+                );
+            }
             Timer::Fence { broker } => {
                 let b = self.brokers[broker as usize];
                 if (!b.up || b.cut) && !b.fenced {
@@ -282,6 +375,304 @@ impl Cluster {
                 }
             }
             other => unreachable!("the cluster sets no {other:?} timer"),
+        }
+    }
+
+    /// The network lost a replica fetch or its answer (a cut link, a `messages:` drop):
+    /// the follower gives the fetch up replica.socket.timeout.ms after sending it.
+    pub fn on_lost(&mut self, msg: &Msg, out: &mut Out) {
+        let (part, replica, fetch_id, sent_at) = match msg {
+            Msg::ReplicaFetch(f) => (f.part, f.replica, f.fetch_id, f.sent_at),
+            Msg::ReplicaFetchResponse(r) => (r.part, r.replica, r.fetch_id, r.sent_at),
+            _ => return,
+        };
+        self.time_out(part, replica, fetch_id, sent_at, out);
+    }
+
+    fn time_out(
+        &mut self,
+        part: PartId,
+        replica: u32,
+        fetch_id: u32,
+        sent_at: Time,
+        out: &mut Out,
+    ) {
+        let state = &mut self.parts[part.ix()].replicas[replica as usize];
+        if state.in_flight != Some(fetch_id) {
+            return;
+        }
+        state.timer_set = true;
+        out.set_timer_at(
+            replicate_key(part, replica as usize),
+            sent_at.after(self.replica_socket_timeout_ms).max(out.now),
+            Timer::ReplicaFetchTimeout {
+                part,
+                replica,
+                fetch_id,
+            },
+        );
+    }
+
+    /// A follower's fetch failed: it tries again after replica.fetch.backoff.ms.
+    fn back_off(&mut self, part: PartId, r: usize, out: &mut Out) {
+        let state = &mut self.parts[part.ix()].replicas[r];
+        state.in_flight = None;
+        state.timer_set = true;
+        out.set_timer(
+            replicate_key(part, r),
+            self.replica_backoff_ms,
+            Timer::Replicate {
+                part,
+                replica: r as u32,
+            },
+        );
+    }
+
+    /// Follower `r` of `part` sends a fetch to its leader from its log end offset, unless
+    /// it is the leader, is down, has none, or has a fetch in flight already.
+    fn fetch_from_leader(&mut self, part: PartId, r: usize, out: &mut Out) {
+        let p = &mut self.parts[part.ix()];
+        let Some(l) = p.leader else { return };
+        let state = &mut p.replicas[r];
+        if r == l || state.in_flight.is_some() || !self.brokers[p.brokers[r] as usize].up {
+            return;
+        }
+        let fetch_id = state.next_fetch_id;
+        state.next_fetch_id = fetch_id.wrapping_add(1);
+        state.in_flight = Some(fetch_id);
+        if std::mem::take(&mut state.timer_set) {
+            out.cancel_timer(replicate_key(part, r));
+        }
+        out.send_as(
+            Endpoint::Broker(p.brokers[r]),
+            Endpoint::Broker(p.brokers[l]),
+            Msg::ReplicaFetch(Box::new(ReplicaFetch {
+                part,
+                replica: r as u32,
+                fetch_id,
+                fetch_offset: p.logs[r].log_end_offset(),
+                leader_epoch: p.leader_epoch,
+                sent_at: out.now,
+            })),
+        );
+    }
+
+    /// Follower `r` drops the fetch it has in flight (its leader changed, or it came back)
+    /// and fetches again at once.
+    fn refetch(&mut self, part: PartId, r: usize, out: &mut Out) {
+        self.parts[part.ix()].replicas[r].in_flight = None;
+        self.fetch_from_leader(part, r, out);
+    }
+
+    /// A follower's fetch reached its leader (`Partition.fetchRecords` for a replica):
+    /// the leader learns the follower's log end offset, moves the ISR and the high
+    /// watermark, and answers with what the follower lacks, with where its log diverges,
+    /// or parks the fetch up to replica.fetch.wait.max.ms.
+    fn on_replica_fetch(&mut self, f: ReplicaFetch, out: &mut Out) {
+        let (part, r) = (f.part, f.replica as usize);
+        let p = &self.parts[part.ix()];
+        // Given up by its follower (it fetches from a newer leader, or went down).
+        if p.replicas[r].in_flight != Some(f.fetch_id) || !self.brokers[p.brokers[r] as usize].up {
+            return;
+        }
+        // Sent to a leader since replaced (the follower would have refetched, unless it
+        // could not): no answer comes, and the follower times out.
+        let Some(l) = p.leader.filter(|_| p.leader_epoch == f.leader_epoch) else {
+            self.time_out(part, f.replica, f.fetch_id, f.sent_at, out);
+            return;
+        };
+        if !self.brokers[p.brokers[l] as usize].up {
+            // The leader's host answers a connection to a dead process with a reset.
+            self.back_off(part, r, out);
+            return;
+        }
+        let leader_end = p.logs[l].log_end_offset();
+        // The follower's log is a prefix of its leader's except after an election; its
+        // last record tells (a full comparison every fetch would cost the whole log).
+        let last = Offset(f.fetch_offset.value().saturating_sub(1));
+        let diverged = f.fetch_offset > leader_end
+            || f.fetch_offset > Offset::ZERO && p.logs[r].get(last) != p.logs[l].get(last);
+        if diverged {
+            let at = p.logs[r].diverges_from(&p.logs[l]);
+            self.answer_replica(part, r, f.fetch_id, f.sent_at, Some(at), out);
+            return;
+        }
+        let now = out.now;
+        let follower_broker = p.brokers[r];
+        let leader_cut = self.brokers[p.brokers[l] as usize].cut;
+        let fenced = self.brokers[follower_broker as usize].fenced;
+        let p = &mut self.parts[part.ix()];
+        let state = &mut p.replicas[r];
+        state.known_log_end_offset = f.fetch_offset;
+        if f.fetch_offset >= leader_end {
+            state.last_caught_up = now;
+        } else if f.fetch_offset >= state.leader_end_at_last_fetch {
+            state.last_caught_up = state.last_caught_up.max(state.last_fetch);
+        }
+        state.leader_end_at_last_fetch = leader_end;
+        state.last_fetch = now;
+        // Back in the ISR once it has what is committed (`Partition.isFollowerInSync`), if
+        // the leader can tell the controller and the controller has not fenced it.
+        if !p.isr.contains(&r) && f.fetch_offset >= p.high_watermark && !leader_cut && !fenced {
+            p.isr.push(r);
+            p.isr.sort_unstable();
+            out.trace(Kind::IsrChange {
+                part,
+                broker: follower_broker,
+                joined: true,
+                size: p.isr.len() as u32,
+            });
+        }
+        self.advance_high_watermark(part, out);
+        if f.fetch_offset < leader_end {
+            self.answer_replica(part, r, f.fetch_id, f.sent_at, None, out);
+        } else {
+            let deadline = now.after(self.replica_wait_ms);
+            self.parts[part.ix()].replicas[r].parked = Some((f.fetch_id, f.sent_at));
+            self.replica_waits
+                .push_back((deadline, part, r as u32, f.fetch_id));
+            if self.replica_waits_timer.is_none() {
+                self.replica_waits_timer = Some(deadline);
+                out.set_timer_at(REPLICA_WAITS, deadline, Timer::ReplicaFetchWaits);
+            }
+        }
+    }
+
+    /// The leader answers follower `r`'s fetch `fetch_id`: the records from the follower's
+    /// log end offset (none if it diverges, or has them all) and the high watermark.
+    fn answer_replica(
+        &mut self,
+        part: PartId,
+        r: usize,
+        fetch_id: u32,
+        sent_at: Time,
+        diverging_at: Option<Offset>,
+        out: &mut Out,
+    ) {
+        let p = &mut self.parts[part.ix()];
+        let l = p.leader.expect("a leader answers");
+        p.replicas[r].parked = None;
+        let records = match diverging_at {
+            Some(_) => Vec::new(),
+            None => p.logs[l]
+                .records_from(p.logs[r].log_end_offset(), REPLICA_FETCH_MAX_RECORDS)
+                .to_vec(),
+        };
+        out.send_as(
+            Endpoint::Broker(p.brokers[l]),
+            Endpoint::Broker(p.brokers[r]),
+            Msg::ReplicaFetchResponse(Box::new(ReplicaFetchResponse {
+                part,
+                replica: r as u32,
+                fetch_id,
+                records,
+                high_watermark: p.high_watermark,
+                diverging_at,
+                sent_at,
+            })),
+        );
+    }
+
+    /// The leader's answer reached follower `r`: it truncates where told, or appends the
+    /// records; then it fetches again at once.
+    fn on_replica_fetch_response(&mut self, a: ReplicaFetchResponse, out: &mut Out) {
+        let (part, r) = (a.part, a.replica as usize);
+        let p = &mut self.parts[part.ix()];
+        if p.replicas[r].in_flight != Some(a.fetch_id) || !self.brokers[p.brokers[r] as usize].up {
+            return;
+        }
+        p.replicas[r].in_flight = None;
+        if std::mem::take(&mut p.replicas[r].timer_set) {
+            out.cancel_timer(replicate_key(part, r));
+        }
+        let log = &mut p.logs[r];
+        match a.diverging_at {
+            Some(at) => {
+                if at < log.log_end_offset() {
+                    log.truncate(at);
+                    out.trace(Kind::ReplicaTruncated {
+                        part,
+                        broker: p.brokers[r],
+                        to: at,
+                    });
+                }
+            }
+            None => {
+                for &event in &a.records {
+                    log.append(event);
+                }
+                let hw = a.high_watermark.min(log.log_end_offset());
+                if hw > log.high_watermark() {
+                    log.set_high_watermark(hw);
+                }
+            }
+        }
+        self.fetch_from_leader(part, r, out);
+    }
+
+    /// Parked follower fetches whose replica.fetch.wait.max.ms has passed are answered
+    /// (empty: nothing new arrived); the timer moves to the next deadline.
+    fn expire_replica_waits(&mut self, out: &mut Out) {
+        self.replica_waits_timer = None;
+        while let Some(&(deadline, part, r, fetch_id)) = self.replica_waits.front() {
+            if deadline > out.now {
+                self.replica_waits_timer = Some(deadline);
+                out.set_timer_at(REPLICA_WAITS, deadline, Timer::ReplicaFetchWaits);
+                return;
+            }
+            self.replica_waits.pop_front();
+            let p = &self.parts[part.ix()];
+            if let Some((id, sent_at)) = p.replicas[r as usize].parked {
+                if id == fetch_id {
+                    self.answer_replica(part, r as usize, fetch_id, sent_at, None, out);
+                }
+            }
+        }
+    }
+
+    /// New records on `part`'s leader: its followers' parked fetches are answered now.
+    fn wake_replicas(&mut self, part: PartId, out: &mut Out) {
+        for r in 0..self.parts[part.ix()].replicas.len() {
+            if let Some((fetch_id, sent_at)) = self.parts[part.ix()].replicas[r].parked {
+                self.answer_replica(part, r, fetch_id, sent_at, None, out);
+            }
+        }
+    }
+
+    /// The `isr-expiration` task: each live leader that can reach the controller drops
+    /// from its ISR every follower not caught up for replica.lag.time.max.ms
+    /// (`Partition.getOutOfSyncReplicas`); the ISR keeps its leader.
+    fn shrink_isrs(&mut self, out: &mut Out) {
+        let now = out.now;
+        for ix in 0..self.parts.len() {
+            let p = &self.parts[ix];
+            let Some(l) = p.leader else { continue };
+            let leader = p.brokers[l];
+            if p.isr.len() < 2 || !self.live(leader) || self.brokers[leader as usize].cut {
+                continue;
+            }
+            let lag = self.replica_lag_ms;
+            let out_of_sync: Vec<usize> = p
+                .isr
+                .iter()
+                .copied()
+                .filter(|&r| r != l && now.since(p.replicas[r].last_caught_up) > lag)
+                .collect();
+            if out_of_sync.is_empty() {
+                continue;
+            }
+            let part = PartId(ix as u32);
+            let p = &mut self.parts[ix];
+            for r in out_of_sync {
+                p.isr.retain(|&x| x != r);
+                out.trace(Kind::IsrChange {
+                    part,
+                    broker: p.brokers[r],
+                    joined: false,
+                    size: p.isr.len() as u32,
+                });
+            }
+            self.advance_high_watermark(part, out);
         }
     }
 
@@ -301,6 +692,30 @@ impl Cluster {
                         parts[part.ix()].leader.map(|l| parts[part.ix()].brokers[l]) == Some(broker)
                     })
                 });
+                // Its replicas stop fetching, and the followers whose fetches are parked at
+                // it lose them with the connection and back off. Answers it sent before
+                // going down are on the wire and still arrive; fetches on their way to it
+                // find it down.
+                for ix in 0..self.parts.len() {
+                    let part = PartId(ix as u32);
+                    let p = &mut self.parts[ix];
+                    let Some(b) = p.brokers.iter().position(|&x| x == broker) else {
+                        continue;
+                    };
+                    p.replicas[b].in_flight = None;
+                    p.replicas[b].parked = None;
+                    if std::mem::take(&mut p.replicas[b].timer_set) {
+                        out.cancel_timer(replicate_key(part, b));
+                    }
+                    if p.leader == Some(b) {
+                        for r in 0..p.replicas.len() {
+                            let p = &mut self.parts[ix];
+                            if p.replicas[r].parked.take().is_some() {
+                                self.back_off(part, r, out);
+                            }
+                        }
+                    }
+                }
                 if clean {
                     // Controlled shutdown: leadership moves before the broker stops.
                     self.fence(broker, out);
@@ -328,38 +743,18 @@ impl Cluster {
                     if self.parts[ix].leader.is_none() {
                         self.elect(part, out);
                     }
-                    if self.parts[ix].leader != Some(r) {
-                        self.follow(part, r, out);
-                    }
+                    self.refetch(part, r, out);
                 }
             }
             // Cut off: the controller stops hearing from it and fences it after the session
             // timeout; meanwhile it leads what it led, and accepts writes its followers
             // cannot copy (acks=1 is answered; acks=all waits).
             BrokerControl::Cut if !self.brokers[b].cut => {
+                // The network drops what crosses the cut (the fault injector's link
+                // rules): followers on the far side from their leader stop getting
+                // answers, and their leaders drop them from the ISR after
+                // replica.lag.time.max.ms, if they can still tell the controller.
                 self.brokers[b].cut = true;
-                // Followers on the far side of the cut from their leader stop fetching: the
-                // leader drops them from the ISR after replica.lag.time.max.ms, if it can
-                // still reach the controller to say so.
-                for ix in 0..self.parts.len() {
-                    let p = &self.parts[ix];
-                    let Some(l) = p.leader else { continue };
-                    for &r in &p.isr {
-                        if r != l
-                            && self.brokers[p.brokers[r] as usize].cut
-                                != self.brokers[p.brokers[l] as usize].cut
-                        {
-                            out.set_timer(
-                                ISR_LAG | (ix as u64) << 8 | r as u64,
-                                self.replica_lag_ms,
-                                Timer::IsrLag {
-                                    part: PartId(ix as u32),
-                                    replica: r as u32,
-                                },
-                            );
-                        }
-                    }
-                }
                 if self.brokers[b].up {
                     out.set_timer(
                         FENCE | u64::from(broker),
@@ -382,46 +777,19 @@ impl Cluster {
                     if self.parts[ix].leader.is_none() {
                         self.elect(part, out);
                     }
-                    for r in 0..self.parts[ix].brokers.len() {
-                        if self.parts[ix].leader != Some(r) {
-                            self.follow(part, r, out);
+                    // Its replicas, and the followers of what it leads, reconnect at once
+                    // rather than wait out the fetches the cut lost.
+                    let p = &self.parts[ix];
+                    let led = p.leader.map(|l| p.brokers[l]) == Some(broker);
+                    for r in 0..p.brokers.len() {
+                        if led || self.parts[ix].brokers[r] == broker {
+                            self.refetch(part, r, out);
                         }
                     }
                 }
             }
             _ => {}
         }
-    }
-
-    /// replica.lag.time.max.ms passed for a follower that cannot reach its leader: the
-    /// leader drops it from the ISR (`Partition.maybeShrinkIsr`), if the leader is live and
-    /// not itself cut off from the controller, and the ISR keeps at least its leader.
-    fn lagging(&mut self, part: PartId, r: usize, out: &mut Out) {
-        let p = &self.parts[part.ix()];
-        let Some(l) = p.leader else { return };
-        let (follower, leader) = (p.brokers[r], p.brokers[l]);
-        if r == l
-            || !p.isr.contains(&r)
-            || self.reach(follower, leader)
-            || !self.live(leader)
-            || self.brokers[leader as usize].cut
-        {
-            return;
-        }
-        let p = &mut self.parts[part.ix()];
-        p.isr.retain(|&x| x != r);
-        out.trace(Kind::IsrChange {
-            part,
-            broker: follower,
-            joined: false,
-            size: p.isr.len() as u32,
-        });
-        self.advance_high_watermark(part, out);
-    }
-
-    /// Whether two brokers can reach each other (neither is cut off, or both are).
-    fn reach(&self, a: u32, b: u32) -> bool {
-        self.brokers[a as usize].cut == self.brokers[b as usize].cut
     }
 
     fn live(&self, broker: u32) -> bool {
@@ -533,115 +901,31 @@ impl Cluster {
         // Fetches parked at positions the new leader's log no longer reaches are answered
         // OFFSET_OUT_OF_RANGE now, as a fetch to the new leader would be.
         self.wake_parked(part, out);
+        // The new leader knows nothing yet of its followers' logs (`Partition.makeLeader`
+        // resets their state; those in the ISR count as caught up now); every follower
+        // drops its fetch to the old leader and fetches from the new one.
+        let now = out.now;
+        let p = &mut self.parts[part.ix()];
+        for (i, state) in p.replicas.iter_mut().enumerate() {
+            *state = ReplicaState {
+                next_fetch_id: state.next_fetch_id,
+                timer_set: state.timer_set,
+                in_flight: if i == r { None } else { state.in_flight },
+                last_caught_up: now,
+                last_fetch: now,
+                ..ReplicaState::default()
+            };
+        }
         for f in 0..self.parts[part.ix()].brokers.len() {
             if f != r {
-                self.follow(part, f, out);
+                self.refetch(part, f, out);
             }
         }
         self.advance_high_watermark(part, out);
     }
 
-    /// Replica `r` of `part` follows its leader: it drops what the leader's log does not
-    /// have and starts copying.
-    fn follow(&mut self, part: PartId, r: usize, out: &mut Out) {
-        let p = &self.parts[part.ix()];
-        let Some(l) = p.leader else { return };
-        // A replica that cannot reach its new leader (cut off) learns of it only when the
-        // cut heals.
-        if !self.brokers[p.brokers[r] as usize].up || !self.reach(p.brokers[r], p.brokers[l]) {
-            return;
-        }
-        let p = &mut self.parts[part.ix()];
-        let at = p.logs[r].diverges_from(&p.logs[l]);
-        if at < p.logs[r].log_end_offset() {
-            p.logs[r].truncate(at);
-            out.trace(Kind::ReplicaTruncated {
-                part,
-                broker: p.brokers[r],
-                to: at,
-            });
-        }
-        self.schedule_fetch(part, r, out);
-    }
-
-    /// Sets follower `r`'s next copy, one replication delay from now, if it lags.
-    fn schedule_fetch(&mut self, part: PartId, r: usize, out: &mut Out) {
-        let p = &mut self.parts[part.ix()];
-        let Some(l) = p.leader else { return };
-        let cut =
-            self.brokers[p.brokers[r] as usize].cut != self.brokers[p.brokers[l] as usize].cut;
-        if r == l
-            || cut
-            || p.fetching.contains(&r)
-            || !self.brokers[p.brokers[r] as usize].up
-            || p.logs[r].log_end_offset() >= p.logs[l].log_end_offset() && p.isr.contains(&r)
-        {
-            return;
-        }
-        p.fetching.push(r);
-        out.set_timer(
-            replicate_key(part, r),
-            self.replication_ms,
-            Timer::Replicate {
-                part,
-                replica: r as u32,
-            },
-        );
-    }
-
-    /// Follower `r` of `part` copies what its leader has, rejoins the ISR once caught up,
-    /// and the high watermark moves.
-    fn replicate(&mut self, part: PartId, r: usize, out: &mut Out) {
-        let p = &mut self.parts[part.ix()];
-        p.fetching.retain(|&x| x != r);
-        // A follower elected leader since its fetch was set has nothing to copy.
-        let Some(l) = p.leader.filter(|&l| l != r) else {
-            return;
-        };
-        let (broker, leader_broker) = (p.brokers[r], p.brokers[l]);
-        if !self.brokers[broker as usize].up
-            || !self.live(leader_broker)
-            || !self.reach(broker, leader_broker)
-        {
-            return;
-        }
-        let p = &mut self.parts[part.ix()];
-        // A follower's log is a prefix of its leader's except after an election, which
-        // `follow` settles; its last record tells (a full comparison every fetch would
-        // cost the whole log each time).
-        let end = p.logs[r].log_end_offset();
-        let last = Offset(end.value().saturating_sub(1));
-        if end > Offset::ZERO && p.logs[r].get(last) != p.logs[l].get(last) {
-            let at = p.logs[r].diverges_from(&p.logs[l]);
-            p.logs[r].truncate(at);
-            out.trace(Kind::ReplicaTruncated {
-                part,
-                broker,
-                to: at,
-            });
-        }
-        let (leader_log, follower) = if r < l {
-            let (a, b) = p.logs.split_at_mut(l);
-            (&b[0], &mut a[r])
-        } else {
-            let (a, b) = p.logs.split_at_mut(r);
-            (&a[l], &mut b[0])
-        };
-        follower.catch_up(leader_log);
-        if !p.isr.contains(&r) && !self.brokers[broker as usize].fenced {
-            p.isr.push(r);
-            p.isr.sort_unstable();
-            out.trace(Kind::IsrChange {
-                part,
-                broker,
-                joined: true,
-                size: p.isr.len() as u32,
-            });
-        }
-        self.advance_high_watermark(part, out);
-    }
-
-    /// The high watermark is the smallest log end offset in the ISR, and does not move
+    /// The high watermark is the smallest log end offset in the ISR as the leader knows
+    /// them (its own, and each follower's as of its last fetch), and does not move
     /// while the ISR is smaller than min.insync.replicas (3.7+). Committed batches'
     /// acks=all requests are answered and parked fetches woken.
     fn advance_high_watermark(&mut self, part: PartId, out: &mut Out) {
@@ -653,7 +937,10 @@ impl Cluster {
         let hw = p
             .isr
             .iter()
-            .map(|&r| p.logs[r].log_end_offset())
+            .map(|&r| match r == l {
+                true => p.logs[l].log_end_offset(),
+                false => p.replicas[r].known_log_end_offset,
+            })
             .min()
             .unwrap_or(Offset::ZERO);
         if hw <= p.high_watermark {
@@ -769,12 +1056,10 @@ impl Cluster {
         );
     }
 
-    /// The leader appended to `part`: followers start copying, and with one replica in
-    /// the ISR the high watermark moves at once.
+    /// The leader appended to `part`: its followers' parked fetches are answered, and
+    /// with only the leader in the ISR the high watermark moves at once.
     fn appended(&mut self, part: PartId, out: &mut Out) {
-        for r in 0..self.parts[part.ix()].brokers.len() {
-            self.schedule_fetch(part, r, out);
-        }
+        self.wake_replicas(part, out);
         self.advance_high_watermark(part, out);
     }
 
@@ -1162,5 +1447,138 @@ mod tests {
             }
             _ => panic!("expected one fetch answer, got {fetched:?}"),
         }
+    }
+
+    /// The replica fetches in `out`, as (from, to, fetch offset).
+    fn replica_fetches(out: &Out) -> Vec<(Endpoint, Endpoint, Offset)> {
+        out.sends_as
+            .iter()
+            .filter_map(|(from, to, m)| match m {
+                Msg::ReplicaFetch(f) => Some((*from, *to, f.fetch_offset)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Delivers every replica message in `out` to `c` at `at`, in order; returns the new
+    /// output.
+    fn deliver_replica_messages(c: &mut Cluster, out: &mut Out, at: u64) -> Out {
+        let mut next = Out::at(Time(at));
+        for (from, _, m) in out.sends_as.drain(..) {
+            c.on_message(from, m, &mut next);
+        }
+        next
+    }
+
+    #[test]
+    fn a_follower_fetch_waits_for_an_append_and_the_high_watermark_moves_on_its_next_fetch() {
+        let mut c =
+            cluster("cluster: { brokers: 2 }\ntopics: [ { name: t, replication_factor: 2 } ]");
+        let mut out = Out::at(Time(0));
+        c.start(&mut out);
+        assert_eq!(
+            replica_fetches(&out),
+            vec![(Endpoint::Broker(1), Endpoint::Broker(0), Offset(0))]
+        );
+        // The leader has nothing: the fetch parks, and only the wait timer is set.
+        let mut at_leader = deliver_replica_messages(&mut c, &mut out, 1);
+        assert!(at_leader.sends_as.is_empty());
+        // An acks=all append wakes it; the producer waits for the high watermark.
+        c.on_message(
+            Endpoint::Client(0),
+            produce(EventIx(0), 0, false),
+            &mut at_leader,
+        );
+        assert!(answers(&at_leader).is_empty());
+        assert_eq!(c.parts[0].high_watermark, Offset(0));
+        // The follower appends the record and fetches again from offset 1...
+        let mut at_follower = deliver_replica_messages(&mut c, &mut at_leader, 2);
+        assert_eq!(c.parts[0].logs[1].log_end_offset(), Offset(1));
+        assert_eq!(
+            replica_fetches(&at_follower),
+            vec![(Endpoint::Broker(1), Endpoint::Broker(0), Offset(1))]
+        );
+        assert_eq!(
+            c.parts[0].high_watermark,
+            Offset(0),
+            "not before the leader hears"
+        );
+        // ...and only that fetch moves the high watermark and answers the producer.
+        let back = deliver_replica_messages(&mut c, &mut at_follower, 3);
+        assert_eq!(c.parts[0].high_watermark, Offset(1));
+        assert_eq!(answers(&back), vec![Ok(Offset(0))]);
+    }
+
+    #[test]
+    fn a_follower_whose_log_diverges_is_told_where_and_truncates_there() {
+        let mut c =
+            cluster("cluster: { brokers: 2 }\ntopics: [ { name: t, replication_factor: 2 } ]");
+        let p = &mut c.parts[0];
+        for e in [1, 2, 3] {
+            p.logs[0].append(EventIx(e));
+        }
+        for e in [1, 9, 9, 9] {
+            p.logs[1].append(EventIx(e));
+        }
+        let mut out = Out::at(Time(0));
+        c.start(&mut out);
+        let mut answer = deliver_replica_messages(&mut c, &mut out, 1);
+        let next = deliver_replica_messages(&mut c, &mut answer, 2);
+        assert_eq!(c.parts[0].logs[1].log_end_offset(), Offset(1));
+        assert!(next.trace.iter().any(|k| matches!(
+            k,
+            Kind::ReplicaTruncated {
+                broker: 1,
+                to: Offset(1),
+                ..
+            }
+        )));
+        assert_eq!(
+            replica_fetches(&next),
+            vec![(Endpoint::Broker(1), Endpoint::Broker(0), Offset(1))]
+        );
+    }
+
+    #[test]
+    fn a_lost_fetch_times_out_after_the_socket_timeout_and_the_follower_backs_off() {
+        let mut c = cluster(
+            "cluster: { brokers: 2, config: { replica.socket.timeout.ms: 700, replica.fetch.backoff.ms: 40 } }\ntopics: [ { name: t, replication_factor: 2 } ]",
+        );
+        let mut out = Out::at(Time(5));
+        c.start(&mut out);
+        let (_, _, lost) = out.sends_as.pop().expect("a fetch");
+        let mut timers = Out::at(Time(8));
+        c.on_lost(&lost, &mut timers);
+        let set: Vec<(Time, Timer)> = timers
+            .timers
+            .iter()
+            .filter_map(|t| match *t {
+                crate::model::io::TimerOp::Set { at, timer, .. } => Some((at, timer)),
+                _ => None,
+            })
+            .collect();
+        assert!(matches!(
+            set[..],
+            [(Time(705), Timer::ReplicaFetchTimeout { replica: 1, .. })]
+        ));
+        let mut out = Out::at(Time(705));
+        c.on_timer(set[0].1, &mut out);
+        assert!(matches!(
+            out.timers[..],
+            [crate::model::io::TimerOp::Set {
+                at: Time(745),
+                timer: Timer::Replicate { replica: 1, .. },
+                ..
+            }]
+        ));
+        let mut out = Out::at(Time(745));
+        c.on_timer(
+            Timer::Replicate {
+                part: PartId(0),
+                replica: 1,
+            },
+            &mut out,
+        );
+        assert_eq!(replica_fetches(&out).len(), 1);
     }
 }

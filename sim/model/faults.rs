@@ -79,6 +79,8 @@ pub struct FaultInjector {
     /// ends. Overlapping windows are one outage: it starts with the first and ends with
     /// the last, and the timeline says so.
     open: BTreeMap<Outage, (u32, Time)>,
+    /// How many brokers the cluster has, for `isolate_broker`'s link rules.
+    brokers: u32,
 }
 
 const END: TimerKey = 1 << 32;
@@ -132,12 +134,37 @@ fn isolation_rules(e: Endpoint) -> [(Side<Endpoint>, Side<Endpoint>, LinkState);
 }
 
 impl FaultInjector {
-    pub fn new(faults: Vec<Fault>, isolations: BTreeMap<usize, Isolation>) -> FaultInjector {
+    /// The injector of `faults` on a cluster of `brokers` brokers; `isolations` names who
+    /// each `isolate` fault (by index) cuts off.
+    pub fn new(
+        faults: Vec<Fault>,
+        isolations: BTreeMap<usize, Isolation>,
+        brokers: u32,
+    ) -> FaultInjector {
         FaultInjector {
             faults,
             isolations,
             holds: BTreeMap::new(),
             open: BTreeMap::new(),
+            brokers,
+        }
+    }
+
+    /// The link rules between `broker` and every other broker, now that it is cut off
+    /// (`cut`) or back: a path crosses the cut when exactly one of its ends is cut off,
+    /// and is partitioned both ways; the rest have no rule.
+    fn broker_links(&self, broker: u32, cut: bool, cmds: &mut Vec<FaultCommand>) {
+        for other in (0..self.brokers).filter(|&x| x != broker) {
+            let crosses = cut != self.open.contains_key(&Outage::BrokerCut(other));
+            let state = crosses.then_some(LinkState::Partitioned);
+            let (a, b) = (Endpoint::Broker(broker), Endpoint::Broker(other));
+            for (from, to) in [(a, b), (b, a)] {
+                cmds.push(FaultCommand::Link {
+                    from: Side::One(from),
+                    to: Side::One(to),
+                    state,
+                });
+            }
         }
     }
 
@@ -200,6 +227,9 @@ impl FaultInjector {
             FaultAction::IsolateBroker { broker, for_ms } => {
                 let until = ends(out, for_ms);
                 self.opened(Outage::BrokerCut(broker), until, out);
+                if self.open[&Outage::BrokerCut(broker)].0 == 1 {
+                    self.broker_links(broker, true, cmds);
+                }
                 cmds.push(FaultCommand::Broker {
                     broker,
                     control: BrokerControl::Cut,
@@ -285,6 +315,7 @@ impl FaultInjector {
             FaultAction::IsolateBroker { broker, .. } => {
                 self.closed(Outage::BrokerCut(broker), out);
                 if !self.open.contains_key(&Outage::BrokerCut(broker)) {
+                    self.broker_links(broker, false, cmds);
                     cmds.push(FaultCommand::Broker {
                         broker,
                         control: BrokerControl::Heal,
@@ -430,7 +461,7 @@ mod tests {
             fault(250, FaultAction::Restart(Target::Service(0))),
             fault(100, FaultAction::KafkaOutage { for_ms: 10 }),
         ];
-        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        let mut f = FaultInjector::new(faults, BTreeMap::new(), 1);
         let mut out = Out::at(Time::ZERO);
         f.start(&mut out);
         let set: Vec<(TimerKey, Time, Timer)> = out
@@ -462,7 +493,7 @@ mod tests {
                 on_record: Some(3),
             },
         )];
-        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        let mut f = FaultInjector::new(faults, BTreeMap::new(), 1);
         let (out, cmds) = fire(&mut f, 100, Timer::Fault { index: 0 });
         assert_eq!(
             cmds,
@@ -480,7 +511,7 @@ mod tests {
     #[test]
     fn a_leave_fault_tells_the_member_to_leave() {
         let faults = vec![fault(100, FaultAction::Leave { group: 1, index: 2 })];
-        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        let mut f = FaultInjector::new(faults, BTreeMap::new(), 1);
         let (_, cmds) = fire(&mut f, 100, Timer::Fault { index: 0 });
         assert_eq!(
             cmds,
@@ -494,7 +525,7 @@ mod tests {
     #[test]
     fn a_kafka_outage_drops_produce_requests_and_holds_members_until_it_ends() {
         let faults = vec![fault(1_000, FaultAction::KafkaOutage { for_ms: 500 })];
-        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        let mut f = FaultInjector::new(faults, BTreeMap::new(), 1);
         let (out, cmds) = fire(&mut f, 1_000, Timer::Fault { index: 0 });
         assert_eq!(
             out.trace,
@@ -564,7 +595,7 @@ mod tests {
             actor: ActorId(4),
             endpoints: vec![Endpoint::Client(1), Endpoint::Client(2)],
         };
-        let mut f = FaultInjector::new(faults, BTreeMap::from([(0, iso)]));
+        let mut f = FaultInjector::new(faults, BTreeMap::from([(0, iso)]), 1);
         let (out, cmds) = fire(&mut f, 100, Timer::Fault { index: 0 });
         assert_eq!(
             out.trace,
@@ -603,7 +634,7 @@ mod tests {
             endpoints: vec![Endpoint::Client(0)],
         };
         let isolations = BTreeMap::from([(0, iso.clone()), (1, iso)]);
-        let mut f = FaultInjector::new(faults, isolations);
+        let mut f = FaultInjector::new(faults, isolations, 1);
         let partitioned = Some(LinkState::Partitioned);
         let (_, cmds) = fire(&mut f, 100, Timer::Fault { index: 0 });
         assert_eq!(
@@ -634,7 +665,7 @@ mod tests {
                 for_ms: 50,
             },
         )];
-        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        let mut f = FaultInjector::new(faults, BTreeMap::new(), 1);
         let (out, cmds) = fire(&mut f, 200, Timer::Fault { index: 0 });
         assert_eq!(
             cmds,
@@ -666,7 +697,7 @@ mod tests {
             fault(100, FaultAction::KafkaOutage { for_ms: 200 }),
             fault(150, FaultAction::KafkaOutage { for_ms: 10 }),
         ];
-        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        let mut f = FaultInjector::new(faults, BTreeMap::new(), 1);
         fire(&mut f, 100, Timer::Fault { index: 0 });
         let (out, _) = fire(&mut f, 150, Timer::Fault { index: 1 });
         // The nested window says when the outage as a whole ends.
@@ -715,7 +746,7 @@ mod tests {
                 },
             ),
         ];
-        let mut f = FaultInjector::new(faults, BTreeMap::new());
+        let mut f = FaultInjector::new(faults, BTreeMap::new(), 1);
         fire(&mut f, 100, Timer::Fault { index: 0 });
         let (_, cmds) = fire(&mut f, 150, Timer::Fault { index: 1 });
         assert_eq!(
@@ -736,6 +767,52 @@ mod tests {
             vec![Kind::OutageEnd {
                 what: Outage::Store(0)
             }]
+        );
+    }
+
+    #[test]
+    fn cut_off_brokers_reach_each_other_and_nothing_across_the_cut() {
+        let cut = |broker| FaultAction::IsolateBroker {
+            broker,
+            for_ms: 100,
+        };
+        let faults = vec![fault(10, cut(0)), fault(20, cut(1))];
+        let mut f = FaultInjector::new(faults, BTreeMap::new(), 3);
+        let pair = |a: u32, b: u32, state| {
+            vec![
+                (
+                    Side::One(Endpoint::Broker(a)),
+                    Side::One(Endpoint::Broker(b)),
+                    state,
+                ),
+                (
+                    Side::One(Endpoint::Broker(b)),
+                    Side::One(Endpoint::Broker(a)),
+                    state,
+                ),
+            ]
+        };
+        let links_of = |cmds: &[FaultCommand]| -> Vec<Rule> {
+            cmds.iter()
+                .filter_map(|c| match c {
+                    FaultCommand::Link { from, to, state } => Some((*from, *to, *state)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let p = Some(LinkState::Partitioned);
+        let (_, cmds) = fire(&mut f, 10, Timer::Fault { index: 0 });
+        assert_eq!(links_of(&cmds), [pair(0, 1, p), pair(0, 2, p)].concat());
+        // broker-1 joins broker-0's side: 0-1 heals, 1-2 is cut.
+        let (_, cmds) = fire(&mut f, 20, Timer::Fault { index: 1 });
+        assert_eq!(links_of(&cmds), [pair(1, 0, None), pair(1, 2, p)].concat());
+        // broker-0 comes back: now 0-1 crosses the cut, 0-2 does not.
+        let (_, cmds) = fire(&mut f, 110, Timer::FaultEnd { index: 0 });
+        assert_eq!(links_of(&cmds), [pair(0, 1, p), pair(0, 2, None)].concat());
+        let (_, cmds) = fire(&mut f, 120, Timer::FaultEnd { index: 1 });
+        assert_eq!(
+            links_of(&cmds),
+            [pair(1, 0, None), pair(1, 2, None)].concat()
         );
     }
 }

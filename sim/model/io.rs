@@ -12,11 +12,14 @@ use crate::scenario::{Acks, CrashPoint, OffsetReset};
 use crate::trace::{ActorId, Envelope, EventIx, Kind, PartId, SendError, Share};
 use smallvec::SmallVec;
 
-/// A place on the network. Brokers are one endpoint until replication splits them.
+/// A place on the network. Clients see the brokers as one endpoint (`Cluster`); the
+/// brokers' replication traffic runs between `Broker` endpoints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Endpoint {
-    /// The brokers: produce, fetch and ListOffsets requests.
+    /// The brokers as clients reach them: produce, fetch and ListOffsets requests.
     Cluster,
+    /// Broker `b` (0-based) as its replicas reach it: follower fetches and their answers.
+    Broker(u32),
     /// The group coordinator of consumer group `g`.
     Coordinator(u16),
     /// A producer client: a producer's, a service's or a relay's.
@@ -31,6 +34,7 @@ pub mod class {
     pub const COORDINATOR: u8 = 1;
     pub const CLIENT: u8 = 2;
     pub const MEMBER: u8 = 3;
+    pub const BROKER: u8 = 4;
 }
 
 impl Address for Endpoint {
@@ -40,14 +44,18 @@ impl Address for Endpoint {
             Endpoint::Coordinator(_) => class::COORDINATOR,
             Endpoint::Client(_) => class::CLIENT,
             Endpoint::Member(_) => class::MEMBER,
+            Endpoint::Broker(_) => class::BROKER,
         }
     }
 
     /// Fixed by the scenario's order of groups, clients and members, so a path's random
     /// stream is the same on every run of the same file. Interleaved by class (residues
-    /// mod 3) so the ids stay dense: the network indexes its path table by them.
+    /// mod 3) so the ids stay dense: the network indexes its path table by them. Brokers
+    /// sit above the dense range (2^30 + b), so adding them left every other path's
+    /// stream as it was.
     fn stable_id(self) -> u32 {
         match self {
+            Endpoint::Broker(b) => (1 << 30) + b,
             Endpoint::Cluster => 0,
             Endpoint::Coordinator(g) => 1 + 3 * u32::from(g),
             Endpoint::Client(c) => 2 + 3 * u32::from(c),
@@ -182,6 +190,40 @@ pub enum Msg {
         member: MemberRef,
     },
     SyncGroupResponse(Box<SyncGroup>),
+    /// A follower's fetch from its partition's leader (`FetchRequest` with a replica id).
+    ReplicaFetch(Box<ReplicaFetch>),
+    /// The leader's answer to a follower's fetch.
+    ReplicaFetchResponse(Box<ReplicaFetchResponse>),
+}
+
+/// A follower replica's fetch: one partition per request (README, Simplifications), from
+/// `fetch_offset` (its log end offset), under the leader epoch it knows.
+#[derive(Clone, Debug)]
+pub struct ReplicaFetch {
+    pub part: PartId,
+    /// The follower's index in the partition's replica list.
+    pub replica: u32,
+    /// Unique per follower replica: its answer names it.
+    pub fetch_id: u32,
+    pub fetch_offset: Offset,
+    pub leader_epoch: u32,
+    /// When the follower sent it: its replica.socket.timeout.ms runs from here.
+    pub sent_at: Time,
+}
+
+/// The leader's answer: the records from the fetch offset (at most
+/// `replica.fetch.max.bytes` of them), its high watermark, or where the follower's log
+/// stops agreeing with its own (KIP-320's diverging epoch: truncate there, then fetch).
+#[derive(Clone, Debug)]
+pub struct ReplicaFetchResponse {
+    pub part: PartId,
+    pub replica: u32,
+    pub fetch_id: u32,
+    pub records: Vec<EventIx>,
+    pub high_watermark: Offset,
+    pub diverging_at: Option<Offset>,
+    /// The fetch's `sent_at`.
+    pub sent_at: Time,
 }
 
 /// What a timer carries back to the component that set it.
@@ -200,12 +242,23 @@ pub enum Timer {
     SessionExpired { member: MemberRef },
     /// A parked fetch reached fetch.max.wait.ms.
     FetchWait { member: u32, fetch_id: u32 },
-    /// A follower replica (index in its partition's replica list) fetches from its leader.
+    /// A follower replica (index in its partition's replica list) sends its next fetch
+    /// (after replica.fetch.backoff.ms, or when it has none outstanding).
     Replicate { part: PartId, replica: u32 },
+    /// A follower's fetch went unanswered for replica.socket.timeout.ms.
+    ReplicaFetchTimeout {
+        part: PartId,
+        replica: u32,
+        fetch_id: u32,
+    },
+    /// The oldest follower fetch parked at a leader may have reached
+    /// replica.fetch.wait.max.ms.
+    ReplicaFetchWaits,
     /// The controller fences a broker that stopped heartbeating.
     Fence { broker: u32 },
-    /// A follower cut off from its leader has lagged for replica.lag.time.max.ms.
-    IsrLag { part: PartId, replica: u32 },
+    /// Leaders look for followers that have not caught up for replica.lag.time.max.ms
+    /// (Kafka's `isr-expiration` task, every half of it).
+    IsrExpiration,
     /// A member finished handling its current record.
     ProcessDone,
     /// A member retries the processed-id store.
@@ -270,6 +323,8 @@ pub enum Control {
 pub struct Out {
     pub now: Time,
     pub sends: Vec<(Endpoint, Msg)>,
+    /// Sends from an endpoint other than the component's own: the cluster's brokers.
+    pub sends_as: Vec<(Endpoint, Endpoint, Msg)>,
     pub timers: Vec<TimerOp>,
     pub trace: Vec<Kind>,
     /// The `EventIx` the next new event gets; the driver sets it before each handler.
@@ -283,6 +338,11 @@ pub struct Out {
 impl Out {
     pub fn send(&mut self, to: Endpoint, msg: Msg) {
         self.sends.push((to, msg));
+    }
+
+    /// Sends `msg` from `from`, one of the endpoints the component owns.
+    pub fn send_as(&mut self, from: Endpoint, to: Endpoint, msg: Msg) {
+        self.sends_as.push((from, to, msg));
     }
 
     /// Sets (or moves) timer `key` to fire `after_ms` from now.

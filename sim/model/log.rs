@@ -107,11 +107,14 @@ impl PartitionLog {
         Offset(self.log_start_offset.0 + same as u64)
     }
 
-    /// A follower's fetch: copies `leader`'s records from this log's end to the leader's.
-    /// This log must be a prefix of the leader's.
-    pub fn catch_up(&mut self, leader: &PartitionLog) {
-        let from = self.records.len();
-        self.records.extend_from_slice(&leader.records[from..]);
+    /// Up to `max` records from `from` (the log start offset if below it), whatever the
+    /// high watermark: what a leader sends a follower's fetch.
+    pub fn records_from(&self, from: Offset, max: usize) -> &[EventIx] {
+        let start = from
+            .since(self.log_start_offset)
+            .min(self.records.len() as u64) as usize;
+        let end = self.records.len().min(start.saturating_add(max));
+        &self.records[start..end]
     }
 
     /// The event at `offset`, if the log holds it.
@@ -216,8 +219,13 @@ mod tests {
         let at = follower.diverges_from(&leader);
         assert_eq!(at, Offset(2));
         follower.truncate(at);
-        follower.catch_up(&leader);
+        assert_eq!(leader.records_from(at, 10), &[EventIx(3)]);
+        for &e in leader.records_from(follower.log_end_offset(), 10) {
+            follower.append(e);
+        }
         assert_eq!(follower.get(Offset(2)), Some(EventIx(3)));
         assert_eq!(follower.log_end_offset(), Offset(3));
+        assert_eq!(leader.records_from(Offset(0), 2), &[EventIx(1), EventIx(2)]);
+        assert!(leader.records_from(Offset(7), 2).is_empty());
     }
 }

@@ -136,6 +136,8 @@ pub struct World<'s, K: TraceSink> {
     produced_copies: u64,
     /// Open `messages:` windows: (fault index, kind, rule), in the order they opened.
     message_rules: Vec<(usize, MessageKind, MessageRule)>,
+    /// Replica fetches and answers lost since the last handler, for the cluster.
+    lost_replica: Vec<Msg>,
 }
 
 impl<'s, K: TraceSink> World<'s, K> {
@@ -173,13 +175,14 @@ impl<'s, K: TraceSink> World<'s, K> {
             members: Vec::new(),
             slots: Vec::new(),
             stores: Vec::new(),
-            faults: FaultInjector::new(Vec::new(), BTreeMap::new()),
+            faults: FaultInjector::new(Vec::new(), BTreeMap::new(), 1),
             client_owner: Vec::new(),
             first_part,
             key_ids: BTreeMap::new(),
             peak_queue_len: 0,
             produced_copies: 0,
             message_rules: Vec::new(),
+            lost_replica: Vec::new(),
         };
         w.build(seed);
         w
@@ -365,7 +368,7 @@ impl<'s, K: TraceSink> World<'s, K> {
                 isolations.insert(i, self.isolation(client));
             }
         }
-        self.faults = FaultInjector::new(sc.faults.clone(), isolations);
+        self.faults = FaultInjector::new(sc.faults.clone(), isolations, sc.cluster.brokers);
         let mut next = 2;
         let mut base = |n: usize| {
             let b = next;
@@ -379,6 +382,7 @@ impl<'s, K: TraceSink> World<'s, K> {
         self.bases.members = base(0);
         self.timers = vec![Vec::new(); self.bases.members + self.members.len()];
         // Every component starts at t=0, in the order they were built.
+        self.dispatch(Who::Cluster, |w, out| w.cluster.start(out));
         for p in 0..self.producers.len() {
             self.dispatch(Who::Producer(p as u16), |w, out| w.producers[p].start(out));
         }
@@ -501,6 +505,7 @@ impl<'s, K: TraceSink> World<'s, K> {
             Endpoint::Coordinator(g) => Who::Coordinator(g),
             Endpoint::Client(c) => self.client_owner[c as usize],
             Endpoint::Member(m) => Who::Member(m),
+            Endpoint::Broker(_) => Who::Cluster,
         }
     }
 
@@ -513,6 +518,14 @@ impl<'s, K: TraceSink> World<'s, K> {
         handler(self, &mut out);
         self.apply(who, &mut out);
         self.out = Some(out);
+        self.settle_lost_replica_messages();
+    }
+
+    /// Hands the replica messages the network lost to the cluster.
+    fn settle_lost_replica_messages(&mut self) {
+        while let Some(msg) = self.lost_replica.pop() {
+            self.dispatch(Who::Cluster, |w, out| w.cluster.on_lost(&msg, out));
+        }
     }
 
     fn apply(&mut self, who: Who, out: &mut Out) {
@@ -534,43 +547,61 @@ impl<'s, K: TraceSink> World<'s, K> {
         if !out.sends.is_empty() {
             let from = self.endpoint(who);
             for (to, msg) in out.sends.drain(..) {
-                if let Msg::Produce(p) = &msg {
-                    self.produced_copies +=
-                        p.batches.iter().map(|b| b.events.len() as u64).sum::<u64>();
-                }
-                // The latest open `messages:` window for this kind of message decides.
-                let rule = kind_of(&msg).and_then(|k| {
-                    self.message_rules
-                        .iter()
-                        .rev()
-                        .find(|r| r.1 == k)
-                        .map(|r| r.2)
-                });
-                let extra_ms = match rule {
-                    Some(MessageRule::Drop) => {
-                        if let (Endpoint::Client(c), Msg::Produce(p)) = (from, &msg) {
-                            let actor = self.client_actor(c);
-                            for b in &p.batches {
-                                for &event in &b.events {
-                                    let kind = Kind::RequestDropped {
-                                        actor,
-                                        event,
-                                        part: b.part,
-                                    };
-                                    self.sink
-                                        .record(&self.tables, &TraceEvent { at: out.now, kind });
-                                }
-                            }
-                        }
-                        continue;
+                self.send(out.now, from, to, msg);
+            }
+        }
+        for (from, to, msg) in out.sends_as.drain(..) {
+            self.send(out.now, from, to, msg);
+        }
+    }
+
+    /// Puts one message on the network, unless an open `messages:` window drops it.
+    fn send(&mut self, now: Time, from: Endpoint, to: Endpoint, msg: Msg) {
+        if let Msg::Produce(p) = &msg {
+            self.produced_copies += p.batches.iter().map(|b| b.events.len() as u64).sum::<u64>();
+        }
+        // The latest open `messages:` window for this kind of message decides.
+        let rule = kind_of(&msg).and_then(|k| {
+            self.message_rules
+                .iter()
+                .rev()
+                .find(|r| r.1 == k)
+                .map(|r| r.2)
+        });
+        let extra_ms = match rule {
+            Some(MessageRule::Drop) => {
+                self.lost(now, from, msg);
+                return;
+            }
+            Some(MessageRule::Delay(ms)) => ms,
+            None => 0,
+        };
+        if let Some((path, at)) = self.net.send_after(now, from, to, msg, extra_ms) {
+            self.queue.push_fixed(at, Ev::Deliver(path));
+        }
+    }
+
+    /// A message the network lost. A produce request is traced, so the checker can account
+    /// for a record whose only request was lost (acks=0 never resends); a replica fetch or
+    /// its answer goes back to the cluster, whose follower times out.
+    fn lost(&mut self, now: Time, from: Endpoint, msg: Msg) {
+        match (from, &msg) {
+            (Endpoint::Client(c), Msg::Produce(p)) => {
+                let actor = self.client_actor(c);
+                for b in &p.batches {
+                    for &event in &b.events {
+                        let kind = Kind::RequestDropped {
+                            actor,
+                            event,
+                            part: b.part,
+                        };
+                        self.sink
+                            .record(&self.tables, &TraceEvent { at: now, kind });
                     }
-                    Some(MessageRule::Delay(ms)) => ms,
-                    None => 0,
-                };
-                if let Some((path, at)) = self.net.send_after(out.now, from, to, msg, extra_ms) {
-                    self.queue.push_fixed(at, Ev::Deliver(path));
                 }
             }
+            (_, Msg::ReplicaFetch(_) | Msg::ReplicaFetchResponse(_)) => self.lost_replica.push(msg),
+            _ => {}
         }
     }
 
@@ -678,21 +709,9 @@ impl<K: TraceSink> World<'_, K> {
                 if let Some((from, to, msg)) = d.message {
                     self.deliver(from, to, msg);
                 }
-                if let Some((Endpoint::Client(c), _, Msg::Produce(p))) = d.dropped {
-                    // The network's decision is traced, so the checker can account for a
-                    // record whose only request was lost (acks=0 never resends).
-                    let actor = self.client_actor(c);
-                    for b in &p.batches {
-                        for &event in &b.events {
-                            let kind = Kind::RequestDropped {
-                                actor,
-                                event,
-                                part: b.part,
-                            };
-                            self.sink
-                                .record(&self.tables, &TraceEvent { at: self.now, kind });
-                        }
-                    }
+                if let Some((from, _, msg)) = d.dropped {
+                    self.lost(self.now, from, msg);
+                    self.settle_lost_replica_messages();
                 }
             }
             Ev::Timer { component, key } => {
@@ -853,6 +872,8 @@ fn kind_of(msg: &Msg) -> Option<MessageKind> {
         Msg::LeaveGroup { .. } => MessageKind::LeaveGroup,
         Msg::OffsetCommit { .. } => MessageKind::OffsetCommit,
         Msg::OffsetCommitResponse { .. } => MessageKind::OffsetCommitResponse,
+        Msg::ReplicaFetch(_) => MessageKind::ReplicaFetch,
+        Msg::ReplicaFetchResponse(_) => MessageKind::ReplicaFetchResponse,
         Msg::HeartbeatStopped { .. } | Msg::ConnectionRefused { .. } => return None,
     })
 }

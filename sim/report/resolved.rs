@@ -77,12 +77,15 @@ pub fn resolved(sc: &Scenario) -> String {
     );
     let _ = writeln!(
         o,
-        "  config: {{ group.initial.rebalance.delay.ms: {}, min.insync.replicas: {}, unclean.leader.election.enable: {}, broker.session.timeout.ms: {}, replica.lag.time.max.ms: {} }}",
+        "  config: {{ group.initial.rebalance.delay.ms: {}, min.insync.replicas: {}, unclean.leader.election.enable: {}, broker.session.timeout.ms: {}, replica.lag.time.max.ms: {}, replica.fetch.wait.max.ms: {}, replica.socket.timeout.ms: {}, replica.fetch.backoff.ms: {} }}",
         c.initial_rebalance_delay_ms,
         c.min_insync_replicas,
         c.unclean_leader_election,
         c.broker_session_timeout_ms,
-        c.replica_lag_time_max_ms
+        c.replica_lag_time_max_ms,
+        c.replica_fetch_wait_max_ms,
+        c.replica_socket_timeout_ms,
+        c.replica_fetch_backoff_ms
     );
     let _ = writeln!(o, "topics:");
     for t in &sc.topics {

@@ -105,6 +105,15 @@ pub struct ClusterSpec {
     /// `replica.lag.time.max.ms` (default 30000): a follower that has not caught up with
     /// its leader for this long is dropped from the ISR by the leader.
     pub replica_lag_time_max_ms: u64,
+    /// `replica.fetch.wait.max.ms` (default 500): how long a leader holds a follower's
+    /// fetch that finds nothing new before answering it empty.
+    pub replica_fetch_wait_max_ms: u64,
+    /// `replica.socket.timeout.ms` (default 30000): how long a follower waits for the
+    /// answer to a fetch (lost on a cut link, say) before giving it up.
+    pub replica_socket_timeout_ms: u64,
+    /// `replica.fetch.backoff.ms` (default 1000): how long a follower waits after a failed
+    /// fetch before the next.
+    pub replica_fetch_backoff_ms: u64,
 }
 
 impl Default for ClusterSpec {
@@ -120,6 +129,9 @@ impl Default for ClusterSpec {
             unclean_leader_election: false,
             broker_session_timeout_ms: 9_000,
             replica_lag_time_max_ms: 30_000,
+            replica_fetch_wait_max_ms: 500,
+            replica_socket_timeout_ms: 30_000,
+            replica_fetch_backoff_ms: 1_000,
         }
     }
 }
@@ -472,10 +484,13 @@ pub enum MessageKind {
     LeaveGroup,
     OffsetCommit,
     OffsetCommitResponse,
+    /// A follower replica's fetch from its leader.
+    ReplicaFetch,
+    ReplicaFetchResponse,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 12] = [
+    pub const ALL: [MessageKind; 14] = [
         MessageKind::Produce,
         MessageKind::ProduceResponse,
         MessageKind::Fetch,
@@ -488,6 +503,8 @@ impl MessageKind {
         MessageKind::LeaveGroup,
         MessageKind::OffsetCommit,
         MessageKind::OffsetCommitResponse,
+        MessageKind::ReplicaFetch,
+        MessageKind::ReplicaFetchResponse,
     ];
 
     pub fn name(self) -> &'static str {
@@ -504,13 +521,22 @@ impl MessageKind {
             MessageKind::LeaveGroup => "leave_group",
             MessageKind::OffsetCommit => "offset_commit",
             MessageKind::OffsetCommitResponse => "offset_commit_response",
+            MessageKind::ReplicaFetch => "replica_fetch",
+            MessageKind::ReplicaFetchResponse => "replica_fetch_response",
         }
     }
 
-    /// Whether a window may drop this kind: only produce traffic, whose clients time out
-    /// and retry (a consumer's requests have no timeout in kafkasim).
+    /// Whether a window may drop this kind: produce traffic, whose clients time out and
+    /// retry, and replica fetches, whose followers time out (replica.socket.timeout.ms)
+    /// and fetch again (a consumer's requests have no timeout in kafkasim).
     pub fn droppable(self) -> bool {
-        matches!(self, MessageKind::Produce | MessageKind::ProduceResponse)
+        matches!(
+            self,
+            MessageKind::Produce
+                | MessageKind::ProduceResponse
+                | MessageKind::ReplicaFetch
+                | MessageKind::ReplicaFetchResponse
+        )
     }
 }
 
@@ -1038,6 +1064,54 @@ impl Validator {
                 limits::TIME_MS,
                 "replica.lag.time.max.ms",
             );
+            spec.replica_fetch_wait_max_ms = self.opt(
+                &c.replica_fetch_wait_max_ms,
+                spec.replica_fetch_wait_max_ms,
+                // 0 would let an idle follower and its leader (with latency_ms 0) trade
+                // empty fetches at one instant until the event budget ends the run.
+                1,
+                limits::TIME_MS,
+                "replica.fetch.wait.max.ms",
+            );
+            spec.replica_socket_timeout_ms = self.opt(
+                &c.replica_socket_timeout_ms,
+                spec.replica_socket_timeout_ms,
+                1,
+                limits::TIME_MS,
+                "replica.socket.timeout.ms",
+            );
+            spec.replica_fetch_backoff_ms = self.opt(
+                &c.replica_fetch_backoff_ms,
+                spec.replica_fetch_backoff_ms,
+                0,
+                limits::TIME_MS,
+                "replica.fetch.backoff.ms",
+            );
+            // KafkaConfig.validateValues: both bounds on replica.fetch.wait.max.ms.
+            let wait = spec.replica_fetch_wait_max_ms;
+            let blame = c
+                .replica_fetch_wait_max_ms
+                .as_ref()
+                .map(|s| s.referenced)
+                .or(c.replica_socket_timeout_ms.as_ref().map(|s| s.referenced))
+                .or(c.replica_lag_time_max_ms.as_ref().map(|s| s.referenced));
+            let problem = if wait > spec.replica_socket_timeout_ms {
+                Some(format!(
+                    "replica.socket.timeout.ms ({} ms) should always be at least replica.fetch.wait.max.ms ({wait} ms) to prevent unnecessary socket timeouts, as Kafka requires",
+                    spec.replica_socket_timeout_ms
+                ))
+            } else if wait > spec.replica_lag_time_max_ms {
+                Some(format!(
+                    "replica.fetch.wait.max.ms ({wait} ms) should always be at most replica.lag.time.max.ms ({} ms) to prevent frequent changes in ISR, as Kafka requires",
+                    spec.replica_lag_time_max_ms
+                ))
+            } else {
+                None
+            };
+            if let (Some(problem), Some(referenced)) = (problem, blame) {
+                let (l, c) = at(&referenced);
+                self.problems.push(Diagnostic::new(l, c, problem));
+            }
         }
         spec
     }
@@ -1811,7 +1885,7 @@ impl Validator {
                 bad!(
                     self,
                     m,
-                    "only produce and produce_response can be dropped (a consumer's requests have no timeout here, so a lost one would stall it for good); delay it with delay_ms"
+                    "only produce, produce_response, replica_fetch and replica_fetch_response can be dropped (a consumer's requests have no timeout here, so a lost one would stall it for good); delay it with delay_ms"
                 );
             }
             FaultAction::Messages {

@@ -80,6 +80,12 @@ pub struct RawBrokerConfig {
     pub broker_session_timeout_ms: Option<S<u64>>,
     #[serde(rename = "replica.lag.time.max.ms", default)]
     pub replica_lag_time_max_ms: Option<S<u64>>,
+    #[serde(rename = "replica.fetch.wait.max.ms", default)]
+    pub replica_fetch_wait_max_ms: Option<S<u64>>,
+    #[serde(rename = "replica.socket.timeout.ms", default)]
+    pub replica_socket_timeout_ms: Option<S<u64>>,
+    #[serde(rename = "replica.fetch.backoff.ms", default)]
+    pub replica_fetch_backoff_ms: Option<S<u64>>,
 }
 
 /// A topic's own configuration, overriding the brokers' defaults.
