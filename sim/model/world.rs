@@ -49,12 +49,58 @@ enum Ev {
     Timer { component: u32, key: TimerKey },
 }
 
-/// A live timer: its key within its component, its queue entry, and what it carries.
+/// A live timer: its queue entry, and what it carries.
 #[derive(Clone, Copy, Debug)]
 struct TimerSlot {
-    key: TimerKey,
     id: EntryId,
     timer: Timer,
+}
+
+/// One component's live timers by key: a short list scanned (most components hold a
+/// handful), which turns into an ordered map once it grows past `TimerTable::SCAN`, so
+/// a component with many (the cluster's followers backing off after a crash) costs a
+/// logarithm per timer, not a scan.
+#[derive(Clone, Default)]
+struct TimerTable {
+    few: Vec<(TimerKey, TimerSlot)>,
+    many: BTreeMap<TimerKey, TimerSlot>,
+}
+
+impl TimerTable {
+    const SCAN: usize = 32;
+
+    fn get_mut(&mut self, key: TimerKey) -> Option<&mut TimerSlot> {
+        if self.many.is_empty() {
+            self.few.iter_mut().find(|t| t.0 == key).map(|t| &mut t.1)
+        } else {
+            self.many.get_mut(&key)
+        }
+    }
+
+    fn insert(&mut self, key: TimerKey, slot: TimerSlot) {
+        if self.many.is_empty() && self.few.len() < Self::SCAN {
+            self.few.push((key, slot));
+        } else {
+            self.many.extend(self.few.drain(..));
+            self.many.insert(key, slot);
+        }
+    }
+
+    fn remove(&mut self, key: TimerKey) -> Option<TimerSlot> {
+        if self.many.is_empty() {
+            let i = self.few.iter().position(|t| t.0 == key)?;
+            Some(self.few.swap_remove(i).1)
+        } else {
+            self.many.remove(&key)
+        }
+    }
+
+    /// Empties the table; returns the slots it had.
+    fn take(&mut self) -> Vec<TimerSlot> {
+        let mut all: Vec<TimerSlot> = self.few.drain(..).map(|t| t.1).collect();
+        all.extend(std::mem::take(&mut self.many).into_values());
+        all
+    }
 }
 
 /// How a run ended.
@@ -107,7 +153,7 @@ pub struct World<'s, K: TraceSink> {
     queue: Queue<Ev>,
     net: Network<Endpoint, Msg>,
     /// Live timers, per component (see `component`): a few each, so a scan finds one.
-    timers: Vec<Vec<TimerSlot>>,
+    timers: Vec<TimerTable>,
     /// Where each kind of component starts in the component numbering; members come
     /// last so joins can append.
     bases: Bases,
@@ -380,7 +426,7 @@ impl<'s, K: TraceSink> World<'s, K> {
         self.bases.services = base(self.services.len());
         self.bases.relays = self.relays.iter().map(|r| base(r.len())).collect();
         self.bases.members = base(0);
-        self.timers = vec![Vec::new(); self.bases.members + self.members.len()];
+        self.timers = vec![TimerTable::default(); self.bases.members + self.members.len()];
         // Every component starts at t=0, in the order they were built.
         self.dispatch(Who::Cluster, |w, out| w.cluster.start(out));
         for p in 0..self.producers.len() {
@@ -438,7 +484,7 @@ impl<'s, K: TraceSink> World<'s, K> {
         // A member that joins mid-run gets its timer table; at build time `build` sizes
         // the tables once every component exists.
         if !self.timers.is_empty() {
-            self.timers.push(Vec::new());
+            self.timers.push(TimerTable::default());
         }
         slot
     }
@@ -608,28 +654,25 @@ impl<'s, K: TraceSink> World<'s, K> {
     fn timer(&mut self, who: Who, op: TimerOp) {
         let c = self.component(who);
         match op {
-            TimerOp::Set { key, at, timer } => {
-                match self.timers[c].iter_mut().find(|t| t.key == key) {
-                    Some(t) => {
-                        t.timer = timer;
-                        let moved = self.queue.reschedule(t.id, at);
-                        debug_assert!(moved, "a live timer is in the queue");
-                    }
-                    None => {
-                        let component = c as u32;
-                        let id = self.queue.push(at, Ev::Timer { component, key });
-                        self.timers[c].push(TimerSlot { key, id, timer });
-                    }
+            TimerOp::Set { key, at, timer } => match self.timers[c].get_mut(key) {
+                Some(t) => {
+                    t.timer = timer;
+                    let moved = self.queue.reschedule(t.id, at);
+                    debug_assert!(moved, "a live timer is in the queue");
                 }
-            }
+                None => {
+                    let component = c as u32;
+                    let id = self.queue.push(at, Ev::Timer { component, key });
+                    self.timers[c].insert(key, TimerSlot { id, timer });
+                }
+            },
             TimerOp::Cancel { key } => {
-                if let Some(i) = self.timers[c].iter().position(|t| t.key == key) {
-                    let t = self.timers[c].swap_remove(i);
+                if let Some(t) = self.timers[c].remove(key) {
                     self.queue.cancel(t.id);
                 }
             }
             TimerOp::CancelAll => {
-                for t in std::mem::take(&mut self.timers[c]) {
+                for t in self.timers[c].take() {
                     self.queue.cancel(t.id);
                 }
             }
@@ -716,11 +759,10 @@ impl<K: TraceSink> World<'_, K> {
             }
             Ev::Timer { component, key } => {
                 let c = component as usize;
-                let i = self.timers[c]
-                    .iter()
-                    .position(|t| t.key == key)
-                    .expect("a timer in the queue is in its component's table");
-                let timer = self.timers[c].swap_remove(i).timer;
+                let timer = self.timers[c]
+                    .remove(key)
+                    .expect("a timer in the queue is in its component's table")
+                    .timer;
                 let who = self.who(c);
                 self.on_timer(who, timer);
             }
