@@ -356,18 +356,34 @@ producers:
     }
 }
 
-/// One broker crash (and maybe its restart) against a replicated topic.
+/// One broker fault: a crash or a controlled shutdown (with a restart after `lasts`, or
+/// none), or a network partition (`isolate_broker`) lasting `lasts`.
+#[derive(Clone, Copy, Debug)]
+enum BrokerFault {
+    Crash { restart: bool },
+    Shutdown { restart: bool },
+    Cut,
+}
+
+/// Broker faults one at a time against a replicated topic: each starts `gap` ms after the
+/// one before it ended (its broker restarted, or its cut healed); a fault with no end is
+/// the last.
 #[derive(Clone, Debug)]
 struct BrokerCrashCase {
     partitions: u32,
     latency: u64,
     session_timeout_ms: u64,
-    broker: u32,
-    at: u64,
-    restart_after: Option<u64>,
-    /// A network partition (`isolate_broker`) instead of a crash.
-    cut: bool,
+    /// (broker, gap before it in ms, the fault, how long it lasts in ms).
+    faults: Vec<(u32, u64, BrokerFault, u64)>,
     acks: &'static str,
+}
+
+fn broker_fault() -> impl Strategy<Value = BrokerFault> {
+    prop_oneof![
+        any::<bool>().prop_map(|restart| BrokerFault::Crash { restart }),
+        any::<bool>().prop_map(|restart| BrokerFault::Shutdown { restart }),
+        Just(BrokerFault::Cut),
+    ]
 }
 
 fn broker_crash_case(acks: &'static str) -> impl Strategy<Value = BrokerCrashCase> {
@@ -375,21 +391,24 @@ fn broker_crash_case(acks: &'static str) -> impl Strategy<Value = BrokerCrashCas
         1..=3u32,
         1..=10u64,
         50..=2000u64,
-        1..=3u32,
-        0..=1500u64,
-        prop::option::of(1..=3000u64),
-        any::<bool>(),
+        prop::collection::vec((1..=3u32, 0..=1500u64, broker_fault(), 1..=3000u64), 1..=3),
     )
         .prop_map(
-            move |(partitions, latency, session_timeout_ms, broker, at, restart_after, cut)| {
+            move |(partitions, latency, session_timeout_ms, mut faults)| {
+                // Only the last fault may leave its broker down for good.
+                let last = faults.len() - 1;
+                for f in &mut faults[..last] {
+                    if let BrokerFault::Crash { restart } | BrokerFault::Shutdown { restart } =
+                        &mut f.2
+                    {
+                        *restart = true;
+                    }
+                }
                 BrokerCrashCase {
                     partitions,
                     latency,
                     session_timeout_ms,
-                    broker,
-                    at,
-                    restart_after,
-                    cut,
+                    faults,
                     acks,
                 }
             },
@@ -398,26 +417,29 @@ fn broker_crash_case(acks: &'static str) -> impl Strategy<Value = BrokerCrashCas
 
 impl BrokerCrashCase {
     fn yaml(&self) -> String {
-        let restart = match self.restart_after {
-            Some(d) if !self.cut => format!(
-                "  - {{ at_ms: {}, restart: broker-{} }}\n",
-                self.at + d,
-                self.broker
-            ),
-            _ => String::new(),
-        };
-        let fault = if self.cut {
-            format!(
-                "isolate_broker: broker-{}, for_ms: {}",
-                self.broker,
-                self.restart_after.unwrap_or(5000)
-            )
-        } else {
-            format!("crash: broker-{}", self.broker)
-        };
+        let mut faults = String::new();
+        let mut at = 0;
+        for &(broker, gap, fault, lasts) in &self.faults {
+            at += gap;
+            let line = match fault {
+                BrokerFault::Cut => format!("isolate_broker: broker-{broker}, for_ms: {lasts}"),
+                BrokerFault::Crash { .. } => format!("crash: broker-{broker}"),
+                BrokerFault::Shutdown { .. } => format!("shutdown: broker-{broker}"),
+            };
+            faults.push_str(&format!("  - {{ at_ms: {at}, {line} }}\n"));
+            if let BrokerFault::Crash { restart: true } | BrokerFault::Shutdown { restart: true } =
+                fault
+            {
+                faults.push_str(&format!(
+                    "  - {{ at_ms: {}, restart: broker-{broker} }}\n",
+                    at + lasts
+                ));
+            }
+            at += lasts;
+        }
         format!(
             r#"name: broker-crash
-title: one broker crash against three replicas
+title: broker faults one at a time against three replicas
 cluster: {{ brokers: 3, network: {{ latency_ms: {} }}, config: {{ group.initial.rebalance.delay.ms: 0, broker.session.timeout.ms: {} }} }}
 topics: [ {{ name: t, partitions: {}, replication_factor: 3, config: {{ min.insync.replicas: 2 }} }} ]
 producers:
@@ -425,10 +447,9 @@ producers:
 consumer_groups:
   - {{ name: g, topics: [t], config: {{ auto.offset.reset: earliest }} }}
 faults:
-  - {{ at_ms: {}, {fault} }}
-{restart}run: {{ until_ms: 20000 }}
+{faults}run: {{ until_ms: 30000 }}
 "#,
-            self.latency, self.session_timeout_ms, self.partitions, self.acks, self.at
+            self.latency, self.session_timeout_ms, self.partitions, self.acks
         )
     }
 }
@@ -480,10 +501,10 @@ fn final_logs(trace: &Recorder) -> std::collections::BTreeSet<u32> {
 proptest! {
     #![proptest_config(config())]
 
-    /// acks=all, replication factor 3, min.insync.replicas 2, no unclean election: no
-    /// single broker crash (with or without a restart) or network partition of one broker
-    /// (`isolate_broker`), at any time, loses an acknowledged record, and the checker
-    /// reports no loss.
+    /// acks=all, replication factor 3, min.insync.replicas 2, no unclean election: broker
+    /// faults one at a time (crashes and controlled shutdowns, with or without a restart,
+    /// and network partitions of one broker, `isolate_broker`), at any times, lose no
+    /// acknowledged record, and the checker reports no loss.
     #[test]
     fn acks_all_with_three_replicas_never_loses_an_acknowledged_record(case in broker_crash_case("all")) {
         let text = case.yaml();

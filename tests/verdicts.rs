@@ -1180,3 +1180,38 @@ fn a_late_second_copy_is_a_log_duplicate_not_a_log_reorder() {
         "the consumer still sees it"
     );
 }
+
+/// A controlled shutdown moves leadership first: the acks=all writes the old leader held
+/// are answered NotLeaderOrFollower and retried after retry.backoff.ms, so all ten are
+/// acknowledged within a few round trips instead of after request.timeout.ms (30 s).
+#[test]
+fn a_controlled_shutdown_answers_the_writes_it_held() {
+    use kafkasim::trace::{Kind, Recorder};
+    let sc = scenario::parse(&case("controlled-shutdown-answers-held-writes")).expect("loads");
+    let mut rec = Recorder::default();
+    let (_, v) = kafkasim::simulate_with(&sc, sc.seed, &mut rec);
+    assert_eq!(v.totals.get(Counter::Acked), 10);
+    let last_ack = rec
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::Ack { .. }))
+        .map(|e| e.at.ms())
+        .max()
+        .expect("acks");
+    assert!(last_ack < 1_000, "last ack at t={last_ack}");
+}
+
+/// A loss's cause names what ended the appender's leadership first: here the crash
+/// (t=31), not the cut that began later (t=100) while it was down.
+#[test]
+fn a_cut_after_the_crash_is_not_the_cause_of_the_loss() {
+    let v = run(&case("crash-then-cut"));
+    assert_eq!(v.totals.get(Counter::AckedLost), 1);
+    let why = causes(&v, AnomalyKind::AckedLost);
+    assert!(
+        why[0].contains("its followers had not copied it before its leader went down"),
+        "{}",
+        why[0]
+    );
+    assert!(!why[0].contains("cut off"), "{}", why[0]);
+}

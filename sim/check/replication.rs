@@ -28,6 +28,8 @@ pub struct Replication {
     appended_by: Vec<u32>,
     /// Per broker: since when it has been cut off from the other brokers (`isolate_broker`).
     cut_since: std::collections::BTreeMap<u32, Time>,
+    /// Per broker: since when it has been down (crashed or shut down).
+    down_since: std::collections::BTreeMap<u32, Time>,
     /// Events a truncation removed before they were acknowledged, with the truncation's
     /// (time, partition, new log end): an acknowledgement that arrives later (the old
     /// leader answered before it went down) is a loss too.
@@ -112,6 +114,7 @@ impl Property for Replication {
             // A leader that goes down leaves its partitions without a live leader until the
             // controller elects another, or it comes back before being fenced.
             Kind::BrokerDown { broker, .. } => {
+                self.down_since.entry(broker).or_insert(ev.at);
                 for (p, l) in self.leader.iter().enumerate() {
                     if *l == Some(broker) {
                         self.offline_since[p].get_or_insert(ev.at);
@@ -119,6 +122,7 @@ impl Property for Replication {
                 }
             }
             Kind::BrokerUp { broker } => {
+                self.down_since.remove(&broker);
                 for (p, l) in self.leader.iter().enumerate() {
                     if *l == Some(broker) {
                         if let Some(since) = self.offline_since[p].take() {
@@ -223,17 +227,26 @@ fn loss_cause(
             "an out-of-sync replica elected because unclean.leader.election.enable allowed it"
                 .to_string(),
         ),
-        Some((_, b, false)) => (
-            format!("broker-{}", b + 1),
-            match r.cut_since.get(&appender) {
+        Some((_, b, false)) => {
+            // Whichever ended the appender's leadership first: the cut or its going down.
+            let down = r.down_since.get(&appender);
+            let cut = r
+                .cut_since
+                .get(&appender)
+                .filter(|&&cut| down.is_none_or(|&down| cut < down));
+            let why = match cut {
                 Some(t) => format!(
                     "broker-{} had been cut off from its followers and the controller since t={t}ms, so they could not copy it, and it went on leading until it was fenced",
                     appender + 1
                 ),
                 None => "its followers had not copied it before its leader went down".to_string(),
-            },
+            };
+            (format!("broker-{}", b + 1), why)
+        }
+        None => (
+            "a new leader".to_string(),
+            "the new leader lacked it".to_string(),
         ),
-        None => ("a new leader".to_string(), "the new leader lacked it".to_string()),
     };
     format!(
         "{} was acknowledged to {} at t={acked_at}ms (acks={}) after broker-{} appended it, and lost at t={at}ms when {leader} became leader of {} without it ({why}): the partition's log now ends at offset {to}",

@@ -141,6 +141,11 @@ struct ReplicaState {
     last_fetch: Time,
     /// This follower's fetch parked at the leader: its id and when it was sent.
     parked: Option<(u32, Time)>,
+    /// Its log was compared with the leader's whole log since its fetch loop last
+    /// (re)started. Kafka finds a follower's divergence by leader epoch (KIP-320) on its
+    /// first fetch from a leader; kafkasim compares the records then, and afterwards only
+    /// the last one, since a follower appends only what its leader sends it.
+    verified: bool,
 }
 
 impl Replicas {
@@ -177,6 +182,9 @@ pub struct Cluster {
     replica_wait_ms: u64,
     replica_socket_timeout_ms: u64,
     replica_backoff_ms: u64,
+    /// Two network latencies and replica.fetch.wait.max.ms can add up to
+    /// replica.socket.timeout.ms: every fetch arms its timeout.
+    slow_links: bool,
     /// Any partition with more than one replica: only then are high watermark rows traced.
     replicated: bool,
 }
@@ -230,6 +238,8 @@ impl Cluster {
             replica_wait_ms: sc.cluster.replica_fetch_wait_max_ms,
             replica_socket_timeout_ms: sc.cluster.replica_socket_timeout_ms,
             replica_backoff_ms: sc.cluster.replica_fetch_backoff_ms,
+            slow_links: 2 * sc.cluster.latency_max_ms + sc.cluster.replica_fetch_wait_max_ms
+                >= sc.cluster.replica_socket_timeout_ms,
         }
     }
 
@@ -378,9 +388,10 @@ impl Cluster {
         }
     }
 
-    /// The network lost a replica fetch or its answer (a cut link, a `messages:` drop):
-    /// the follower gives the fetch up replica.socket.timeout.ms after sending it.
-    pub fn on_lost(&mut self, msg: &Msg, out: &mut Out) {
+    /// The network lost a replica fetch or its answer (a cut link, a `messages:` drop),
+    /// or delays it (a `messages:` delay): the follower gives the fetch up
+    /// replica.socket.timeout.ms after sending it, unless the answer comes first.
+    pub fn on_lost_or_late(&mut self, msg: &Msg, out: &mut Out) {
         let (part, replica, fetch_id, sent_at) = match msg {
             Msg::ReplicaFetch(f) => (f.part, f.replica, f.fetch_id, f.sent_at),
             Msg::ReplicaFetchResponse(r) => (r.part, r.replica, r.fetch_id, r.sent_at),
@@ -443,6 +454,20 @@ impl Cluster {
         if std::mem::take(&mut state.timer_set) {
             out.cancel_timer(replicate_key(part, r));
         }
+        // With links this slow the answer may come after replica.socket.timeout.ms even on
+        // a healthy network: the timeout is armed now, not only when a fault touches it.
+        if self.slow_links {
+            state.timer_set = true;
+            out.set_timer(
+                replicate_key(part, r),
+                self.replica_socket_timeout_ms,
+                Timer::ReplicaFetchTimeout {
+                    part,
+                    replica: r as u32,
+                    fetch_id,
+                },
+            );
+        }
         out.send_as(
             Endpoint::Broker(p.brokers[r]),
             Endpoint::Broker(p.brokers[l]),
@@ -460,7 +485,9 @@ impl Cluster {
     /// Follower `r` drops the fetch it has in flight (its leader changed, or it came back)
     /// and fetches again at once.
     fn refetch(&mut self, part: PartId, r: usize, out: &mut Out) {
-        self.parts[part.ix()].replicas[r].in_flight = None;
+        let state = &mut self.parts[part.ix()].replicas[r];
+        state.in_flight = None;
+        state.verified = false;
         self.fetch_from_leader(part, r, out);
     }
 
@@ -490,13 +517,19 @@ impl Cluster {
         // The follower's log is a prefix of its leader's except after an election; its
         // last record tells (a full comparison every fetch would cost the whole log).
         let last = Offset(f.fetch_offset.value().saturating_sub(1));
-        let diverged = f.fetch_offset > leader_end
-            || f.fetch_offset > Offset::ZERO && p.logs[r].get(last) != p.logs[l].get(last);
-        if diverged {
-            let at = p.logs[r].diverges_from(&p.logs[l]);
+        let at = if p.replicas[r].verified {
+            let diverged = f.fetch_offset > leader_end
+                || f.fetch_offset > Offset::ZERO && p.logs[r].get(last) != p.logs[l].get(last);
+            diverged.then(|| p.logs[r].diverges_from(&p.logs[l]))
+        } else {
+            Some(p.logs[r].diverges_from(&p.logs[l])).filter(|&at| at < f.fetch_offset)
+        };
+        self.parts[part.ix()].replicas[r].verified = true;
+        if let Some(at) = at {
             self.answer_replica(part, r, f.fetch_id, f.sent_at, Some(at), out);
             return;
         }
+        let p = &self.parts[part.ix()];
         let now = out.now;
         let follower_broker = p.brokers[r];
         let leader_cut = self.brokers[p.brokers[l] as usize].cut;
@@ -550,8 +583,10 @@ impl Cluster {
         out: &mut Out,
     ) {
         let p = &mut self.parts[part.ix()];
-        let l = p.leader.expect("a leader answers");
         p.replicas[r].parked = None;
+        let Some(l) = p.leader else {
+            unreachable!("a fetch is parked only at a leader, and forgotten when it goes");
+        };
         let records = match diverging_at {
             Some(_) => Vec::new(),
             None => p.logs[l]
@@ -682,9 +717,14 @@ impl Cluster {
         match control {
             BrokerControl::Crash | BrokerControl::Shutdown if self.brokers[b].up => {
                 let clean = control == BrokerControl::Shutdown;
-                self.brokers[b].up = false;
                 out.trace(Kind::BrokerDown { broker, clean });
-                // Requests it held die with it: their clients time out.
+                if clean {
+                    // Controlled shutdown: leadership moves before the broker stops, so the
+                    // acks=all requests it held are answered NOT_LEADER_OR_FOLLOWER.
+                    self.fence(broker, out);
+                }
+                self.brokers[b].up = false;
+                // Requests it still held die with it: their clients time out.
                 let parts = &self.parts;
                 self.delayed.retain(|d| {
                     !d.waiting.iter().any(|&(i, _)| {
@@ -716,10 +756,7 @@ impl Cluster {
                         }
                     }
                 }
-                if clean {
-                    // Controlled shutdown: leadership moves before the broker stops.
-                    self.fence(broker, out);
-                } else {
+                if !clean {
                     out.set_timer(
                         FENCE | u64::from(broker),
                         self.session_timeout_ms,
@@ -728,12 +765,17 @@ impl Cluster {
                 }
             }
             BrokerControl::Restart if !self.brokers[b].up => {
+                // A broker that comes back cut off cannot register with the controller:
+                // it stays fenced, or is fenced when its session runs out.
+                let cut = self.brokers[b].cut;
                 self.brokers[b] = Broker {
                     up: true,
-                    cut: self.brokers[b].cut,
-                    fenced: false,
+                    cut,
+                    fenced: cut && self.brokers[b].fenced,
                 };
-                out.cancel_timer(FENCE | u64::from(broker));
+                if !cut {
+                    out.cancel_timer(FENCE | u64::from(broker));
+                }
                 out.trace(Kind::BrokerUp { broker });
                 for ix in 0..self.parts.len() {
                     let Some(r) = self.parts[ix].brokers.iter().position(|&x| x == broker) else {
@@ -834,9 +876,10 @@ impl Cluster {
     fn elect(&mut self, part: PartId, out: &mut Out) {
         let brokers = &self.brokers;
         let p = &self.parts[part.ix()];
+        // The controller elects only brokers it hears from: not one cut off from it.
         let live = |r: &usize| {
             let b = brokers[p.brokers[*r] as usize];
-            b.up && !b.fenced
+            b.up && !b.fenced && !b.cut
         };
         let clean = p.isr.iter().copied().find(|r| live(r));
         let choice = match clean {
@@ -846,8 +889,10 @@ impl Cluster {
         };
         let p = &mut self.parts[part.ix()];
         let Some((r, unclean)) = choice else {
-            if p.leader.is_some() {
-                p.leader = None;
+            p.leader = None;
+            // Fetches parked at the old leader die with its leadership.
+            for state in &mut p.replicas {
+                state.parked = None;
             }
             out.trace(Kind::LeaderChange {
                 part,
@@ -1548,7 +1593,7 @@ mod tests {
         c.start(&mut out);
         let (_, _, lost) = out.sends_as.pop().expect("a fetch");
         let mut timers = Out::at(Time(8));
-        c.on_lost(&lost, &mut timers);
+        c.on_lost_or_late(&lost, &mut timers);
         let set: Vec<(Time, Timer)> = timers
             .timers
             .iter()

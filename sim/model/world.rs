@@ -182,7 +182,8 @@ pub struct World<'s, K: TraceSink> {
     produced_copies: u64,
     /// Open `messages:` windows: (fault index, kind, rule), in the order they opened.
     message_rules: Vec<(usize, MessageKind, MessageRule)>,
-    /// Replica fetches and answers lost since the last handler, for the cluster.
+    /// Replica fetches and answers lost or delayed since the last handler, for the
+    /// cluster (their followers' fetch timeouts).
     lost_replica: Vec<Msg>,
 }
 
@@ -567,10 +568,10 @@ impl<'s, K: TraceSink> World<'s, K> {
         self.settle_lost_replica_messages();
     }
 
-    /// Hands the replica messages the network lost to the cluster.
+    /// Hands the replica messages the network lost or delayed to the cluster.
     fn settle_lost_replica_messages(&mut self) {
         while let Some(msg) = self.lost_replica.pop() {
-            self.dispatch(Who::Cluster, |w, out| w.cluster.on_lost(&msg, out));
+            self.dispatch(Who::Cluster, |w, out| w.cluster.on_lost_or_late(&msg, out));
         }
     }
 
@@ -619,7 +620,12 @@ impl<'s, K: TraceSink> World<'s, K> {
                 self.lost(now, from, msg);
                 return;
             }
-            Some(MessageRule::Delay(ms)) => ms,
+            Some(MessageRule::Delay(ms)) => {
+                if matches!(msg, Msg::ReplicaFetch(_) | Msg::ReplicaFetchResponse(_)) {
+                    self.lost_replica.push(msg.clone());
+                }
+                ms
+            }
             None => 0,
         };
         if let Some((path, at)) = self.net.send_after(now, from, to, msg, extra_ms) {

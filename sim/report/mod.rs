@@ -322,7 +322,7 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                     SendError::InvalidProducerEpoch =>
                         "InvalidProducerEpoch (the batch is from an older epoch)",
                     SendError::NotLeaderOrFollower =>
-                        "NotLeaderOrFollower (the partition has no live leader)",
+                        "NotLeaderOrFollower (the partition's leader moved or is down)",
                     SendError::NotEnoughReplicas =>
                         "NotEnoughReplicas (the ISR is smaller than min.insync.replicas)",
                     SendError::ConnectionRefused =>

@@ -1057,6 +1057,7 @@ impl Validator {
                 limits::TIME_MS,
                 "broker.session.timeout.ms",
             );
+            let before = self.problems.len();
             spec.replica_lag_time_max_ms = self.opt(
                 &c.replica_lag_time_max_ms,
                 spec.replica_lag_time_max_ms,
@@ -1083,11 +1084,14 @@ impl Validator {
             spec.replica_fetch_backoff_ms = self.opt(
                 &c.replica_fetch_backoff_ms,
                 spec.replica_fetch_backoff_ms,
-                0,
+                // 0 with latency_ms 0 would let a follower retry a crashed leader within
+                // one instant forever.
+                1,
                 limits::TIME_MS,
                 "replica.fetch.backoff.ms",
             );
-            // KafkaConfig.validateValues: both bounds on replica.fetch.wait.max.ms.
+            // KafkaConfig.validateValues: both bounds on replica.fetch.wait.max.ms, checked
+            // only when the three values are valid themselves.
             let wait = spec.replica_fetch_wait_max_ms;
             let blame = c
                 .replica_fetch_wait_max_ms
@@ -1095,22 +1099,26 @@ impl Validator {
                 .map(|s| s.referenced)
                 .or(c.replica_socket_timeout_ms.as_ref().map(|s| s.referenced))
                 .or(c.replica_lag_time_max_ms.as_ref().map(|s| s.referenced));
-            let problem = if wait > spec.replica_socket_timeout_ms {
-                Some(format!(
-                    "replica.socket.timeout.ms ({} ms) should always be at least replica.fetch.wait.max.ms ({wait} ms) to prevent unnecessary socket timeouts, as Kafka requires",
-                    spec.replica_socket_timeout_ms
-                ))
-            } else if wait > spec.replica_lag_time_max_ms {
-                Some(format!(
-                    "replica.fetch.wait.max.ms ({wait} ms) should always be at most replica.lag.time.max.ms ({} ms) to prevent frequent changes in ISR, as Kafka requires",
-                    spec.replica_lag_time_max_ms
-                ))
-            } else {
-                None
-            };
-            if let (Some(problem), Some(referenced)) = (problem, blame) {
+            let mut problems = Vec::new();
+            if self.problems.len() == before {
+                if wait > spec.replica_socket_timeout_ms {
+                    problems.push(format!(
+                        "replica.socket.timeout.ms ({} ms) should always be at least replica.fetch.wait.max.ms ({wait} ms) to prevent unnecessary socket timeouts, as Kafka requires",
+                        spec.replica_socket_timeout_ms
+                    ));
+                }
+                if wait > spec.replica_lag_time_max_ms {
+                    problems.push(format!(
+                        "replica.fetch.wait.max.ms ({wait} ms) should always be at most replica.lag.time.max.ms ({} ms) to prevent frequent changes in ISR, as Kafka requires",
+                        spec.replica_lag_time_max_ms
+                    ));
+                }
+            }
+            if let Some(referenced) = blame {
                 let (l, c) = at(&referenced);
-                self.problems.push(Diagnostic::new(l, c, problem));
+                for problem in problems {
+                    self.problems.push(Diagnostic::new(l, c, problem));
+                }
             }
         }
         spec
