@@ -109,6 +109,7 @@ impl Strategy {
 pub struct Transfer {
     /// Index into the `topics` given to [`rebalance`].
     pub topic: usize,
+    /// The partition number within that topic.
     pub partition: u32,
     /// Indices into the members of its previous owner: one member, or several when members
     /// of the same generation all claimed it (then none of them keeps it). In input order.
@@ -117,7 +118,9 @@ pub struct Transfer {
     pub to: usize,
 }
 
-/// The outcome of one rebalance.
+/// The outcome of one rebalance: what the group leader sends back in `SyncGroup`
+/// (`ConsumerPartitionAssignor.GroupAssignment`), plus the sticky assignors' record of what
+/// moves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rebalance {
     /// The strategy's protocol.
@@ -156,6 +159,11 @@ impl Rebalance {
 
 /// Runs `strategy` over `members`: the assignment handed out in this rebalance and the
 /// partitions that change owner.
+///
+/// Follows `RangeAssignor.assign`, `RoundRobinAssignor.assign`,
+/// `AbstractStickyAssignor.assignPartitions` (both sticky assignors) and, for
+/// `cooperative-sticky`, `CooperativeStickyAssignor.adjustAssignment`. Shape: `assignment`
+/// has one list per member, in the order of `members`, of (index into `topics`, partition).
 ///
 /// `topics`: (name, partition count), any order; names are expected to be unique, as in
 /// cluster metadata (a repeated name uses its first entry). Member ids are expected to be
