@@ -1,15 +1,21 @@
-//! Kafka's classic client-side partition assignors, `RangeAssignor` and `RoundRobinAssignor`, under the eager protocol.
+//! Kafka's classic client-side partition assignors: `RangeAssignor`, `RoundRobinAssignor`,
+//! `StickyAssignor` and `CooperativeStickyAssignor` (the last two in `assignor/sticky.rs`).
 //!
 //! The group leader in a real consumer group runs one of these over every member's subscription
-//! after each rebalance. Both are deterministic given the member ordering, which is why the
-//! ordering rules of `AbstractPartitionAssignor.MemberInfo` are reproduced exactly here (see
-//! SEMANTICS.md §2). Rack-aware range assignment is not modelled: it only matters when both
-//! consumer and replica racks are known, and the simulator has no racks.
+//! after each rebalance. All are deterministic given the member ordering, which is why the
+//! ordering rules of `AbstractPartitionAssignor.MemberInfo` are reproduced exactly here, and the
+//! sticky assignors' Java `HashMap` order too (see SEMANTICS.md §2). Rack-aware assignment is
+//! not modelled: it only matters when both consumer and replica racks are known, and the
+//! simulator has no racks. What is not here: the group protocol that carries owned partitions
+//! and generations between rebalances (the coordinator in `model/coordinator.rs`).
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-/// One member's `JoinGroup` subscription, as the group leader sees it.
+mod sticky;
+
+/// One member's `JoinGroup` subscription, as the group leader sees it
+/// (`ConsumerPartitionAssignor.Subscription`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
     /// The broker-assigned `member.id`.
@@ -19,6 +25,12 @@ pub struct Subscription {
     /// Subscribed topic names. Order and duplicates do not matter; names that are not in the
     /// topic metadata are ignored, as Kafka ignores topics it has no metadata for.
     pub topics: Vec<String>,
+    /// `ownedPartitions`: (topic name, partition) pairs the member held before this
+    /// rebalance. Only the sticky assignors read it; range and roundrobin ignore it.
+    pub owned: Vec<(String, u32)>,
+    /// The generation the member last joined in; `None` means it has none (Kafka's -1).
+    /// Only the sticky assignors read it.
+    pub generation: Option<i32>,
 }
 
 /// Which classic assignor the group uses (`partition.assignment.strategy`).
@@ -28,14 +40,160 @@ pub enum Strategy {
     Range,
     /// `RoundRobinAssignor`: all partitions are dealt one by one around the sorted members.
     RoundRobin,
+    /// `StickyAssignor`: balanced first, then as few moves as possible; eager protocol.
+    Sticky,
+    /// `CooperativeStickyAssignor`: the sticky assignment, but a partition that changes owner
+    /// is withheld for one rebalance while its old owner revokes it.
+    CooperativeSticky,
+}
+
+/// How members give up partitions (`ConsumerPartitionAssignor.RebalanceProtocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebalanceProtocol {
+    /// Every member revokes everything before it rejoins.
+    Eager,
+    /// Members keep what they own; only partitions that move are revoked, and a moved
+    /// partition reaches its new owner one rebalance later.
+    Cooperative,
 }
 
 impl Strategy {
+    /// Every strategy, in the order `kafkasim assign --help` lists them.
+    pub const ALL: [Strategy; 4] = [
+        Strategy::Range,
+        Strategy::RoundRobin,
+        Strategy::Sticky,
+        Strategy::CooperativeSticky,
+    ];
+
     /// The protocol name the Java client advertises for this assignor in `JoinGroup`.
     pub fn kafka_name(&self) -> &'static str {
         match self {
             Strategy::Range => "range",
             Strategy::RoundRobin => "roundrobin",
+            Strategy::Sticky => "sticky",
+            Strategy::CooperativeSticky => "cooperative-sticky",
+        }
+    }
+
+    /// The strategy a client advertises as `name`, if kafkasim has it.
+    pub fn from_kafka_name(name: &str) -> Option<Strategy> {
+        Strategy::ALL.into_iter().find(|s| s.kafka_name() == name)
+    }
+
+    /// The Kafka class this strategy follows.
+    pub fn kafka_class(&self) -> &'static str {
+        match self {
+            Strategy::Range => "org.apache.kafka.clients.consumer.RangeAssignor",
+            Strategy::RoundRobin => "org.apache.kafka.clients.consumer.RoundRobinAssignor",
+            Strategy::Sticky => "org.apache.kafka.clients.consumer.StickyAssignor",
+            Strategy::CooperativeSticky => {
+                "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"
+            }
+        }
+    }
+
+    /// The protocol the assignor is used with: cooperative only for `cooperative-sticky`
+    /// (which also supports eager, as a fallback Kafka uses while upgrading a group).
+    pub fn rebalance_protocol(&self) -> RebalanceProtocol {
+        match self {
+            Strategy::CooperativeSticky => RebalanceProtocol::Cooperative,
+            _ => RebalanceProtocol::Eager,
+        }
+    }
+}
+
+/// A partition that changes owner in this rebalance (an entry of Kafka's
+/// `partitionsTransferringOwnership`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// Index into the `topics` given to [`rebalance`].
+    pub topic: usize,
+    /// The partition number within that topic.
+    pub partition: u32,
+    /// Indices into the members of its previous owner: one member, or several when members
+    /// of the same generation all claimed it (then none of them keeps it). In input order.
+    pub from: Vec<usize>,
+    /// Index into the members of its new owner.
+    pub to: usize,
+}
+
+/// The outcome of one rebalance: what the group leader sends back in `SyncGroup`
+/// (`ConsumerPartitionAssignor.GroupAssignment`), plus the sticky assignors' record of what
+/// moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebalance {
+    /// The strategy's protocol.
+    pub protocol: RebalanceProtocol,
+    /// For each member in input order, the (topic index, partition) pairs it is given in this
+    /// rebalance, in Kafka's list order. Under the cooperative protocol the `transferring`
+    /// partitions are not in it.
+    pub assignment: Vec<Vec<(usize, u32)>>,
+    /// The partitions that change owner, in topic-name-then-partition order. Only the sticky
+    /// assignors compute it (as Kafka's `AbstractStickyAssignor` does); empty for range and
+    /// roundrobin. Under the eager protocol each is in its new owner's `assignment`.
+    pub transferring: Vec<Transfer>,
+}
+
+impl Rebalance {
+    /// The partitions nobody gets in this rebalance: the transferring ones under the
+    /// cooperative protocol (`CooperativeStickyAssignor.adjustAssignment`), none under eager.
+    /// Their old owners revoke them and rejoin, and the next rebalance hands them out.
+    pub fn withheld(&self) -> &[Transfer] {
+        match self.protocol {
+            RebalanceProtocol::Cooperative => &self.transferring,
+            RebalanceProtocol::Eager => &[],
+        }
+    }
+
+    /// The assignment the group is heading for: `assignment` plus each withheld partition
+    /// appended to its new owner's list. Equal to `assignment` under the eager protocol.
+    pub fn target(&self) -> Vec<Vec<(usize, u32)>> {
+        let mut target = self.assignment.clone();
+        for t in self.withheld() {
+            target[t.to].push((t.topic, t.partition));
+        }
+        target
+    }
+}
+
+/// Runs `strategy` over `members`: the assignment handed out in this rebalance and the
+/// partitions that change owner.
+///
+/// Follows `RangeAssignor.assign`, `RoundRobinAssignor.assign`,
+/// `AbstractStickyAssignor.assignPartitions` (both sticky assignors) and, for
+/// `cooperative-sticky`, `CooperativeStickyAssignor.adjustAssignment`. Shape: `assignment`
+/// has one list per member, in the order of `members`, of (index into `topics`, partition).
+///
+/// `topics`: (name, partition count), any order; names are expected to be unique, as in
+/// cluster metadata (a repeated name uses its first entry). Member ids are expected to be
+/// unique, as the coordinator makes them. Range and roundrobin do not depend on the order of
+/// `members`; the sticky ones use it only to order member ids that share a Java `HashMap`
+/// bucket (see `sticky::java_hash_order`).
+pub fn rebalance(
+    strategy: Strategy,
+    topics: &[(&str, u32)],
+    members: &[Subscription],
+) -> Rebalance {
+    let protocol = strategy.rebalance_protocol();
+    match strategy {
+        Strategy::Range | Strategy::RoundRobin => Rebalance {
+            protocol,
+            assignment: assign_classic(strategy, topics, members),
+            transferring: Vec::new(),
+        },
+        Strategy::Sticky | Strategy::CooperativeSticky => {
+            let (mut assignment, transferring) = sticky::assign(topics, members);
+            if protocol == RebalanceProtocol::Cooperative {
+                for t in &transferring {
+                    assignment[t.to].retain(|&x| x != (t.topic, t.partition));
+                }
+            }
+            Rebalance {
+                protocol,
+                assignment,
+                transferring,
+            }
         }
     }
 }
@@ -50,7 +208,20 @@ impl Strategy {
 /// The result does not depend on the order of `members` or `topics`, because Kafka sorts both
 /// before assigning. Topic names are expected to be unique, as in cluster metadata; if one
 /// repeats, only its first entry is used. Topics nobody subscribes to are left unassigned.
+///
+/// For the sticky strategies this is [`rebalance`]'s `assignment`: what members get in this
+/// rebalance (for `cooperative-sticky`, without the partitions still being revoked), in
+/// Kafka's list order (kept partitions first).
 pub fn assign(
+    strategy: Strategy,
+    topics: &[(&str, u32)],
+    members: &[Subscription],
+) -> Vec<Vec<(usize, u32)>> {
+    rebalance(strategy, topics, members).assignment
+}
+
+/// Range and roundrobin, which read neither `owned` nor `generation`.
+fn assign_classic(
     strategy: Strategy,
     topics: &[(&str, u32)],
     members: &[Subscription],
@@ -110,6 +281,9 @@ pub fn assign(
                 }
             }
         }
+        Strategy::Sticky | Strategy::CooperativeSticky => {
+            unreachable!("rebalance sends the sticky strategies to sticky::assign")
+        }
     }
     assignment
 }
@@ -165,6 +339,8 @@ mod tests {
             member_id: id.to_owned(),
             group_instance_id: instance.map(str::to_owned),
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+            owned: Vec::new(),
+            generation: None,
         }
     }
 
@@ -172,6 +348,15 @@ mod tests {
     fn kafka_names_match_the_java_protocol_names() {
         assert_eq!(Strategy::Range.kafka_name(), "range");
         assert_eq!(Strategy::RoundRobin.kafka_name(), "roundrobin");
+        assert_eq!(Strategy::Sticky.kafka_name(), "sticky");
+        assert_eq!(
+            Strategy::CooperativeSticky.kafka_name(),
+            "cooperative-sticky"
+        );
+        for s in Strategy::ALL {
+            assert_eq!(Strategy::from_kafka_name(s.kafka_name()), Some(s));
+        }
+        assert_eq!(Strategy::from_kafka_name("Range"), None);
     }
 
     #[test]
@@ -226,8 +411,46 @@ mod tests {
     }
 
     #[test]
+    fn cooperative_sticky_withholds_a_moving_partition_for_one_rebalance() {
+        // testAddRemoveConsumerOneTopic, step 2: consumer2 joins a group where consumer1 owns
+        // all three partitions; topic-2 moves, so round 1 gives it to nobody.
+        let mut c1 = member("consumer1", None, &["topic"]);
+        c1.owned = (0..3).map(|p| ("topic".to_owned(), p)).collect();
+        c1.generation = Some(1);
+        let c2 = member("consumer2", None, &["topic"]);
+        let members = [c1, c2];
+        let eager = rebalance(Strategy::Sticky, &[("topic", 3)], &members);
+        assert_eq!(eager.assignment, vec![vec![(0, 0), (0, 1)], vec![(0, 2)]]);
+        assert!(eager.withheld().is_empty());
+        let coop = rebalance(Strategy::CooperativeSticky, &[("topic", 3)], &members);
+        assert_eq!(coop.assignment, vec![vec![(0, 0), (0, 1)], vec![]]);
+        let moving = Transfer {
+            topic: 0,
+            partition: 2,
+            from: vec![0],
+            to: 1,
+        };
+        assert_eq!(coop.withheld(), std::slice::from_ref(&moving));
+        assert_eq!(eager.transferring, vec![moving]);
+        assert_eq!(coop.target(), eager.assignment);
+        assert_eq!(
+            Strategy::CooperativeSticky.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        assert_eq!(
+            Strategy::Sticky.rebalance_protocol(),
+            RebalanceProtocol::Eager
+        );
+    }
+
+    #[test]
     fn no_members_means_no_assignment() {
-        assert!(assign(Strategy::RoundRobin, &[("t", 3)], &[]).is_empty());
+        for strategy in Strategy::ALL {
+            assert!(
+                assign(strategy, &[("t", 3)], &[]).is_empty(),
+                "{strategy:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The `kafkasim` command line: run a scenario, check a folder of them, show partitions,
-//! list the embedded lessons, measure the simulator (`bench`). Exit codes: 0 all expectations hold, 1 one fails,
+//! show a group's assignment (`assign`), list the embedded lessons, measure the simulator
+//! (`bench`). Exit codes: 0 all expectations hold, 1 one fails,
 //! 2 the input is unusable (with `FILE:LINE:COL: message` and a snippet).
 
 use clap::{Parser, Subcommand, ValueEnum};
+use kafkasim::assignor::{self, Strategy, Subscription};
 use kafkasim::partitioner::PartitionerKind;
 use kafkasim::{bench, diag, lessons, report, scenario, simulate, simulate_with};
 use std::io::Write;
@@ -74,6 +76,32 @@ enum Command {
         partitioner: String,
         #[arg(required = true)]
         keys: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show how a consumer group's assignor spreads the partitions over its members.
+    Assign {
+        /// The assignor, as the Java client names it: range, roundrobin, sticky or
+        /// cooperative-sticky.
+        #[arg(long, value_name = "NAME")]
+        strategy: String,
+        /// A topic and its partition count, e.g. orders=6; repeat for more topics.
+        #[arg(long = "topic", value_name = "T=PARTITIONS", required = true)]
+        topics: Vec<String>,
+        /// A member and the topics it subscribes to, e.g. c1=orders,payments; repeat for more.
+        #[arg(long = "member", value_name = "ID=TOPIC[,TOPIC...]", required = true)]
+        members: Vec<String>,
+        /// The partitions a member owned before this rebalance, e.g. c1=orders-0,orders-3
+        /// (read by the sticky assignors).
+        #[arg(long = "owned", value_name = "ID=T-P[,T-P...]")]
+        owned: Vec<String>,
+        /// The generation a member last joined in (default: none, Kafka's -1; read by the
+        /// sticky assignors).
+        #[arg(long = "generation", value_name = "ID=N")]
+        generations: Vec<String>,
+        /// A static member's group.instance.id (read by range and roundrobin).
+        #[arg(long = "instance", value_name = "ID=INSTANCE")]
+        instances: Vec<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -166,6 +194,31 @@ fn main() -> ExitCode {
             // clap accepted only the names of PartitionerKind::ALL.
             let kind = PartitionerKind::from_name(&partitioner).unwrap_or(PartitionerKind::Java);
             partition(partitions, kind, &keys, format)
+        }
+        Some(Command::Assign {
+            strategy,
+            topics,
+            members,
+            owned,
+            generations,
+            instances,
+            format,
+        }) => {
+            let flags = AssignFlags {
+                strategy,
+                topics,
+                members,
+                owned,
+                generations,
+                instances,
+            };
+            match assign_input(&flags) {
+                Ok(input) => assign_command(&input, format),
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Some(Command::List) => {
             for l in lessons::LESSONS {
@@ -548,6 +601,337 @@ fn partition(partitions: u32, kind: PartitionerKind, keys: &[String], format: Fo
             }
             j.close_array();
             sayln!("{}", j.finish());
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `kafkasim assign`'s flags as given, each a list of `KEY=VALUE` strings.
+struct AssignFlags {
+    strategy: String,
+    topics: Vec<String>,
+    members: Vec<String>,
+    owned: Vec<String>,
+    generations: Vec<String>,
+    instances: Vec<String>,
+}
+
+/// `kafkasim assign`'s input once checked.
+struct AssignInput {
+    strategy: Strategy,
+    topics: Vec<(String, u32)>,
+    members: Vec<Subscription>,
+}
+
+/// A topic, member or instance name may be this long (README, Limits: "Names").
+const NAME_CHARS: usize = 64;
+
+/// `--FLAG VALUE: message`, the value made safe to print.
+fn flag_error(flag: &str, value: &str, message: &str) -> String {
+    format!("--{flag} {}: {message}", diag::visible(value))
+}
+
+/// Splits `KEY=VALUE` at the first `=`.
+fn key_value<'a>(flag: &str, text: &'a str, shape: &str) -> Result<(&'a str, &'a str), String> {
+    text.split_once('=')
+        .ok_or_else(|| flag_error(flag, text, &format!("expected {shape}")))
+}
+
+/// A member, topic or instance name: 1 to 64 characters, none of them a space, a control
+/// character or one that changes how a terminal shows text.
+fn check_name(flag: &str, text: &str, name: &str, what: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err(flag_error(flag, text, &format!("the {what} is empty")));
+    }
+    if name.chars().count() > NAME_CHARS {
+        return Err(flag_error(
+            flag,
+            text,
+            &format!("a {what} may be at most {NAME_CHARS} characters"),
+        ));
+    }
+    if name
+        .chars()
+        .any(|c| c.is_whitespace() || !diag::terminal_safe(c))
+    {
+        return Err(flag_error(
+            flag,
+            text,
+            &format!("a {what} may not contain spaces or control characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `kafkasim assign`'s flags; the first problem is a one-line error naming the flag
+/// and the value.
+fn assign_input(f: &AssignFlags) -> Result<AssignInput, String> {
+    let strategy = Strategy::from_kafka_name(&f.strategy).ok_or_else(|| {
+        let names: Vec<&str> = Strategy::ALL.iter().map(|s| s.kafka_name()).collect();
+        flag_error(
+            "strategy",
+            &f.strategy,
+            &format!("unknown strategy; expected one of {}", names.join(", ")),
+        )
+    })?;
+    let topics = assign_topics(&f.topics)?;
+    let mut members: Vec<Subscription> = Vec::new();
+    for text in &f.members {
+        let (id, list) = key_value("member", text, "ID=TOPIC[,TOPIC...]")?;
+        check_name("member", text, id, "member id")?;
+        if members.iter().any(|m| m.member_id == id) {
+            return Err(flag_error("member", text, "this member is already given"));
+        }
+        if members.len() as u64 == scenario::limits::MEMBERS {
+            return Err(flag_error(
+                "member",
+                text,
+                &format!(
+                    "a group may have at most {} members",
+                    scenario::limits::MEMBERS
+                ),
+            ));
+        }
+        let mut subscribed = Vec::new();
+        for topic in list.split(',') {
+            if !topics.iter().any(|(t, _)| t == topic) {
+                return Err(flag_error(
+                    "member",
+                    text,
+                    &format!("no topic {:?} (give it with --topic)", diag::visible(topic)),
+                ));
+            }
+            subscribed.push(topic.to_owned());
+        }
+        members.push(Subscription {
+            member_id: id.to_owned(),
+            group_instance_id: None,
+            topics: subscribed,
+            owned: Vec::new(),
+            generation: None,
+        });
+    }
+    assign_member_details(f, &topics, &mut members)?;
+    Ok(AssignInput {
+        strategy,
+        topics,
+        members,
+    })
+}
+
+/// `--topic T=PARTITIONS`, within the scenario limits.
+fn assign_topics(given: &[String]) -> Result<Vec<(String, u32)>, String> {
+    let mut topics: Vec<(String, u32)> = Vec::new();
+    let mut total = 0u64;
+    for text in given {
+        let (name, count) = key_value("topic", text, "TOPIC=PARTITIONS")?;
+        check_name("topic", text, name, "topic name")?;
+        if topics.iter().any(|(t, _)| t == name) {
+            return Err(flag_error("topic", text, "this topic is already given"));
+        }
+        if topics.len() == scenario::limits::NAMES {
+            return Err(flag_error(
+                "topic",
+                text,
+                &format!("at most {} topics", scenario::limits::NAMES),
+            ));
+        }
+        let max = scenario::limits::PARTITIONS;
+        let count: u32 = match count.parse::<u64>() {
+            Ok(n) if (1..=max).contains(&n) => n as u32,
+            _ => {
+                return Err(flag_error(
+                    "topic",
+                    text,
+                    &format!("expected a partition count from 1 to {max}"),
+                ))
+            }
+        };
+        total += u64::from(count);
+        if total > scenario::limits::PARTITIONS_TOTAL {
+            return Err(flag_error(
+                "topic",
+                text,
+                &format!(
+                    "at most {} partitions over all topics",
+                    scenario::limits::PARTITIONS_TOTAL
+                ),
+            ));
+        }
+        topics.push((name.to_owned(), count));
+    }
+    Ok(topics)
+}
+
+/// `--owned`, `--generation` and `--instance`, each naming a member given with `--member`.
+fn assign_member_details(
+    f: &AssignFlags,
+    topics: &[(String, u32)],
+    members: &mut [Subscription],
+) -> Result<(), String> {
+    let ids: Vec<String> = members.iter().map(|m| m.member_id.clone()).collect();
+    let find = |flag: &str, text: &str, id: &str| -> Result<usize, String> {
+        ids.iter()
+            .position(|m| m == id)
+            .ok_or_else(|| flag_error(flag, text, "no such member (give it with --member)"))
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for text in &f.owned {
+        let (id, list) = key_value("owned", text, "ID=TOPIC-PARTITION[,TOPIC-PARTITION...]")?;
+        let m = find("owned", text, id)?;
+        if !seen.insert(m) {
+            return Err(flag_error(
+                "owned",
+                text,
+                "this member's --owned is already given",
+            ));
+        }
+        for part in list.split(',') {
+            let parsed = part
+                .rsplit_once('-')
+                .and_then(|(t, p)| Some((t, p.parse::<u32>().ok()?)));
+            let Some((topic, p)) = parsed else {
+                return Err(flag_error(
+                    "owned",
+                    text,
+                    &format!("expected TOPIC-PARTITION, got {:?}", diag::visible(part)),
+                ));
+            };
+            let Some((_, count)) = topics.iter().find(|(t, _)| t == topic) else {
+                return Err(flag_error(
+                    "owned",
+                    text,
+                    &format!("no topic {:?} (give it with --topic)", diag::visible(topic)),
+                ));
+            };
+            if p >= *count {
+                return Err(flag_error(
+                    "owned",
+                    text,
+                    &format!(
+                        "partition {p} is out of range: {} has partitions 0 to {}",
+                        diag::visible(topic),
+                        count - 1
+                    ),
+                ));
+            }
+            members[m].owned.push((topic.to_owned(), p));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for text in &f.generations {
+        let (id, n) = key_value("generation", text, "ID=N")?;
+        let m = find("generation", text, id)?;
+        if !seen.insert(m) {
+            return Err(flag_error(
+                "generation",
+                text,
+                "this member's generation is already given",
+            ));
+        }
+        members[m].generation = match n.parse::<i32>() {
+            Ok(-1) => None,
+            Ok(g) if g >= 0 => Some(g),
+            _ => {
+                return Err(flag_error(
+                    "generation",
+                    text,
+                    &format!("expected a generation from -1 (none) to {}", i32::MAX),
+                ))
+            }
+        };
+    }
+    for text in &f.instances {
+        let (id, instance) = key_value("instance", text, "ID=INSTANCE")?;
+        let m = find("instance", text, id)?;
+        check_name("instance", text, instance, "group.instance.id")?;
+        if members[m].group_instance_id.is_some() {
+            return Err(flag_error(
+                "instance",
+                text,
+                "this member's instance is already given",
+            ));
+        }
+        if members
+            .iter()
+            .any(|x| x.group_instance_id.as_deref() == Some(instance))
+        {
+            return Err(flag_error(
+                "instance",
+                text,
+                "another member already has this group.instance.id",
+            ));
+        }
+        members[m].group_instance_id = Some(instance.to_owned());
+    }
+    Ok(())
+}
+
+/// `kafkasim assign`: each member's partitions, sorted by member id; for cooperative-sticky,
+/// the partitions withheld until the next rebalance (text only: the JSON is exactly the map
+/// from member id to its partitions).
+fn assign_command(input: &AssignInput, format: Format) -> ExitCode {
+    let topic_refs: Vec<(&str, u32)> = input.topics.iter().map(|(t, n)| (t.as_str(), *n)).collect();
+    let result = assignor::rebalance(input.strategy, &topic_refs, &input.members);
+    // Topic by name, then partition by number, whatever order the assignor listed them in.
+    let mut by_member: std::collections::BTreeMap<&str, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for (m, parts) in input.members.iter().zip(&result.assignment) {
+        let mut parts: Vec<(&str, u32)> = parts
+            .iter()
+            .map(|&(t, p)| (input.topics[t].0.as_str(), p))
+            .collect();
+        parts.sort();
+        let names = parts.iter().map(|(t, p)| format!("{t}-{p}")).collect();
+        by_member.insert(m.member_id.as_str(), names);
+    }
+    match format {
+        Format::Json => match serde_json::to_string_pretty(&by_member) {
+            Ok(j) => sayln!("{j}"),
+            Err(e) => {
+                eprintln!("cannot write the JSON: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Format::Text => {
+            for (id, parts) in &by_member {
+                if parts.is_empty() {
+                    sayln!("{id}: (none)");
+                } else {
+                    sayln!("{id}: {}", parts.join(", "));
+                }
+            }
+            if input.strategy.rebalance_protocol() == assignor::RebalanceProtocol::Cooperative {
+                let withheld: Vec<String> = result
+                    .withheld()
+                    .iter()
+                    .map(|t| {
+                        let mut from: Vec<&str> = t
+                            .from
+                            .iter()
+                            .map(|&m| input.members[m].member_id.as_str())
+                            .collect();
+                        from.sort();
+                        // "a", "a and b", "a, b and c": the owners that all claimed it.
+                        let last = from.pop().unwrap_or("");
+                        let from = if from.is_empty() {
+                            last.to_owned()
+                        } else {
+                            format!("{} and {last}", from.join(", "))
+                        };
+                        format!(
+                            "{}-{} (from {from}, for {})",
+                            input.topics[t.topic].0, t.partition, input.members[t.to].member_id
+                        )
+                    })
+                    .collect();
+                let list = if withheld.is_empty() {
+                    "none".to_owned()
+                } else {
+                    withheld.join("; ")
+                };
+                sayln!("withheld until the next rebalance, while their owners revoke them: {list}");
+            }
         }
     }
     ExitCode::SUCCESS

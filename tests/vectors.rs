@@ -1,11 +1,12 @@
-//! Checks the partitioner and the classic assignors against the upstream test vectors in tests/vectors/.
+//! Checks the partitioner and the classic assignors (range, roundrobin, sticky,
+//! cooperative-sticky) against the upstream test vectors in tests/vectors/.
 //!
 //! The YAML files are copies of the Kafka, kafkajs and librdkafka vectors (with provenance), so a
 //! failure here means kafkasim places records or partitions differently from the real clients.
 
 use std::collections::BTreeMap;
 
-use kafkasim::assignor::{assign, Strategy, Subscription};
+use kafkasim::assignor::{assign, rebalance, Rebalance, Strategy, Subscription};
 use kafkasim::engine::Time;
 use kafkasim::model::partitioning::Partitioner;
 use kafkasim::partitioner::{
@@ -21,6 +22,7 @@ const PARTITIONER_VECTORS: &str = concat!(
     "/tests/vectors/partitioner.yaml"
 );
 const ASSIGNOR_VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/assignors.yaml");
+const STICKY_VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/sticky.yaml");
 
 #[derive(Deserialize)]
 struct PartitionerVectors {
@@ -384,6 +386,8 @@ fn assign_by_member(
             member_id: m.member.clone(),
             group_instance_id: m.instance.clone(),
             topics: m.topics.clone(),
+            owned: Vec::new(),
+            generation: None,
         })
         .collect();
     let result = assign(strategy, topics, &subscriptions);
@@ -641,4 +645,304 @@ fn idempotent_appends_match_unified_log_test_duplicate_appends() {
             (want, got) => panic!("{}: expected {want:?}, got {got:?}", step.note),
         }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StickyVectors {
+    sticky_assignor: Vec<StickyCase>,
+    cooperative_sticky_assignor: Vec<StickyCase>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StickyCase {
+    name: String,
+    source: String,
+    /// Why kafkasim cannot reproduce the case; it is then only parsed and counted.
+    skip: Option<String>,
+    steps: Vec<StickyStep>,
+}
+
+type ByMember = BTreeMap<String, Vec<String>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StickyStep {
+    partitions: BTreeMap<String, u32>,
+    members: Vec<StickyMember>,
+    expected: Option<ByMember>,
+    expected_partial: Option<ByMember>,
+    #[serde(default)]
+    as_set: bool,
+    /// partition -> new owner.
+    transferring: Option<BTreeMap<String, String>>,
+    transferring_count: Option<usize>,
+    cooperative_round1: Option<ByMember>,
+    #[serde(default)]
+    properties: Vec<String>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct StickyMember {
+    member: String,
+    topics: Vec<String>,
+    owned: Vec<String>,
+    /// Absent: 1, as the upstream file says; -1: no generation.
+    generation: Option<i32>,
+}
+
+/// "topic-7" -> ("topic", 7); topic names may contain '-', the partition is after the last.
+fn split_partition(text: &str) -> (String, u32) {
+    let (topic, p) = text
+        .rsplit_once('-')
+        .unwrap_or_else(|| panic!("{text:?} is not topic-partition"));
+    let p = p
+        .parse()
+        .unwrap_or_else(|e| panic!("{text:?} is not topic-partition: {e}"));
+    (topic.to_owned(), p)
+}
+
+fn sorted(mut parts: Vec<String>) -> Vec<String> {
+    parts.sort();
+    parts
+}
+
+fn as_sets(m: &ByMember) -> ByMember {
+    m.iter()
+        .map(|(k, v)| (k.clone(), sorted(v.clone())))
+        .collect()
+}
+
+/// One step's sticky run: the member ids in input order, the rebalance, and a way to name
+/// a topic index.
+struct StickyRun {
+    ids: Vec<String>,
+    topics: Vec<(String, u32)>,
+    result: Rebalance,
+}
+
+impl StickyRun {
+    fn name(&self, topic: usize, partition: u32) -> String {
+        format!("{}-{partition}", self.topics[topic].0)
+    }
+    fn by_member(&self, assignment: &[Vec<(usize, u32)>]) -> ByMember {
+        self.ids
+            .iter()
+            .zip(assignment)
+            .map(|(id, parts)| {
+                let parts = parts.iter().map(|&(t, p)| self.name(t, p)).collect();
+                (id.clone(), parts)
+            })
+            .collect()
+    }
+    fn transferring(&self) -> BTreeMap<String, String> {
+        self.result
+            .transferring
+            .iter()
+            .map(|t| (self.name(t.topic, t.partition), self.ids[t.to].clone()))
+            .collect()
+    }
+}
+
+fn run_sticky(
+    strategy: Strategy,
+    partitions: &BTreeMap<String, u32>,
+    members: &[StickyMember],
+    owned: &ByMember,
+    generation_bump: i32,
+) -> StickyRun {
+    let topics: Vec<(String, u32)> = partitions.iter().map(|(t, &n)| (t.clone(), n)).collect();
+    let topic_refs: Vec<(&str, u32)> = topics.iter().map(|(t, n)| (t.as_str(), *n)).collect();
+    let subscriptions: Vec<Subscription> = members
+        .iter()
+        .map(|m| {
+            let generation = m.generation.unwrap_or(1);
+            Subscription {
+                member_id: m.member.clone(),
+                group_instance_id: None,
+                topics: m.topics.clone(),
+                owned: owned[&m.member]
+                    .iter()
+                    .map(|p| split_partition(p))
+                    .collect(),
+                generation: (generation >= 0).then_some(generation + generation_bump),
+            }
+        })
+        .collect();
+    let result = rebalance(strategy, &topic_refs, &subscriptions);
+    StickyRun {
+        ids: members.iter().map(|m| m.member.clone()).collect(),
+        topics,
+        result,
+    }
+}
+
+/// Checks one step for one strategy and returns the assignment the members hold afterwards
+/// (for cooperative-sticky, after the follow-up rebalance).
+fn check_sticky_step(
+    strategy: Strategy,
+    step: &StickyStep,
+    members: &[StickyMember],
+    owned: &ByMember,
+    label: &str,
+) -> ByMember {
+    let first = run_sticky(strategy, &step.partitions, members, owned, 0);
+    // Kafka sorts nothing by input position: with these ids (no two share a HashMap bucket)
+    // the reversed member list must give the same answer.
+    let reversed: Vec<StickyMember> = members.iter().rev().cloned().collect();
+    let again = run_sticky(strategy, &step.partitions, &reversed, owned, 0);
+    assert_eq!(
+        again.by_member(&again.result.assignment),
+        first.by_member(&first.result.assignment),
+        "{label}: reversing the members changed the assignment"
+    );
+    let target = first.by_member(&first.result.target());
+    if let Some(expected) = &step.transferring {
+        assert_eq!(&first.transferring(), expected, "{label}: transferring");
+    }
+    if let Some(count) = step.transferring_count {
+        assert_eq!(
+            first.result.transferring.len(),
+            count,
+            "{label}: transferring"
+        );
+    }
+    let held = match strategy {
+        Strategy::CooperativeSticky => {
+            let round1 = first.by_member(&first.result.assignment);
+            if let Some(expected) = &step.cooperative_round1 {
+                assert_eq!(&round1, expected, "{label}: cooperative round 1");
+            }
+            // Round 1 never hands a partition to a new owner while the old one has it.
+            for t in &first.result.transferring {
+                let part = first.name(t.topic, t.partition);
+                assert!(
+                    round1.values().all(|parts| !parts.contains(&part)),
+                    "{label}: {part} is transferring but was handed out in round 1"
+                );
+            }
+            // The old owners revoke and rejoin in the next generation: everything lands.
+            let second = run_sticky(strategy, &step.partitions, members, &round1, 1);
+            assert!(
+                second.result.transferring.is_empty(),
+                "{label}: the follow-up rebalance still moves {:?}",
+                second.transferring()
+            );
+            let landed = second.by_member(&second.result.assignment);
+            assert_eq!(
+                as_sets(&landed),
+                as_sets(&target),
+                "{label}: the follow-up rebalance"
+            );
+            landed
+        }
+        _ => target.clone(),
+    };
+    if let Some(expected) = &step.expected {
+        if step.as_set || strategy == Strategy::CooperativeSticky {
+            // Cooperative-sticky lists a withheld partition after what its owner keeps,
+            // so only the eager order is Kafka's List order.
+            assert_eq!(as_sets(&target), as_sets(expected), "{label}");
+        } else {
+            assert_eq!(&target, expected, "{label}");
+        }
+    }
+    if let Some(partial) = &step.expected_partial {
+        for (member, parts) in partial {
+            assert_eq!(
+                sorted(target[member].clone()),
+                sorted(parts.clone()),
+                "{label}: {member}"
+            );
+        }
+    }
+    for property in &step.properties {
+        match property.as_str() {
+            "balanced" => {
+                let counts: Vec<usize> = target.values().map(Vec::len).collect();
+                let (min, max) = (counts.iter().min(), counts.iter().max());
+                assert!(
+                    max.zip(min).is_none_or(|(a, b)| a - b <= 1),
+                    "{label}: {target:?}"
+                );
+            }
+            "keeps-every-owned-partition" => {
+                for (member, parts) in owned {
+                    for p in parts {
+                        assert!(target[member].contains(p), "{label}: {member} lost {p}");
+                    }
+                }
+            }
+            other => panic!("{label}: unknown property {other}"),
+        }
+    }
+    held
+}
+
+/// Checks every case's steps; returns (cases checked, steps checked, cases skipped).
+fn check_sticky_cases(strategy: Strategy, cases: &[StickyCase]) -> (usize, usize, usize) {
+    let (mut checked, mut steps, mut skipped) = (0, 0, 0);
+    for case in cases {
+        let label = format!("{} {} ({})", strategy.kafka_name(), case.name, case.source);
+        if let Some(why) = &case.skip {
+            println!("{label}: skipped: {why}");
+            skipped += 1;
+            continue;
+        }
+        let mut previous: Option<ByMember> = None;
+        for (i, step) in case.steps.iter().enumerate() {
+            let label = format!("{label} step {}", i + 1);
+            let listed: ByMember = step
+                .members
+                .iter()
+                .map(|m| (m.member.clone(), m.owned.clone()))
+                .collect();
+            // A later step's owned partitions are what the previous step left its members.
+            let owned = match &previous {
+                None => listed,
+                Some(held) => {
+                    let carried: ByMember = listed
+                        .keys()
+                        .map(|m| (m.clone(), held.get(m).cloned().unwrap_or_default()))
+                        .collect();
+                    assert_eq!(
+                        as_sets(&carried),
+                        as_sets(&listed),
+                        "{label}: the owned partitions written in the file"
+                    );
+                    carried
+                }
+            };
+            previous = Some(check_sticky_step(
+                strategy,
+                step,
+                &step.members,
+                &owned,
+                &label,
+            ));
+            steps += 1;
+        }
+        checked += 1;
+    }
+    println!(
+        "{}: {checked} cases checked ({steps} steps), {skipped} skipped",
+        strategy.kafka_name()
+    );
+    (checked, steps, skipped)
+}
+
+#[test]
+fn sticky_assignors_match_every_upstream_vector() {
+    let vectors: StickyVectors = load(STICKY_VECTORS);
+    for strategy in [Strategy::Sticky, Strategy::CooperativeSticky] {
+        let (checked, steps, skipped) = check_sticky_cases(strategy, &vectors.sticky_assignor);
+        assert_eq!((checked, steps, skipped), (17, 21, 0), "{strategy:?}");
+    }
+    let (checked, _, skipped) = check_sticky_cases(
+        Strategy::CooperativeSticky,
+        &vectors.cooperative_sticky_assignor,
+    );
+    assert_eq!((checked, skipped), (0, 1), "the rack-aware case is skipped");
 }

@@ -315,6 +315,9 @@ impl Coordinator {
                 member_id: format!("{}-{}", self.name, s.index + 1),
                 group_instance_id: None,
                 topics: self.topics.iter().map(|t| t.name.clone()).collect(),
+                // Range and roundrobin, the only assignors a scenario can name, read neither.
+                owned: Vec::new(),
+                generation: None,
             })
             .collect();
         let strategy = match self.assignor {
