@@ -12,6 +12,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
+pub mod flags;
 mod sticky;
 
 /// One member's `JoinGroup` subscription, as the group leader sees it
