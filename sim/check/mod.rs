@@ -29,7 +29,7 @@ mod tallies;
 use crate::counters::{Counter, Counts, Scope};
 use crate::engine::Time;
 use crate::model::log::Offset;
-use crate::scenario::{Expectation, Scenario};
+use crate::scenario::{Expectation, Scenario, Within};
 use crate::trace::{ActorId, EventIx, Kind, PartId, Tables, TraceEvent, TraceSink};
 use facts::{Facts, Update};
 use std::collections::BTreeMap;
@@ -131,9 +131,7 @@ impl ExpectationResult {
     pub fn describe(&self) -> String {
         format!(
             "{} expected {} got {}",
-            self.expectation.counter.name(),
-            self.expectation.condition,
-            self.actual
+            self.expectation.name, self.expectation.condition, self.actual
         )
     }
 }
@@ -469,10 +467,14 @@ impl<'s> Checker<'s> {
         let expectations: Vec<ExpectationResult> = sc
             .expect
             .iter()
-            .map(|&e| {
-                let actual = findings.totals.get(e.counter);
+            .map(|e| {
+                let actual = match e.within {
+                    Within::Run => findings.totals.get(e.counter),
+                    Within::Group(g) => findings.groups[g].get(e.counter),
+                    Within::Service(s) => findings.services[s].get(e.counter),
+                };
                 ExpectationResult {
-                    expectation: e,
+                    expectation: e.clone(),
                     actual,
                     holds: e.condition.holds(actual),
                 }

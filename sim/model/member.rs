@@ -693,6 +693,7 @@ mod tests {
             name: "g".to_owned(),
             topics: vec![0],
             members: 1,
+            start_at_ms: 0,
             config: ConsumerConfig {
                 enable_auto_commit: false,
                 ..ConsumerConfig::default()

@@ -361,8 +361,11 @@ impl<'s, K: TraceSink> World<'s, K> {
                     .map(|i| Store::new(i.store, i.ttl_ms, i.on_unavailable)),
             );
             self.slots.push(Vec::new());
-            for _ in 0..spec.members {
-                self.add_member(g);
+            // A group that starts later gets its members then, as a join does.
+            if spec.start_at_ms == 0 {
+                for _ in 0..spec.members {
+                    self.add_member(g);
+                }
             }
         }
         let mut isolations = BTreeMap::new();
@@ -415,7 +418,21 @@ impl<'s, K: TraceSink> World<'s, K> {
                 isolations.insert(i, self.isolation(client));
             }
         }
-        self.faults = FaultInjector::new(sc.faults.clone(), isolations, sc.cluster.brokers);
+        let mut faults = sc.faults.clone();
+        faults.extend(
+            sc.groups
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.start_at_ms > 0 && g.members > 0)
+                .map(|(group, g)| crate::scenario::Fault {
+                    at_ms: g.start_at_ms,
+                    action: FaultAction::Join {
+                        group,
+                        members: g.members,
+                    },
+                }),
+        );
+        self.faults = FaultInjector::new(faults, isolations, sc.cluster.brokers);
         let mut next = 2;
         let mut base = |n: usize| {
             let b = next;

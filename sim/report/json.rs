@@ -74,7 +74,7 @@ pub fn json(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict) -> String {
     j.key("expectations").open_array();
     for e in &v.expectations {
         j.open_object();
-        j.field_str("name", e.expectation.counter.name());
+        j.field_str("name", &e.expectation.name);
         j.field_str("expected", &e.expectation.condition.to_string());
         j.field_num("actual", e.actual);
         j.key("holds").bool(e.holds);

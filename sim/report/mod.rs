@@ -1038,12 +1038,20 @@ fn verdict(o: &mut String, v: &Verdict) {
     if v.expectations.is_empty() {
         let _ = writeln!(o, "  (the scenario has no expect: block)");
     }
+    // At least 24 wide, as the plain counter names need; a GROUP.COUNTER may need more.
+    let width = v
+        .expectations
+        .iter()
+        .map(|e| e.expectation.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(24);
     for e in &v.expectations {
         let _ = writeln!(
             o,
-            "  {} {:<24} expected {:<6} actual {}",
+            "  {} {:<width$} expected {:<6} actual {}",
             if e.holds { "ok  " } else { "FAIL" },
-            e.expectation.counter.name(),
+            e.expectation.name.as_str(),
             e.expectation.condition.to_string(),
             e.actual
         );

@@ -159,6 +159,7 @@ pub fn resolved(sc: &Scenario) -> String {
         let _ = writeln!(o, "  - name: {}", q(&g.name));
         let _ = writeln!(o, "    topics: [{}]", topics.join(", "));
         let _ = writeln!(o, "    members: {}", g.members);
+        let _ = writeln!(o, "    start_at_ms: {}", g.start_at_ms);
         let cc = &g.config;
         let _ = writeln!(
             o,
@@ -230,7 +231,7 @@ pub fn resolved(sc: &Scenario) -> String {
         let items: Vec<String> = sc
             .expect
             .iter()
-            .map(|e| format!("{}: \"{}\"", e.counter.name(), e.condition))
+            .map(|e| format!("{}: \"{}\"", q(&e.name), e.condition))
             .collect();
         let _ = writeln!(o, "expect: {{ {} }}", items.join(", "));
     }

@@ -8,7 +8,7 @@
 mod errors;
 pub mod raw;
 
-use crate::counters::Counter;
+use crate::counters::{Counter, Scope};
 use crate::diag::Diagnostic;
 use crate::partitioner::PartitionerKind;
 use raw::*;
@@ -351,6 +351,9 @@ pub struct GroupSpec {
     pub name: String,
     pub topics: Vec<usize>,
     pub members: u32,
+    /// When the group's members start (ms; 0 = at once): a service deployed later, which
+    /// finds the topic's history already there.
+    pub start_at_ms: u64,
     pub config: ConsumerConfig,
     pub processing: Processing,
     pub idempotency: Option<Idempotency>,
@@ -691,10 +694,23 @@ impl std::fmt::Display for Condition {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+/// One `expect:` entry: a counter, where it is counted, and the condition it must meet.
+#[derive(Clone, Debug)]
 pub struct Expectation {
     pub counter: Counter,
+    pub within: Within,
     pub condition: Condition,
+    /// The key as the file spells it: `lost`, or `billing.lost` for one group.
+    pub name: String,
+}
+
+/// Whose count an expectation judges: the run's totals, or one group's or service's
+/// (`GROUP.COUNTER`, `SERVICE.COUNTER`), by index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Within {
+    Run,
+    Group(usize),
+    Service(usize),
 }
 
 impl Scenario {
@@ -900,7 +916,7 @@ impl Validator {
             }
         }
         sc.faults.sort_by_key(|f| f.at_ms);
-        sc.expect = self.expect(raw.expect.as_ref());
+        sc.expect = self.expect(raw.expect.as_ref(), &sc.groups, &sc.services);
         if self.problems.is_empty() {
             Ok(sc)
         } else {
@@ -1376,6 +1392,7 @@ impl Validator {
             );
         }
         let members = self.opt(&raw.members, 1, 0, limits::MEMBERS, "a member count") as u32;
+        let start_at_ms = self.opt(&raw.start_at_ms, 0, 0, limits::TIME_MS, "start_at_ms");
         let config = self.consumer_config(raw.config.as_ref());
         let processing = self.processing(raw.processing.as_ref());
         let idempotency = raw.idempotency.as_ref().map(|i| self.idempotency(i));
@@ -1383,6 +1400,7 @@ impl Validator {
             name: raw.name.value.clone(),
             topics,
             members,
+            start_at_ms,
             config,
             processing,
             idempotency,
@@ -2103,19 +2121,16 @@ impl Validator {
         }
     }
 
-    fn expect(&mut self, raw: Option<&RawExpect>) -> Vec<Expectation> {
+    fn expect(
+        &mut self,
+        raw: Option<&RawExpect>,
+        groups: &[GroupSpec],
+        services: &[ServiceSpec],
+    ) -> Vec<Expectation> {
         let Some(raw) = raw else { return Vec::new() };
         let mut out = Vec::new();
         for (name, value) in &raw.0 {
-            let Some(counter) = Counter::from_name(&name.value) else {
-                let names: Vec<&str> = Counter::ALL.iter().map(|c| c.name()).collect();
-                bad!(
-                    self,
-                    name,
-                    "unknown counter {:?}; expected one of {}",
-                    name.value,
-                    names.join(", ")
-                );
+            let Some((counter, within)) = self.expect_key(name, groups, services) else {
                 continue;
             };
             let condition = match &value.value {
@@ -2127,7 +2142,12 @@ impl Validator {
                 RawScalar::Text(t) => Condition::parse(t),
             };
             match condition {
-                Some(condition) => out.push(Expectation { counter, condition }),
+                Some(condition) => out.push(Expectation {
+                    counter,
+                    within,
+                    condition,
+                    name: name.value.clone(),
+                }),
                 None => bad!(
                     self,
                     value,
@@ -2137,6 +2157,72 @@ impl Validator {
             }
         }
         out
+    }
+
+    /// An `expect:` key: a counter name (the run's total), or `GROUP.COUNTER` /
+    /// `SERVICE.COUNTER` for a counter of that scope (counter names have no dots, so the
+    /// last dot splits).
+    fn expect_key(
+        &mut self,
+        name: &S<String>,
+        groups: &[GroupSpec],
+        services: &[ServiceSpec],
+    ) -> Option<(Counter, Within)> {
+        if let Some(counter) = Counter::from_name(&name.value) {
+            return Some((counter, Within::Run));
+        }
+        let Some((owner, counter_name)) = name.value.rsplit_once('.') else {
+            let names: Vec<&str> = Counter::ALL.iter().map(|c| c.name()).collect();
+            bad!(
+                self,
+                name,
+                "unknown counter {:?}; expected one of {}, or GROUP.COUNTER / SERVICE.COUNTER for one group's or service's count",
+                name.value,
+                names.join(", ")
+            );
+            return None;
+        };
+        let Some(counter) = Counter::from_name(counter_name) else {
+            bad!(
+                self,
+                name,
+                "unknown counter {:?} in {:?}",
+                counter_name,
+                name.value
+            );
+            return None;
+        };
+        let group = groups.iter().position(|g| g.name == owner);
+        let service = services.iter().position(|s| s.name == owner);
+        match (counter.scope(), group, service) {
+            (Scope::Group, Some(g), _) => Some((counter, Within::Group(g))),
+            (Scope::Service, _, Some(s)) => Some((counter, Within::Service(s))),
+            (scope, _, _) => {
+                let what = match scope {
+                    Scope::Group => "consumer group",
+                    Scope::Service => "service",
+                    Scope::Total => "",
+                };
+                if what.is_empty() {
+                    bad!(
+                        self,
+                        name,
+                        "{} is counted only for the whole run; write it without {:?}",
+                        counter_name,
+                        format!("{owner}.")
+                    );
+                } else {
+                    bad!(
+                        self,
+                        name,
+                        "{} is counted per {what}, and there is no {what} named {:?}",
+                        counter_name,
+                        owner
+                    );
+                }
+                None
+            }
+        }
     }
 }
 

@@ -184,6 +184,8 @@ pub struct RawGroup {
     #[serde(default)]
     pub members: Option<S<u64>>,
     #[serde(default)]
+    pub start_at_ms: Option<S<u64>>,
+    #[serde(default)]
     pub config: Option<RawConsumerConfig>,
     #[serde(default)]
     pub processing: Option<RawProcessing>,
