@@ -30,6 +30,8 @@ lessons![
     "unclean-election.yaml",
     "zombie-leader.yaml",
     "consumer-group-scaling.yaml",
+    "kafka-vs-queue.yaml",
+    "replay-earliest-or-latest.yaml",
     "crash-before-commit.yaml",
     "commit-before-processing.yaml",
     "every-record-accounted.yaml",
