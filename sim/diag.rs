@@ -56,6 +56,21 @@ pub fn visible(s: &str) -> String {
         .collect()
 }
 
+/// `s` for a one-line message: every character that is not `terminal_safe`, and every
+/// whitespace other than a plain space (tabs, no-break and ideographic spaces, line
+/// breaks), shown as U+FFFD.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c == ' ' || (terminal_safe(c) && !c.is_whitespace()) {
+                c
+            } else {
+                '\u{FFFD}'
+            }
+        })
+        .collect()
+}
+
 pub fn render(file: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
     let mut sorted: Vec<&Diagnostic> = diagnostics.iter().collect();
     sorted.sort_by_key(|d| (d.line, d.column));

@@ -27,7 +27,16 @@ const NAME_CHARS: usize = 64;
 
 /// `--FLAG VALUE: message`, the value made safe to print.
 fn flag_error(flag: &str, value: &str, message: &str) -> String {
-    format!("--{flag} {}: {message}", diag::visible(value))
+    format!("--{flag} {}: {message}", diag::one_line(value))
+}
+
+/// A decimal number as a person writes it: digits only, no sign, no leading zero (but
+/// `0` itself), and small enough for `u64`.
+fn number(text: &str) -> Option<u64> {
+    let plain = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    plain.then(|| text.parse().ok()).flatten()
 }
 
 /// Splits `KEY=VALUE` at the first `=`.
@@ -97,7 +106,10 @@ pub fn assign_input(f: &AssignFlags) -> Result<AssignInput, String> {
                 return Err(flag_error(
                     "member",
                     text,
-                    &format!("no topic {:?} (give it with --topic)", diag::visible(topic)),
+                    &format!(
+                        "no topic {:?} (give it with --topic)",
+                        diag::one_line(topic)
+                    ),
                 ));
             }
             subscribed.push(topic.to_owned());
@@ -136,8 +148,8 @@ fn assign_topics(given: &[String]) -> Result<Vec<(String, u32)>, String> {
             ));
         }
         let max = scenario::limits::PARTITIONS;
-        let count: u32 = match count.parse::<u64>() {
-            Ok(n) if (1..=max).contains(&n) => n as u32,
+        let count: u32 = match number(count) {
+            Some(n) if (1..=max).contains(&n) => n as u32,
             _ => {
                 return Err(flag_error(
                     "topic",
@@ -188,33 +200,36 @@ fn assign_member_details(
         for part in list.split(',') {
             let parsed = part
                 .rsplit_once('-')
-                .and_then(|(t, p)| Some((t, p.parse::<u32>().ok()?)));
+                .and_then(|(t, p)| Some((t, number(p)?)));
             let Some((topic, p)) = parsed else {
                 return Err(flag_error(
                     "owned",
                     text,
-                    &format!("expected TOPIC-PARTITION, got {:?}", diag::visible(part)),
+                    &format!("expected TOPIC-PARTITION, got {:?}", diag::one_line(part)),
                 ));
             };
             let Some((_, count)) = topics.iter().find(|(t, _)| t == topic) else {
                 return Err(flag_error(
                     "owned",
                     text,
-                    &format!("no topic {:?} (give it with --topic)", diag::visible(topic)),
+                    &format!(
+                        "no topic {:?} (give it with --topic)",
+                        diag::one_line(topic)
+                    ),
                 ));
             };
-            if p >= *count {
+            if p >= u64::from(*count) {
                 return Err(flag_error(
                     "owned",
                     text,
                     &format!(
                         "partition {p} is out of range: {} has partitions 0 to {}",
-                        diag::visible(topic),
+                        diag::one_line(topic),
                         count - 1
                     ),
                 ));
             }
-            members[m].owned.push((topic.to_owned(), p));
+            members[m].owned.push((topic.to_owned(), p as u32));
         }
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -228,9 +243,14 @@ fn assign_member_details(
                 "this member's generation is already given",
             ));
         }
-        members[m].generation = match n.parse::<i32>() {
-            Ok(-1) => None,
-            Ok(g) if g >= 0 => Some(g),
+        let parsed = match n.strip_prefix('-') {
+            Some("1") => Some(-1),
+            Some(_) => None,
+            None => number(n).and_then(|g| i32::try_from(g).ok()),
+        };
+        members[m].generation = match parsed {
+            Some(-1) => None,
+            Some(g) => Some(g),
             _ => {
                 return Err(flag_error(
                     "generation",

@@ -69,7 +69,8 @@ pub(super) fn assign(
         })
         .collect();
     let claims = validate(members, &t, &subscribed);
-    let assignment = if all_subscriptions_equal(members) {
+    let equal = all_subscriptions_equal(members);
+    let assignment = if equal {
         let all: Vec<Key> = subscribed[0]
             .iter()
             .flat_map(|&r| (0..t.counts[r]).map(move |p| (r, p)))
@@ -78,17 +79,24 @@ pub(super) fn assign(
     } else {
         general(members, &t, &subscribed, &claims)
     };
-    let mut transferring = Vec::new();
-    for (to, parts) in assignment.iter().enumerate() {
-        for &k in parts {
-            let from = match claims.previous.get(&k) {
-                Some(Previous::One(o)) if *o != to => vec![*o],
-                Some(Previous::Many(all)) => all.clone(),
-                _ => continue,
-            };
-            transferring.push((k, from, to));
+    let transferring = if equal {
+        // The constrained builder's own record, from the validated claims.
+        let mut transferring = Vec::new();
+        for (to, parts) in assignment.iter().enumerate() {
+            for &k in parts {
+                let from = match claims.previous.get(&k) {
+                    Some(Previous::One(o)) if *o != to => vec![*o],
+                    Some(Previous::Many(all)) => all.clone(),
+                    _ => continue,
+                };
+                transferring.push((k, from, to));
+            }
         }
-    }
+        transferring
+    } else {
+        raw_transfers(members, &t, &assignment)
+    };
+    let mut transferring = transferring;
     transferring.sort();
     let out = |(r, p): Key| (t.order[r], p);
     let assignment = assignment
@@ -108,6 +116,47 @@ pub(super) fn assign(
         })
         .collect();
     (assignment, transferring)
+}
+
+/// What changes owner when the general builder ran, which records none
+/// (`partitionsTransferringOwnership` is null there): as
+/// `CooperativeStickyAssignor.computePartitionsTransferringOwnership` works it out from the
+/// members' owned partitions as they sent them, a partition some member is given without
+/// having listed it, while a member that listed it is not given it. Its `from` is every
+/// such member, in input order.
+fn raw_transfers(
+    members: &[Subscription],
+    t: &Topics,
+    assignment: &[Vec<Key>],
+) -> Vec<(Key, Vec<usize>, usize)> {
+    let owned: Vec<BTreeSet<Key>> = members
+        .iter()
+        .map(|m| {
+            m.owned
+                .iter()
+                .filter_map(|(topic, p)| Some((*t.rank_of.get(topic.as_str())?, *p)))
+                .collect()
+        })
+        .collect();
+    let given: Vec<BTreeSet<Key>> = assignment
+        .iter()
+        .map(|parts| parts.iter().copied().collect())
+        .collect();
+    let mut out = Vec::new();
+    for (to, parts) in assignment.iter().enumerate() {
+        for &k in parts {
+            if owned[to].contains(&k) {
+                continue;
+            }
+            let from: Vec<usize> = (0..members.len())
+                .filter(|&m| owned[m].contains(&k) && !given[m].contains(&k))
+                .collect();
+            if !from.is_empty() {
+                out.push((k, from, to));
+            }
+        }
+    }
+    out
 }
 
 /// Kafka's `allSubscriptionsEqual`: the same set of topic names, as subscribed (topics

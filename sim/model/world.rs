@@ -418,20 +418,27 @@ impl<'s, K: TraceSink> World<'s, K> {
                 isolations.insert(i, self.isolation(client));
             }
         }
-        let mut faults = sc.faults.clone();
-        faults.extend(
-            sc.groups
-                .iter()
-                .enumerate()
-                .filter(|(_, g)| g.start_at_ms > 0 && g.members > 0)
-                .map(|(group, g)| crate::scenario::Fault {
-                    at_ms: g.start_at_ms,
-                    action: FaultAction::Join {
-                        group,
-                        members: g.members,
-                    },
-                }),
-        );
+        // A group that starts later gets its members by a join at its start, put before
+        // every scenario fault so that one at the same instant finds them there.
+        let mut faults: Vec<crate::scenario::Fault> = sc
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.start_at_ms > 0 && g.members > 0)
+            .map(|(group, g)| crate::scenario::Fault {
+                at_ms: g.start_at_ms,
+                action: FaultAction::Join {
+                    group,
+                    members: g.members,
+                },
+            })
+            .collect();
+        let joins = faults.len();
+        faults.extend(sc.faults.iter().cloned());
+        let isolations = isolations
+            .into_iter()
+            .map(|(i, iso)| (i + joins, iso))
+            .collect();
         self.faults = FaultInjector::new(faults, isolations, sc.cluster.brokers);
         let mut next = 2;
         let mut base = |n: usize| {

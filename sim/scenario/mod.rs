@@ -878,6 +878,22 @@ impl Validator {
         }
         self.unique_names(&raw);
         sc.run = self.run(raw.run.as_ref());
+        // A group that would start after the run ends would silently never exist.
+        for raw_group in &raw.consumer_groups {
+            let g = sc.groups.iter().find(|g| g.name == raw_group.name.value);
+            if let (Some(g), Some(start)) = (g, raw_group.start_at_ms.as_ref()) {
+                if g.start_at_ms > sc.run.until_ms {
+                    bad!(
+                        self,
+                        start,
+                        "group {:?} starts at t={}ms, after the run ends (run.until_ms is {}): it would never run",
+                        g.name,
+                        g.start_at_ms,
+                        sc.run.until_ms
+                    );
+                }
+            }
+        }
         self.cost_limits(&sc, &raw);
         self.member_limit = sc.groups.iter().map(|g| g.members).collect();
         for f in &raw.faults {
@@ -1844,6 +1860,16 @@ impl Validator {
         } else if let Some(j) = &f.join {
             let group = self.group_ref(sc, j)?;
             let members = self.opt(&f.members, 1, 1, limits::MEMBERS, "members") as u32;
+            let start = sc.groups[group].start_at_ms;
+            if f.at_ms.value < start {
+                bad!(
+                    self,
+                    j,
+                    "group {:?} starts at t={start}ms (start_at_ms); a join at t={}ms is before it: give the group more members, or join at or after its start",
+                    j.value,
+                    f.at_ms.value
+                );
+            }
             FaultAction::Join { group, members }
         } else if let Some(l) = &f.leave {
             let (group, index) = self.member_only(sc, l, "leave")?;
