@@ -35,6 +35,7 @@ lessons![
     "crash-before-commit.yaml",
     "commit-before-processing.yaml",
     "every-record-accounted.yaml",
+    "retention-outruns-consumer.yaml",
     "auto-commit.yaml",
     "scale-in-shutdown.yaml",
     "idempotent-consumer.yaml",

@@ -232,6 +232,16 @@ pub enum Kind {
         part: PartId,
         to: Offset,
     },
+    /// Retention deleted the oldest segments of a partition's log (on the replica whose
+    /// log is the partition's: its leader, or its last leader): the log start offset is
+    /// now `log_start`, and `breach` says which limit did it. Followers delete by the same
+    /// rule, untraced.
+    SegmentsDeleted {
+        part: PartId,
+        broker: u32,
+        log_start: Offset,
+        breach: crate::model::log::Breach,
+    },
     /// A follower dropped its records from `to` on, which its leader's log does not have.
     ReplicaTruncated {
         part: PartId,
@@ -270,14 +280,16 @@ pub enum Kind {
         generation: u32,
         assignment: u32,
     },
-    /// A member had no committed offset and reset per auto.offset.reset.
+    /// A member reset its position per auto.offset.reset: it had no committed offset, or
+    /// its fetch was answered `OFFSET_OUT_OF_RANGE`.
     OffsetReset {
         actor: ActorId,
         part: PartId,
         offset: Offset,
-        /// The position was past the partition's log end (`OFFSET_OUT_OF_RANGE`, after a
-        /// new leader's log came out shorter), rather than no committed offset.
-        out_of_range: bool,
+        /// The position a fetch found out of range, if that is why: past the log end
+        /// (a new leader's log came out shorter) when above `offset`, below the log start
+        /// offset (retention deleted it) when below. None: no committed offset.
+        out_of_range: Option<Offset>,
     },
     /// A member resumed a partition at its committed offset.
     Resume {
@@ -565,6 +577,7 @@ impl Kind {
             Kind::IsrChange { .. } => "isr_change",
             Kind::HighWatermark { .. } => "high_watermark",
             Kind::LogTruncated { .. } => "log_truncated",
+            Kind::SegmentsDeleted { .. } => "segments_deleted",
             Kind::ReplicaTruncated { .. } => "replica_truncated",
             Kind::Ack { .. } => "ack",
             Kind::JoinGroup { .. } => "join_group",

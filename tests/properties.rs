@@ -205,6 +205,7 @@ fn records_add_up(v: &Verdict, text: &str) -> Result<(), TestCaseError> {
             c(Counter::RecordsInLog),
             c(Counter::RecordsProcessed)
                 + c(Counter::SkippedByReset)
+                + c(Counter::SkippedByRetention)
                 + c(Counter::Lost)
                 + c(Counter::UnprocessedAtEnd),
             "group {} does not add up\n{}",
@@ -679,6 +680,132 @@ run: {{ until_ms: 20000 }}
         for a in v.anomalies.iter().filter(|a| a.kind == kafkasim::check::AnomalyKind::CommittedWithoutEvent) {
             let e = a.event.expect("an order names its event");
             prop_assert!(!in_log.contains(&e), "{} is in the log\n{}", a.cause, text);
+        }
+    }
+}
+
+/// A slow consumer on a topic whose retention deletes records under it: the sizes,
+/// limits and pace are generated.
+#[derive(Clone, Debug)]
+struct RetentionCase {
+    seed: u64,
+    partitions: u8,
+    replication: u8,
+    retention_ms: u64,
+    retention_bytes: Option<u64>,
+    segment_records: u64,
+    check_ms: u64,
+    time_ms: u64,
+    max_poll: u8,
+    earliest: bool,
+    commit: &'static str,
+    /// A broker crash (at, broker, down for).
+    crash: Option<(u64, u8, u64)>,
+}
+
+fn retention_case() -> impl Strategy<Value = RetentionCase> {
+    (
+        (0..1000u64, 1..=3u8, 1..=3u8, 100..3000u64),
+        (prop::option::of(1..40u64), 1..20u64, 50..1500u64, 1..120u64),
+        (1..=5u8, any::<bool>(), 0..3usize),
+        prop::option::of((0..4000u64, 1..=3u8, 1..3000u64)),
+    )
+        .prop_map(
+            |(
+                (seed, partitions, replication, retention_ms),
+                (retention_bytes, segment_records, check_ms, time_ms),
+                (max_poll, earliest, commit),
+                crash,
+            )| RetentionCase {
+                seed,
+                partitions,
+                replication,
+                retention_ms,
+                retention_bytes: retention_bytes.map(|r| r * 160),
+                segment_records,
+                check_ms,
+                time_ms,
+                max_poll,
+                earliest,
+                commit: ["none", "after-each-record", "after-batch"][commit],
+                crash,
+            },
+        )
+}
+
+impl RetentionCase {
+    fn yaml(&self) -> String {
+        let crash = match self.crash {
+            Some((at, b, down)) => format!(
+                "faults:\n  - {{ at_ms: {at}, crash: broker-{b} }}\n  - {{ at_ms: {}, restart: broker-{b} }}\n",
+                at + down
+            ),
+            None => String::new(),
+        };
+        format!(
+            "name: retention-prop\ntitle: t\nseed: {seed}\ncluster:\n  brokers: 3\n  network: {{ latency_ms: {{ min: 1, max: 3 }} }}\n  config: {{ group.initial.rebalance.delay.ms: 0, log.retention.check.interval.ms: {check} }}\ntopics:\n  - name: t\n    partitions: {parts}\n    replication_factor: {rf}\n    config: {{ retention.ms: {rms}, retention.bytes: {rbytes}, segment.bytes: {sbytes} }}\nproducers:\n  - name: p\n    topic: t\n    config: {{ acks: all }}\n    send: {{ count: 300, every_ms: 20, keys: {{ pattern: \"k-{{n}}\", distinct: 7 }} }}\nconsumer_groups:\n  - name: g\n    topics: [t]\n    members: 2\n    config: {{ auto.offset.reset: {reset}, max.poll.records: {poll}, session.timeout.ms: 6000 }}\n    processing: {{ time_ms: {time}, commit: {commit} }}\n{crash}run: {{ until_ms: 20000 }}\n",
+            seed = self.seed,
+            check = self.check_ms,
+            parts = self.partitions,
+            rf = self.replication,
+            rms = self.retention_ms,
+            rbytes = self.retention_bytes.map_or("-1".to_string(), |b| b.to_string()),
+            sbytes = self.segment_records * 160,
+            reset = if self.earliest { "earliest" } else { "latest" },
+            poll = self.max_poll,
+            time = self.time_ms,
+            commit = self.commit,
+        )
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// With retention deleting under a slow consumer, every record is still processed,
+    /// skipped by a reset, skipped by retention, lost or waiting; no poll ever returns a
+    /// record below the partition's log start offset at that moment; and every record
+    /// counted skipped by retention was deleted (below the final log start).
+    #[test]
+    fn retention_under_a_slow_consumer_keeps_the_counters_adding_up(case in retention_case()) {
+        let text = case.yaml();
+        let (trace, v) = simulate_text(&text, case.seed)?;
+        records_add_up(&v, &text)?;
+        // Per partition: (time, log start) of every deletion, in order.
+        let mut deletions: std::collections::BTreeMap<_, Vec<(kafkasim::engine::Time, _)>> =
+            std::collections::BTreeMap::new();
+        let mut log_start = std::collections::BTreeMap::new();
+        for e in &trace.events {
+            match e.kind {
+                Kind::SegmentsDeleted { part, log_start: s, .. } => {
+                    let start = log_start.entry(part).or_insert(s);
+                    prop_assert!(s >= *start, "the log start moved back at t={}\n{}", e.at, text);
+                    *start = s;
+                    deletions.entry(part).or_default().push((e.at, s));
+                }
+                Kind::Deliver { part, offset, .. } => {
+                    // The broker read the records when it answered, at most 3 ms (the
+                    // largest latency) before the poll returned them: a deletion in
+                    // that window may come after the read.
+                    let read_by = e.at.0.saturating_sub(3);
+                    let start = deletions
+                        .get(&part)
+                        .and_then(|d| d.iter().rev().find(|(t, _)| t.0 < read_by))
+                        .map(|&(_, s)| s)
+                        .unwrap_or_default();
+                    prop_assert!(
+                        offset >= start,
+                        "{:?}@{} delivered at t={} below the log start {}\n{}",
+                        part, offset, e.at, start, text
+                    );
+                }
+                _ => {}
+            }
+        }
+        for a in v.anomalies.iter().filter(|a| a.kind == kafkasim::check::AnomalyKind::SkippedByRetention) {
+            let (part, offset) = (a.part.expect("a partition"), a.offset.expect("an offset"));
+            let start = log_start.get(&part).copied().unwrap_or_default();
+            prop_assert!(offset < start, "{}\n{}", a.cause, text);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Every record accounted for: the issue's examples, each asserting the right value, and
-//! the identity `records_in_log = records_processed + skipped_by_reset + lost +
-//! unprocessed_at_end` on every lesson and regression scenario.
+//! the identity `records_in_log = records_processed + skipped_by_reset +
+//! skipped_by_retention + lost + unprocessed_at_end` on every lesson and regression
+//! scenario.
 
 use kafkasim::check::{AnomalyKind, Verdict};
 use kafkasim::counters::Counter;
@@ -46,6 +47,7 @@ fn assert_records_add_up(name: &str, v: &Verdict) {
             c(Counter::RecordsInLog),
             c(Counter::RecordsProcessed)
                 + c(Counter::SkippedByReset)
+                + c(Counter::SkippedByRetention)
                 + c(Counter::Lost)
                 + c(Counter::UnprocessedAtEnd),
             "{name}: group {} does not add up",
@@ -1214,4 +1216,37 @@ fn a_cut_after_the_crash_is_not_the_cause_of_the_loss() {
         why[0]
     );
     assert!(!why[0].contains("cut off"), "{}", why[0]);
+}
+
+#[test]
+fn records_retention_bytes_deletes_under_a_slow_consumer_are_skipped_by_retention() {
+    // 40 records at t=0 in segments of 5; retention.bytes keeps at least 10 records, so the
+    // check at t=1000 deletes offsets 0..30. The consumer, 400 ms a record and one record
+    // a poll, has handled offsets 0..3 by then: its next fetch, at 3, is below the log
+    // start; it resets to 30 (earliest) and handles 30..40.
+    let v = run(r#"
+name: bytes
+title: t
+cluster: { brokers: 1, network: { latency_ms: 1 }, config: { group.initial.rebalance.delay.ms: 0, log.retention.check.interval.ms: 1000 } }
+topics:
+  - { name: t, config: { retention.bytes: 1600, segment.bytes: 800 } }
+producers:
+  - { name: p, topic: t, send: { count: 40, every_ms: 0 } }
+consumer_groups:
+  - name: g
+    topics: [t]
+    config: { auto.offset.reset: earliest, max.poll.records: 1 }
+    processing: { time_ms: 400 }
+run: { until_ms: 6000 }
+"#);
+    assert_records_add_up("bytes", &v);
+    let g = &v.groups[0];
+    assert_eq!(g.counts.get(Counter::SkippedByRetention), 27);
+    assert_eq!(g.counts.get(Counter::RecordsProcessed), 13);
+    assert_eq!(g.counts.get(Counter::Lost), 0);
+    let why = causes(&v, AnomalyKind::SkippedByRetention);
+    assert_eq!(
+        why[0],
+        "e-4 (p0@3) was deleted by retention.bytes (1600) at t=1000ms, with the segments below offset 30, before g processed it; g-1 was at offset 3, below the log start, got OFFSET_OUT_OF_RANGE and reset to 30 (auto.offset.reset=earliest) at t=1214ms"
+    );
 }

@@ -1,27 +1,39 @@
-//! Every record accounted for: each record in a group's partitions, when the run ends, is
-//! exactly one of processed, skipped by a reset, lost, or still waiting.
+//! Every record accounted for: each record in a group's partitions, when the run ends
+//! (those retention deleted included), is exactly one of processed, skipped by a reset,
+//! skipped by retention, lost, or still waiting.
 //!
 //! For a record the group never processed, the history says why, from what happened and
 //! in the order it happened: the first of an offset reset that moved the group's position
-//! past it (`skipped_by_reset`) and a commit that moved past it before it was processed
-//! (`lost`); with neither, it is lag (`unprocessed_at_end`), not loss: a consumer that
-//! comes back would read it. So `records_in_log = records_processed + skipped_by_reset +
-//! lost + unprocessed_at_end`, per group. No state of its own: it reads the history.
+//! past it (`skipped_by_reset`), retention deleting it (`skipped_by_retention`), and a
+//! commit that moved past it before it was processed (`lost`); with none, it is lag
+//! (`unprocessed_at_end`), not loss: a consumer that comes back would read it. So
+//! `records_in_log = records_processed + skipped_by_reset + skipped_by_retention + lost +
+//! unprocessed_at_end`, per group. No state of its own: it reads the history.
 
 use super::{AnomalyKind, Context, Findings, Property};
 use crate::check::facts::Crash;
 use crate::counters::Counter;
 use crate::engine::Time;
-use crate::model::log::Offset;
+use crate::model::log::{Breach, Offset};
 use crate::trace::{ActorId, EventIx, PartId};
 
 pub struct Accounting;
 
 /// Why an unprocessed record was never processed: the first thing that moved past it.
 enum Past {
-    /// (when, to where, by whom, because the position was past the log end).
-    Reset(Time, Offset, ActorId, bool),
+    /// (when, to where, by whom, the position found out of range if that is why).
+    Reset(Time, Offset, ActorId, Option<Offset>),
     Commit(Time, Offset, ActorId),
+    /// Retention deleted it: (when, the new log start offset, which limit).
+    Deleted(Time, Offset, Breach),
+}
+
+impl Past {
+    fn at(&self) -> Time {
+        match *self {
+            Past::Reset(t, ..) | Past::Commit(t, ..) | Past::Deleted(t, ..) => t,
+        }
+    }
 }
 
 impl Property for Accounting {
@@ -47,6 +59,9 @@ impl Property for Accounting {
                                     (AnomalyKind::SkippedByReset, Counter::SkippedByReset)
                                 }
                                 Past::Commit(..) => (AnomalyKind::Lost, Counter::Lost),
+                                Past::Deleted(..) => {
+                                    (AnomalyKind::SkippedByRetention, Counter::SkippedByRetention)
+                                }
                             };
                             found.count_group(g, counter, 1);
                             let cause = cause(cx, g, part, offset, event, past);
@@ -67,7 +82,9 @@ impl Property for Accounting {
     }
 }
 
-/// The earliest reset or commit of group `g` that moved past `offset` on `part`.
+/// The earliest of group `g`'s resets and commits, and retention, that moved past
+/// `offset` on `part`. At the same ms a reset comes before a commit, and both before a
+/// deletion: what the group did itself is named first.
 fn moved_past(cx: &Context, g: usize, part: PartId, offset: Offset) -> Option<Past> {
     let facts = &cx.f.groups[g];
     let reset = facts.resets[part.ix()]
@@ -78,13 +95,16 @@ fn moved_past(cx: &Context, g: usize, part: PartId, offset: Offset) -> Option<Pa
         .iter()
         .find(|&&(_, c, _)| c > offset)
         .map(|&(t, c, a)| Past::Commit(t, c, a));
-    match (reset, commit) {
-        (Some(Past::Reset(tr, r, ar, o)), Some(Past::Commit(tc, ..))) if tr <= tc => {
-            Some(Past::Reset(tr, r, ar, o))
-        }
-        (Some(reset), None) => Some(reset),
-        (_, commit) => commit,
-    }
+    let deleted = cx.f.deletions[part.ix()]
+        .iter()
+        .find(|&&(_, start, _)| start > offset)
+        .map(|&(t, start, b)| Past::Deleted(t, start, b));
+    [reset, commit, deleted]
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .min_by_key(|(rank, p)| (p.at(), *rank))
+        .map(|(_, p)| p)
 }
 
 fn cause(
@@ -103,16 +123,22 @@ fn cause(
         group.name
     );
     match past {
-        Past::Reset(t, r, a, true) => format!(
+        Past::Reset(t, r, a, Some(from)) if from < r => format!(
+            "{head}: {}'s position {from} in {pn} was below the log start offset after retention deleted records (OFFSET_OUT_OF_RANGE), and it reset to {r} (auto.offset.reset={}) at t={t}ms, past it",
+            cx.name(a),
+            group.config.auto_offset_reset.name()
+        ),
+        Past::Reset(t, r, a, Some(_)) => format!(
             "{head}: {}'s position in {pn} was past the log end after a new leader's shorter log (OFFSET_OUT_OF_RANGE), and it reset to {r} (auto.offset.reset={}) at t={t}ms, past it",
             cx.name(a),
             group.config.auto_offset_reset.name()
         ),
-        Past::Reset(t, r, a, false) => format!(
+        Past::Reset(t, r, a, None) => format!(
             "{head}: {} had no committed offset for {pn} and reset to {r} (auto.offset.reset={}) at t={t}ms, past it",
             cx.name(a),
             group.config.auto_offset_reset.name()
         ),
+        Past::Deleted(t, start, breach) => deleted_cause(cx, g, part, offset, event, (t, start, breach)),
         Past::Commit(t, c, a) => {
             if let Some((ti, unhandled)) = cx.f.fates[a.ix()].interrupted.filter(|&(ti, _)| ti <= t) {
                 return format!(
@@ -134,5 +160,54 @@ fn cause(
                 cx.name(a)
             )
         }
+    }
+}
+
+/// Why a record retention deleted never reached group `g`: when and by which limit it
+/// went, and what the group's member did about the hole: the reset that followed (from
+/// which position to which offset), or, if none came, where the group was.
+fn deleted_cause(
+    cx: &Context,
+    g: usize,
+    part: PartId,
+    offset: Offset,
+    event: EventIx,
+    (t, start, breach): (Time, Offset, Breach),
+) -> String {
+    let pn = cx.t.part_name(part);
+    let group = &cx.sc.groups[g];
+    let limit = match breach {
+        Breach::RetentionMs => {
+            cx.sc.topics[cx.t.partitions[part.ix()].0 as usize]
+                .log
+                .retention_ms
+        }
+        Breach::RetentionBytes => {
+            cx.sc.topics[cx.t.partitions[part.ix()].0 as usize]
+                .log
+                .retention_bytes
+        }
+    };
+    let limit = limit.map_or(String::new(), |v| format!(" ({v})"));
+    let head = format!(
+        "{} ({pn}@{offset}) was deleted by {}{limit} at t={t}ms, with the segments below offset {start}, before {} processed it",
+        cx.t.event_id(event),
+        breach.name(),
+        group.name
+    );
+    // The group's first reset after the deletion whose position was below the log start.
+    let reset = cx.f.groups[g].resets[part.ix()]
+        .iter()
+        .find(|&&(tr, r, _, from)| tr >= t && from.is_some_and(|f| f < r));
+    if let Some(&(tr, r, a, Some(from))) = reset {
+        return format!(
+            "{head}; {} was at offset {from}, below the log start, got OFFSET_OUT_OF_RANGE and reset to {r} (auto.offset.reset={}) at t={tr}ms",
+            cx.name(a),
+            group.config.auto_offset_reset.name()
+        );
+    }
+    match cx.f.groups[g].committed[part.ix()] {
+        Some(c) => format!("{head}; the group's committed offset was {c}"),
+        None => format!("{head}; the group had no committed offset for {pn}"),
     }
 }

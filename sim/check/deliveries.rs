@@ -86,10 +86,13 @@ fn cause(
     let pn = cx.t.part_name(part);
     // A reset for a position past the log end (an election truncated the log) moved the
     // member back over records it had read.
-    if let Some(&(t, r, _, _)) = cx.f.groups[g].resets[part.ix()]
-        .iter()
-        .rev()
-        .find(|&&(t, r, a, out_of_range)| out_of_range && a == actor && t <= at && r <= offset)
+    if let Some(&(t, r, _, _)) =
+        cx.f.groups[g].resets[part.ix()]
+            .iter()
+            .rev()
+            .find(|&&(t, r, a, from)| {
+                from.is_some_and(|from| from > r) && a == actor && t <= at && r <= offset
+            })
     {
         return format!(
             "{pn}@{offset} delivered again to {} at t={at}ms: its position in {pn} was past the log end after a new leader's shorter log (OFFSET_OUT_OF_RANGE), and it reset to {r} (auto.offset.reset={}) at t={t}ms, before it",

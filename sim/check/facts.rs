@@ -5,7 +5,7 @@
 //! state in its own file. Every fact comes from a trace record, never from model state.
 
 use crate::engine::Time;
-use crate::model::log::Offset;
+use crate::model::log::{Breach, Offset};
 use crate::scenario::CrashPoint;
 use crate::trace::{Actor, ActorId, EventIx, GaveUp, Kind, PartId, SendError, Tables, TraceEvent};
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +34,10 @@ pub struct Fate {
     pub interrupted: Option<(Time, u32)>,
 }
 
+/// An offset reset: (time, offset, member, the position a fetch found out of range if
+/// that is why).
+pub type Reset = (Time, Offset, ActorId, Option<Offset>);
+
 /// One group's view of its partitions and its effects.
 #[derive(Clone, Debug, Default)]
 pub struct GroupFacts {
@@ -46,8 +50,9 @@ pub struct GroupFacts {
     pub commits: Vec<Vec<(Time, Offset, ActorId)>>,
     /// Per PartId: the first offset the group reset to.
     pub start: Vec<Option<Offset>>,
-    /// Per PartId: (time, offset, member, past the log end) of every offset reset, in order.
-    pub resets: Vec<Vec<(Time, Offset, ActorId, bool)>>,
+    /// Per PartId: (time, offset, member, the position found out of range if that is
+    /// why) of every offset reset, in order.
+    pub resets: Vec<Vec<Reset>>,
     /// Per PartId, per offset: processed (effect applied or absorbed) at least once.
     pub processed: Vec<Vec<bool>>,
     /// Per event: how many times the effect was applied.
@@ -103,8 +108,14 @@ pub struct Facts {
     /// Every copy a relay put in the log: (partition, offset, when, relay), so a cause
     /// can name the publish behind one copy (outbox events only; bounded by commands).
     relay_appends: BTreeMap<EventIx, Vec<(PartId, Offset, Time, ActorId)>>,
-    /// Per PartId: the event at each offset, as the Append records built it.
+    /// Per PartId: the event at each offset, as the Append records built it (from offset
+    /// 0: records retention deleted stay here, below `log_start`).
     pub logs: Vec<Vec<EventIx>>,
+    /// Per PartId: the log start offset, as `segments_deleted` records moved it.
+    pub log_start: Vec<Offset>,
+    /// Per PartId: (time, new log start offset, limit) of every retention deletion, in
+    /// order (bounded by the retention checks).
+    pub deletions: Vec<Vec<(Time, Offset, Breach)>>,
     pub groups: Vec<GroupFacts>,
     /// The events a `LogTruncated` record just removed from their partition's log (set
     /// while that record is judged; empty otherwise).
@@ -139,6 +150,8 @@ impl Facts {
         Facts {
             groups: vec![group; groups],
             logs: vec![Vec::new(); partitions],
+            log_start: vec![Offset::ZERO; partitions],
+            deletions: vec![Vec::new(); partitions],
             ..Facts::default()
         }
     }
@@ -165,6 +178,8 @@ impl Facts {
         let parts = t.partitions.len();
         if self.logs.len() < parts {
             self.logs.resize(parts, Vec::new());
+            self.log_start.resize(parts, Offset::ZERO);
+            self.deletions.resize(parts, Vec::new());
             for g in &mut self.groups {
                 g.committed.resize(parts, None);
                 g.commits.resize(parts, Vec::new());
@@ -269,6 +284,15 @@ impl Facts {
                 for g in &mut self.groups {
                     g.processed[part.ix()].truncate(keep);
                 }
+            }
+            Kind::SegmentsDeleted {
+                part,
+                log_start,
+                breach,
+                ..
+            } => {
+                self.log_start[part.ix()] = log_start;
+                self.deletions[part.ix()].push((at, log_start, breach));
             }
             Kind::OffsetReset {
                 actor,

@@ -52,6 +52,7 @@ pub enum AnomalyKind {
     LogDuplicate,
     LogReorder,
     KeySplit,
+    SkippedByRetention,
 }
 
 impl AnomalyKind {
@@ -74,6 +75,7 @@ impl AnomalyKind {
             AnomalyKind::LogDuplicate => "log_duplicate",
             AnomalyKind::LogReorder => "log_reorder",
             AnomalyKind::KeySplit => "key_split",
+            AnomalyKind::SkippedByRetention => "skipped_by_retention",
         }
     }
 }

@@ -219,8 +219,12 @@ pub struct ReplicaFetchResponse {
     pub part: PartId,
     pub replica: u32,
     pub fetch_id: u32,
-    pub records: Vec<EventIx>,
+    /// The records with their timestamps, which the follower keeps.
+    pub records: Vec<crate::model::log::Entry>,
     pub high_watermark: Offset,
+    /// The leader's log start offset: the follower's moves up to it
+    /// (`FetchResponse.logStartOffset`).
+    pub log_start_offset: Offset,
     pub diverging_at: Option<Offset>,
     /// The fetch's `sent_at`.
     pub sent_at: Time,
@@ -259,6 +263,10 @@ pub enum Timer {
     /// Leaders look for followers that have not caught up for replica.lag.time.max.ms
     /// (Kafka's `isr-expiration` task, every half of it).
     IsrExpiration,
+    /// Every broker runs retention over its logs (`LogManager`'s `kafka-log-retention`
+    /// task, every `log.retention.check.interval.ms`). Housekeeping: it does not keep a
+    /// run alive (`Timer::background`).
+    RetentionCheck,
     /// A member finished handling its current record.
     ProcessDone,
     /// A member retries the processed-id store.
@@ -275,6 +283,14 @@ pub enum Timer {
     Fault { index: u32 },
     /// A timed fault ends.
     FaultEnd { index: u32 },
+}
+
+impl Timer {
+    /// Housekeeping that does not keep a run alive: when only such timers are left, the
+    /// run is quiescent (a broker's scheduler threads are daemons, too).
+    pub fn background(&self) -> bool {
+        matches!(self, Timer::RetentionCheck)
+    }
 }
 
 /// A timer's name within its component: setting a key that is set moves it.

@@ -6,10 +6,15 @@
 //! offset that every in-sync replica has. Retention moves the log start offset forward;
 //! a truncation (a follower's divergent tail, or a new leader that lacks records) moves
 //! the log end offset back. Each replica has its own log; the leader sets the high
-//! watermark. What does not live here: who leads the partition, the ISR, idempotent-
-//! producer state (`cluster.rs`).
+//! watermark. Records sit in segments (`LogSegment`), which roll by `segment.bytes` and
+//! `segment.ms` and which retention deletes whole (`UnifiedLog.deleteOldSegments`). What
+//! does not live here: who leads the partition, the ISR, idempotent-producer state, when
+//! retention runs (`cluster/`).
 
+use crate::engine::Time;
+use crate::scenario::LogConfig;
 use crate::trace::EventIx;
+use std::collections::VecDeque;
 
 /// A Kafka offset: the position of a record in one partition's log, or (in a commit) the
 /// next offset to read.
@@ -48,23 +53,80 @@ pub struct Record {
     pub event: EventIx,
 }
 
-/// One partition's log. Shape: the events at `[log_start_offset, log_end_offset)`, 4 bytes
-/// each.
+/// One record as a log holds it: its event and its timestamp, the leader's append time in
+/// ms (as `message.timestamp.type=LogAppendTime`; followers copy it). 8 bytes: a run's
+/// times are below `limits::TIME_MS`, which fits a `u32`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub event: EventIx,
+    pub timestamp_ms: u32,
+}
+
+/// One log segment (`LogSegment`): its base offset and the first and largest record
+/// timestamps in it. It ends where the next begins; the last is the active segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Segment {
+    base: Offset,
+    first_ms: u64,
+    largest_ms: u64,
+}
+
+/// Which retention limit deleted segments (`UnifiedLog.deleteRetentionMsBreachedSegments`
+/// and `deleteRetentionSizeBreachedSegments`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breach {
+    /// `retention.ms`: the segment's newest record was older than it.
+    RetentionMs,
+    /// `retention.bytes`: the log held more than it without the segment.
+    RetentionBytes,
+}
+
+impl Breach {
+    /// The topic setting's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Breach::RetentionMs => "retention.ms",
+            Breach::RetentionBytes => "retention.bytes",
+        }
+    }
+}
+
+/// One partition's log on one replica. Shape: the records at
+/// `[log_start_offset, log_end_offset)`, 8 bytes each, in segments that roll as
+/// `segment.bytes` and `segment.ms` say and are deleted whole by retention.
 #[derive(Clone, Debug, Default)]
 pub struct PartitionLog {
+    config: LogConfig,
     log_start_offset: Offset,
     high_watermark: Offset,
-    records: Vec<EventIx>,
+    /// `records[front..]` are the live records; the ones before were deleted and are
+    /// dropped from the vector once they are half of it (amortized O(1) a record).
+    records: Vec<Entry>,
+    front: usize,
+    /// The segments, oldest first; empty when the log holds no record.
+    segments: VecDeque<Segment>,
 }
 
 impl PartitionLog {
+    /// An empty log whose segments roll and are deleted as `config` says.
+    pub fn new(config: LogConfig) -> PartitionLog {
+        PartitionLog {
+            config,
+            ..PartitionLog::default()
+        }
+    }
+
     pub fn log_start_offset(&self) -> Offset {
         self.log_start_offset
     }
 
+    fn live(&self) -> &[Entry] {
+        &self.records[self.front..]
+    }
+
     /// The offset the next append gets.
     pub fn log_end_offset(&self) -> Offset {
-        Offset(self.log_start_offset.0 + self.records.len() as u64)
+        Offset(self.log_start_offset.0 + self.live().len() as u64)
     }
 
     /// Consumers read below this offset only.
@@ -72,12 +134,38 @@ impl PartitionLog {
         self.high_watermark
     }
 
-    /// Appends one record at the log end offset and returns its offset. The high
-    /// watermark does not move: the partition's leader sets it (`set_high_watermark`) from
-    /// what its ISR has.
-    pub fn append(&mut self, event: EventIx) -> Offset {
+    /// How many segments the log has (the last is the active one).
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Appends one record with timestamp `at` at the log end offset and returns its
+    /// offset. A new segment rolls first when the active one is full
+    /// (`segment.bytes / RECORD_BYTES` records) or `at` is more than `segment.ms` after
+    /// its first record (`LogSegment.shouldRoll`). The high watermark does not move: the
+    /// partition's leader sets it (`set_high_watermark`) from what its ISR has.
+    pub fn append(&mut self, event: EventIx, at: Time) -> Offset {
         let offset = self.log_end_offset();
-        self.records.push(event);
+        let ms = at.0;
+        let roll = match self.segments.back() {
+            None => true,
+            Some(s) => {
+                offset.since(s.base) >= self.config.segment_records()
+                    || ms.saturating_sub(s.first_ms) > self.config.segment_ms
+            }
+        };
+        match self.segments.back_mut() {
+            Some(s) if !roll => s.largest_ms = s.largest_ms.max(ms),
+            _ => self.segments.push_back(Segment {
+                base: offset,
+                first_ms: ms,
+                largest_ms: ms,
+            }),
+        }
+        self.records.push(Entry {
+            event,
+            timestamp_ms: u32::try_from(ms).unwrap_or(u32::MAX),
+        });
         offset
     }
 
@@ -87,40 +175,143 @@ impl PartitionLog {
     }
 
     /// Drops the records from `to` on (a follower's divergent tail, or what an unclean
-    /// leader lacks); the high watermark follows if it was past `to`.
+    /// leader lacks); the high watermark follows if it was past `to`. Never below the log
+    /// start offset.
     pub fn truncate(&mut self, to: Offset) {
         let keep = to.since(self.log_start_offset) as usize;
-        self.records.truncate(keep);
-        self.high_watermark = self.high_watermark.min(self.log_end_offset());
+        self.records.truncate(self.front + keep);
+        let end = self.log_end_offset();
+        while self.segments.back().is_some_and(|s| s.base >= end) {
+            self.segments.pop_back();
+        }
+        // The last segment's largest timestamp may have been in the dropped tail.
+        if let Some(s) = self.segments.back_mut() {
+            let from = self.front + s.base.since(self.log_start_offset) as usize;
+            s.largest_ms = self.records[from..]
+                .iter()
+                .map(|e| u64::from(e.timestamp_ms))
+                .max()
+                .unwrap_or(s.first_ms);
+        }
+        self.high_watermark = self.high_watermark.min(end);
     }
 
-    /// The first offset at which this log and `other` differ (or where the shorter ends):
-    /// a follower keeps its records below it (KIP-101's leader-epoch truncation, judged
-    /// here by comparing the records).
+    /// Retention (`UnifiedLog.deleteOldSegments`): deletes the oldest segments, in order,
+    /// while each lies wholly below the high watermark and breaches a limit: first
+    /// `retention.ms` (`now` minus its largest timestamp is more than it), then
+    /// `retention.bytes` (the log would still hold at least that many bytes without it).
+    /// As in Kafka, the active segment goes too once it breaches and is wholly below the
+    /// high watermark (Kafka rolls a new, empty one first). Returns the new log start
+    /// offset and the limit that deleted the last segment, or None if nothing went. Cost:
+    /// O(1 + segments deleted).
+    pub fn delete_old_segments(&mut self, now: Time) -> Option<(Offset, Breach)> {
+        let mut to = self.log_start_offset;
+        let mut breach = None;
+        if let Some(ms) = self.config.retention_ms {
+            while let Some(&s) = self.segments.front() {
+                let upper = self.segment_end(0);
+                if self.high_watermark < upper || now.0.saturating_sub(s.largest_ms) <= ms {
+                    break;
+                }
+                self.segments.pop_front();
+                (to, breach) = (upper, Some(Breach::RetentionMs));
+            }
+        }
+        if let Some(limit) = self.config.retention_bytes {
+            let bytes = |n: u64| n.saturating_mul(crate::scenario::RECORD_BYTES);
+            let mut over = i128::from(bytes(self.log_end_offset().since(to))) - i128::from(limit);
+            while let Some(&s) = self.segments.front() {
+                let upper = self.segment_end(0);
+                let size = i128::from(bytes(upper.since(s.base.max(to))));
+                if self.high_watermark < upper || over - size < 0 {
+                    break;
+                }
+                over -= size;
+                self.segments.pop_front();
+                (to, breach) = (upper, Some(Breach::RetentionBytes));
+            }
+        }
+        let breach = breach?;
+        self.drop_below(to);
+        Some((to, breach))
+    }
+
+    /// Moves the log start offset up to `to` (at most the log end offset): a follower
+    /// told its leader's log start (`maybeIncrementLogStartOffset`), or retention. The
+    /// records below it are gone; a segment it cuts keeps its tail.
+    pub fn advance_log_start(&mut self, to: Offset) {
+        let to = to.min(self.log_end_offset());
+        if to <= self.log_start_offset {
+            return;
+        }
+        while self.segments.len() > 1 && self.segments[1].base <= to {
+            self.segments.pop_front();
+        }
+        self.drop_below(to);
+    }
+
+    /// Empties the log and starts it at `to` (`truncateFullyAndStartAt`): a follower whose
+    /// log ends below its leader's log start.
+    pub fn restart_at(&mut self, to: Offset) {
+        self.records.clear();
+        self.front = 0;
+        self.segments.clear();
+        self.log_start_offset = to;
+        self.high_watermark = self.high_watermark.max(to);
+    }
+
+    /// Forgets the records below `to`, whose segments are already gone (or cut at `to`).
+    fn drop_below(&mut self, to: Offset) {
+        self.front += to.since(self.log_start_offset) as usize;
+        self.log_start_offset = to;
+        if let Some(s) = self.segments.front_mut() {
+            s.base = s.base.max(to);
+        }
+        if self.front >= 1024 && self.front * 2 >= self.records.len() {
+            self.records.drain(..self.front);
+            self.front = 0;
+        }
+    }
+
+    /// Where segment `i` ends: the next segment's base, or the log end offset.
+    fn segment_end(&self, i: usize) -> Offset {
+        self.segments
+            .get(i + 1)
+            .map_or(self.log_end_offset(), |s| s.base)
+    }
+
+    /// The first offset at which this log and `other` differ (or where the shorter ends),
+    /// over the offsets both still hold: a follower keeps its records below it (KIP-101's
+    /// leader-epoch truncation, judged here by comparing the records).
     pub fn diverges_from(&self, other: &PartitionLog) -> Offset {
-        let same = self
-            .records
+        let start = self.log_start_offset.max(other.log_start_offset);
+        let end = self.log_end_offset().min(other.log_end_offset());
+        if start >= end {
+            return end;
+        }
+        let mine = &self.live()[start.since(self.log_start_offset) as usize..];
+        let theirs = &other.live()[start.since(other.log_start_offset) as usize..];
+        let same = mine
             .iter()
-            .zip(&other.records)
-            .take_while(|(a, b)| a == b)
+            .zip(theirs)
+            .take_while(|(a, b)| a.event == b.event)
             .count();
-        Offset(self.log_start_offset.0 + same as u64)
+        Offset(start.0 + same as u64)
     }
 
     /// Up to `max` records from `from` (the log start offset if below it), whatever the
     /// high watermark: what a leader sends a follower's fetch.
-    pub fn records_from(&self, from: Offset, max: usize) -> &[EventIx] {
-        let start = from
-            .since(self.log_start_offset)
-            .min(self.records.len() as u64) as usize;
-        let end = self.records.len().min(start.saturating_add(max));
-        &self.records[start..end]
+    pub fn records_from(&self, from: Offset, max: usize) -> &[Entry] {
+        let live = self.live();
+        let start = from.since(self.log_start_offset).min(live.len() as u64) as usize;
+        let end = live.len().min(start.saturating_add(max));
+        &live[start..end]
     }
 
     /// The event at `offset`, if the log holds it.
     pub fn get(&self, offset: Offset) -> Option<EventIx> {
         let i = offset.0.checked_sub(self.log_start_offset.0)?;
-        self.records.get(usize::try_from(i).ok()?).copied()
+        self.live().get(usize::try_from(i).ok()?).map(|e| e.event)
     }
 
     /// Up to `max` records from `from`, below the high watermark, appended to `out`.
@@ -133,10 +324,11 @@ impl PartitionLog {
         out: &mut Vec<Record>,
     ) -> usize {
         let from = from.max(self.log_start_offset);
+        let live = self.live();
         let mut n = 0;
         let mut o = from;
         while o < self.high_watermark && n < max {
-            let event = self.records[(o.0 - self.log_start_offset.0) as usize];
+            let event = live[(o.0 - self.log_start_offset.0) as usize].event;
             out.push(Record {
                 part,
                 offset: o,
@@ -154,6 +346,154 @@ mod tests {
     use super::*;
     use crate::trace::{EventIx, PartId};
 
+    fn events(entries: &[Entry]) -> Vec<EventIx> {
+        entries.iter().map(|e| e.event).collect()
+    }
+
+    /// A log of `segment_records` records a segment, with these retention limits.
+    fn log_with(segment_records: u64, ms: Option<u64>, bytes: Option<u64>) -> PartitionLog {
+        PartitionLog::new(LogConfig {
+            retention_ms: ms,
+            retention_bytes: bytes,
+            segment_bytes: segment_records * crate::scenario::RECORD_BYTES,
+            ..LogConfig::default()
+        })
+    }
+
+    /// Appends events `range` at t = 10 ms × event, and commits them all.
+    fn fill(log: &mut PartitionLog, range: std::ops::Range<u32>) {
+        for e in range {
+            log.append(EventIx(e), Time(10 * u64::from(e)));
+        }
+        log.set_high_watermark(log.log_end_offset());
+    }
+
+    #[test]
+    fn segments_roll_every_segment_bytes_worth_of_records() {
+        let mut log = log_with(4, None, None);
+        fill(&mut log, 0..10);
+        assert_eq!(log.segment_count(), 3, "0..4, 4..8, 8..10");
+    }
+
+    #[test]
+    fn segments_roll_when_an_append_is_more_than_segment_ms_after_the_first() {
+        let mut log = PartitionLog::new(LogConfig {
+            segment_ms: 25,
+            ..LogConfig::default()
+        });
+        // Records at 0, 10, 20, 30 ms: 30 - 0 > 25 rolls at the fourth; 25 itself would not.
+        fill(&mut log, 0..4);
+        assert_eq!(log.segment_count(), 2);
+        log.append(EventIx(9), Time(55));
+        assert_eq!(log.segment_count(), 2, "55 - 30 is not more than 25");
+        log.append(EventIx(9), Time(56));
+        assert_eq!(log.segment_count(), 3);
+    }
+
+    #[test]
+    fn retention_ms_deletes_whole_segments_whose_newest_record_is_older_than_it() {
+        let mut log = log_with(4, Some(100), None);
+        fill(&mut log, 0..10); // segments 0..4 (newest 30 ms), 4..8 (70 ms), 8..10 (90 ms)
+        assert_eq!(
+            log.delete_old_segments(Time(130)),
+            None,
+            "130 - 30 is not more than 100"
+        );
+        assert_eq!(
+            log.delete_old_segments(Time(131)),
+            Some((Offset(4), Breach::RetentionMs))
+        );
+        assert_eq!(log.log_start_offset(), Offset(4));
+        assert_eq!(log.get(Offset(3)), None);
+        assert_eq!(log.get(Offset(4)), Some(EventIx(4)));
+        assert_eq!(log.log_end_offset(), Offset(10));
+        let mut out = Vec::new();
+        assert_eq!(
+            log.read(Offset(0), 100, PartId(0), &mut out),
+            6,
+            "from the log start"
+        );
+        assert_eq!(out[0].offset, Offset(4));
+    }
+
+    #[test]
+    fn retention_never_deletes_a_segment_reaching_the_high_watermark() {
+        let mut log = log_with(4, Some(100), None);
+        fill(&mut log, 0..10);
+        log.set_high_watermark(Offset(7));
+        assert_eq!(
+            log.delete_old_segments(Time(10_000)),
+            Some((Offset(4), Breach::RetentionMs)),
+            "4..8 holds offset 7, not yet committed"
+        );
+        log.set_high_watermark(Offset(10));
+        // The active segment goes too once wholly committed (Kafka rolls a new one).
+        assert_eq!(
+            log.delete_old_segments(Time(10_000)),
+            Some((Offset(10), Breach::RetentionMs))
+        );
+        assert_eq!(log.log_start_offset(), Offset(10));
+        assert_eq!(log.log_end_offset(), Offset(10));
+        assert_eq!(log.segment_count(), 0);
+        assert_eq!(log.append(EventIx(42), Time(10_001)), Offset(10));
+        assert_eq!(log.segment_count(), 1);
+    }
+
+    #[test]
+    fn retention_bytes_keeps_at_least_that_many_bytes() {
+        // 10 records of 160 bytes; keep at least 5 × 160: deleting 0..4 leaves 6 records,
+        // deleting 4..8 too would leave 2, fewer than 5.
+        let mut log = log_with(4, None, Some(5 * 160));
+        fill(&mut log, 0..10);
+        assert_eq!(
+            log.delete_old_segments(Time(0)),
+            Some((Offset(4), Breach::RetentionBytes))
+        );
+        assert_eq!(log.delete_old_segments(Time(0)), None);
+        assert_eq!(log.log_start_offset(), Offset(4));
+    }
+
+    #[test]
+    fn deleting_many_records_keeps_offsets_and_compacts_the_vector() {
+        let mut log = log_with(100, None, Some(0));
+        fill(&mut log, 0..5000);
+        log.set_high_watermark(Offset(4950));
+        assert_eq!(
+            log.delete_old_segments(Time(0)),
+            Some((Offset(4900), Breach::RetentionBytes))
+        );
+        assert_eq!(log.get(Offset(4900)), Some(EventIx(4900)));
+        assert_eq!(log.records.len(), 100, "the deleted front was dropped");
+        assert_eq!(log.log_end_offset(), Offset(5000));
+    }
+
+    #[test]
+    fn a_follower_moves_its_log_start_to_its_leaders_or_restarts_there() {
+        let mut log = log_with(4, None, None);
+        fill(&mut log, 0..10);
+        log.advance_log_start(Offset(6));
+        assert_eq!(log.log_start_offset(), Offset(6));
+        assert_eq!(log.get(Offset(6)), Some(EventIx(6)));
+        assert_eq!(log.segment_count(), 2, "4..8 is cut at 6");
+        log.restart_at(Offset(20));
+        assert_eq!(log.log_end_offset(), Offset(20));
+        assert_eq!(log.append(EventIx(1), Time(0)), Offset(20));
+    }
+
+    #[test]
+    fn logs_with_different_starts_diverge_only_where_both_hold_records() {
+        let mut a = log_with(4, None, None);
+        let mut b = log_with(4, None, None);
+        fill(&mut a, 0..10);
+        fill(&mut b, 0..8);
+        b.append(EventIx(99), Time(0));
+        a.advance_log_start(Offset(5));
+        assert_eq!(b.diverges_from(&a), Offset(8));
+        let mut c = log_with(4, None, None);
+        fill(&mut c, 0..3);
+        assert_eq!(c.diverges_from(&a), Offset(3), "c ends below a's log start");
+    }
+
     #[test]
     fn an_empty_log_starts_and_ends_at_zero() {
         let log = PartitionLog::default();
@@ -166,8 +506,8 @@ mod tests {
     #[test]
     fn appends_take_consecutive_offsets_and_the_leader_moves_the_high_watermark() {
         let mut log = PartitionLog::default();
-        assert_eq!(log.append(EventIx(7)), Offset(0));
-        assert_eq!(log.append(EventIx(9)), Offset(1));
+        assert_eq!(log.append(EventIx(7), Time::ZERO), Offset(0));
+        assert_eq!(log.append(EventIx(9), Time::ZERO), Offset(1));
         assert_eq!(log.log_end_offset(), Offset(2));
         assert_eq!(log.high_watermark(), Offset(0));
         log.set_high_watermark(Offset(5));
@@ -180,7 +520,7 @@ mod tests {
     fn a_read_stops_at_max_and_at_the_high_watermark() {
         let mut log = PartitionLog::default();
         for e in 0..5 {
-            log.append(EventIx(e));
+            log.append(EventIx(e), Time::ZERO);
         }
         log.set_high_watermark(Offset(5));
         let mut out = Vec::new();
@@ -211,21 +551,24 @@ mod tests {
         let mut leader = PartitionLog::default();
         let mut follower = PartitionLog::default();
         for e in [1, 2, 3] {
-            leader.append(EventIx(e));
+            leader.append(EventIx(e), Time::ZERO);
         }
         for e in [1, 2, 9, 9] {
-            follower.append(EventIx(e));
+            follower.append(EventIx(e), Time::ZERO);
         }
         let at = follower.diverges_from(&leader);
         assert_eq!(at, Offset(2));
         follower.truncate(at);
-        assert_eq!(leader.records_from(at, 10), &[EventIx(3)]);
+        assert_eq!(events(leader.records_from(at, 10)), vec![EventIx(3)]);
         for &e in leader.records_from(follower.log_end_offset(), 10) {
-            follower.append(e);
+            follower.append(e.event, Time(u64::from(e.timestamp_ms)));
         }
         assert_eq!(follower.get(Offset(2)), Some(EventIx(3)));
         assert_eq!(follower.log_end_offset(), Offset(3));
-        assert_eq!(leader.records_from(Offset(0), 2), &[EventIx(1), EventIx(2)]);
+        assert_eq!(
+            events(leader.records_from(Offset(0), 2)),
+            vec![EventIx(1), EventIx(2)]
+        );
         assert!(leader.records_from(Offset(7), 2).is_empty());
     }
 }

@@ -217,11 +217,12 @@ impl Member {
                 self.resetting.clear();
                 let out_of_range = std::mem::take(&mut self.reset_out_of_range);
                 for (part, offset) in offsets {
+                    let position = self.positions.iter().find(|(p, _)| *p == part);
                     out.trace(Kind::OffsetReset {
                         actor: self.actor,
                         part,
                         offset,
-                        out_of_range,
+                        out_of_range: position.map(|p| p.1).filter(|_| out_of_range),
                     });
                     if let Some(p) = self.positions.iter_mut().find(|(p, _)| *p == part) {
                         p.1 = offset;
@@ -866,7 +867,7 @@ mod tests {
                 actor: ACTOR,
                 part: PartId(0),
                 offset: Offset(9),
-                out_of_range: false
+                out_of_range: None
             }]
         );
         assert_eq!(fetches(&out)[0].positions, vec![(PartId(0), Offset(9))]);

@@ -185,6 +185,8 @@ pub struct World<'s, K: TraceSink> {
     /// Replica fetches and answers lost or delayed since the last handler, for the
     /// cluster (their followers' fetch timeouts).
     lost_replica: Vec<Msg>,
+    /// Live timers that do not keep the run alive (`Timer::background`).
+    background: usize,
 }
 
 impl<'s, K: TraceSink> World<'s, K> {
@@ -230,6 +232,7 @@ impl<'s, K: TraceSink> World<'s, K> {
             produced_copies: 0,
             message_rules: Vec::new(),
             lost_replica: Vec::new(),
+            background: 0,
         };
         w.build(seed);
         w
@@ -686,11 +689,14 @@ impl<'s, K: TraceSink> World<'s, K> {
         match op {
             TimerOp::Set { key, at, timer } => match self.timers[c].get_mut(key) {
                 Some(t) => {
+                    self.background -= usize::from(t.timer.background());
+                    self.background += usize::from(timer.background());
                     t.timer = timer;
                     let moved = self.queue.reschedule(t.id, at);
                     debug_assert!(moved, "a live timer is in the queue");
                 }
                 None => {
+                    self.background += usize::from(timer.background());
                     let component = c as u32;
                     let id = self.queue.push(at, Ev::Timer { component, key });
                     self.timers[c].insert(key, TimerSlot { id, timer });
@@ -698,11 +704,13 @@ impl<'s, K: TraceSink> World<'s, K> {
             },
             TimerOp::Cancel { key } => {
                 if let Some(t) = self.timers[c].remove(key) {
+                    self.background -= usize::from(t.timer.background());
                     self.queue.cancel(t.id);
                 }
             }
             TimerOp::CancelAll => {
                 for t in self.timers[c].take() {
+                    self.background -= usize::from(t.timer.background());
                     self.queue.cancel(t.id);
                 }
             }
@@ -737,6 +745,9 @@ impl<K: TraceSink> World<'_, K> {
             }
             match self.queue.peek_time() {
                 None => break Outcome::Quiescent,
+                // Only housekeeping is left (retention checks): nothing more can happen
+                // that a client or the checker would see.
+                Some(_) if self.queue.len() == self.background => break Outcome::Quiescent,
                 Some(t) if t > until => break Outcome::TimeLimit,
                 Some(_) => {}
             }
@@ -793,6 +804,7 @@ impl<K: TraceSink> World<'_, K> {
                     .remove(key)
                     .expect("a timer in the queue is in its component's table")
                     .timer;
+                self.background -= usize::from(timer.background());
                 let who = self.who(c);
                 self.on_timer(who, timer);
             }

@@ -462,6 +462,20 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 t.part_name(part)
             ),
         ),
+        Kind::SegmentsDeleted {
+            part,
+            broker,
+            log_start,
+            breach,
+        } => (
+            b(broker),
+            "retention",
+            format!(
+                "{} segments below offset {log_start} deleted ({} breached): the log now starts at {log_start}",
+                t.part_name(part),
+                breach.name()
+            ),
+        ),
         Kind::ReplicaTruncated { part, broker, to } => (
             b(broker),
             "truncate",
@@ -556,10 +570,12 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             format!(
                 "{} starts at {offset}: {}, auto.offset.reset={}",
                 t.part_name(part),
-                if out_of_range {
-                    "its position was past the log end (OFFSET_OUT_OF_RANGE: the new leader's log is shorter)"
-                } else {
-                    "no committed offset"
+                match out_of_range {
+                    Some(at) if at < offset => format!(
+                        "its position {at} was below the log start offset (OFFSET_OUT_OF_RANGE: retention deleted it)"
+                    ),
+                    Some(_) => "its position was past the log end (OFFSET_OUT_OF_RANGE: the new leader's log is shorter)".to_string(),
+                    None => "no committed offset".to_string(),
                 },
                 sc.groups[t.member_group(actor)]
                     .config

@@ -77,7 +77,7 @@ pub fn resolved(sc: &Scenario) -> String {
     );
     let _ = writeln!(
         o,
-        "  config: {{ group.initial.rebalance.delay.ms: {}, min.insync.replicas: {}, unclean.leader.election.enable: {}, broker.session.timeout.ms: {}, replica.lag.time.max.ms: {}, replica.fetch.wait.max.ms: {}, replica.socket.timeout.ms: {}, replica.fetch.backoff.ms: {} }}",
+        "  config: {{ group.initial.rebalance.delay.ms: {}, min.insync.replicas: {}, unclean.leader.election.enable: {}, broker.session.timeout.ms: {}, replica.lag.time.max.ms: {}, replica.fetch.wait.max.ms: {}, replica.socket.timeout.ms: {}, replica.fetch.backoff.ms: {}, log.retention.check.interval.ms: {} }}",
         c.initial_rebalance_delay_ms,
         c.min_insync_replicas,
         c.unclean_leader_election,
@@ -85,18 +85,23 @@ pub fn resolved(sc: &Scenario) -> String {
         c.replica_lag_time_max_ms,
         c.replica_fetch_wait_max_ms,
         c.replica_socket_timeout_ms,
-        c.replica_fetch_backoff_ms
+        c.replica_fetch_backoff_ms,
+        c.log_retention_check_interval_ms
     );
     let _ = writeln!(o, "topics:");
     for t in &sc.topics {
         let _ = writeln!(
             o,
-            "  - {{ name: {}, partitions: {}, replication_factor: {}, config: {{ min.insync.replicas: {}, unclean.leader.election.enable: {} }} }}",
+            "  - {{ name: {}, partitions: {}, replication_factor: {}, config: {{ min.insync.replicas: {}, unclean.leader.election.enable: {}, cleanup.policy: delete, retention.ms: {}, retention.bytes: {}, segment.bytes: {}, segment.ms: {} }} }}",
             q(&t.name),
             t.partitions,
             t.replication_factor,
             t.min_insync_replicas,
-            t.unclean_leader_election
+            t.unclean_leader_election,
+            minus_one(t.log.retention_ms),
+            minus_one(t.log.retention_bytes),
+            t.log.segment_bytes,
+            t.log.segment_ms
         );
     }
     let send = |o: &mut String, label: &str, s: &crate::scenario::SendSpec| {
@@ -303,4 +308,9 @@ fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
             sc.relay_name(*service, *index)
         ),
     }
+}
+
+/// A `long` setting where -1 means "no limit".
+fn minus_one(v: Option<u64>) -> String {
+    v.map_or("-1".to_string(), |v| v.to_string())
 }

@@ -167,9 +167,11 @@ const UNMODELLED: &[(&str, &str)] = &[
     ("min.insync.replicas", "it is a broker or topic setting: write it under cluster.config or a topic's config"),
     ("replication.factor", "a topic's replica count is its `replication_factor:` field"),
     ("unclean.leader.election.enable", "it is a broker or topic setting: write it under cluster.config or a topic's config"),
-    ("retention.ms", "there is no retention: the log never shrinks"),
-    ("retention.bytes", "there is no retention: the log never shrinks"),
-    ("cleanup.policy", "there is no retention or compaction"),
+    ("retention.ms", "it is a topic setting: write it under a topic's config"),
+    ("retention.bytes", "it is a topic setting: write it under a topic's config"),
+    ("cleanup.policy", "it is a topic setting: write it under a topic's config"),
+    ("segment.bytes", "it is a topic setting: write it under a topic's config"),
+    ("segment.ms", "it is a topic setting: write it under a topic's config"),
 ];
 
 /// For serde's "unknown field `x`, expected one of a, b": name a real Kafka property as

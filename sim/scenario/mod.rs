@@ -114,6 +114,10 @@ pub struct ClusterSpec {
     /// `replica.fetch.backoff.ms` (default 1000): how long a follower waits after a failed
     /// fetch before the next.
     pub replica_fetch_backoff_ms: u64,
+    /// `log.retention.check.interval.ms` (default 300000, `ServerLogConfigs`): how often
+    /// every broker runs retention over its logs (`LogManager`'s `kafka-log-retention`
+    /// task), at t = 1, 2, 3, … times it.
+    pub log_retention_check_interval_ms: u64,
 }
 
 impl Default for ClusterSpec {
@@ -132,6 +136,7 @@ impl Default for ClusterSpec {
             replica_fetch_wait_max_ms: 500,
             replica_socket_timeout_ms: 30_000,
             replica_fetch_backoff_ms: 1_000,
+            log_retention_check_interval_ms: 300_000,
         }
     }
 }
@@ -147,6 +152,50 @@ pub struct TopicSpec {
     pub min_insync_replicas: u32,
     /// `unclean.leader.election.enable` for this topic.
     pub unclean_leader_election: bool,
+    /// Retention and segment settings.
+    pub log: LogConfig,
+}
+
+/// A topic's retention and segment settings, as Kafka's `LogConfig` names them. Records
+/// count `RECORD_BYTES` (160) each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    /// `retention.ms` (default 604800000, 7 days; -1, here `None`: no limit): a closed
+    /// segment whose newest record is older than this is deleted.
+    pub retention_ms: Option<u64>,
+    /// `retention.bytes` (default -1, here `None`: no limit): the oldest segments are
+    /// deleted while the log would still hold at least this many bytes without them.
+    pub retention_bytes: Option<u64>,
+    /// `segment.bytes` (default 1073741824): a segment holds at most
+    /// `segment.bytes / RECORD_BYTES` records (at least 1); the next append rolls a new one.
+    pub segment_bytes: u64,
+    /// `segment.ms` (default 604800000): an append whose timestamp is more than this
+    /// after the first record of the active segment rolls a new one.
+    pub segment_ms: u64,
+}
+
+impl Default for LogConfig {
+    /// Kafka's topic defaults (`LogConfig`, `ServerLogConfigs`), `cleanup.policy=delete`.
+    fn default() -> Self {
+        LogConfig {
+            retention_ms: Some(604_800_000),
+            retention_bytes: None,
+            segment_bytes: 1_073_741_824,
+            segment_ms: 604_800_000,
+        }
+    }
+}
+
+impl LogConfig {
+    /// Records one segment holds: `segment.bytes / RECORD_BYTES`, at least 1.
+    pub fn segment_records(&self) -> u64 {
+        (self.segment_bytes / RECORD_BYTES).max(1)
+    }
+
+    /// Whether retention can ever delete anything.
+    pub fn deletes(&self) -> bool {
+        self.retention_ms.is_some() || self.retention_bytes.is_some()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1122,6 +1171,13 @@ impl Validator {
                 limits::TIME_MS,
                 "replica.fetch.backoff.ms",
             );
+            spec.log_retention_check_interval_ms = self.opt(
+                &c.log_retention_check_interval_ms,
+                spec.log_retention_check_interval_ms,
+                1,
+                limits::TIME_MS,
+                "log.retention.check.interval.ms",
+            );
             // KafkaConfig.validateValues: both bounds on replica.fetch.wait.max.ms, checked
             // only when the three values are valid themselves.
             let wait = spec.replica_fetch_wait_max_ms;
@@ -1190,7 +1246,9 @@ impl Validator {
             }
             let mut min_insync_replicas = cluster.min_insync_replicas;
             let mut unclean_leader_election = cluster.unclean_leader_election;
+            let mut log = LogConfig::default();
             if let Some(c) = &t.config {
+                log = self.log_config(c);
                 min_insync_replicas = self.opt(
                     &c.min_insync_replicas,
                     u64::from(min_insync_replicas),
@@ -1208,9 +1266,70 @@ impl Validator {
                 replication_factor,
                 min_insync_replicas,
                 unclean_leader_election,
+                log,
             });
         }
         out
+    }
+
+    /// A topic's retention and segment settings, with Kafka's bounds.
+    fn log_config(&mut self, c: &RawTopicConfig) -> LogConfig {
+        let d = LogConfig::default();
+        if let Some(p) = &c.cleanup_policy {
+            if p.value != "delete" {
+                bad!(
+                    self,
+                    p,
+                    "expected cleanup.policy delete, got {:?}: compaction is not modelled yet",
+                    p.value
+                );
+            }
+        }
+        LogConfig {
+            retention_ms: self.minus_one_or(&c.retention_ms, d.retention_ms, "retention.ms"),
+            retention_bytes: self.minus_one_or(
+                &c.retention_bytes,
+                d.retention_bytes,
+                "retention.bytes",
+            ),
+            // Kafka's smallest segment.bytes is 14 (a record's overhead).
+            segment_bytes: self.opt(
+                &c.segment_bytes,
+                d.segment_bytes,
+                14,
+                i32::MAX as u64,
+                "segment.bytes",
+            ),
+            segment_ms: self.opt(
+                &c.segment_ms,
+                d.segment_ms,
+                1,
+                i64::MAX as u64,
+                "segment.ms",
+            ),
+        }
+    }
+
+    /// A `long` setting that takes -1 for "no limit" (`None`), or 0 and up.
+    fn minus_one_or(
+        &mut self,
+        s: &Option<S<i64>>,
+        default: Option<u64>,
+        what: &str,
+    ) -> Option<u64> {
+        let Some(s) = s else { return default };
+        match s.value {
+            -1 => None,
+            v if v >= 0 => Some(v as u64),
+            v => {
+                bad!(
+                    self,
+                    s,
+                    "expected {what} -1 (no limit) or at least 0, got {v}"
+                );
+                default
+            }
+        }
     }
 
     fn topic_ref(&mut self, sc: &Scenario, s: &S<String>) -> Option<usize> {

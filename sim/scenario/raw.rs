@@ -86,6 +86,8 @@ pub struct RawBrokerConfig {
     pub replica_socket_timeout_ms: Option<S<u64>>,
     #[serde(rename = "replica.fetch.backoff.ms", default)]
     pub replica_fetch_backoff_ms: Option<S<u64>>,
+    #[serde(rename = "log.retention.check.interval.ms", default)]
+    pub log_retention_check_interval_ms: Option<S<u64>>,
 }
 
 /// A topic's own configuration, overriding the brokers' defaults.
@@ -96,6 +98,18 @@ pub struct RawTopicConfig {
     pub min_insync_replicas: Option<S<u64>>,
     #[serde(rename = "unclean.leader.election.enable", default)]
     pub unclean_leader_election_enable: Option<S<bool>>,
+    /// -1 (no limit) or a number of ms.
+    #[serde(rename = "retention.ms", default)]
+    pub retention_ms: Option<S<i64>>,
+    /// -1 (no limit) or a number of bytes.
+    #[serde(rename = "retention.bytes", default)]
+    pub retention_bytes: Option<S<i64>>,
+    #[serde(rename = "segment.bytes", default)]
+    pub segment_bytes: Option<S<u64>>,
+    #[serde(rename = "segment.ms", default)]
+    pub segment_ms: Option<S<u64>>,
+    #[serde(rename = "cleanup.policy", default)]
+    pub cleanup_policy: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -172,8 +172,10 @@ impl Cluster {
         // last record tells (a full comparison every fetch would cost the whole log).
         let last = Offset(f.fetch_offset.value().saturating_sub(1));
         let at = if p.replicas[r].verified {
+            // Below the leader's log start there is nothing left to compare.
+            let comparable = f.fetch_offset > Offset::ZERO && last >= p.logs[l].log_start_offset();
             let diverged = f.fetch_offset > leader_end
-                || f.fetch_offset > Offset::ZERO && p.logs[r].get(last) != p.logs[l].get(last);
+                || comparable && p.logs[r].get(last) != p.logs[l].get(last);
             diverged.then(|| p.logs[r].diverges_from(&p.logs[l]))
         } else {
             Some(p.logs[r].diverges_from(&p.logs[l])).filter(|&at| at < f.fetch_offset)
@@ -256,6 +258,7 @@ impl Cluster {
                 fetch_id,
                 records,
                 high_watermark: p.high_watermark,
+                log_start_offset: p.logs[l].log_start_offset(),
                 diverging_at,
                 sent_at,
             })),
@@ -287,8 +290,16 @@ impl Cluster {
                 }
             }
             None => {
-                for &event in &a.records {
-                    log.append(event);
+                // A follower whose log ends below its leader's log start starts again
+                // there (`truncateFullyAndStartAt`); one whose log start is below its
+                // leader's moves it up (`maybeIncrementLogStartOffset`).
+                if log.log_end_offset() < a.log_start_offset {
+                    log.restart_at(a.log_start_offset);
+                } else {
+                    log.advance_log_start(a.log_start_offset);
+                }
+                for e in &a.records {
+                    log.append(e.event, Time(u64::from(e.timestamp_ms)));
                 }
                 let hw = a.high_watermark.min(log.log_end_offset());
                 if hw > log.high_watermark() {

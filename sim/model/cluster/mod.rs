@@ -52,6 +52,7 @@ const REPLICATE: TimerKey = 1 << 40;
 const FENCE: TimerKey = 1 << 41;
 const ISR_EXPIRATION: TimerKey = 1 << 42;
 const REPLICA_WAITS: TimerKey = 1 << 43;
+const RETENTION: TimerKey = 1 << 44;
 
 /// The broker's state for one producer id on one partition (`ProducerStateEntry`).
 #[derive(Default)]
@@ -160,6 +161,8 @@ pub struct Cluster {
     slow_links: bool,
     /// Any partition with more than one replica: only then are high watermark rows traced.
     replicated: bool,
+    /// `log.retention.check.interval.ms`, if any topic's retention can delete anything.
+    retention_check_ms: Option<u64>,
 }
 
 impl Cluster {
@@ -176,7 +179,7 @@ impl Cluster {
                 debug_assert!(p < counts[t] as usize);
                 let n = brokers.len();
                 parts.push(Replicas {
-                    logs: (0..n).map(|_| PartitionLog::default()).collect(),
+                    logs: (0..n).map(|_| PartitionLog::new(topic.log)).collect(),
                     leader: Some(0),
                     last_leader: 0,
                     leader_epoch: 0,
@@ -211,6 +214,11 @@ impl Cluster {
             replica_wait_ms: sc.cluster.replica_fetch_wait_max_ms,
             replica_socket_timeout_ms: sc.cluster.replica_socket_timeout_ms,
             replica_backoff_ms: sc.cluster.replica_fetch_backoff_ms,
+            retention_check_ms: sc
+                .topics
+                .iter()
+                .any(|t| t.log.deletes())
+                .then_some(sc.cluster.log_retention_check_interval_ms),
             slow_links: 2 * sc.cluster.latency_max_ms + sc.cluster.replica_fetch_wait_max_ms
                 >= sc.cluster.replica_socket_timeout_ms,
         }
@@ -220,6 +228,9 @@ impl Cluster {
     /// check starts, every half of replica.lag.time.max.ms (`ReplicaManager`'s
     /// `isr-expiration` task).
     pub fn start(&mut self, out: &mut Out) {
+        if let Some(ms) = self.retention_check_ms {
+            out.set_timer(RETENTION, ms, Timer::RetentionCheck);
+        }
         if !self.replicated {
             return;
         }
@@ -351,6 +362,12 @@ impl Cluster {
                     Timer::IsrExpiration,
                 );
             }
+            Timer::RetentionCheck => {
+                self.delete_old_segments(out);
+                if let Some(ms) = self.retention_check_ms {
+                    out.set_timer(RETENTION, ms, Timer::RetentionCheck);
+                }
+            }
             Timer::Fence { broker } => {
                 let b = self.brokers[broker as usize];
                 if (!b.up || b.cut) && !b.fenced {
@@ -481,6 +498,34 @@ impl Cluster {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Retention on every replica of a running broker, each by its own log and high
+    /// watermark (`UnifiedLog.deleteOldSegments` from `LogManager.cleanupLogs`); the
+    /// partition's log (its leader's, or last leader's) is traced. Cost: O(replicas +
+    /// segments deleted).
+    fn delete_old_segments(&mut self, out: &mut Out) {
+        let now = out.now;
+        for ix in 0..self.parts.len() {
+            let p = &mut self.parts[ix];
+            for r in 0..p.logs.len() {
+                let broker = p.brokers[r];
+                if !self.brokers[broker as usize].up {
+                    continue;
+                }
+                let Some((log_start, breach)) = p.logs[r].delete_old_segments(now) else {
+                    continue;
+                };
+                if r == p.last_leader {
+                    out.trace(Kind::SegmentsDeleted {
+                        part: PartId(ix as u32),
+                        broker,
+                        log_start,
+                        breach,
+                    });
+                }
+            }
         }
     }
 
@@ -672,8 +717,8 @@ impl Cluster {
             };
             let result = match refused {
                 Some(error) => AppendResult::Refused(error),
-                None if p.idempotent => self.append_idempotent(p.producer_id, batch),
-                None => AppendResult::Appended(self.append_all(batch)),
+                None if p.idempotent => self.append_idempotent(p.producer_id, batch, out.now),
+                None => AppendResult::Appended(self.append_all(batch, out.now)),
             };
             let n = batch.events.len() as u64;
             let result = match result {
@@ -822,11 +867,11 @@ impl Cluster {
         &mut p.logs[l]
     }
 
-    fn append_all(&mut self, batch: &ProduceBatch) -> Offset {
+    fn append_all(&mut self, batch: &ProduceBatch, now: Time) -> Offset {
         let log = self.leader_log_mut(batch.part);
         let base = log.log_end_offset();
         for &event in &batch.events {
-            log.append(event);
+            log.append(event, now);
         }
         base
     }
@@ -840,7 +885,12 @@ impl Cluster {
     ///   last, else `OUT_OF_ORDER_SEQUENCE_NUMBER`;
     /// - a producer id this partition has never seen may start anywhere (Kafka accepts
     ///   any sequence when it holds no state for the producer).
-    fn append_idempotent(&mut self, producer_id: u32, batch: &ProduceBatch) -> AppendResult {
+    fn append_idempotent(
+        &mut self,
+        producer_id: u32,
+        batch: &ProduceBatch,
+        now: Time,
+    ) -> AppendResult {
         let first = batch.base_sequence;
         let last = first.wrapping_add(batch.events.len() as u32 - 1);
         let state = self.sequences.entry((producer_id, batch.part)).or_default();
@@ -876,7 +926,7 @@ impl Cluster {
         let log = &mut p.logs[l];
         let base = log.log_end_offset();
         for &event in &batch.events {
-            log.append(event);
+            log.append(event, now);
         }
         state.recent.push((first, last, base));
         AppendResult::Appended(base)
@@ -914,7 +964,8 @@ impl Cluster {
             };
             // Past the log end: a new leader's log came out shorter (Kafka's fetch answers
             // OFFSET_OUT_OF_RANGE for the partition).
-            if position > log.log_end_offset() {
+            // Below the log start offset: retention deleted it (the same answer).
+            if position > log.log_end_offset() || position < log.log_start_offset() {
                 out_of_range.push(part);
                 continue;
             }
@@ -1210,10 +1261,10 @@ mod tests {
             cluster("cluster: { brokers: 2 }\ntopics: [ { name: t, replication_factor: 2 } ]");
         let p = &mut c.parts[0];
         for e in [1, 2, 3] {
-            p.logs[0].append(EventIx(e));
+            p.logs[0].append(EventIx(e), Time::ZERO);
         }
         for e in [1, 9, 9, 9] {
-            p.logs[1].append(EventIx(e));
+            p.logs[1].append(EventIx(e), Time::ZERO);
         }
         let mut out = Out::at(Time(0));
         c.start(&mut out);
