@@ -165,17 +165,24 @@ impl PartitionerKind {
     /// for keyed records. It must be at least 1 (scenario validation guarantees it).
     pub fn partition_for_key(self, key: &[u8], partitions: u32) -> Option<u32> {
         debug_assert!(partitions > 0, "a topic must have at least one partition");
+        self.key_hash(key).map(|h| h % partitions)
+    }
+
+    /// The number this client takes modulo the partition count to place `key`, or None
+    /// when it treats the key like a null key. Every modelled client places a key at
+    /// `key_hash % partitions`, so a client that learns of more partitions places the same
+    /// key anew from the same number.
+    pub fn key_hash(self, key: &[u8]) -> Option<u32> {
         match self {
             PartitionerKind::LibrdkafkaConsistentRandom => {
                 // rd_kafka_msg_partitioner_consistent: an unsigned modulo of the CRC.
-                (!key.is_empty()).then(|| crc32(key) % partitions)
+                (!key.is_empty()).then(|| crc32(key))
             }
             // kafkajs's partitioner.js: `toPositive(murmur2(key)) % numPartitions`, the
             // same formula as Java's, over the legacy hash.
-            PartitionerKind::KafkajsLegacy => {
-                Some(to_positive(kafkajs_legacy_murmur2(key)) as u32 % partitions)
-            }
-            _ => Some(partition_for_key(key, partitions)),
+            PartitionerKind::KafkajsLegacy => Some(to_positive(kafkajs_legacy_murmur2(key)) as u32),
+            // to_positive never returns a negative number, so the cast keeps the value.
+            _ => Some(to_positive(murmur2(key)) as u32),
         }
     }
 

@@ -1,8 +1,9 @@
 //! The producer client's partitioner: where each record goes, as the client named by the
 //! producer's `partitioner` setting decides it.
 //!
-//! A keyed record goes to its key's partition, which the owner computed once per key with
-//! `PartitionerKind::partition_for_key` (`sim/partitioner.rs`). A null key (or, for
+//! A keyed record goes to `hash % partitions`, from the key's hash that the owner computed
+//! once per key with `PartitionerKind::key_hash` (`sim/partitioner.rs`) and the partition
+//! count this client knows (its metadata). A null key (or, for
 //! librdkafka's `consistent_random`, an empty one) takes the client's null-key path:
 //! - Java 3.3+ (`BuiltInPartitioner`, KIP-794): stick to one partition until a batch's worth
 //!   of records has been produced to it, then draw the next one (see [`Partitioner::appended`]);
@@ -83,17 +84,17 @@ impl Partitioner {
         }
     }
 
-    /// The partition of the next record: `keyed` is its key's partition, `None` for a record
-    /// that takes the null-key path. `queue_sizes(p)` is the number of batches waiting in the
+    /// The partition of the next record: `keyed` is its key's hash (`PartitionerKind::key_hash`),
+    /// placed at `hash % partitions`; `None` for a record that takes the null-key path. `queue_sizes(p)` is the number of batches waiting in the
     /// accumulator for partition `p`, which Java's adaptive choice weighs.
     pub fn partition(
         &mut self,
-        keyed: Option<PartId>,
+        keyed: Option<u32>,
         now: Time,
         queue_sizes: impl Fn(PartId) -> usize,
     ) -> PartId {
-        if let Some(part) = keyed {
-            return part;
+        if let Some(hash) = keyed {
+            return self.first.plus(hash % self.partitions);
         }
         let n = self.partitions;
         let offset = match &mut self.null_keys {
@@ -165,7 +166,12 @@ mod tests {
         let mut p = partitioner(PartitionerKind::Kafkajs, 0);
         let parts: Vec<PartId> = (0..4).map(|_| p.partition(None, Time(0), |_| 0)).collect();
         assert_eq!(parts, [11, 12, 10, 11].map(PartId).to_vec());
-        assert_eq!(p.partition(Some(PartId(12)), Time(0), |_| 0), PartId(12));
+        assert_eq!(p.partition(Some(2), Time(0), |_| 0), PartId(12));
+        assert_eq!(
+            p.partition(Some(7), Time(0), |_| 0),
+            PartId(11),
+            "7 % 3 partitions"
+        );
     }
 
     #[test]

@@ -254,14 +254,14 @@ impl ProducerClient {
         self.unresolved = 0;
     }
 
-    /// send(): the partitioner places the record (`keyed` is its key's partition, `None` for
-    /// a null key), it joins that partition's accumulator and goes out as soon as its
+    /// send(): the partitioner places the record (`keyed` is its key's hash, placed at
+    /// `hash % partitions` as this client knows them; `None` for a null key), it joins that partition's accumulator and goes out as soon as its
     /// connection allows. With acks=0 it counts as acknowledged once it is on the wire,
     /// which with kafkasim's drain is at once: the outcome is returned here.
     pub fn send(
         &mut self,
         event: EventIx,
-        keyed: Option<PartId>,
+        keyed: Option<u32>,
         out: &mut Out,
     ) -> Option<SendOutcome> {
         let mut outcomes = Vec::new();
@@ -274,7 +274,7 @@ impl ProducerClient {
     /// connections are drained once.
     pub fn send_many(
         &mut self,
-        records: &[(EventIx, Option<PartId>)],
+        records: &[(EventIx, Option<u32>)],
         out: &mut Out,
         outcomes: &mut Vec<SendOutcome>,
     ) {
@@ -292,7 +292,7 @@ impl ProducerClient {
     /// KafkaProducer.doSend for one record: partition, append, and for a null key tell the
     /// partitioner whether the batch is now full (`RecordAccumulator.append` passes
     /// `allBatchesFull` to `updatePartitionInfo`). Returns the partition.
-    fn place(&mut self, event: EventIx, keyed: Option<PartId>, out: &mut Out) -> PartId {
+    fn place(&mut self, event: EventIx, keyed: Option<u32>, out: &mut Out) -> PartId {
         let parts = &self.parts;
         let part = self
             .partitioner
@@ -1056,10 +1056,10 @@ mod tests {
     fn a_batch_lingers_for_more_records_and_goes_when_full_or_when_linger_ends() {
         let mut c = lingering();
         let mut out = Out::at(Time(0));
-        c.send(EventIx(0), Some(PartId(0)), &mut out);
+        c.send(EventIx(0), Some(0), &mut out);
         assert!(requests(&out).is_empty(), "t=0: the batch lingers");
         let mut out = Out::at(Time(10));
-        c.send(EventIx(1), Some(PartId(0)), &mut out);
+        c.send(EventIx(1), Some(0), &mut out);
         let sent = requests(&out);
         assert_eq!(sent.len(), 1, "t=10: full at two records, sent at once");
         assert_eq!(
@@ -1073,7 +1073,7 @@ mod tests {
             "its linger timer goes with it"
         );
         let mut out = Out::at(Time(20));
-        c.send(EventIx(2), Some(PartId(0)), &mut out);
+        c.send(EventIx(2), Some(0), &mut out);
         assert!(
             requests(&out).is_empty(),
             "t=20: a new batch lingers until t=70"
@@ -1122,7 +1122,7 @@ mod tests {
     fn one_timer_covers_every_request_and_goes_when_the_last_is_answered() {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
-        assert_eq!(c.send(EventIx(0), Some(PartId(0)), &mut out), None);
+        assert_eq!(c.send(EventIx(0), Some(0), &mut out), None);
         assert!(out.timers.iter().any(|t| matches!(
             t,
             TimerOp::Set {
@@ -1132,7 +1132,7 @@ mod tests {
             }
         )));
         let mut out = Out::at(Time(5));
-        c.send(EventIx(1), Some(PartId(0)), &mut out);
+        c.send(EventIx(1), Some(0), &mut out);
         // The second send adds no timer: the ones at t=100 and t=1000 fire first.
         assert!(out.timers.is_empty());
         let (out, outcomes) = answer(&mut c, 7, 0, Ok(Offset(0)));
@@ -1166,7 +1166,7 @@ mod tests {
     fn a_timeout_retries_after_the_backoff_with_the_same_sequence() {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
-        c.send(EventIx(0), Some(PartId(0)), &mut out);
+        c.send(EventIx(0), Some(0), &mut out);
         let (out, outcomes) = fire(&mut c, 100, Timer::ClientDeadline);
         assert!(outcomes.is_empty());
         assert!(out
@@ -1185,7 +1185,7 @@ mod tests {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
         for e in 0..8 {
-            c.send(EventIx(e), Some(PartId(0)), &mut out);
+            c.send(EventIx(e), Some(0), &mut out);
         }
         let sent = requests(&out);
         assert_eq!(sent.len(), 5, "max.in.flight.requests.per.connection is 5");
@@ -1205,9 +1205,9 @@ mod tests {
     fn a_request_timeout_fails_every_request_on_its_connection() {
         let mut c = client(3);
         let mut out = Out::at(Time(0));
-        c.send(EventIx(0), Some(PartId(0)), &mut out);
+        c.send(EventIx(0), Some(0), &mut out);
         let mut out = Out::at(Time(50));
-        c.send(EventIx(1), Some(PartId(0)), &mut out);
+        c.send(EventIx(1), Some(0), &mut out);
         let (out, _) = fire(&mut c, 100, Timer::ClientDeadline);
         let errors: Vec<(EventIx, SendError)> = out
             .trace
@@ -1244,9 +1244,9 @@ mod tests {
             one_partition(),
         );
         let mut out = Out::at(Time(0));
-        c.send(EventIx(0), Some(PartId(0)), &mut out);
+        c.send(EventIx(0), Some(0), &mut out);
         let mut out = Out::at(Time(60));
-        c.send(EventIx(1), Some(PartId(0)), &mut out);
+        c.send(EventIx(1), Some(0), &mut out);
         // t=100: the first request times out; both are retried at t=110 (only the first,
         // as the partition's first sequence in flight).
         fire(&mut c, 100, Timer::ClientDeadline);
@@ -1299,7 +1299,7 @@ mod tests {
             one_partition(),
         );
         let mut out = Out::at(Time(0));
-        c.send(EventIx(0), Some(PartId(0)), &mut out);
+        c.send(EventIx(0), Some(0), &mut out);
         fire(&mut c, 100, Timer::ClientDeadline);
         fire(&mut c, 110, Timer::Resend { batch: 0 });
         let (out, _) = fire(&mut c, 150, Timer::ClientDeadline);
@@ -1309,7 +1309,7 @@ mod tests {
             .any(|k| matches!(k, Kind::EpochBump { epoch: 1, .. })));
         let pid = c.producer_id;
         let mut out = Out::at(Time(200));
-        c.send(EventIx(1), Some(PartId(0)), &mut out);
+        c.send(EventIx(1), Some(0), &mut out);
         let sent = requests(&out);
         assert_eq!(
             sent[0].producer_id, pid,
@@ -1335,7 +1335,7 @@ mod tests {
             one_partition(),
         );
         let mut out = Out::at(Time(0));
-        let outcome = c.send(EventIx(0), Some(PartId(0)), &mut out);
+        let outcome = c.send(EventIx(0), Some(0), &mut out);
         assert!(matches!(
             outcome,
             Some(SendOutcome::Acked { offset: None, .. })

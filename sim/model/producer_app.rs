@@ -9,7 +9,7 @@
 use crate::engine::Time;
 use crate::model::io::{Msg, Out, Timer, TimerKey};
 use crate::model::producer::ProducerClient;
-use crate::trace::{ActorId, Envelope, PartId, NO_KEY};
+use crate::trace::{ActorId, Envelope, NO_KEY};
 
 const TICK: TimerKey = 0;
 
@@ -21,16 +21,17 @@ pub struct Source {
     pub count: u64,
     pub every_ms: u64,
     pub start_ms: u64,
-    /// (key id, partition) of each distinct key, cycled in send order; empty for null keys.
-    /// The partition is `None` where the client sends the key the null-key way
-    /// (librdkafka's `consistent_random` with an empty key).
-    pub keys: Vec<(u32, Option<PartId>)>,
+    /// (key id, key hash) of each distinct key, cycled in send order; empty for null keys.
+    /// The hash is the sending client's (`PartitionerKind::key_hash`): the client places the
+    /// key at `hash % partitions` as it knows them. `None` where the client sends the key
+    /// the null-key way (librdkafka's `consistent_random` with an empty key).
+    pub keys: Vec<(u32, Option<u32>)>,
     pub event_type: u16,
 }
 
 impl Source {
-    /// The `i`-th event's key (id and partition), if keyed.
-    pub fn key(&self, i: u64) -> Option<(u32, Option<PartId>)> {
+    /// The `i`-th event's key (id and hash), if keyed.
+    pub fn key(&self, i: u64) -> Option<(u32, Option<u32>)> {
         (!self.keys.is_empty()).then(|| self.keys[(i % self.keys.len() as u64) as usize])
     }
 

@@ -17,7 +17,7 @@ use crate::model::io::{Control, Msg, Out, Timer, TimerKey};
 use crate::model::producer::{ProducerClient, SendOutcome};
 use crate::model::service::Database;
 use crate::scenario::{CrashPoint, MarkMode};
-use crate::trace::{ActorId, EventIx, Kind, PartId};
+use crate::trace::{ActorId, EventIx, Kind};
 
 const POLL: TimerKey = 0;
 const MARK: TimerKey = 1;
@@ -36,7 +36,7 @@ pub struct Relay {
     poll_interval_ms: u64,
     batch_size: u64,
     commit_ms: u64,
-    claimed: Vec<(EventIx, Option<PartId>)>,
+    claimed: Vec<(EventIx, Option<u32>)>,
     outcomes: Vec<SendOutcome>,
     /// When the relay marks its rows PUBLISHED.
     mark: MarkMode,
@@ -144,12 +144,12 @@ impl Relay {
         self.waiting = self.batch.len();
         let claimed = std::mem::take(&mut self.claimed);
         let mut records = Vec::with_capacity(claimed.len());
-        for &(event, key_part) in &claimed {
+        for &(event, key_hash) in &claimed {
             out.trace(Kind::RelayPublish {
                 actor: self.actor,
                 event,
             });
-            records.push((event, key_part));
+            records.push((event, key_hash));
         }
         self.claimed = claimed;
         // The rows go to the client together, as a loop of send() calls fills the
@@ -245,6 +245,7 @@ mod tests {
     use crate::partitioner::PartitionerKind;
     use crate::rng::SimRng;
     use crate::scenario::ProducerConfig;
+    use crate::trace::PartId;
 
     const ACTOR: ActorId = ActorId(8);
 
@@ -269,7 +270,7 @@ mod tests {
     fn database(n: u32) -> Database {
         let mut db = Database::default();
         for e in 0..n {
-            db.commit_order(EventIx(e), Some(Some(PartId(e % 2))));
+            db.commit_order(EventIx(e), Some(Some(e % 2)));
         }
         db
     }

@@ -17,7 +17,7 @@ use crate::model::io::{Control, Msg, Out, Timer, TimerKey};
 use crate::model::producer::ProducerClient;
 use crate::model::producer_app::Source;
 use crate::scenario::CrashPoint;
-use crate::trace::{EventIx, Kind, PartId};
+use crate::trace::{EventIx, Kind};
 
 const TICK: TimerKey = 0;
 /// A command's database transaction: `DB_COMMIT + command`.
@@ -33,7 +33,8 @@ pub enum RowStatus {
 pub struct OutboxRow {
     pub event: EventIx,
     /// The partition of the row's key, or None for a null key.
-    pub key_part: Option<PartId>,
+    /// The key's hash for the relay's client to place (`PartitionerKind::key_hash`).
+    pub key_hash: Option<u32>,
     pub status: RowStatus,
     /// The relay whose in-flight batch holds this row (SELECT … FOR UPDATE SKIP LOCKED).
     pub locked_by: Option<u32>,
@@ -50,12 +51,12 @@ pub struct Database {
 }
 
 impl Database {
-    pub fn commit_order(&mut self, event: EventIx, outbox: Option<Option<PartId>>) {
+    pub fn commit_order(&mut self, event: EventIx, outbox: Option<Option<u32>>) {
         self.orders.push(event);
-        if let Some(key_part) = outbox {
+        if let Some(key_hash) = outbox {
             self.outbox.push(OutboxRow {
                 event,
-                key_part,
+                key_hash,
                 status: RowStatus::Pending,
                 locked_by: None,
             });
@@ -63,7 +64,7 @@ impl Database {
     }
 
     /// Locks up to `n` pending, unlocked rows for `relay`, oldest first.
-    pub fn claim(&mut self, relay: u32, n: u64, out: &mut Vec<(EventIx, Option<PartId>)>) {
+    pub fn claim(&mut self, relay: u32, n: u64, out: &mut Vec<(EventIx, Option<u32>)>) {
         out.clear();
         while self
             .outbox
@@ -78,7 +79,7 @@ impl Database {
             }
             if row.status == RowStatus::Pending && row.locked_by.is_none() {
                 row.locked_by = Some(relay);
-                out.push((row.event, row.key_part));
+                out.push((row.event, row.key_hash));
             }
         }
     }
@@ -249,6 +250,7 @@ mod tests {
     use crate::rng::SimRng;
     use crate::scenario::ProducerConfig;
     use crate::trace::ActorId;
+    use crate::trace::PartId;
 
     const ACTOR: u32 = 5;
 
@@ -290,7 +292,7 @@ mod tests {
             count,
             every_ms: 10,
             start_ms: 100,
-            keys: vec![(0, Some(PartId(1)))],
+            keys: vec![(0, Some(1))],
             event_type: 0,
         };
         Service::new(client, source, outbox, 20)
@@ -548,8 +550,8 @@ mod tests {
         assert_eq!(db.outbox.len(), 1);
         let row = db.outbox[0];
         assert_eq!(
-            (row.event, row.key_part, row.status, row.locked_by),
-            (EventIx(0), Some(PartId(1)), RowStatus::Pending, None)
+            (row.event, row.key_hash, row.status, row.locked_by),
+            (EventIx(0), Some(1), RowStatus::Pending, None)
         );
     }
 }

@@ -273,8 +273,8 @@ impl<'s, K: TraceSink> World<'s, K> {
         )
     }
 
-    /// Interns each distinct key once and computes its partition once, with the hash of the
-    /// sending client's partitioner.
+    /// Interns each distinct key once and computes its hash once, with the sending client's
+    /// partitioner; the client places it at `hash % partitions` as it knows them.
     fn source(
         &mut self,
         actor: ActorId,
@@ -285,20 +285,15 @@ impl<'s, K: TraceSink> World<'s, K> {
         let mut keys = Vec::new();
         if let Keys::Pattern { distinct, .. } = &send.keys {
             let n = (*distinct).min(send.count.max(1));
-            let count = self.sc.topics[topic].partitions;
             for i in 0..n {
                 let key = send.keys.key(i).expect("pattern keys");
-                let first = self.first_part[topic];
-                let part = config
-                    .partitioner
-                    .partition_for_key(key.as_bytes(), count)
-                    .map(|p| first.plus(p));
+                let hash = config.partitioner.key_hash(key.as_bytes());
                 let next = self.tables.keys.len() as u32;
                 let id = *self.key_ids.entry(key.clone()).or_insert(next);
                 if id == next {
                     self.tables.keys.push(key);
                 }
-                keys.push((id, part));
+                keys.push((id, hash));
             }
         }
         let event_type = match self
