@@ -795,11 +795,11 @@ fn a_duplicate_effect_names_why_it_came_back_and_why_it_was_not_recognised() {
     let v = run(&text);
     let why = causes(&v, AnomalyKind::DuplicateEffect);
     assert_eq!(why.len(), 1, "{why:?}");
-    // Applied first at t=58ms, marked then; a 2000 ms TTL expires the mark at t=2058ms.
+    // Applied first at t=111ms, marked then; a 2000 ms TTL expires the mark at t=2111ms.
     for part in [
-        "first by payment-service-1 at t=58ms",
-        "after payment-service-1 crashed at t=58ms (at after-process-before-commit), before committing past it",
-        "its processed-id had expired at t=2058ms (2000 ms TTL)",
+        "first by payment-service-1 at t=111ms",
+        "after payment-service-1 crashed at t=111ms (at after-process-before-commit), before committing past it",
+        "its processed-id had expired at t=2111ms (2000 ms TTL)",
     ] {
         assert!(why[0].contains(part), "missing {part:?} in {}", why[0]);
     }
@@ -943,7 +943,7 @@ fn an_unchecked_application_under_apply_anyway_says_so() {
     let why = causes(&v, AnomalyKind::DuplicateEffect);
     assert_eq!(why.len(), 1, "{why:#?}");
     assert!(
-        why[0].contains("the processed-id store was unreachable when gx-2 checked it at t=6058ms, and on_store_unavailable=apply-anyway applied it without the check"),
+        why[0].contains("the processed-id store was unreachable when gx-2 checked it at t=9012ms, and on_store_unavailable=apply-anyway applied it without the check"),
         "{}",
         why[0]
     );

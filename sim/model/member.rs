@@ -2,9 +2,13 @@
 //! offset commits (auto and manual), and the idempotency check.
 //!
 //! Inputs: `RejoinRequired`, `SyncGroupResponse`, `ListOffsetsResponse`, `FetchResponse`
-//! and `OffsetCommitResponse` messages; `ProcessDone`, `StoreRetry` and `AutoCommit`
-//! timers; `Control` (start, crash, restart, a graceful leave, an interrupted close). Outputs: JoinGroup, LeaveGroup, Fetch, ListOffsets,
-//! OffsetCommit and HeartbeatStopped messages, timers, trace records.
+//! and `OffsetCommitResponse` messages; `ProcessDone`, `StoreRetry`, `AutoCommit` and
+//! `Heartbeat` timers; `Control` (start, crash, restart, a graceful leave, an interrupted
+//! close). Outputs: JoinGroup, LeaveGroup, Heartbeat, Fetch, ListOffsets and OffsetCommit
+//! messages, timers, trace records.
+//!
+//! Heartbeats come from their own timer, every `heartbeat.interval.ms` while the process
+//! lives, whatever the poll loop is doing: Kafka's `AbstractCoordinator.HeartbeatThread`.
 //!
 //! The handler's steps for each record, each boundary a crash point:
 //! `before-process` → check the processed-id store → apply the effect →
@@ -27,6 +31,7 @@ use crate::trace::{ActorId, Kind, PartId};
 const PROCESS_DONE: TimerKey = 1;
 const STORE_RETRY: TimerKey = 2;
 const AUTO_COMMIT: TimerKey = 3;
+const HEARTBEAT: TimerKey = 4;
 /// A record waiting on an unreachable store is checked again after this long.
 pub const STORE_RETRY_MS: u64 = 100;
 
@@ -94,6 +99,7 @@ pub struct Member {
     commit: CommitMode,
     auto_commit: bool,
     auto_commit_interval_ms: u64,
+    heartbeat_interval_ms: u64,
     reset: OffsetReset,
     max_poll_records: usize,
     fetch_max_wait_ms: u64,
@@ -126,6 +132,7 @@ impl Member {
             commit: spec.processing.commit,
             auto_commit: spec.config.enable_auto_commit,
             auto_commit_interval_ms: spec.config.auto_commit_interval_ms,
+            heartbeat_interval_ms: spec.config.heartbeat_interval_ms,
             reset: spec.config.auto_offset_reset,
             max_poll_records: usize::try_from(spec.config.max_poll_records).unwrap_or(usize::MAX),
             fetch_max_wait_ms: spec.config.fetch_max_wait_ms,
@@ -173,7 +180,14 @@ impl Member {
         self.rejoin = false;
         self.closing = false;
         self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
+        out.set_timer(HEARTBEAT, self.heartbeat_interval_ms, Timer::Heartbeat);
         self.join(out);
+    }
+
+    /// The heartbeat thread's beat: tell the coordinator this incarnation lives.
+    fn heartbeat(&mut self, out: &mut Out) {
+        out.send(self.coordinator(), Msg::Heartbeat { member: self.me() });
+        out.set_timer(HEARTBEAT, self.heartbeat_interval_ms, Timer::Heartbeat);
     }
 
     /// A fault: crash now or arm a crash point, restart, or leave cleanly.
@@ -259,6 +273,7 @@ impl Member {
             Timer::StoreRetry => self.check_store(store, out),
             Timer::ProcessDone => self.on_process_done(store, out),
             Timer::AutoCommit => self.on_auto_commit_timer(out),
+            Timer::Heartbeat => self.heartbeat(out),
             other => unreachable!("a member sets no {other:?} timer"),
         }
     }
@@ -435,21 +450,14 @@ impl Member {
         true
     }
 
-    /// The process dies: nothing more is sent, every timer goes, and its heartbeats stop,
-    /// so the coordinator expires its session `session.timeout.ms` later.
+    /// The process dies: nothing more is sent, every timer goes (the heartbeat's too), so
+    /// the coordinator expires its session `session.timeout.ms` after its last heartbeat.
     fn crash(&mut self, point: Option<CrashPoint>, out: &mut Out) {
         out.trace(Kind::Crash {
             actor: self.actor,
             point,
         });
         out.cancel_all_timers();
-        out.send(
-            self.coordinator(),
-            Msg::HeartbeatStopped {
-                member: self.me(),
-                at: out.now,
-            },
-        );
         self.phase = Phase::Down;
         self.crashes.clear();
         self.batch.clear();
@@ -1037,16 +1045,10 @@ mod tests {
             ]
         );
         assert!(matches!(out.timers[..], [TimerOp::CancelAll]));
-        assert!(matches!(
-            &out.sends[..],
-            [(
-                Endpoint::Coordinator(0),
-                Msg::HeartbeatStopped {
-                    member,
-                    at: Time(105)
-                }
-            )] if *member == me()
-        ));
+        assert!(
+            out.sends.is_empty(),
+            "a crash says nothing: its heartbeats just stop"
+        );
         assert_eq!(m.phase(), Phase::Down);
     }
 
@@ -1338,5 +1340,37 @@ mod tests {
                 (Endpoint::Coordinator(0), Msg::JoinGroup { .. }),
             ]
         ));
+    }
+
+    #[test]
+    fn a_member_heartbeats_every_interval_even_while_it_handles_records() {
+        let mut out = Out::at(Time(0));
+        let mut m = Member::new(SLOT, 0, 0, ACTOR, &spec(CommitMode::None));
+        m.start(&mut out);
+        assert!(out.timers.iter().any(|t| matches!(
+            t,
+            TimerOp::Set {
+                key: HEARTBEAT,
+                at: Time(3_000),
+                timer: Timer::Heartbeat
+            }
+        )));
+        let mut m = processing(CommitMode::None, vec![record(4, 10)]);
+        assert_eq!(m.phase(), Phase::Processing);
+        let mut out = Out::at(Time(3_000));
+        m.on_timer(Timer::Heartbeat, None, &mut out);
+        assert!(matches!(
+            &out.sends[..],
+            [(Endpoint::Coordinator(0), Msg::Heartbeat { member })] if *member == me()
+        ));
+        assert!(matches!(
+            out.timers[..],
+            [TimerOp::Set {
+                key: HEARTBEAT,
+                at: Time(6_000),
+                timer: Timer::Heartbeat
+            }]
+        ));
+        assert_eq!(m.phase(), Phase::Processing, "the handler goes on");
     }
 }

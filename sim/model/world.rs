@@ -905,7 +905,7 @@ impl<K: TraceSink> World<'_, K> {
 }
 
 /// A message's kind for `messages:` faults; None for what is not on the wire as a Kafka
-/// request (`HeartbeatStopped`, `ConnectionRefused`).
+/// request (`ConnectionRefused`).
 fn kind_of(msg: &Msg) -> Option<MessageKind> {
     Some(match msg {
         Msg::Produce(_) => MessageKind::Produce,
@@ -916,12 +916,12 @@ fn kind_of(msg: &Msg) -> Option<MessageKind> {
         Msg::ListOffsetsResponse { .. } => MessageKind::ListOffsetsResponse,
         Msg::JoinGroup { .. } => MessageKind::JoinGroup,
         Msg::SyncGroupResponse(_) => MessageKind::SyncGroup,
-        Msg::RejoinRequired { .. } => MessageKind::Heartbeat,
+        Msg::Heartbeat { .. } | Msg::RejoinRequired { .. } => MessageKind::Heartbeat,
         Msg::LeaveGroup { .. } => MessageKind::LeaveGroup,
         Msg::OffsetCommit { .. } => MessageKind::OffsetCommit,
         Msg::OffsetCommitResponse { .. } => MessageKind::OffsetCommitResponse,
         Msg::ReplicaFetch(_) => MessageKind::ReplicaFetch,
         Msg::ReplicaFetchResponse(_) => MessageKind::ReplicaFetchResponse,
-        Msg::HeartbeatStopped { .. } | Msg::ConnectionRefused { .. } => return None,
+        Msg::ConnectionRefused { .. } => return None,
     })
 }

@@ -283,6 +283,8 @@ pub struct ConsumerConfig {
     pub auto_offset_reset: OffsetReset,
     pub assignor: Assignor,
     pub session_timeout_ms: u64,
+    /// `heartbeat.interval.ms`: how often a live member heartbeats its coordinator.
+    pub heartbeat_interval_ms: u64,
     pub max_poll_records: u64,
     pub fetch_max_wait_ms: u64,
 }
@@ -296,6 +298,7 @@ impl Default for ConsumerConfig {
             auto_offset_reset: OffsetReset::Latest,
             assignor: Assignor::Range,
             session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 3_000,
             max_poll_records: 500,
             fetch_max_wait_ms: 500,
         }
@@ -1392,7 +1395,7 @@ impl Validator {
     fn consumer_config(&mut self, raw: Option<&RawConsumerConfig>) -> ConsumerConfig {
         let d = ConsumerConfig::default();
         let Some(raw) = raw else { return d };
-        ConsumerConfig {
+        let config = ConsumerConfig {
             enable_auto_commit: raw
                 .enable_auto_commit
                 .as_ref()
@@ -1441,6 +1444,13 @@ impl Validator {
                 1_800_000,
                 "session.timeout.ms (group.min.session.timeout.ms to group.max.session.timeout.ms)",
             ),
+            heartbeat_interval_ms: self.opt(
+                &raw.heartbeat_interval_ms,
+                d.heartbeat_interval_ms,
+                1,
+                limits::TIME_MS,
+                "heartbeat.interval.ms",
+            ),
             max_poll_records: self.opt(
                 &raw.max_poll_records,
                 d.max_poll_records,
@@ -1455,7 +1465,24 @@ impl Validator {
                 60_000,
                 "fetch.max.wait.ms",
             ),
+        };
+        // Kafka's consumer refuses to start (Heartbeat's constructor throws).
+        if config.heartbeat_interval_ms >= config.session_timeout_ms {
+            if let Some(s) = raw
+                .heartbeat_interval_ms
+                .as_ref()
+                .or(raw.session_timeout_ms.as_ref())
+            {
+                bad!(
+                    self,
+                    s,
+                    "heartbeat.interval.ms ({}) must be lower than session.timeout.ms ({}): Kafka refuses it (\"Heartbeat must be set lower than the session timeout\")",
+                    config.heartbeat_interval_ms,
+                    config.session_timeout_ms
+                );
+            }
         }
+        config
     }
 
     fn processing(&mut self, raw: Option<&RawProcessing>) -> Processing {
