@@ -79,11 +79,18 @@ counters! {
     LogDuplicates => "log_duplicates", Total: "extra copies of an eventId in the partition logs, from any producer, service or relay (each copy after the first counts once)",
     LogReorders => "log_reorders", Total: "records appended to a partition after a record of the same key that their producer or service sent later (first copies only)",
     KeySplits => "key_splits", Total: "keys whose records are in two partitions of one topic, because their senders' partitioners place them differently (once per key and topic)",
+    PollTimeouts => "poll_timeouts", Group: "times a member left the group because handling one poll's records took longer than max.poll.interval.ms (each one a rebalance, and the records it had are redelivered to their next owner)",
 }
 
 /// A value for every counter, indexed by `Counter`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Counts([u64; Counter::ALL.len()]);
+
+impl Default for Counts {
+    fn default() -> Self {
+        Counts([0; Counter::ALL.len()])
+    }
+}
 
 impl Counts {
     pub fn get(&self, c: Counter) -> u64 {

@@ -35,6 +35,7 @@ lessons![
     "every-record-accounted.yaml",
     "auto-commit.yaml",
     "scale-in-shutdown.yaml",
+    "max-poll-interval-exceeded.yaml",
     "idempotent-consumer.yaml",
     "ttl-too-short.yaml",
     "effect-and-mark-not-atomic.yaml",

@@ -1215,3 +1215,24 @@ fn a_cut_after_the_crash_is_not_the_cause_of_the_loss() {
     );
     assert!(!why[0].contains("cut off"), "{}", why[0]);
 }
+
+/// A member kicked out by `max.poll.interval.ms` is named as the reason its records came
+/// back, at the exact moment: its poll plus the interval.
+#[test]
+fn a_poll_timeout_is_counted_and_named_as_the_cause_of_the_redelivery() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/max-poll-interval-exceeded.yaml"),
+    )
+    .expect("lesson");
+    let v = run(&text);
+    assert_eq!(v.totals.get(Counter::PollTimeouts), 7);
+    assert_eq!(v.totals.get(Counter::Lost), 0);
+    let why = causes(&v, AnomalyKind::DuplicateDelivery);
+    assert!(
+        why[0].contains(
+            "report-builder-1 left the group at t=10107ms because handling the records of its poll at t=107ms took longer than max.poll.interval.ms (10000 ms), after processing it, and could not commit past it (CommitFailedException)"
+        ),
+        "{}",
+        why[0]
+    );
+}

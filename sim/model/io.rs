@@ -266,6 +266,9 @@ pub enum Timer {
     ProcessDone,
     /// A member's heartbeat thread sends its next heartbeat (every heartbeat.interval.ms).
     Heartbeat,
+    /// A member's handling of one poll's records may have reached max.poll.interval.ms
+    /// (set only when that falls before its next heartbeat).
+    PollTimeout,
     /// A member retries the processed-id store.
     StoreRetry,
     /// A member's auto-commit timer expired while its fetch waits at the broker.

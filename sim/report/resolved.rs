@@ -162,13 +162,14 @@ pub fn resolved(sc: &Scenario) -> String {
         let cc = &g.config;
         let _ = writeln!(
             o,
-            "    config: {{ enable.auto.commit: {}, auto.commit.interval.ms: {}, auto.offset.reset: {}, partition.assignment.strategy: {}, session.timeout.ms: {}, heartbeat.interval.ms: {}, max.poll.records: {}, fetch.max.wait.ms: {} }}",
+            "    config: {{ enable.auto.commit: {}, auto.commit.interval.ms: {}, auto.offset.reset: {}, partition.assignment.strategy: {}, session.timeout.ms: {}, heartbeat.interval.ms: {}, max.poll.interval.ms: {}, max.poll.records: {}, fetch.max.wait.ms: {} }}",
             cc.enable_auto_commit,
             cc.auto_commit_interval_ms,
             cc.auto_offset_reset.name(),
             cc.assignor.name(),
             cc.session_timeout_ms,
             cc.heartbeat_interval_ms,
+            cc.max_poll_interval_ms,
             cc.max_poll_records,
             cc.fetch_max_wait_ms
         );

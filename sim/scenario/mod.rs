@@ -285,6 +285,9 @@ pub struct ConsumerConfig {
     pub session_timeout_ms: u64,
     /// `heartbeat.interval.ms`: how often a live member heartbeats its coordinator.
     pub heartbeat_interval_ms: u64,
+    /// `max.poll.interval.ms`: a member whose handling of one poll's records takes longer
+    /// leaves the group (`AbstractCoordinator.maybeLeaveGroup`, "poll timeout expired").
+    pub max_poll_interval_ms: u64,
     pub max_poll_records: u64,
     pub fetch_max_wait_ms: u64,
 }
@@ -299,6 +302,7 @@ impl Default for ConsumerConfig {
             assignor: Assignor::Range,
             session_timeout_ms: 45_000,
             heartbeat_interval_ms: 3_000,
+            max_poll_interval_ms: 300_000,
             max_poll_records: 500,
             fetch_max_wait_ms: 500,
         }
@@ -1450,6 +1454,13 @@ impl Validator {
                 1,
                 limits::TIME_MS,
                 "heartbeat.interval.ms",
+            ),
+            max_poll_interval_ms: self.opt(
+                &raw.max_poll_interval_ms,
+                d.max_poll_interval_ms,
+                1,
+                limits::TIME_MS,
+                "max.poll.interval.ms",
             ),
             max_poll_records: self.opt(
                 &raw.max_poll_records,

@@ -206,6 +206,8 @@ pub struct RawConsumerConfig {
     pub session_timeout_ms: Option<S<u64>>,
     #[serde(rename = "heartbeat.interval.ms", default)]
     pub heartbeat_interval_ms: Option<S<u64>>,
+    #[serde(rename = "max.poll.interval.ms", default)]
+    pub max_poll_interval_ms: Option<S<u64>>,
     #[serde(rename = "max.poll.records", default)]
     pub max_poll_records: Option<S<u64>>,
     #[serde(rename = "fetch.max.wait.ms", default)]
