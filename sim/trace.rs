@@ -399,6 +399,14 @@ pub enum Kind {
         offset: Offset,
         auto: bool,
     },
+    /// A static member's new incarnation joined under the `group.instance.id` of one still
+    /// in the group (KIP-345): the coordinator swapped the member id and, the group being
+    /// stable, handed it the same share at once: no rebalance.
+    StaticRejoin {
+        group: u16,
+        actor: ActorId,
+        generation: u32,
+    },
     /// The coordinator gave up on a member after session.timeout.ms of silence.
     SessionExpired {
         actor: ActorId,
@@ -606,6 +614,7 @@ impl Kind {
             Kind::CloseInterrupted { .. } => "close_interrupted",
             Kind::SessionExpired { .. } => "session_expired",
             Kind::PollTimeout { .. } => "poll_timeout",
+            Kind::StaticRejoin { .. } => "static_rejoin",
             Kind::CommitFailed { .. } => "commit_failed",
             Kind::OutageStart { .. } => "outage_start",
             Kind::OutageEnd { .. } => "outage_end",

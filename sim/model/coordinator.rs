@@ -65,6 +65,8 @@ pub struct Coordinator {
     assignor: Assignor,
     initial_delay_ms: u64,
     session_timeout_ms: u64,
+    /// Static membership: each member's `group.instance.id` is its name (KIP-345).
+    static_members: bool,
     /// The latest generation's shares, concatenated; `Seen::share_*` index into it.
     shares: Vec<PartId>,
     /// Every broker is down (`kafka_outage`): the coordinator lives on a broker, so it
@@ -84,6 +86,7 @@ impl Coordinator {
         assignor: Assignor,
         initial_delay_ms: u64,
         session_timeout_ms: u64,
+        static_members: bool,
     ) -> Coordinator {
         Coordinator {
             group,
@@ -96,6 +99,7 @@ impl Coordinator {
             assignor,
             initial_delay_ms,
             session_timeout_ms,
+            static_members,
             shares: Vec::new(),
             brokers_down: false,
             deferred: Vec::new(),
@@ -230,6 +234,13 @@ impl Coordinator {
 
     fn on_join(&mut self, member: MemberRef, index: u32, actor: ActorId, out: &mut Out) {
         out.trace(Kind::JoinGroup { actor });
+        // A known group.instance.id: a restarted static member, or one back after a poll
+        // timeout within its session.
+        if self.static_members {
+            if let Some(i) = self.view.iter().position(|s| s.index == index) {
+                return self.static_rejoin(i, member, out);
+            }
+        }
         match self.find(member) {
             Some(i) => self.view[i].joined = true,
             None => {
@@ -269,6 +280,41 @@ impl Coordinator {
             State::PreparingRebalance => self.maybe_complete(out),
             State::InitialDelay => {}
         }
+    }
+
+    /// A static member joined under the instance id of view entry `i`, as a new incarnation
+    /// or the same one (`GroupMetadataManager` replaces the member id of a known `group.instance.id`):
+    /// it takes that entry's place, session and share. In a stable group it gets the current
+    /// generation's share at once, with no rebalance; during one it counts as rejoined.
+    fn static_rejoin(&mut self, i: usize, member: MemberRef, out: &mut Out) {
+        out.cancel_timer(session_key(self.view[i].member));
+        let s = &mut self.view[i];
+        s.member = member;
+        s.last_heard = out.now;
+        out.set_timer(
+            session_key(member),
+            self.session_timeout_ms,
+            Timer::SessionExpired { member },
+        );
+        if self.state != State::Stable {
+            s.joined = true;
+            return self.maybe_complete(out);
+        }
+        out.trace(Kind::StaticRejoin {
+            group: self.group,
+            actor: s.actor,
+            generation: self.generation,
+        });
+        let share = &self.shares[s.share_from..s.share_from + s.share_len];
+        let assignment = share.iter().map(|&p| (p, self.committed[p.ix()])).collect();
+        out.send(
+            Endpoint::Member(member.slot),
+            Msg::SyncGroupResponse(Box::new(SyncGroup {
+                member,
+                generation: self.generation,
+                assignment,
+            })),
+        );
     }
 
     /// A rebalance starts. The members learn of it from the answers to their heartbeats.
@@ -346,7 +392,10 @@ impl Coordinator {
             .map(|s| Subscription {
                 // member.id: the member's name, so the assignor's order is the names' order.
                 member_id: format!("{}-{}", self.name, s.index + 1),
-                group_instance_id: None,
+                // A static member's group.instance.id is its name too.
+                group_instance_id: self
+                    .static_members
+                    .then(|| format!("{}-{}", self.name, s.index + 1)),
                 topics: self.topics.iter().map(|t| t.name.clone()).collect(),
                 // Range and roundrobin, the only assignors a scenario can name, read neither.
                 owned: Vec::new(),
@@ -461,6 +510,7 @@ mod tests {
             Assignor::Range,
             DELAY_MS,
             SESSION_MS,
+            false,
         )
     }
 
@@ -1117,5 +1167,73 @@ mod tests {
             "{trace:?}"
         );
         assert_eq!(c.state(), State::Stable, "the rebalance completes");
+    }
+
+    #[test]
+    fn a_restarted_static_member_gets_its_share_back_with_no_rebalance() {
+        let topic = GroupTopic {
+            name: "orders".to_owned(),
+            first: PartId(0),
+            partitions: 4,
+        };
+        let mut c = Coordinator::new(
+            0,
+            "g".to_owned(),
+            vec![topic],
+            4,
+            Assignor::Range,
+            DELAY_MS,
+            SESSION_MS,
+            true,
+        );
+        c.on_message(join(member(0, 1)), &mut Out::at(Time(0)));
+        c.on_message(join(member(1, 1)), &mut Out::at(Time(1)));
+        c.on_timer(
+            Timer::InitialDelayDone { generation: 0 },
+            &mut Out::at(Time(DELAY_MS)),
+        );
+        c.on_message(
+            commit(member(1, 1), 1, PartId(2), 7, false),
+            &mut Out::at(Time(3_500)),
+        );
+        // Slot 1 crashed; its next incarnation joins under the same group.instance.id.
+        let mut out = Out::at(Time(5_000));
+        c.on_message(join(member(1, 2)), &mut out);
+        assert_eq!(c.state(), State::Stable, "no rebalance");
+        assert_eq!(
+            out.trace,
+            vec![
+                Kind::JoinGroup {
+                    actor: ActorId(101)
+                },
+                Kind::StaticRejoin {
+                    group: 0,
+                    actor: ActorId(101),
+                    generation: 1
+                }
+            ]
+        );
+        let syncs = syncs(&out);
+        assert_eq!(syncs.len(), 1);
+        assert_eq!(syncs[0].1.member, member(1, 2));
+        assert_eq!(syncs[0].1.generation, 1);
+        assert_eq!(
+            syncs[0].1.assignment,
+            vec![(PartId(2), Some(Offset(7))), (PartId(3), None)]
+        );
+        // The old session timer goes; the new incarnation's starts now.
+        assert!(matches!(
+            out.timers[..],
+            [TimerOp::Cancel { key }, TimerOp::Set { at: Time(15_000), .. }] if key == session_key(member(1, 1))
+        ));
+        // The old incarnation's commits are refused; the new one's are stored.
+        let mut out = Out::at(Time(5_100));
+        c.on_message(commit(member(1, 1), 1, PartId(2), 8, true), &mut out);
+        assert!(matches!(out.trace[..], [Kind::CommitRejected { .. }]));
+        c.on_message(
+            commit(member(1, 2), 1, PartId(2), 9, true),
+            &mut Out::at(Time(5_200)),
+        );
+        assert_eq!(c.committed()[2], Some(Offset(9)));
     }
 }

@@ -111,6 +111,8 @@ pub struct Member {
     auto_commit_interval_ms: u64,
     heartbeat_interval_ms: u64,
     max_poll_interval_ms: u64,
+    /// Static membership (`group.instance.id`, KIP-345): it never sends LeaveGroup.
+    static_member: bool,
     reset: OffsetReset,
     max_poll_records: usize,
     fetch_max_wait_ms: u64,
@@ -148,6 +150,7 @@ impl Member {
             auto_commit_interval_ms: spec.config.auto_commit_interval_ms,
             heartbeat_interval_ms: spec.config.heartbeat_interval_ms,
             max_poll_interval_ms: spec.config.max_poll_interval_ms,
+            static_member: spec.static_members,
             reset: spec.config.auto_offset_reset,
             max_poll_records: usize::try_from(spec.config.max_poll_records).unwrap_or(usize::MAX),
             fetch_max_wait_ms: spec.config.fetch_max_wait_ms,
@@ -244,7 +247,10 @@ impl Member {
         });
         self.left_group = true;
         out.cancel_timer(HEARTBEAT);
-        out.send(self.coordinator(), Msg::LeaveGroup { member: self.me() });
+        // A static member only stops heartbeating: its session runs out instead.
+        if !self.static_member {
+            out.send(self.coordinator(), Msg::LeaveGroup { member: self.me() });
+        }
     }
 
     /// A fault: crash now or arm a crash point, restart, or leave cleanly.
@@ -765,7 +771,11 @@ impl Member {
             self.commit_positions(true, false, out);
         }
         out.cancel_all_timers();
-        out.send(self.coordinator(), Msg::LeaveGroup { member: self.me() });
+        // A static member sends no LeaveGroup (KIP-345): its partitions wait for its
+        // session to run out, or for it to come back.
+        if !self.static_member {
+            out.send(self.coordinator(), Msg::LeaveGroup { member: self.me() });
+        }
         self.phase = Phase::Left;
         self.assignment.clear();
         self.positions.clear();
@@ -801,6 +811,7 @@ mod tests {
                 commit,
             },
             idempotency: None,
+            static_members: false,
         }
     }
 

@@ -354,6 +354,7 @@ impl<'s, K: TraceSink> World<'s, K> {
                 spec.config.assignor,
                 sc.cluster.initial_rebalance_delay_ms,
                 spec.config.session_timeout_ms,
+                spec.static_members,
             ));
             self.stores.push(
                 spec.idempotency

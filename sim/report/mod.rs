@@ -713,6 +713,19 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             "expired",
             "no heartbeat for session.timeout.ms: removed from the group".to_string(),
         ),
+        Kind::StaticRejoin {
+            group,
+            actor,
+            generation,
+        } => (
+            sc.groups[group as usize].name.clone(),
+            "static",
+            format!(
+                "{} rejoined as group.instance.id {}: same share, generation {generation} goes on, no rebalance",
+                n(actor),
+                n(actor)
+            ),
+        ),
         Kind::PollTimeout { actor, since } => (
             n(actor),
             "poll-late",

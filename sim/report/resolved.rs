@@ -159,6 +159,9 @@ pub fn resolved(sc: &Scenario) -> String {
         let _ = writeln!(o, "  - name: {}", q(&g.name));
         let _ = writeln!(o, "    topics: [{}]", topics.join(", "));
         let _ = writeln!(o, "    members: {}", g.members);
+        if g.static_members {
+            let _ = writeln!(o, "    static: true");
+        }
         let cc = &g.config;
         let _ = writeln!(
             o,

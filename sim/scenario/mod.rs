@@ -361,6 +361,9 @@ pub struct GroupSpec {
     pub config: ConsumerConfig,
     pub processing: Processing,
     pub idempotency: Option<Idempotency>,
+    /// Static membership (KIP-345): each member's `group.instance.id` is its name
+    /// `<group>-<n>`, so a restart keeps its identity.
+    pub static_members: bool,
 }
 
 spelled! {
@@ -1393,6 +1396,7 @@ impl Validator {
             config,
             processing,
             idempotency,
+            static_members: raw.static_members.as_ref().is_some_and(|b| b.value),
         })
     }
 

@@ -189,6 +189,9 @@ pub struct RawGroup {
     pub processing: Option<RawProcessing>,
     #[serde(default)]
     pub idempotency: Option<RawIdempotency>,
+    /// Static membership: each member's `group.instance.id` is its name.
+    #[serde(rename = "static", default)]
+    pub static_members: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
