@@ -80,6 +80,7 @@ counters! {
     LogReorders => "log_reorders", Total: "records appended to a partition after a record of the same key that their producer or service sent later (first copies only)",
     KeySplits => "key_splits", Total: "keys whose records are in two partitions of one topic, because their senders' partitioners place them differently (once per key and topic)",
     SkippedByRetention => "skipped_by_retention", Group: "records the group never processed because retention deleted them first (retention.ms or retention.bytes); a member whose position was below the new log start offset got OFFSET_OUT_OF_RANGE and reset per auto.offset.reset",
+    PollTimeouts => "poll_timeouts", Group: "times a member left the group because handling one poll's records took longer than max.poll.interval.ms (each one a rebalance, and the records it had are redelivered to their next owner)",
 }
 
 /// A value for every counter, indexed by `Counter`.

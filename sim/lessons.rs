@@ -38,6 +38,8 @@ lessons![
     "retention-outruns-consumer.yaml",
     "auto-commit.yaml",
     "scale-in-shutdown.yaml",
+    "max-poll-interval-exceeded.yaml",
+    "static-membership-restart.yaml",
     "idempotent-consumer.yaml",
     "ttl-too-short.yaml",
     "effect-and-mark-not-atomic.yaml",

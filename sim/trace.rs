@@ -394,6 +394,31 @@ pub enum Kind {
         actor: ActorId,
         unhandled: u32,
     },
+    /// A member's handling of one poll's records outlasted `max.poll.interval.ms` (counted
+    /// from its poll at `since`): it left the group on its own (LeaveGroup; a static member
+    /// only stops heartbeating), and keeps handling the records in hand, as Kafka's
+    /// heartbeat thread does (`AbstractCoordinator.maybeLeaveGroup`, "consumer poll timeout
+    /// has expired"). It rejoins at its next poll.
+    PollTimeout {
+        actor: ActorId,
+        since: Time,
+    },
+    /// A commit the member could not make: it left the group (`PollTimeout`) and has no
+    /// generation, so the client fails it without a request (`CommitFailedException`).
+    CommitFailed {
+        actor: ActorId,
+        part: PartId,
+        offset: Offset,
+        auto: bool,
+    },
+    /// A static member's new incarnation joined under the `group.instance.id` of one still
+    /// in the group (KIP-345): the coordinator swapped the member id and, the group being
+    /// stable, handed it the same share at once: no rebalance.
+    StaticRejoin {
+        group: u16,
+        actor: ActorId,
+        generation: u32,
+    },
     /// The coordinator gave up on a member after session.timeout.ms of silence.
     SessionExpired {
         actor: ActorId,
@@ -601,6 +626,9 @@ impl Kind {
             Kind::Leave { .. } => "leave",
             Kind::CloseInterrupted { .. } => "close_interrupted",
             Kind::SessionExpired { .. } => "session_expired",
+            Kind::PollTimeout { .. } => "poll_timeout",
+            Kind::StaticRejoin { .. } => "static_rejoin",
+            Kind::CommitFailed { .. } => "commit_failed",
             Kind::OutageStart { .. } => "outage_start",
             Kind::OutageEnd { .. } => "outage_end",
             Kind::CommandRefused { .. } => "command_refused",

@@ -115,14 +115,16 @@ fn an_idle_member_auto_commits_on_time_while_its_fetch_is_parked() {
 
 #[test]
 fn a_member_with_a_parked_fetch_rejoins_without_waiting_for_it() {
-    // g-2 leaves at 5000 (LeaveGroup reaches the coordinator at 5001); the others are
-    // told to rejoin at 5002, with their fetches parked until 33004 or so, and rejoin at
-    // once: generation 2 forms at 5003, one latency after the last JoinGroup was sent.
+    // g-2 leaves at 5000 (LeaveGroup reaches the coordinator at 5001); the others learn
+    // of the rebalance from the answer to their next heartbeat (sent at 6000, every
+    // heartbeat.interval.ms from their start), which arrives at 6002 while their fetches
+    // are parked until 33004 or so. They rejoin at once: generation 2 forms at 6003, one
+    // latency after the last JoinGroup was sent.
     let (v, events) = run(&parked(
         ", enable.auto.commit: false",
         "{ at_ms: 5000, leave: g-2 }",
     ));
-    assert_eq!(generations(&events), vec![(3001, 1), (5003, 2)]);
+    assert_eq!(generations(&events), vec![(3001, 1), (6003, 2)]);
     assert_eq!(v.totals.get(Counter::Rebalances), 2);
 }
 

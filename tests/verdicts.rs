@@ -797,11 +797,11 @@ fn a_duplicate_effect_names_why_it_came_back_and_why_it_was_not_recognised() {
     let v = run(&text);
     let why = causes(&v, AnomalyKind::DuplicateEffect);
     assert_eq!(why.len(), 1, "{why:?}");
-    // Applied first at t=58ms, marked then; a 2000 ms TTL expires the mark at t=2058ms.
+    // Applied first at t=111ms, marked then; a 2000 ms TTL expires the mark at t=2111ms.
     for part in [
-        "first by payment-service-1 at t=58ms",
-        "after payment-service-1 crashed at t=58ms (at after-process-before-commit), before committing past it",
-        "its processed-id had expired at t=2058ms (2000 ms TTL)",
+        "first by payment-service-1 at t=111ms",
+        "after payment-service-1 crashed at t=111ms (at after-process-before-commit), before committing past it",
+        "its processed-id had expired at t=2111ms (2000 ms TTL)",
     ] {
         assert!(why[0].contains(part), "missing {part:?} in {}", why[0]);
     }
@@ -945,7 +945,7 @@ fn an_unchecked_application_under_apply_anyway_says_so() {
     let why = causes(&v, AnomalyKind::DuplicateEffect);
     assert_eq!(why.len(), 1, "{why:#?}");
     assert!(
-        why[0].contains("the processed-id store was unreachable when gx-2 checked it at t=6058ms, and on_store_unavailable=apply-anyway applied it without the check"),
+        why[0].contains("the processed-id store was unreachable when gx-2 checked it at t=9012ms, and on_store_unavailable=apply-anyway applied it without the check"),
         "{}",
         why[0]
     );
@@ -1248,5 +1248,26 @@ run: { until_ms: 6000 }
     assert_eq!(
         why[0],
         "e-4 (p0@3) was deleted by retention.bytes (1600) at t=1000ms, with the segments below offset 30, before g processed it; g-1 was at offset 3, below the log start, got OFFSET_OUT_OF_RANGE and reset to 30 (auto.offset.reset=earliest) at t=1214ms"
+    );
+}
+
+/// A member kicked out by `max.poll.interval.ms` is named as the reason its records came
+/// back, at the exact moment: its poll plus the interval.
+#[test]
+fn a_poll_timeout_is_counted_and_named_as_the_cause_of_the_redelivery() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/max-poll-interval-exceeded.yaml"),
+    )
+    .expect("lesson");
+    let v = run(&text);
+    assert_eq!(v.totals.get(Counter::PollTimeouts), 7);
+    assert_eq!(v.totals.get(Counter::Lost), 0);
+    let why = causes(&v, AnomalyKind::DuplicateDelivery);
+    assert!(
+        why[0].contains(
+            "report-builder-1 left the group at t=10107ms because handling the records of its poll at t=107ms took longer than max.poll.interval.ms (10000 ms), after processing it, and could not commit past it (CommitFailedException)"
+        ),
+        "{}",
+        why[0]
     );
 }

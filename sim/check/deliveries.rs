@@ -124,6 +124,12 @@ fn cause(
             "{} crashed at t={t}ms{point}, {done} and before committing past it",
             cx.name(prev)
         )
+    } else if let Some((t, since)) = fate.poll_timeout.filter(|&(t, _)| t <= at) {
+        format!(
+            "{} left the group at t={t}ms because handling the records of its poll at t={since}ms took longer than max.poll.interval.ms ({} ms), {done}, and could not commit past it (CommitFailedException)",
+            cx.name(prev),
+            cx.sc.groups[g].config.max_poll_interval_ms
+        )
     } else if let Some(t) = fate.left {
         format!(
             "{} left the group at t={t}ms {done}, before committing past it",

@@ -30,6 +30,12 @@ pub struct Fate {
     pub processing: Option<(PartId, Offset, Time)>,
     pub revoked: Option<Time>,
     pub left: Option<Time>,
+    /// When it left the group because a poll's records outlasted `max.poll.interval.ms`,
+    /// and when that poll was: kept through the revoke of the rejoin that follows it, and
+    /// cleared by any later revoke, which a later cause must name instead.
+    pub poll_timeout: Option<(Time, Time)>,
+    /// A poll timeout whose rejoin has not revoked yet.
+    rejoin_after_timeout: bool,
     /// When its close() interrupted a batch, and how many records it left unhandled.
     pub interrupted: Option<(Time, u32)>,
 }
@@ -304,7 +310,13 @@ impl Facts {
                 g.start[part.ix()].get_or_insert(offset);
                 g.resets[part.ix()].push((at, offset, actor, out_of_range));
             }
-            Kind::Revoke { actor, .. } => self.fates[actor.ix()].revoked = Some(at),
+            Kind::Revoke { actor, .. } => {
+                let fate = &mut self.fates[actor.ix()];
+                fate.revoked = Some(at);
+                if !std::mem::take(&mut fate.rejoin_after_timeout) {
+                    fate.poll_timeout = None;
+                }
+            }
             Kind::Crash { actor, point } => {
                 let fate = &mut self.fates[actor.ix()];
                 let during = fate.processing.take();
@@ -323,6 +335,11 @@ impl Facts {
                 ..
             } => self.fates[actor.ix()].processing = Some((part, offset, at)),
             Kind::Leave { actor } => self.fates[actor.ix()].left = Some(at),
+            Kind::PollTimeout { actor, since } => {
+                let fate = &mut self.fates[actor.ix()];
+                fate.poll_timeout = Some((at, since));
+                fate.rejoin_after_timeout = true;
+            }
             Kind::CloseInterrupted { actor, unhandled } => {
                 let fate = &mut self.fates[actor.ix()];
                 fate.left = Some(at);

@@ -25,6 +25,9 @@ impl Property for Tallies {
                     .count();
                 found.count_group(g, Counter::IdleMembers, idle as u64);
             }
+            Kind::PollTimeout { actor, .. } => {
+                found.count_group(cx.t.member_group(actor), Counter::PollTimeouts, 1)
+            }
             Kind::Deliver { actor, .. } => {
                 found.count_group(cx.t.member_group(actor), Counter::Delivered, 1)
             }

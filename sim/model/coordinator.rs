@@ -1,17 +1,20 @@
-//! The group coordinator of one consumer group: membership, eager rebalances, generations,
-//! assignment by Kafka's own assignors, and committed offsets.
+//! The group coordinator of one consumer group: membership, liveness, eager rebalances,
+//! generations, assignment by Kafka's own assignors, and committed offsets.
 //!
-//! Inputs: `JoinGroup`, `LeaveGroup`, `HeartbeatStopped` and `OffsetCommit` messages; the
+//! Inputs: `JoinGroup`, `LeaveGroup`, `Heartbeat` and `OffsetCommit` messages; the
 //! `InitialDelayDone` and `SessionExpired` timers; the brokers going down and coming back
-//! (`on_brokers`: it acts on nothing while they are down). Outputs: `RejoinRequired`,
-//! `SyncGroupResponse` and `OffsetCommitResponse` messages, and trace records.
+//! (`on_brokers`: it acts on nothing while they are down). Outputs: `RejoinRequired` (the
+//! answer to a heartbeat during a rebalance), `SyncGroupResponse` and
+//! `OffsetCommitResponse` messages, and trace records.
 //! Classic protocol, eager (`GroupCoordinator`, `GroupMetadata` in Kafka 3.x): a
-//! rebalance starts when a member joins, leaves, or is expired `session.timeout.ms` after
-//! its last heartbeat; every member in the group's view must rejoin before the new
-//! generation is computed. Commits from a stale generation are refused. The committed
+//! rebalance starts when a member joins, leaves, or has been silent for
+//! `session.timeout.ms`; the others learn of it from the answer to their next heartbeat
+//! (REBALANCE_IN_PROGRESS), and every member in the group's view must rejoin before the
+//! new generation is computed. Commits from a stale generation are refused. The committed
 //! offsets kept here are the run's one source of truth for them.
 
 use crate::assignor::{assign, Strategy, Subscription};
+use crate::engine::Time;
 use crate::model::io::{Endpoint, MemberRef, Msg, Out, SyncGroup, Timer};
 use crate::model::log::Offset;
 use crate::scenario::Assignor;
@@ -34,6 +37,9 @@ struct Seen {
     index: u32,
     actor: ActorId,
     joined: bool,
+    /// When the coordinator last heard from this incarnation (a heartbeat, a JoinGroup or
+    /// a commit): its session ends `session.timeout.ms` after that.
+    last_heard: Time,
     /// The latest generation's share.
     share_from: usize,
     share_len: usize,
@@ -59,6 +65,8 @@ pub struct Coordinator {
     assignor: Assignor,
     initial_delay_ms: u64,
     session_timeout_ms: u64,
+    /// Static membership: each member's `group.instance.id` is its name (KIP-345).
+    static_members: bool,
     /// The latest generation's shares, concatenated; `Seen::share_*` index into it.
     shares: Vec<PartId>,
     /// Every broker is down (`kafka_outage`): the coordinator lives on a broker, so it
@@ -78,6 +86,7 @@ impl Coordinator {
         assignor: Assignor,
         initial_delay_ms: u64,
         session_timeout_ms: u64,
+        static_members: bool,
     ) -> Coordinator {
         Coordinator {
             group,
@@ -90,6 +99,7 @@ impl Coordinator {
             assignor,
             initial_delay_ms,
             session_timeout_ms,
+            static_members,
             shares: Vec::new(),
             brokers_down: false,
             deferred: Vec::new(),
@@ -128,6 +138,14 @@ impl Coordinator {
             !self.brokers_down,
             "the network holds members' requests to the coordinator in an outage"
         );
+        if let Msg::JoinGroup { member, .. }
+        | Msg::Heartbeat { member }
+        | Msg::OffsetCommit { member, .. } = msg
+        {
+            if let Some(i) = self.find(member) {
+                self.view[i].last_heard = out.now;
+            }
+        }
         match msg {
             Msg::JoinGroup {
                 member,
@@ -135,16 +153,7 @@ impl Coordinator {
                 actor,
             } => self.on_join(member, index, actor, out),
             Msg::LeaveGroup { member } => self.on_leave(member, RebalanceReason::Leave, out),
-            Msg::HeartbeatStopped { member, at } => {
-                if self.find(member).is_some() {
-                    let expires = at.after(self.session_timeout_ms).max(out.now);
-                    out.set_timer_at(
-                        session_key(member),
-                        expires,
-                        Timer::SessionExpired { member },
-                    );
-                }
-            }
+            Msg::Heartbeat { member } => self.on_heartbeat(member, out),
             Msg::OffsetCommit {
                 member,
                 actor,
@@ -188,25 +197,68 @@ impl Coordinator {
                     self.maybe_complete(out);
                 }
             }
-            Timer::SessionExpired { member } => {
-                self.on_leave(member, RebalanceReason::SessionExpired, out)
-            }
+            Timer::SessionExpired { member } => self.on_session_timer(member, out),
             other => unreachable!("the coordinator sets no {other:?} timer"),
         }
     }
 
+    /// A heartbeat: the session goes on (`on_message` noted it). During a rebalance the
+    /// answer is REBALANCE_IN_PROGRESS for a member that has not rejoined yet; a member the
+    /// group no longer knows (expired, or left) is told UNKNOWN_MEMBER_ID, which also
+    /// makes it rejoin. Otherwise nothing is sent back (README, Simplifications).
+    fn on_heartbeat(&mut self, member: MemberRef, out: &mut Out) {
+        let rejoin = match self.find(member) {
+            Some(i) => self.state == State::PreparingRebalance && !self.view[i].joined,
+            None => true,
+        };
+        if rejoin {
+            out.send(
+                Endpoint::Member(member.slot),
+                Msg::RejoinRequired { member },
+            );
+        }
+    }
+
+    /// The session timer of `member` fired: it is expired if nothing was heard from it for
+    /// `session.timeout.ms`; otherwise the timer moves to when that would be. One timer
+    /// per member, moved once a session rather than once a heartbeat.
+    fn on_session_timer(&mut self, member: MemberRef, out: &mut Out) {
+        let Some(i) = self.find(member) else { return };
+        let ends = self.view[i].last_heard.after(self.session_timeout_ms);
+        if ends > out.now {
+            out.set_timer_at(session_key(member), ends, Timer::SessionExpired { member });
+            return;
+        }
+        self.on_leave(member, RebalanceReason::SessionExpired, out);
+    }
+
     fn on_join(&mut self, member: MemberRef, index: u32, actor: ActorId, out: &mut Out) {
         out.trace(Kind::JoinGroup { actor });
+        // A known group.instance.id: a restarted static member, or one back after a poll
+        // timeout within its session.
+        if self.static_members {
+            if let Some(i) = self.view.iter().position(|s| s.index == index) {
+                return self.static_rejoin(i, member, out);
+            }
+        }
         match self.find(member) {
             Some(i) => self.view[i].joined = true,
-            None => self.view.push(Seen {
-                member,
-                index,
-                actor,
-                joined: true,
-                share_from: 0,
-                share_len: 0,
-            }),
+            None => {
+                self.view.push(Seen {
+                    member,
+                    index,
+                    actor,
+                    joined: true,
+                    last_heard: out.now,
+                    share_from: 0,
+                    share_len: 0,
+                });
+                out.set_timer(
+                    session_key(member),
+                    self.session_timeout_ms,
+                    Timer::SessionExpired { member },
+                );
+            }
         }
         match self.state {
             State::Empty => {
@@ -230,21 +282,48 @@ impl Coordinator {
         }
     }
 
-    /// Tells every member of the current view to rejoin (Kafka does it through heartbeats).
+    /// A static member joined under the instance id of view entry `i`, as a new incarnation
+    /// or the same one (`GroupMetadataManager` replaces the member id of a known `group.instance.id`):
+    /// it takes that entry's place, session and share. In a stable group it gets the current
+    /// generation's share at once, with no rebalance; during one it counts as rejoined.
+    fn static_rejoin(&mut self, i: usize, member: MemberRef, out: &mut Out) {
+        out.cancel_timer(session_key(self.view[i].member));
+        let s = &mut self.view[i];
+        s.member = member;
+        s.last_heard = out.now;
+        out.set_timer(
+            session_key(member),
+            self.session_timeout_ms,
+            Timer::SessionExpired { member },
+        );
+        if self.state != State::Stable {
+            s.joined = true;
+            return self.maybe_complete(out);
+        }
+        out.trace(Kind::StaticRejoin {
+            group: self.group,
+            actor: s.actor,
+            generation: self.generation,
+        });
+        let share = &self.shares[s.share_from..s.share_from + s.share_len];
+        let assignment = share.iter().map(|&p| (p, self.committed[p.ix()])).collect();
+        out.send(
+            Endpoint::Member(member.slot),
+            Msg::SyncGroupResponse(Box::new(SyncGroup {
+                member,
+                generation: self.generation,
+                assignment,
+            })),
+        );
+    }
+
+    /// A rebalance starts. The members learn of it from the answers to their heartbeats.
     fn start(&mut self, reason: RebalanceReason, cause: ActorId, out: &mut Out) {
         out.trace(Kind::RebalanceStart {
             group: self.group,
             reason,
             cause,
         });
-        for s in &self.view {
-            if !s.joined {
-                out.send(
-                    Endpoint::Member(s.member.slot),
-                    Msg::RejoinRequired { member: s.member },
-                );
-            }
-        }
     }
 
     fn on_leave(&mut self, member: MemberRef, reason: RebalanceReason, out: &mut Out) {
@@ -313,7 +392,10 @@ impl Coordinator {
             .map(|s| Subscription {
                 // member.id: the member's name, so the assignor's order is the names' order.
                 member_id: format!("{}-{}", self.name, s.index + 1),
-                group_instance_id: None,
+                // A static member's group.instance.id is its name too.
+                group_instance_id: self
+                    .static_members
+                    .then(|| format!("{}-{}", self.name, s.index + 1)),
                 topics: self.topics.iter().map(|t| t.name.clone()).collect(),
                 // Range and roundrobin, the only assignors a scenario can name, read neither.
                 owned: Vec::new(),
@@ -428,6 +510,7 @@ mod tests {
             Assignor::Range,
             DELAY_MS,
             SESSION_MS,
+            false,
         )
     }
 
@@ -508,19 +591,6 @@ mod tests {
         }
     }
 
-    /// Fires the table's timers in time order until none is left; returns their traces.
-    fn run_timers(c: &mut Coordinator, table: &mut BTreeMap<TimerKey, (Time, Timer)>) -> Vec<Kind> {
-        let mut trace = Vec::new();
-        while let Some((&key, &(at, timer))) = table.iter().min_by_key(|(_, (at, _))| *at) {
-            table.remove(&key);
-            let mut out = Out::at(at);
-            c.on_timer(timer, &mut out);
-            apply(table, &out);
-            trace.append(&mut out.trace);
-        }
-        trace
-    }
-
     #[test]
     fn a_first_join_waits_out_the_initial_rebalance_delay() {
         let mut c = coordinator();
@@ -541,11 +611,18 @@ mod tests {
         );
         assert!(matches!(
             out.timers[..],
-            [TimerOp::Set {
-                at: Time(3_010),
-                timer: Timer::InitialDelayDone { generation: 0 },
-                ..
-            }]
+            [
+                TimerOp::Set {
+                    at: Time(10_010),
+                    timer: Timer::SessionExpired { .. },
+                    ..
+                },
+                TimerOp::Set {
+                    at: Time(3_010),
+                    timer: Timer::InitialDelayDone { generation: 0 },
+                    ..
+                }
+            ]
         ));
         assert!(out.sends.is_empty(), "no answer before the delay ends");
         assert_eq!(c.state(), State::InitialDelay);
@@ -611,11 +688,22 @@ mod tests {
                 }
             ]
         );
+        assert!(
+            out.sends.is_empty(),
+            "the others learn of it from their heartbeats"
+        );
+        assert_eq!(c.state(), State::PreparingRebalance);
+        let mut out = Out::at(Time(4_005));
+        c.on_message(
+            Msg::Heartbeat {
+                member: member(0, 1),
+            },
+            &mut out,
+        );
         assert!(matches!(
             &out.sends[..],
             [(Endpoint::Member(0), Msg::RejoinRequired { member: m })] if *m == member(0, 1)
         ));
-        assert_eq!(c.state(), State::PreparingRebalance);
 
         let mut out = Out::at(Time(4_010));
         c.on_message(join(member(0, 1)), &mut out);
@@ -742,60 +830,91 @@ mod tests {
     }
 
     #[test]
-    fn a_stopped_heartbeat_sets_the_session_timer_a_session_timeout_after_it_stopped() {
-        let mut c = stable_with_one();
-        let mut out = Out::at(Time(4_020));
-        c.on_message(
-            Msg::HeartbeatStopped {
-                member: member(0, 1),
-                at: Time(4_000),
-            },
-            &mut out,
+    fn a_member_that_heartbeats_keeps_its_session_and_a_silent_one_expires() {
+        let mut c = stable_with_two();
+        let mut timers = BTreeMap::new();
+        // stable_with_two's joins set the session timers; replay them into the table.
+        for (key, m, at) in [
+            (session_key(member(0, 1)), member(0, 1), 0),
+            (session_key(member(1, 1)), member(1, 1), 4_000),
+        ] {
+            timers.insert(
+                key,
+                (Time(at + SESSION_MS), Timer::SessionExpired { member: m }),
+            );
+        }
+        // Slot 0 heartbeats every 3 s from 4 010; slot 1 went silent after its join at 4 000.
+        let (trace, sends) =
+            run_with_heartbeats(&mut c, &mut timers, 4_010, 16_010, &[member(0, 1)]);
+        assert_eq!(
+            trace,
+            vec![
+                Kind::SessionExpired {
+                    actor: ActorId(101)
+                },
+                Kind::RebalanceStart {
+                    group: 0,
+                    reason: RebalanceReason::SessionExpired,
+                    cause: ActorId(101)
+                }
+            ]
         );
-        assert!(matches!(
-            out.timers[..],
-            [TimerOp::Set {
-                at: Time(14_000),
-                timer: Timer::SessionExpired { member: m },
-                ..
-            }] if m == member(0, 1)
-        ));
-        assert!(out.sends.is_empty() && out.trace.is_empty());
-        // Heard of only after its session would have ended: it expires at once.
-        let mut out = Out::at(Time(20_000));
-        c.on_message(
-            Msg::HeartbeatStopped {
-                member: member(0, 1),
-                at: Time(4_000),
-            },
-            &mut out,
+        // Slot 1 expires exactly session.timeout.ms after it was last heard of (4 000 +
+        // 10 000), and slot 0 learns of the rebalance from its next heartbeat's answer.
+        assert_eq!(sends, vec![(Time(16_010), member(0, 1))], "{sends:?}");
+        assert!(
+            timers.values().any(|&(at, t)| at == Time(17_010)
+                && t == Timer::SessionExpired {
+                    member: member(0, 1)
+                }),
+            "slot 0's timer fired at 10 000 and moved a session past its heartbeat at 7 010: {timers:?}"
         );
-        assert!(matches!(
-            out.timers[..],
-            [TimerOp::Set {
-                at: Time(20_000),
-                ..
-            }]
-        ));
     }
 
     #[test]
-    fn a_stopped_heartbeat_of_a_member_not_in_the_group_sets_no_timer() {
+    fn a_heartbeat_gets_an_answer_only_when_the_member_must_rejoin() {
         let mut c = stable_with_one();
-        let mut out = Out::at(Time(4_020));
+        let mut out = Out::at(Time(4_000));
         c.on_message(
-            Msg::HeartbeatStopped {
-                member: member(3, 1),
-                at: Time(4_000),
+            Msg::Heartbeat {
+                member: member(0, 1),
             },
             &mut out,
         );
-        assert!(out.timers.is_empty());
+        assert!(
+            out.sends.is_empty() && out.trace.is_empty(),
+            "a stable group says nothing"
+        );
+        // A member the group does not know (expired, or a stranger): UNKNOWN_MEMBER_ID.
+        let mut out = Out::at(Time(4_000));
+        c.on_message(
+            Msg::Heartbeat {
+                member: member(3, 1),
+            },
+            &mut out,
+        );
+        assert!(matches!(
+            &out.sends[..],
+            [(Endpoint::Member(3), Msg::RejoinRequired { member: m })] if *m == member(3, 1)
+        ));
+        // During a rebalance: REBALANCE_IN_PROGRESS to those who have not rejoined yet.
+        c.on_message(join(member(1, 1)), &mut Out::at(Time(5_000)));
+        for (m, answered) in [(member(0, 1), true), (member(1, 1), false)] {
+            let mut out = Out::at(Time(5_500));
+            c.on_message(Msg::Heartbeat { member: m }, &mut out);
+            assert_eq!(!out.sends.is_empty(), answered, "{m:?}");
+        }
     }
 
     #[test]
     fn an_expired_session_removes_the_member_and_rebalances_the_rest() {
         let mut c = stable_with_two();
+        c.on_message(
+            Msg::Heartbeat {
+                member: member(0, 1),
+            },
+            &mut Out::at(Time(13_000)),
+        );
         let mut out = Out::at(Time(15_000));
         c.on_timer(
             Timer::SessionExpired {
@@ -816,10 +935,10 @@ mod tests {
                 }
             ]
         );
-        assert!(matches!(
-            &out.sends[..],
-            [(Endpoint::Member(0), Msg::RejoinRequired { member: m })] if *m == member(0, 1)
-        ));
+        assert!(
+            out.sends.is_empty(),
+            "the others hear of it from their heartbeats"
+        );
         assert_eq!(c.state(), State::PreparingRebalance);
 
         let mut out = Out::at(Time(15_010));
@@ -835,15 +954,31 @@ mod tests {
     }
 
     #[test]
-    fn a_member_that_left_is_not_expired_later() {
+    fn a_session_timer_that_fires_early_moves_to_a_session_after_the_last_heartbeat() {
         let mut c = stable_with_two();
         c.on_message(
-            Msg::HeartbeatStopped {
+            Msg::Heartbeat {
                 member: member(1, 1),
-                at: Time(5_000),
             },
-            &mut Out::at(Time(5_000)),
+            &mut Out::at(Time(12_000)),
         );
+        let mut out = Out::at(Time(14_000));
+        c.on_timer(
+            Timer::SessionExpired {
+                member: member(1, 1),
+            },
+            &mut out,
+        );
+        assert!(out.trace.is_empty());
+        assert!(matches!(
+            out.timers[..],
+            [TimerOp::Set { at: Time(22_000), timer: Timer::SessionExpired { member: m }, .. }] if m == member(1, 1)
+        ));
+    }
+
+    #[test]
+    fn a_member_that_left_is_not_expired_later() {
+        let mut c = stable_with_two();
         c.on_message(
             Msg::LeaveGroup {
                 member: member(1, 1),
@@ -894,11 +1029,14 @@ mod tests {
         assert_eq!(c.state(), State::InitialDelay);
         assert!(matches!(
             out.timers[..],
-            [TimerOp::Set {
-                at: Time(9_000),
-                timer: Timer::InitialDelayDone { generation: 2 },
-                ..
-            }]
+            [
+                TimerOp::Set { .. },
+                TimerOp::Set {
+                    at: Time(9_000),
+                    timer: Timer::InitialDelayDone { generation: 2 },
+                    ..
+                }
+            ]
         ));
         let mut out = Out::at(Time(9_000));
         c.on_timer(Timer::InitialDelayDone { generation: 2 }, &mut out);
@@ -908,78 +1046,111 @@ mod tests {
         assert_eq!(syncs[0].1.generation, 3);
     }
 
+    /// Runs the table's timers and a heartbeat from each of `beating` every 3 s from
+    /// `from`, in time order, up to `until`. Returns the trace, and who was told to rejoin
+    /// when.
+    fn run_with_heartbeats(
+        c: &mut Coordinator,
+        table: &mut BTreeMap<TimerKey, (Time, Timer)>,
+        from: u64,
+        until: u64,
+        beating: &[MemberRef],
+    ) -> (Vec<Kind>, Vec<(Time, MemberRef)>) {
+        let (mut trace, mut told) = (Vec::new(), Vec::new());
+        let mut beat = from + 3_000;
+        loop {
+            let timer = table
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(&k, &v)| (k, v));
+            let mut out = match timer {
+                Some((key, (at, timer))) if at.0 < beat && at.0 <= until => {
+                    table.remove(&key);
+                    let mut out = Out::at(at);
+                    c.on_timer(timer, &mut out);
+                    out
+                }
+                _ if beat <= until => {
+                    let mut out = Out::at(Time(beat));
+                    for &m in beating {
+                        c.on_message(Msg::Heartbeat { member: m }, &mut out);
+                    }
+                    beat += 3_000;
+                    out
+                }
+                _ => return (trace, told),
+            };
+            apply(table, &out);
+            trace.append(&mut out.trace);
+            for (_, m) in &out.sends {
+                if let Msg::RejoinRequired { member } = m {
+                    told.push((out.now, *member));
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_crashed_incarnation_still_expires_when_its_successor_crashes_too() {
-        // Slot 0 crashes (incarnation 1), restarts (incarnation 2) and crashes again before
-        // the first session ran out. Both incarnations are in the group's view; both must
-        // expire, and then the rebalance completes with the member in slot 1.
+        // Slot 0's incarnation 1 goes silent at 5 000 (a crash), incarnation 2 joins at
+        // 6 000 and goes silent at once. Both are in the group's view; both must expire,
+        // each a session after it was last heard of, while slot 1 heartbeats.
         let mut c = stable_with_two();
         let mut timers = BTreeMap::new();
-        let mut out = Out::at(Time(5_000));
-        c.on_message(
-            Msg::HeartbeatStopped {
-                member: member(0, 1),
-                at: Time(5_000),
-            },
-            &mut out,
-        );
-        apply(&mut timers, &out);
+        for (m, at) in [(member(0, 1), 0), (member(1, 1), 4_000)] {
+            timers.insert(
+                session_key(m),
+                (Time(at + SESSION_MS), Timer::SessionExpired { member: m }),
+            );
+        }
         let mut out = Out::at(Time(6_000));
         c.on_message(join(member(0, 2)), &mut out);
         apply(&mut timers, &out);
-        let mut out = Out::at(Time(6_010));
-        c.on_message(join(member(1, 1)), &mut out);
-        apply(&mut timers, &out);
-        let mut out = Out::at(Time(7_000));
-        c.on_message(
-            Msg::HeartbeatStopped {
-                member: member(0, 2),
-                at: Time(7_000),
-            },
-            &mut out,
-        );
-        apply(&mut timers, &out);
-        assert!(
-            timers.values().any(|&(at, t)| at == Time(15_000)
-                && t == Timer::SessionExpired {
-                    member: member(0, 1)
-                }),
-            "incarnation 1 still expires at 15000: {timers:?}"
-        );
-        let trace = run_timers(&mut c, &mut timers);
-        let expired = trace
+        c.on_message(join(member(1, 1)), &mut Out::at(Time(6_010)));
+        let (trace, told) =
+            run_with_heartbeats(&mut c, &mut timers, 6_010, 20_000, &[member(1, 1)]);
+        let expired: Vec<Kind> = trace
             .iter()
             .filter(|k| matches!(k, Kind::SessionExpired { .. }))
-            .count();
-        assert_eq!(expired, 2, "both incarnations expire: {trace:?}");
-        // The last expiry asked slot 1 to rejoin; then it is the whole group.
-        let mut out = Out::at(Time(20_000));
+            .copied()
+            .collect();
+        assert_eq!(
+            expired,
+            vec![
+                Kind::SessionExpired {
+                    actor: ActorId(100)
+                };
+                2
+            ],
+            "{trace:?}"
+        );
+        // Incarnation 1 (heard at 4 010) expires at 14 010 and generation 3 forms with
+        // incarnation 2 and slot 1; incarnation 2 (heard at 6 000) expires at 16 000, and
+        // slot 1's heartbeat at 18 010 is told to rejoin.
+        assert_eq!(told, vec![(Time(18_010), member(1, 1))]);
+        let mut out = Out::at(Time(18_020));
         c.on_message(join(member(1, 1)), &mut out);
         assert_eq!(c.state(), State::Stable, "the rebalance completes");
         assert_eq!(syncs(&out).len(), 1);
+        assert_eq!(syncs(&out)[0].1.generation, 4);
     }
 
     #[test]
     fn a_crashed_incarnation_still_expires_when_its_successor_leaves() {
-        // Slot 0 crashes (incarnation 1), restarts (incarnation 2) and leaves cleanly before
+        // Slot 0's incarnation 1 goes silent, incarnation 2 joins and leaves cleanly before
         // the first session ran out: incarnation 1 must still expire.
         let mut c = stable_with_two();
         let mut timers = BTreeMap::new();
-        let mut out = Out::at(Time(5_000));
-        c.on_message(
-            Msg::HeartbeatStopped {
-                member: member(0, 1),
-                at: Time(5_000),
-            },
-            &mut out,
-        );
-        apply(&mut timers, &out);
+        for (m, at) in [(member(0, 1), 0), (member(1, 1), 4_000)] {
+            timers.insert(
+                session_key(m),
+                (Time(at + SESSION_MS), Timer::SessionExpired { member: m }),
+            );
+        }
         let mut out = Out::at(Time(6_000));
         c.on_message(join(member(0, 2)), &mut out);
         apply(&mut timers, &out);
-        let mut out = Out::at(Time(6_010));
-        c.on_message(join(member(1, 1)), &mut out);
-        apply(&mut timers, &out);
+        c.on_message(join(member(1, 1)), &mut Out::at(Time(6_010)));
         let mut out = Out::at(Time(7_000));
         c.on_message(
             Msg::LeaveGroup {
@@ -988,14 +1159,81 @@ mod tests {
             &mut out,
         );
         apply(&mut timers, &out);
+        let (trace, _) = run_with_heartbeats(&mut c, &mut timers, 6_010, 15_000, &[member(1, 1)]);
         assert!(
-            timers.values().any(|&(_, t)| t
-                == Timer::SessionExpired {
-                    member: member(0, 1)
-                }),
-            "incarnation 1 still has its session timer: {timers:?}"
+            trace.contains(&Kind::SessionExpired {
+                actor: ActorId(100)
+            }),
+            "{trace:?}"
         );
-        run_timers(&mut c, &mut timers);
         assert_eq!(c.state(), State::Stable, "the rebalance completes");
+    }
+
+    #[test]
+    fn a_restarted_static_member_gets_its_share_back_with_no_rebalance() {
+        let topic = GroupTopic {
+            name: "orders".to_owned(),
+            first: PartId(0),
+            partitions: 4,
+        };
+        let mut c = Coordinator::new(
+            0,
+            "g".to_owned(),
+            vec![topic],
+            4,
+            Assignor::Range,
+            DELAY_MS,
+            SESSION_MS,
+            true,
+        );
+        c.on_message(join(member(0, 1)), &mut Out::at(Time(0)));
+        c.on_message(join(member(1, 1)), &mut Out::at(Time(1)));
+        c.on_timer(
+            Timer::InitialDelayDone { generation: 0 },
+            &mut Out::at(Time(DELAY_MS)),
+        );
+        c.on_message(
+            commit(member(1, 1), 1, PartId(2), 7, false),
+            &mut Out::at(Time(3_500)),
+        );
+        // Slot 1 crashed; its next incarnation joins under the same group.instance.id.
+        let mut out = Out::at(Time(5_000));
+        c.on_message(join(member(1, 2)), &mut out);
+        assert_eq!(c.state(), State::Stable, "no rebalance");
+        assert_eq!(
+            out.trace,
+            vec![
+                Kind::JoinGroup {
+                    actor: ActorId(101)
+                },
+                Kind::StaticRejoin {
+                    group: 0,
+                    actor: ActorId(101),
+                    generation: 1
+                }
+            ]
+        );
+        let syncs = syncs(&out);
+        assert_eq!(syncs.len(), 1);
+        assert_eq!(syncs[0].1.member, member(1, 2));
+        assert_eq!(syncs[0].1.generation, 1);
+        assert_eq!(
+            syncs[0].1.assignment,
+            vec![(PartId(2), Some(Offset(7))), (PartId(3), None)]
+        );
+        // The old session timer goes; the new incarnation's starts now.
+        assert!(matches!(
+            out.timers[..],
+            [TimerOp::Cancel { key }, TimerOp::Set { at: Time(15_000), .. }] if key == session_key(member(1, 1))
+        ));
+        // The old incarnation's commits are refused; the new one's are stored.
+        let mut out = Out::at(Time(5_100));
+        c.on_message(commit(member(1, 1), 1, PartId(2), 8, true), &mut out);
+        assert!(matches!(out.trace[..], [Kind::CommitRejected { .. }]));
+        c.on_message(
+            commit(member(1, 2), 1, PartId(2), 9, true),
+            &mut Out::at(Time(5_200)),
+        );
+        assert_eq!(c.committed()[2], Some(Offset(9)));
     }
 }

@@ -166,11 +166,12 @@ pub enum Msg {
     LeaveGroup {
         member: MemberRef,
     },
-    /// Stands in for heartbeats until they are modelled: the member's heartbeats stopped
-    /// at `at` (it crashed), so its session ends `session.timeout.ms` after that.
-    HeartbeatStopped {
+    /// A member's heartbeat (Kafka's `HeartbeatRequest`, sent every
+    /// `heartbeat.interval.ms` by `AbstractCoordinator.HeartbeatThread`): it keeps the
+    /// member's session alive. The coordinator answers only when there is something to
+    /// say: `RejoinRequired` during a rebalance the member has not rejoined yet.
+    Heartbeat {
         member: MemberRef,
-        at: Time,
     },
     OffsetCommit {
         member: MemberRef,
@@ -185,7 +186,9 @@ pub enum Msg {
         member: MemberRef,
         accepted: bool,
     },
-    /// The group is rebalancing: rejoin at the next poll (Kafka's REBALANCE_IN_PROGRESS).
+    /// The answer to a heartbeat while the group rebalances (Kafka's REBALANCE_IN_PROGRESS),
+    /// or from a coordinator that no longer knows the member (UNKNOWN_MEMBER_ID): rejoin at
+    /// the next poll.
     RejoinRequired {
         member: MemberRef,
     },
@@ -269,6 +272,11 @@ pub enum Timer {
     RetentionCheck,
     /// A member finished handling its current record.
     ProcessDone,
+    /// A member's heartbeat thread sends its next heartbeat (every heartbeat.interval.ms).
+    Heartbeat,
+    /// A member's handling of one poll's records may have reached max.poll.interval.ms
+    /// (set only when that falls before its next heartbeat).
+    PollTimeout,
     /// A member retries the processed-id store.
     StoreRetry,
     /// A member's auto-commit timer expired while its fetch waits at the broker.

@@ -2,9 +2,13 @@
 //! offset commits (auto and manual), and the idempotency check.
 //!
 //! Inputs: `RejoinRequired`, `SyncGroupResponse`, `ListOffsetsResponse`, `FetchResponse`
-//! and `OffsetCommitResponse` messages; `ProcessDone`, `StoreRetry` and `AutoCommit`
-//! timers; `Control` (start, crash, restart, a graceful leave, an interrupted close). Outputs: JoinGroup, LeaveGroup, Fetch, ListOffsets,
-//! OffsetCommit and HeartbeatStopped messages, timers, trace records.
+//! and `OffsetCommitResponse` messages; `ProcessDone`, `StoreRetry`, `AutoCommit` and
+//! `Heartbeat` timers; `Control` (start, crash, restart, a graceful leave, an interrupted
+//! close). Outputs: JoinGroup, LeaveGroup, Heartbeat, Fetch, ListOffsets and OffsetCommit
+//! messages, timers, trace records.
+//!
+//! Heartbeats come from their own timer, every `heartbeat.interval.ms` while the process
+//! lives, whatever the poll loop is doing: Kafka's `AbstractCoordinator.HeartbeatThread`.
 //!
 //! The handler's steps for each record, each boundary a crash point:
 //! `before-process` → check the processed-id store → apply the effect →
@@ -27,6 +31,8 @@ use crate::trace::{ActorId, Kind, PartId};
 const PROCESS_DONE: TimerKey = 1;
 const STORE_RETRY: TimerKey = 2;
 const AUTO_COMMIT: TimerKey = 3;
+const HEARTBEAT: TimerKey = 4;
+const POLL_TIMEOUT: TimerKey = 5;
 /// A record waiting on an unreachable store is checked again after this long.
 pub const STORE_RETRY_MS: u64 = 100;
 
@@ -85,6 +91,15 @@ pub struct Member {
     /// completes (`onJoinComplete` → `nextAutoCommitTimer.updateAndReset`).
     next_auto_commit: crate::engine::Time,
     crashes: Crashes,
+    /// When `poll()` was last called: `max.poll.interval.ms` counts from here (Kafka's
+    /// `Heartbeat.pollTimer`, reset by every poll).
+    last_poll: crate::engine::Time,
+    /// It left the group because a poll's records outlasted `max.poll.interval.ms`: it has
+    /// no generation, so its commits fail (CommitFailedException), and its next poll
+    /// rejoins.
+    left_group: bool,
+    /// The `POLL_TIMEOUT` timer is set.
+    poll_timer_armed: bool,
     /// The id of the latest fetch or ListOffsets request; older answers are ignored.
     request_id: u32,
     pending_commits: u32,
@@ -94,6 +109,10 @@ pub struct Member {
     commit: CommitMode,
     auto_commit: bool,
     auto_commit_interval_ms: u64,
+    heartbeat_interval_ms: u64,
+    max_poll_interval_ms: u64,
+    /// Static membership (`group.instance.id`, KIP-345): it never sends LeaveGroup.
+    static_member: bool,
     reset: OffsetReset,
     max_poll_records: usize,
     fetch_max_wait_ms: u64,
@@ -119,6 +138,9 @@ impl Member {
             closing: false,
             next_auto_commit: crate::engine::Time::ZERO,
             crashes: Crashes::default(),
+            last_poll: crate::engine::Time::ZERO,
+            left_group: false,
+            poll_timer_armed: false,
             request_id: 0,
             pending_commits: 0,
             seen: false,
@@ -126,6 +148,9 @@ impl Member {
             commit: spec.processing.commit,
             auto_commit: spec.config.enable_auto_commit,
             auto_commit_interval_ms: spec.config.auto_commit_interval_ms,
+            heartbeat_interval_ms: spec.config.heartbeat_interval_ms,
+            max_poll_interval_ms: spec.config.max_poll_interval_ms,
+            static_member: spec.static_members,
             reset: spec.config.auto_offset_reset,
             max_poll_records: usize::try_from(spec.config.max_poll_records).unwrap_or(usize::MAX),
             fetch_max_wait_ms: spec.config.fetch_max_wait_ms,
@@ -172,8 +197,60 @@ impl Member {
         self.incarnation += 1;
         self.rejoin = false;
         self.closing = false;
+        self.left_group = false;
+        self.poll_timer_armed = false;
+        self.last_poll = out.now;
         self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
+        out.set_timer(HEARTBEAT, self.heartbeat_interval_ms, Timer::Heartbeat);
         self.join(out);
+    }
+
+    /// The heartbeat thread's beat: tell the coordinator this incarnation lives. Like
+    /// Kafka's thread, it first checks the poll timer: a member whose handler has held one
+    /// poll's records for `max.poll.interval.ms` leaves the group instead. When that
+    /// moment falls before the next beat, a one-off timer catches it on time.
+    fn heartbeat(&mut self, out: &mut Out) {
+        if self.busy() {
+            let deadline = self.last_poll.after(self.max_poll_interval_ms);
+            if out.now >= deadline {
+                return self.poll_timeout(out);
+            }
+            if deadline < out.now.after(self.heartbeat_interval_ms) && !self.poll_timer_armed {
+                self.poll_timer_armed = true;
+                out.set_timer_at(POLL_TIMEOUT, deadline, Timer::PollTimeout);
+            }
+        }
+        out.send(self.coordinator(), Msg::Heartbeat { member: self.me() });
+        out.set_timer(HEARTBEAT, self.heartbeat_interval_ms, Timer::Heartbeat);
+    }
+
+    /// The handler holds records from a poll (handling them, or awaiting their commit).
+    fn busy(&self) -> bool {
+        matches!(self.phase, Phase::Processing | Phase::Committing(_))
+    }
+
+    fn on_poll_timer(&mut self, out: &mut Out) {
+        self.poll_timer_armed = false;
+        if self.busy() && out.now >= self.last_poll.after(self.max_poll_interval_ms) {
+            self.poll_timeout(out);
+        }
+    }
+
+    /// `max.poll.interval.ms` passed since the last poll: leave the group proactively
+    /// (`AbstractCoordinator.maybeLeaveGroup`) and stop heartbeating. The handler is not
+    /// interrupted: it finishes the records in hand, its commits fail, and its next poll
+    /// rejoins as a new member.
+    fn poll_timeout(&mut self, out: &mut Out) {
+        out.trace(Kind::PollTimeout {
+            actor: self.actor,
+            since: self.last_poll,
+        });
+        self.left_group = true;
+        out.cancel_timer(HEARTBEAT);
+        // A static member only stops heartbeating: its session runs out instead.
+        if !self.static_member {
+            out.send(self.coordinator(), Msg::LeaveGroup { member: self.me() });
+        }
     }
 
     /// A fault: crash now or arm a crash point, restart, or leave cleanly.
@@ -260,6 +337,8 @@ impl Member {
             Timer::StoreRetry => self.check_store(store, out),
             Timer::ProcessDone => self.on_process_done(store, out),
             Timer::AutoCommit => self.on_auto_commit_timer(out),
+            Timer::Heartbeat => self.heartbeat(out),
+            Timer::PollTimeout => self.on_poll_timer(out),
             other => unreachable!("a member sets no {other:?} timer"),
         }
     }
@@ -280,16 +359,27 @@ impl Member {
     /// fetch.
     fn poll(&mut self, out: &mut Out) {
         self.request_id += 1;
+        self.last_poll = out.now;
+        if self.poll_timer_armed {
+            self.poll_timer_armed = false;
+            out.cancel_timer(POLL_TIMEOUT);
+        }
         if self.closing {
             out.trace(Kind::Leave { actor: self.actor });
             return self.close(out);
         }
-        if self.rejoin {
+        if self.rejoin || self.left_group {
             self.rejoin = false;
             if self.auto_commit {
                 out.cancel_timer(AUTO_COMMIT);
-                // onJoinPrepare: commit what was consumed before revoking.
+                // onJoinPrepare: commit what was consumed before revoking (it fails if the
+                // member left the group: it has no generation).
                 self.commit_positions(true, false, out);
+            }
+            if self.left_group {
+                // Back in the loop after a poll timeout: heartbeats resume with the join.
+                self.left_group = false;
+                out.set_timer(HEARTBEAT, self.heartbeat_interval_ms, Timer::Heartbeat);
             }
             out.trace(Kind::Revoke {
                 actor: self.actor,
@@ -436,21 +526,14 @@ impl Member {
         true
     }
 
-    /// The process dies: nothing more is sent, every timer goes, and its heartbeats stop,
-    /// so the coordinator expires its session `session.timeout.ms` later.
+    /// The process dies: nothing more is sent, every timer goes (the heartbeat's too), so
+    /// the coordinator expires its session `session.timeout.ms` after its last heartbeat.
     fn crash(&mut self, point: Option<CrashPoint>, out: &mut Out) {
         out.trace(Kind::Crash {
             actor: self.actor,
             point,
         });
         out.cancel_all_timers();
-        out.send(
-            self.coordinator(),
-            Msg::HeartbeatStopped {
-                member: self.me(),
-                at: out.now,
-            },
-        );
         self.phase = Phase::Down;
         self.crashes.clear();
         self.batch.clear();
@@ -548,10 +631,13 @@ impl Member {
             return;
         }
         if self.commit == CommitMode::AfterEachRecord {
-            self.pending_commits += 1;
-            self.send_commit(part, offset.next(), false, true, out);
             self.phase = Phase::Committing(Then::NextRecord);
-            return;
+            if self.send_commit(part, offset.next(), false, true, out) {
+                self.pending_commits += 1;
+                return;
+            }
+            // commitSync threw CommitFailedException: the loop goes on.
+            return self.after_commits(store, out);
         }
         self.cursor += 1;
         self.start_record(store, out);
@@ -582,14 +668,31 @@ impl Member {
             if self.phase == Phase::Resetting && self.resetting.contains(&part) {
                 continue;
             }
-            if sync {
+            if self.send_commit(part, offset, auto, sync, out) && sync {
                 self.pending_commits += 1;
             }
-            self.send_commit(part, offset, auto, sync, out);
         }
     }
 
-    fn send_commit(&mut self, part: PartId, offset: Offset, auto: bool, sync: bool, out: &mut Out) {
+    /// Sends one commit; false if the client failed it at once (the member left the group,
+    /// so it has no generation: `CommitFailedException`, without a request).
+    fn send_commit(
+        &mut self,
+        part: PartId,
+        offset: Offset,
+        auto: bool,
+        sync: bool,
+        out: &mut Out,
+    ) -> bool {
+        if self.left_group {
+            out.trace(Kind::CommitFailed {
+                actor: self.actor,
+                part,
+                offset,
+                auto,
+            });
+            return false;
+        }
         out.trace(Kind::CommitSent {
             actor: self.actor,
             part,
@@ -607,6 +710,7 @@ impl Member {
                 sync,
             },
         );
+        true
     }
 
     /// A sync commit's answer (accepted or refused: the handler goes on either way, as
@@ -668,7 +772,11 @@ impl Member {
             self.commit_positions(true, false, out);
         }
         out.cancel_all_timers();
-        out.send(self.coordinator(), Msg::LeaveGroup { member: self.me() });
+        // A static member sends no LeaveGroup (KIP-345): its partitions wait for its
+        // session to run out, or for it to come back.
+        if !self.static_member {
+            out.send(self.coordinator(), Msg::LeaveGroup { member: self.me() });
+        }
         self.phase = Phase::Left;
         self.assignment.clear();
         self.positions.clear();
@@ -705,6 +813,7 @@ mod tests {
                 commit,
             },
             idempotency: None,
+            static_members: false,
         }
     }
 
@@ -1039,16 +1148,10 @@ mod tests {
             ]
         );
         assert!(matches!(out.timers[..], [TimerOp::CancelAll]));
-        assert!(matches!(
-            &out.sends[..],
-            [(
-                Endpoint::Coordinator(0),
-                Msg::HeartbeatStopped {
-                    member,
-                    at: Time(105)
-                }
-            )] if *member == me()
-        ));
+        assert!(
+            out.sends.is_empty(),
+            "a crash says nothing: its heartbeats just stop"
+        );
         assert_eq!(m.phase(), Phase::Down);
     }
 
@@ -1340,5 +1443,122 @@ mod tests {
                 (Endpoint::Coordinator(0), Msg::JoinGroup { .. }),
             ]
         ));
+    }
+
+    #[test]
+    fn a_member_heartbeats_every_interval_even_while_it_handles_records() {
+        let mut out = Out::at(Time(0));
+        let mut m = Member::new(SLOT, 0, 0, ACTOR, &spec(CommitMode::None));
+        m.start(&mut out);
+        assert!(out.timers.iter().any(|t| matches!(
+            t,
+            TimerOp::Set {
+                key: HEARTBEAT,
+                at: Time(3_000),
+                timer: Timer::Heartbeat
+            }
+        )));
+        let mut m = processing(CommitMode::None, vec![record(4, 10)]);
+        assert_eq!(m.phase(), Phase::Processing);
+        let mut out = Out::at(Time(3_000));
+        m.on_timer(Timer::Heartbeat, None, &mut out);
+        assert!(matches!(
+            &out.sends[..],
+            [(Endpoint::Coordinator(0), Msg::Heartbeat { member })] if *member == me()
+        ));
+        assert!(matches!(
+            out.timers[..],
+            [TimerOp::Set {
+                key: HEARTBEAT,
+                at: Time(6_000),
+                timer: Timer::Heartbeat
+            }]
+        ));
+        assert_eq!(m.phase(), Phase::Processing, "the handler goes on");
+    }
+
+    #[test]
+    fn a_member_past_max_poll_interval_leaves_its_commits_fail_and_its_next_poll_rejoins() {
+        let mut spec = spec(CommitMode::AfterEachRecord);
+        spec.config.max_poll_interval_ms = 4_000;
+        let mut m = Member::new(SLOT, 0, 0, ACTOR, &spec);
+        m.start(&mut Out::at(Time(0)));
+        let mut out = Out::at(Time(10));
+        m.on_message(sync(1, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
+        let fetch_id = fetches(&out)[0].fetch_id;
+        m.on_message(
+            Msg::FetchResponse {
+                fetch_id,
+                records: vec![record(4, 10), record(5, 11)],
+                out_of_range: Vec::new(),
+            },
+            None,
+            &mut Out::at(Time(100)),
+        );
+        // The test holds the first record's ProcessDone back, as a slow handler would: it
+        // is still in it at the first heartbeat, whose check finds the deadline (the poll
+        // at 10, plus 4000) before the next beat.
+        let mut out = Out::at(Time(3_000));
+        m.on_timer(Timer::Heartbeat, None, &mut out);
+        assert!(out.timers.iter().any(|t| matches!(
+            t,
+            TimerOp::Set {
+                key: POLL_TIMEOUT,
+                at: Time(4_010),
+                timer: Timer::PollTimeout
+            }
+        )));
+        let mut out = Out::at(Time(4_010));
+        m.on_timer(Timer::PollTimeout, None, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![Kind::PollTimeout {
+                actor: ACTOR,
+                since: Time(10)
+            }]
+        );
+        assert!(matches!(
+            &out.sends[..],
+            [(Endpoint::Coordinator(0), Msg::LeaveGroup { member })] if *member == me()
+        ));
+        assert!(matches!(
+            out.timers[..],
+            [TimerOp::Cancel { key: HEARTBEAT }]
+        ));
+        assert_eq!(
+            m.phase(),
+            Phase::Processing,
+            "the handler is not interrupted"
+        );
+
+        // The record finishes; commitSync fails at once, without a request, and the loop
+        // goes on to the next record.
+        let mut out = Out::at(Time(4_020));
+        m.on_timer(Timer::ProcessDone, None, &mut out);
+        assert!(out.trace.contains(&Kind::CommitFailed {
+            actor: ACTOR,
+            part: PartId(0),
+            offset: Offset(5),
+            auto: false
+        }));
+        assert!(out.sends.is_empty(), "no commit request: {:?}", out.sends);
+        assert!(process_done_set(&out));
+
+        // The batch ends; the next poll rejoins, with its heartbeats.
+        let mut out = Out::at(Time(4_030));
+        m.on_timer(Timer::ProcessDone, None, &mut out);
+        assert!(out.trace.contains(&Kind::Revoke {
+            actor: ACTOR,
+            partitions: 1
+        }));
+        assert!(matches!(
+            &out.sends[..],
+            [(Endpoint::Coordinator(0), Msg::JoinGroup { .. })]
+        ));
+        assert!(out
+            .timers
+            .iter()
+            .any(|t| matches!(t, TimerOp::Set { key: HEARTBEAT, .. })));
+        assert_eq!(m.phase(), Phase::Joining);
     }
 }

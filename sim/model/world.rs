@@ -352,6 +352,7 @@ impl<'s, K: TraceSink> World<'s, K> {
                 spec.config.assignor,
                 sc.cluster.initial_rebalance_delay_ms,
                 spec.config.session_timeout_ms,
+                spec.static_members,
             ));
             self.stores.push(
                 spec.idempotency
@@ -936,7 +937,7 @@ impl<K: TraceSink> World<'_, K> {
 }
 
 /// A message's kind for `messages:` faults; None for what is not on the wire as a Kafka
-/// request (`HeartbeatStopped`, `ConnectionRefused`).
+/// request (`ConnectionRefused`).
 fn kind_of(msg: &Msg) -> Option<MessageKind> {
     Some(match msg {
         Msg::Produce(_) => MessageKind::Produce,
@@ -947,12 +948,12 @@ fn kind_of(msg: &Msg) -> Option<MessageKind> {
         Msg::ListOffsetsResponse { .. } => MessageKind::ListOffsetsResponse,
         Msg::JoinGroup { .. } => MessageKind::JoinGroup,
         Msg::SyncGroupResponse(_) => MessageKind::SyncGroup,
-        Msg::RejoinRequired { .. } => MessageKind::Heartbeat,
+        Msg::Heartbeat { .. } | Msg::RejoinRequired { .. } => MessageKind::Heartbeat,
         Msg::LeaveGroup { .. } => MessageKind::LeaveGroup,
         Msg::OffsetCommit { .. } => MessageKind::OffsetCommit,
         Msg::OffsetCommitResponse { .. } => MessageKind::OffsetCommitResponse,
         Msg::ReplicaFetch(_) => MessageKind::ReplicaFetch,
         Msg::ReplicaFetchResponse(_) => MessageKind::ReplicaFetchResponse,
-        Msg::HeartbeatStopped { .. } | Msg::ConnectionRefused { .. } => return None,
+        Msg::ConnectionRefused { .. } => return None,
     })
 }

@@ -729,6 +729,41 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             "expired",
             "no heartbeat for session.timeout.ms: removed from the group".to_string(),
         ),
+        Kind::StaticRejoin {
+            group,
+            actor,
+            generation,
+        } => (
+            sc.groups[group as usize].name.clone(),
+            "static",
+            format!(
+                "{} rejoined as group.instance.id {}: same share, generation {generation} goes on, no rebalance",
+                n(actor),
+                n(actor)
+            ),
+        ),
+        Kind::PollTimeout { actor, since } => (
+            n(actor),
+            "poll-late",
+            format!(
+                "left the group: poll interval exceeded (max.poll.interval.ms {} ms since its poll at t={since}ms); it finishes the records in hand",
+                sc.groups[t.member_group(actor)].config.max_poll_interval_ms
+            ),
+        ),
+        Kind::CommitFailed {
+            actor,
+            part,
+            offset,
+            auto,
+        } => (
+            n(actor),
+            "commit-fail",
+            format!(
+                "{} → {offset} failed{}: CommitFailedException, it left the group (max.poll.interval.ms)",
+                t.part_name(part),
+                if auto { " (auto-commit)" } else { "" }
+            ),
+        ),
         Kind::OutageStart { what, until } => match what {
             Outage::Isolated(actor) => (
                 n(actor),

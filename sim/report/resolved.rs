@@ -165,15 +165,20 @@ pub fn resolved(sc: &Scenario) -> String {
         let _ = writeln!(o, "    topics: [{}]", topics.join(", "));
         let _ = writeln!(o, "    members: {}", g.members);
         let _ = writeln!(o, "    start_at_ms: {}", g.start_at_ms);
+        if g.static_members {
+            let _ = writeln!(o, "    static: true");
+        }
         let cc = &g.config;
         let _ = writeln!(
             o,
-            "    config: {{ enable.auto.commit: {}, auto.commit.interval.ms: {}, auto.offset.reset: {}, partition.assignment.strategy: {}, session.timeout.ms: {}, max.poll.records: {}, fetch.max.wait.ms: {} }}",
+            "    config: {{ enable.auto.commit: {}, auto.commit.interval.ms: {}, auto.offset.reset: {}, partition.assignment.strategy: {}, session.timeout.ms: {}, heartbeat.interval.ms: {}, max.poll.interval.ms: {}, max.poll.records: {}, fetch.max.wait.ms: {} }}",
             cc.enable_auto_commit,
             cc.auto_commit_interval_ms,
             cc.auto_offset_reset.name(),
             cc.assignor.name(),
             cc.session_timeout_ms,
+            cc.heartbeat_interval_ms,
+            cc.max_poll_interval_ms,
             cc.max_poll_records,
             cc.fetch_max_wait_ms
         );

@@ -151,9 +151,7 @@ pub(super) fn yaml_diagnostic(e: &serde_saphyr::Error, source: &str) -> Diagnost
 /// Kafka properties a student may reasonably write that kafkasim does not model yet, with
 /// what it does instead: they are real, so they must not read like typos.
 const UNMODELLED: &[(&str, &str)] = &[
-    ("max.poll.interval.ms", "a member that polls slowly never leaves its group (slow processing never triggers a rebalance)"),
-    ("heartbeat.interval.ms", "there are no heartbeats; a crashed member's session ends session.timeout.ms after the crash"),
-    ("group.instance.id", "there is no static membership; every restart rejoins as a new member"),
+    ("group.instance.id", "write `static: true` on the group: each member's group.instance.id is then its name"),
     ("group.protocol", "only the classic protocol with eager rebalancing is modelled"),
     ("buffer.memory", "the producer's buffer is not limited, so send() never blocks"),
     ("max.block.ms", "send() never blocks"),

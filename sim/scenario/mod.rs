@@ -332,6 +332,11 @@ pub struct ConsumerConfig {
     pub auto_offset_reset: OffsetReset,
     pub assignor: Assignor,
     pub session_timeout_ms: u64,
+    /// `heartbeat.interval.ms`: how often a live member heartbeats its coordinator.
+    pub heartbeat_interval_ms: u64,
+    /// `max.poll.interval.ms`: a member whose handling of one poll's records takes longer
+    /// leaves the group (`AbstractCoordinator.maybeLeaveGroup`, "poll timeout expired").
+    pub max_poll_interval_ms: u64,
     pub max_poll_records: u64,
     pub fetch_max_wait_ms: u64,
 }
@@ -345,6 +350,8 @@ impl Default for ConsumerConfig {
             auto_offset_reset: OffsetReset::Latest,
             assignor: Assignor::Range,
             session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 3_000,
+            max_poll_interval_ms: 300_000,
             max_poll_records: 500,
             fetch_max_wait_ms: 500,
         }
@@ -406,6 +413,9 @@ pub struct GroupSpec {
     pub config: ConsumerConfig,
     pub processing: Processing,
     pub idempotency: Option<Idempotency>,
+    /// Static membership (KIP-345): each member's `group.instance.id` is its name
+    /// `<group>-<n>`, so a restart keeps its identity.
+    pub static_members: bool,
 }
 
 spelled! {
@@ -1539,13 +1549,14 @@ impl Validator {
             config,
             processing,
             idempotency,
+            static_members: raw.static_members.as_ref().is_some_and(|b| b.value),
         })
     }
 
     fn consumer_config(&mut self, raw: Option<&RawConsumerConfig>) -> ConsumerConfig {
         let d = ConsumerConfig::default();
         let Some(raw) = raw else { return d };
-        ConsumerConfig {
+        let config = ConsumerConfig {
             enable_auto_commit: raw
                 .enable_auto_commit
                 .as_ref()
@@ -1594,6 +1605,20 @@ impl Validator {
                 1_800_000,
                 "session.timeout.ms (group.min.session.timeout.ms to group.max.session.timeout.ms)",
             ),
+            heartbeat_interval_ms: self.opt(
+                &raw.heartbeat_interval_ms,
+                d.heartbeat_interval_ms,
+                1,
+                limits::TIME_MS,
+                "heartbeat.interval.ms",
+            ),
+            max_poll_interval_ms: self.opt(
+                &raw.max_poll_interval_ms,
+                d.max_poll_interval_ms,
+                1,
+                limits::TIME_MS,
+                "max.poll.interval.ms",
+            ),
             max_poll_records: self.opt(
                 &raw.max_poll_records,
                 d.max_poll_records,
@@ -1608,7 +1633,24 @@ impl Validator {
                 60_000,
                 "fetch.max.wait.ms",
             ),
+        };
+        // Kafka's consumer refuses to start (Heartbeat's constructor throws).
+        if config.heartbeat_interval_ms >= config.session_timeout_ms {
+            if let Some(s) = raw
+                .heartbeat_interval_ms
+                .as_ref()
+                .or(raw.session_timeout_ms.as_ref())
+            {
+                bad!(
+                    self,
+                    s,
+                    "heartbeat.interval.ms ({}) must be lower than session.timeout.ms ({}): Kafka refuses it (\"Heartbeat must be set lower than the session timeout\")",
+                    config.heartbeat_interval_ms,
+                    config.session_timeout_ms
+                );
+            }
         }
+        config
     }
 
     fn processing(&mut self, raw: Option<&RawProcessing>) -> Processing {

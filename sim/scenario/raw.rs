@@ -205,6 +205,9 @@ pub struct RawGroup {
     pub processing: Option<RawProcessing>,
     #[serde(default)]
     pub idempotency: Option<RawIdempotency>,
+    /// Static membership: each member's `group.instance.id` is its name.
+    #[serde(rename = "static", default)]
+    pub static_members: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -220,6 +223,10 @@ pub struct RawConsumerConfig {
     pub partition_assignment_strategy: Option<S<String>>,
     #[serde(rename = "session.timeout.ms", default)]
     pub session_timeout_ms: Option<S<u64>>,
+    #[serde(rename = "heartbeat.interval.ms", default)]
+    pub heartbeat_interval_ms: Option<S<u64>>,
+    #[serde(rename = "max.poll.interval.ms", default)]
+    pub max_poll_interval_ms: Option<S<u64>>,
     #[serde(rename = "max.poll.records", default)]
     pub max_poll_records: Option<S<u64>>,
     #[serde(rename = "fetch.max.wait.ms", default)]
