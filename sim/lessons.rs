@@ -32,6 +32,7 @@ lessons![
     "consumer-group-scaling.yaml",
     "kafka-vs-queue.yaml",
     "replay-earliest-or-latest.yaml",
+    "adding-partitions-moves-keys.yaml",
     "crash-before-commit.yaml",
     "commit-before-processing.yaml",
     "every-record-accounted.yaml",

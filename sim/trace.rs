@@ -121,6 +121,10 @@ pub enum RebalanceReason {
     Join,
     Leave,
     SessionExpired,
+    /// The group's metadata refresh found more partitions in a topic it reads (the
+    /// leader's `ConsumerCoordinator` sees the subscribed topics' metadata change and
+    /// rejoins).
+    PartitionsAdded,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -241,6 +245,19 @@ pub enum Kind {
         broker: u32,
         log_start: Offset,
         breach: crate::model::log::Breach,
+    },
+    /// `add_partitions`: topic `topic` now has `partitions` partitions; the new ones are
+    /// empty, each led by its first replica.
+    PartitionsAdded {
+        topic: u16,
+        partitions: u32,
+    },
+    /// A producer client's metadata refresh (`metadata.max.age.ms`) found that `topic` has
+    /// `partitions` partitions: from now on it places keys at `hash % partitions`.
+    MetadataRefresh {
+        actor: ActorId,
+        topic: u16,
+        partitions: u32,
     },
     /// A follower dropped its records from `to` on, which its leader's log does not have.
     ReplicaTruncated {
@@ -603,6 +620,8 @@ impl Kind {
             Kind::HighWatermark { .. } => "high_watermark",
             Kind::LogTruncated { .. } => "log_truncated",
             Kind::SegmentsDeleted { .. } => "segments_deleted",
+            Kind::PartitionsAdded { .. } => "partitions_added",
+            Kind::MetadataRefresh { .. } => "metadata_refresh",
             Kind::ReplicaTruncated { .. } => "replica_truncated",
             Kind::Ack { .. } => "ack",
             Kind::JoinGroup { .. } => "join_group",

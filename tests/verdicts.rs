@@ -1271,3 +1271,63 @@ fn a_poll_timeout_is_counted_and_named_as_the_cause_of_the_redelivery() {
         why[0]
     );
 }
+
+/// add_partitions: the topic grows at the fault; the producer learns at its first metadata
+/// refresh at or after it (3000, a multiple of its 3000 ms metadata.max.age.ms) and its
+/// keys move; the groups learn at theirs (5000) and rebalance; the key split's cause names
+/// the refresh, not a second partitioner.
+#[test]
+fn added_partitions_are_learned_at_metadata_refreshes_and_move_keys() {
+    use kafkasim::trace::{Kind, RebalanceReason, Recorder};
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/adding-partitions-moves-keys.yaml"),
+    )
+    .expect("lesson");
+    let sc = scenario::parse(&text).expect("loads");
+    let mut rec = Recorder::default();
+    let (_, v) = kafkasim::simulate_with(&sc, sc.seed, &mut rec);
+    let at = |f: &dyn Fn(&Kind) -> bool| -> Vec<u64> {
+        rec.events
+            .iter()
+            .filter(|e| f(&e.kind))
+            .map(|e| e.at.ms())
+            .collect()
+    };
+    assert_eq!(
+        at(&|k| matches!(k, Kind::PartitionsAdded { partitions: 4, .. })),
+        vec![2000]
+    );
+    assert_eq!(
+        at(&|k| matches!(k, Kind::MetadataRefresh { partitions: 4, .. })),
+        vec![3000]
+    );
+    assert_eq!(
+        at(&|k| matches!(
+            k,
+            Kind::RebalanceStart {
+                reason: RebalanceReason::PartitionsAdded,
+                ..
+            }
+        )),
+        vec![5000, 5000]
+    );
+    // No record was placed on p2 or p3 before the producer's refresh.
+    let first_new = rec
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            Kind::Append { part, .. } if part.0 >= 2 => Some(e.at.ms()),
+            _ => None,
+        })
+        .min()
+        .expect("appends to the new partitions");
+    assert!(first_new > 3000, "{first_new}");
+    assert_eq!(v.totals.get(Counter::KeySplits), 4);
+    let why = causes(&v, AnomalyKind::KeySplit);
+    assert!(
+        why[0].contains("while it knew 2 partitions (hash % 2)")
+            && why[0].contains("after partitions were added at t=2000ms, shop's metadata refresh at t=3000ms showed 4 (hash % 4)"),
+        "{}",
+        why[0]
+    );
+}

@@ -287,6 +287,9 @@ impl Properties {
         self.tallies.record(cx, ev, u, found);
         match ev.kind {
             Kind::SendFailed { .. } => self.producers.record(cx, ev, u, found),
+            Kind::MetadataRefresh { .. } | Kind::PartitionsAdded { .. } => {
+                self.key_splits.record(cx, ev, u, found)
+            }
             Kind::OutageStart { .. } | Kind::OutageEnd { .. } => {
                 self.producers.record(cx, ev, u, found);
                 self.replication.record(cx, ev, u, found);
@@ -371,7 +374,7 @@ impl<'s> Checker<'s> {
             sc,
             facts: Facts::new(
                 groups,
-                sc.topics.iter().map(|t| t.partitions as usize).sum(),
+                sc.topics.iter().map(|t| t.max_partitions as usize).sum(),
             ),
             findings: Findings {
                 sc,

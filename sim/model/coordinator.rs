@@ -120,6 +120,28 @@ impl Coordinator {
         }
     }
 
+    /// The group's metadata refresh (`metadata.max.age.ms`) found that topic `first` (its
+    /// first partition) has `partitions` partitions. A stable group rebalances so the new
+    /// ones are assigned (its leader sees the subscribed topics' metadata change and
+    /// rejoins, `ConsumerCoordinator.rejoinNeededOrPending`); a rebalance under way assigns
+    /// them when it completes; an empty group just knows.
+    pub fn on_partitions(&mut self, first: PartId, partitions: u32, out: &mut Out) {
+        let Some(t) = self.topics.iter_mut().find(|t| t.first == first) else {
+            return;
+        };
+        if partitions <= t.partitions {
+            return;
+        }
+        t.partitions = partitions;
+        if self.state == State::Stable {
+            if let Some(leader) = self.view.first().map(|s| s.actor) {
+                self.state = State::PreparingRebalance;
+                self.start(RebalanceReason::PartitionsAdded, leader, out);
+                self.maybe_complete(out);
+            }
+        }
+    }
+
     /// Committed offsets by PartId, as they stand.
     pub fn committed(&self) -> &[Option<Offset>] {
         &self.committed

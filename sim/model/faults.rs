@@ -59,6 +59,17 @@ pub enum FaultCommand {
         broker: u32,
         control: BrokerControl,
     },
+    /// A topic's partition count grows to `partitions`.
+    AddPartitions {
+        topic: usize,
+        partitions: u32,
+    },
+    /// A client or group learns that `topic` has `partitions` (its metadata refresh).
+    LearnPartitions {
+        who: crate::scenario::Learner,
+        topic: usize,
+        partitions: u32,
+    },
 }
 
 /// Who a client-isolation fault cuts off: the actor named in the trace and its endpoints
@@ -254,6 +265,18 @@ impl FaultInjector {
             FaultAction::Join { group, members } => {
                 cmds.push(FaultCommand::Join { group, members })
             }
+            FaultAction::AddPartitions { topic, partitions } => {
+                cmds.push(FaultCommand::AddPartitions { topic, partitions })
+            }
+            FaultAction::LearnPartitions {
+                who,
+                topic,
+                partitions,
+            } => cmds.push(FaultCommand::LearnPartitions {
+                who,
+                topic,
+                partitions,
+            }),
             FaultAction::Leave { group, index } => cmds.push(FaultCommand::Control {
                 target: Target::Member { group, index },
                 control: Control::Leave,

@@ -254,6 +254,21 @@ impl ProducerClient {
         self.unresolved = 0;
     }
 
+    /// A metadata refresh (`metadata.max.age.ms`) found that the client's topic (`topic`)
+    /// has `partitions` partitions: keyed records go to `hash % partitions` from now on,
+    /// and the null-key partitioner draws from them all (`Metadata.update`).
+    pub fn learn_partitions(&mut self, topic: u16, partitions: u32, out: &mut Out) {
+        if partitions <= self.partitioner.partitions {
+            return;
+        }
+        self.partitioner.partitions = partitions;
+        out.trace(Kind::MetadataRefresh {
+            actor: self.actor,
+            topic,
+            partitions,
+        });
+    }
+
     /// send(): the partitioner places the record (`keyed` is its key's hash, placed at
     /// `hash % partitions` as this client knows them; `None` for a null key), it joins that partition's accumulator and goes out as soon as its
     /// connection allows. With acks=0 it counts as acknowledged once it is on the wire,

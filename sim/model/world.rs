@@ -23,8 +23,8 @@ use crate::model::service::{Database, Service};
 use crate::model::store::Store;
 use crate::rng::{SimRng, Stream, PARTITIONER_STREAMS};
 use crate::scenario::{
-    Client, FaultAction, Keys, MessageKind, MessageRule, ProducerConfig, Publish, Scenario,
-    SendSpec, Target,
+    Client, FaultAction, Keys, Learner, MessageKind, MessageRule, ProducerConfig, Publish,
+    Scenario, SendSpec, Target,
 };
 use crate::trace::{Actor, ActorId, Kind, PartId, Tables, TraceEvent, TraceSink};
 use std::collections::BTreeMap;
@@ -175,6 +175,8 @@ pub struct World<'s, K: TraceSink> {
     /// The component behind each producer client endpoint.
     client_owner: Vec<Who>,
     first_part: Vec<PartId>,
+    /// Each topic's partition count now (grown by `add_partitions`).
+    topic_partitions: Vec<u32>,
     key_ids: BTreeMap<String, u32>,
     peak_queue_len: usize,
     /// Record copies sent in produce requests so far (every attempt): the run's produce
@@ -195,13 +197,15 @@ impl<'s, K: TraceSink> World<'s, K> {
         let mut tables = Tables::default();
         let mut first_part = Vec::new();
         let mut counts = Vec::new();
+        // Every partition a topic will ever have gets its id now (a topic's ids are
+        // consecutive); those `add_partitions` creates later exist from then on.
         for (t, topic) in sc.topics.iter().enumerate() {
             first_part.push(PartId(tables.partitions.len() as u32));
             tables.topic_names.push(topic.name.clone());
-            for p in 0..topic.partitions {
+            for p in 0..topic.max_partitions {
                 tables.partitions.push((t as u16, p));
             }
-            counts.push(topic.partitions);
+            counts.push(topic.max_partitions);
         }
         tables.leaders = Cluster::leaders(&counts, sc.cluster.brokers);
         let mut w = World {
@@ -227,6 +231,7 @@ impl<'s, K: TraceSink> World<'s, K> {
             faults: FaultInjector::new(Vec::new(), BTreeMap::new(), 1),
             client_owner: Vec::new(),
             first_part,
+            topic_partitions: sc.topics.iter().map(|t| t.partitions).collect(),
             key_ids: BTreeMap::new(),
             peak_queue_len: 0,
             produced_copies: 0,
@@ -434,6 +439,8 @@ impl<'s, K: TraceSink> World<'s, K> {
             .collect();
         let joins = faults.len();
         faults.extend(sc.faults.iter().cloned());
+        let learned = self.metadata_refreshes(sc);
+        faults.extend(learned);
         let isolations = isolations
             .into_iter()
             .map(|(i, iso)| (i + joins, iso))
@@ -932,7 +939,91 @@ impl<K: TraceSink> World<'_, K> {
                     store.outage(until);
                 }
             }
+            FaultCommand::AddPartitions { topic, partitions } => {
+                let from = self.topic_partitions[topic];
+                if partitions <= from {
+                    return;
+                }
+                self.topic_partitions[topic] = partitions;
+                let first = self.first_part[topic];
+                self.dispatch(Who::Cluster, |w, out| {
+                    w.cluster.create_partitions(first, from, partitions, out);
+                    out.trace(Kind::PartitionsAdded {
+                        topic: topic as u16,
+                        partitions,
+                    });
+                });
+            }
+            FaultCommand::LearnPartitions {
+                who,
+                topic,
+                partitions,
+            } => {
+                let t = topic as u16;
+                match who {
+                    Learner::Producer(p) => self.dispatch(Who::Producer(p as u16), |w, out| {
+                        w.producers[p].client.learn_partitions(t, partitions, out)
+                    }),
+                    Learner::Service(s) => self.dispatch(Who::Service(s as u16), |w, out| {
+                        w.services[s].client.learn_partitions(t, partitions, out)
+                    }),
+                    Learner::Relay(s, r) => self
+                        .dispatch(Who::Relay(s as u16, r as u16), |w, out| {
+                            w.relays[s][r].client.learn_partitions(t, partitions, out)
+                        }),
+                    Learner::Group(g) => {
+                        let first = self.first_part[topic];
+                        self.dispatch(Who::Coordinator(g as u16), |w, out| {
+                            w.coordinators[g].on_partitions(first, partitions, out)
+                        })
+                    }
+                }
+            }
         }
+    }
+
+    /// When each client and group learns of each `add_partitions`: at its first metadata
+    /// refresh at or after it, refreshes falling every `metadata.max.age.ms` from t=0
+    /// (Kafka refreshes metadata once it is that old; kafkasim counts from the start of
+    /// the run). Scheduled as faults after the scenario's own, so a refresh at the same
+    /// instant as the addition comes after it.
+    fn metadata_refreshes(&self, sc: &Scenario) -> Vec<crate::scenario::Fault> {
+        let at = |t: u64, every: u64| t.div_ceil(every) * every;
+        let mut out = Vec::new();
+        for f in &sc.faults {
+            let FaultAction::AddPartitions { topic, partitions } = f.action else {
+                continue;
+            };
+            let mut learn = |who: Learner, every: u64| {
+                out.push(crate::scenario::Fault {
+                    at_ms: at(f.at_ms, every),
+                    action: FaultAction::LearnPartitions {
+                        who,
+                        topic,
+                        partitions,
+                    },
+                })
+            };
+            for (p, spec) in sc.producers.iter().enumerate() {
+                if spec.topic == topic {
+                    learn(Learner::Producer(p), spec.config.metadata_max_age_ms);
+                }
+            }
+            for (s, spec) in sc.services.iter().enumerate() {
+                if spec.topic == topic {
+                    learn(Learner::Service(s), spec.producer.metadata_max_age_ms);
+                    for r in 0..self.relays[s].len() {
+                        learn(Learner::Relay(s, r), spec.producer.metadata_max_age_ms);
+                    }
+                }
+            }
+            for (g, spec) in sc.groups.iter().enumerate() {
+                if spec.topics.contains(&topic) {
+                    learn(Learner::Group(g), spec.config.metadata_max_age_ms);
+                }
+            }
+        }
+        out
     }
 }
 

@@ -462,6 +462,26 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 t.part_name(part)
             ),
         ),
+        Kind::PartitionsAdded { topic, partitions } => (
+            "kafka".to_string(),
+            "partitions",
+            format!(
+                "{} now has {partitions} partitions; clients learn of the new ones at their next metadata refresh",
+                t.topic_names[topic as usize]
+            ),
+        ),
+        Kind::MetadataRefresh {
+            actor,
+            topic,
+            partitions,
+        } => (
+            n(actor),
+            "metadata",
+            format!(
+                "learned that {} has {partitions} partitions (metadata.max.age.ms): keys now go to hash % {partitions}",
+                t.topic_names[topic as usize]
+            ),
+        ),
         Kind::SegmentsDeleted {
             part,
             broker,
@@ -529,6 +549,8 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                     RebalanceReason::Join => "joined",
                     RebalanceReason::Leave => "left",
                     RebalanceReason::SessionExpired => "timed out (session.timeout.ms)",
+                    RebalanceReason::PartitionsAdded =>
+                        "found new partitions in its topics at its metadata refresh (metadata.max.age.ms)",
                 }
             ),
         ),

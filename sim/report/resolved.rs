@@ -135,7 +135,7 @@ pub fn resolved(sc: &Scenario) -> String {
         };
         let _ = writeln!(
             o,
-            "    {label}: {{ acks: {}{idempotence}, retries: {}, retry.backoff.ms: {}, request.timeout.ms: {}, delivery.timeout.ms: {}, max.in.flight.requests.per.connection: {}, linger.ms: {}, batch.size: {}, partitioner: {} }}{comment}",
+            "    {label}: {{ acks: {}{idempotence}, retries: {}, retry.backoff.ms: {}, request.timeout.ms: {}, delivery.timeout.ms: {}, max.in.flight.requests.per.connection: {}, linger.ms: {}, batch.size: {}, partitioner: {}, metadata.max.age.ms: {} }}{comment}",
             p.acks.kafka_name(),
             p.retries,
             p.retry_backoff_ms,
@@ -144,7 +144,8 @@ pub fn resolved(sc: &Scenario) -> String {
             p.max_in_flight,
             p.linger_ms,
             p.batch_size,
-            p.partitioner.name()
+            p.partitioner.name(),
+            p.metadata_max_age_ms
         );
     };
     if !sc.producers.is_empty() {
@@ -171,7 +172,7 @@ pub fn resolved(sc: &Scenario) -> String {
         let cc = &g.config;
         let _ = writeln!(
             o,
-            "    config: {{ enable.auto.commit: {}, auto.commit.interval.ms: {}, auto.offset.reset: {}, partition.assignment.strategy: {}, session.timeout.ms: {}, heartbeat.interval.ms: {}, max.poll.interval.ms: {}, max.poll.records: {}, fetch.max.wait.ms: {} }}",
+            "    config: {{ enable.auto.commit: {}, auto.commit.interval.ms: {}, auto.offset.reset: {}, partition.assignment.strategy: {}, session.timeout.ms: {}, heartbeat.interval.ms: {}, max.poll.interval.ms: {}, max.poll.records: {}, fetch.max.wait.ms: {}, metadata.max.age.ms: {} }}",
             cc.enable_auto_commit,
             cc.auto_commit_interval_ms,
             cc.auto_offset_reset.name(),
@@ -180,7 +181,8 @@ pub fn resolved(sc: &Scenario) -> String {
             cc.heartbeat_interval_ms,
             cc.max_poll_interval_ms,
             cc.max_poll_records,
-            cc.fetch_max_wait_ms
+            cc.fetch_max_wait_ms,
+            cc.metadata_max_age_ms
         );
         let _ = writeln!(
             o,
@@ -268,6 +270,13 @@ fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
         FaultAction::Restart(t) => format!("restart: {}", sc.target_name(*t)),
         FaultAction::Join { group, members } => {
             format!("join: {}, members: {members}", sc.groups[*group].name)
+        }
+        FaultAction::AddPartitions { topic, partitions } => format!(
+            "add_partitions: {}, partitions: {partitions}",
+            q(&sc.topics[*topic].name)
+        ),
+        FaultAction::LearnPartitions { .. } => {
+            unreachable!("derived by the driver, never in a scenario's faults")
         }
         FaultAction::Leave { group, index } => format!("leave: {}", sc.member_name(*group, *index)),
         FaultAction::CloseInterrupted { group, index } => {

@@ -154,6 +154,9 @@ pub struct TopicSpec {
     pub unclean_leader_election: bool,
     /// Retention and segment settings.
     pub log: LogConfig,
+    /// The partition count after every `add_partitions` fault (`partitions` if none): the
+    /// partition ids the run sets aside for the topic.
+    pub max_partitions: u32,
 }
 
 /// A topic's retention and segment settings, as Kafka's `LogConfig` names them. Records
@@ -240,6 +243,9 @@ pub struct ProducerConfig {
     /// Which client's partitioner places the records (`partitioner`; Java's built-in one by
     /// default, as the other properties are Java's).
     pub partitioner: PartitionerKind,
+    /// `metadata.max.age.ms` (default 300000): the client refreshes its metadata this often,
+    /// and learns of a topic's new partitions at the first refresh after they are added.
+    pub metadata_max_age_ms: u64,
 }
 
 /// The bytes kafkasim counts for one record against `batch.size`: a small JSON envelope
@@ -268,6 +274,7 @@ impl Default for ProducerConfig {
             linger_ms: 0,
             batch_size: 16_384,
             partitioner: PartitionerKind::Java,
+            metadata_max_age_ms: 300_000,
         }
     }
 }
@@ -339,6 +346,9 @@ pub struct ConsumerConfig {
     pub max_poll_interval_ms: u64,
     pub max_poll_records: u64,
     pub fetch_max_wait_ms: u64,
+    /// `metadata.max.age.ms` (default 300000): the group learns of new partitions of the
+    /// topics it reads at the first metadata refresh after they are added, and rebalances.
+    pub metadata_max_age_ms: u64,
 }
 
 impl Default for ConsumerConfig {
@@ -354,6 +364,7 @@ impl Default for ConsumerConfig {
             max_poll_interval_ms: 300_000,
             max_poll_records: 500,
             fetch_max_wait_ms: 500,
+            metadata_max_age_ms: 300_000,
         }
     }
 }
@@ -678,6 +689,29 @@ pub enum FaultAction {
         index: u32,
         for_ms: u64,
     },
+    /// The topic's partition count grows to `partitions` (`Admin.createPartitions`); the
+    /// new partitions are empty, and clients learn of them at their next metadata refresh.
+    AddPartitions {
+        topic: usize,
+        partitions: u32,
+    },
+    /// Not written in scenarios: the driver derives it from `AddPartitions` and each
+    /// client's `metadata.max.age.ms`. `who` learns that `topic` has `partitions`.
+    LearnPartitions {
+        who: Learner,
+        topic: usize,
+        partitions: u32,
+    },
+}
+
+/// Who refreshes its metadata: a producer client (of a producer, a service, or a service's
+/// relay) or a consumer group (its members, for whom the group leader rejoins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Learner {
+    Producer(usize),
+    Service(usize),
+    Relay(usize, usize),
+    Group(usize),
 }
 
 #[derive(Clone, Debug)]
@@ -991,11 +1025,52 @@ impl Validator {
             }
         }
         sc.faults.sort_by_key(|f| f.at_ms);
+        self.partition_growth(&mut sc, &raw);
         sc.expect = self.expect(raw.expect.as_ref(), &sc.groups, &sc.services);
         if self.problems.is_empty() {
             Ok(sc)
         } else {
             Err(self.problems)
+        }
+    }
+
+    /// `add_partitions` faults in time order: each must raise its topic's partition count
+    /// (Kafka refuses to shrink a topic or to keep its count, `InvalidPartitionsException`),
+    /// and the counts reached must fit the partition limits. Sets each topic's
+    /// `max_partitions`.
+    fn partition_growth(&mut self, sc: &mut Scenario, raw: &RawScenario) {
+        let mut adds: Vec<(u64, usize, u32, &S<u64>)> = raw
+            .faults
+            .iter()
+            .filter_map(|f| {
+                let t = sc.topic_index(&f.add_partitions.as_ref()?.value)?;
+                let n = f.partitions.as_ref()?;
+                Some((f.at_ms.value, t, n.value.min(u64::from(u32::MAX)) as u32, n))
+            })
+            .collect();
+        adds.sort_by_key(|a| a.0);
+        for (_, t, n, span) in adds {
+            let topic = &mut sc.topics[t];
+            if n <= topic.max_partitions {
+                bad!(
+                    self,
+                    span,
+                    "topic {:?} has {} partitions by then; add_partitions must raise the count (Kafka can neither shrink a topic nor keep its count)",
+                    topic.name,
+                    topic.max_partitions
+                );
+                continue;
+            }
+            topic.max_partitions = n;
+        }
+        let total: u64 = sc.topics.iter().map(|t| u64::from(t.max_partitions)).sum();
+        if total > limits::PARTITIONS_TOTAL {
+            bad!(
+                self,
+                raw.topics,
+                "the topics would have {total} partitions in all once every add_partitions is done; at most {} are allowed",
+                limits::PARTITIONS_TOTAL
+            );
         }
     }
 
@@ -1277,6 +1352,7 @@ impl Validator {
                 min_insync_replicas,
                 unclean_leader_election,
                 log,
+                max_partitions: partitions,
             });
         }
         out
@@ -1408,6 +1484,13 @@ impl Validator {
             c.partitioner = self.partitioner(name);
         }
         c.linger_ms = self.opt(&raw.linger_ms, c.linger_ms, 0, 3_600_000, "linger.ms");
+        c.metadata_max_age_ms = self.opt(
+            &raw.metadata_max_age_ms,
+            c.metadata_max_age_ms,
+            1,
+            limits::TIME_MS,
+            "metadata.max.age.ms",
+        );
         c.batch_size = self.opt(&raw.batch_size, c.batch_size, 0, 16 << 20, "batch.size");
         // Kafka (ProducerConfig.postProcessAndValidateIdempotenceConfigs): idempotence
         // needs acks=all, retries > 0 and at most 5 requests in flight. Set explicitly, a
@@ -1632,6 +1715,13 @@ impl Validator {
                 1,
                 60_000,
                 "fetch.max.wait.ms",
+            ),
+            metadata_max_age_ms: self.opt(
+                &raw.metadata_max_age_ms,
+                d.metadata_max_age_ms,
+                1,
+                limits::TIME_MS,
+                "metadata.max.age.ms",
             ),
         };
         // Kafka's consumer refuses to start (Heartbeat's constructor throws).
@@ -1996,6 +2086,7 @@ impl Validator {
             f.crash.is_some(),
             f.restart.is_some(),
             f.join.is_some(),
+            f.add_partitions.is_some(),
             f.leave.is_some(),
             f.close_interrupted.is_some(),
             f.shutdown.is_some(),
@@ -2010,7 +2101,7 @@ impl Validator {
             bad!(
                 self,
                 f.at_ms,
-                "expected exactly one of crash, restart, join, leave, close_interrupted, shutdown, isolate_broker, messages, isolate, kafka_outage, store_outage, mark_fails in this fault"
+                "expected exactly one of crash, restart, join, add_partitions, leave, close_interrupted, shutdown, isolate_broker, messages, isolate, kafka_outage, store_outage, mark_fails in this fault"
             );
             return None;
         }
@@ -2032,6 +2123,18 @@ impl Validator {
                 );
             }
             FaultAction::Join { group, members }
+        } else if let Some(t) = &f.add_partitions {
+            let topic = self.topic_ref(sc, t)?;
+            let Some(n) = &f.partitions else {
+                bad!(
+                    self,
+                    t,
+                    "add_partitions needs partitions: the topic's new partition count"
+                );
+                return None;
+            };
+            let partitions = self.range(n, 1, limits::PARTITIONS, "a partition count") as u32;
+            FaultAction::AddPartitions { topic, partitions }
         } else if let Some(l) = &f.leave {
             let (group, index) = self.member_only(sc, l, "leave")?;
             FaultAction::Leave { group, index }
@@ -2273,6 +2376,11 @@ impl Validator {
         if !matches!(action, FaultAction::Join { .. }) {
             if let Some(m) = &f.members {
                 bad!(self, m, "members only applies to join");
+            }
+        }
+        if !matches!(action, FaultAction::AddPartitions { .. }) {
+            if let Some(p) = &f.partitions {
+                bad!(self, p, "partitions only applies to add_partitions");
             }
         }
         if !matches!(action, FaultAction::Isolate { .. }) {

@@ -157,6 +157,8 @@ pub struct RawProducerConfig {
     pub batch_size: Option<S<u64>>,
     #[serde(default)]
     pub partitioner: Option<S<String>>,
+    #[serde(rename = "metadata.max.age.ms", default)]
+    pub metadata_max_age_ms: Option<S<u64>>,
 }
 
 /// A YAML scalar that Kafka lets be a number or a word (`acks: all`, `acks: 1`).
@@ -231,6 +233,8 @@ pub struct RawConsumerConfig {
     pub max_poll_records: Option<S<u64>>,
     #[serde(rename = "fetch.max.wait.ms", default)]
     pub fetch_max_wait_ms: Option<S<u64>>,
+    #[serde(rename = "metadata.max.age.ms", default)]
+    pub metadata_max_age_ms: Option<S<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -306,6 +310,11 @@ pub struct RawFault {
     pub restart: Option<S<String>>,
     #[serde(default)]
     pub join: Option<S<String>>,
+    /// `add_partitions: TOPIC` with `partitions: N`, the topic's new partition count.
+    #[serde(default)]
+    pub add_partitions: Option<S<String>>,
+    #[serde(default)]
+    pub partitions: Option<S<u64>>,
     #[serde(default)]
     pub members: Option<S<u64>>,
     #[serde(default)]

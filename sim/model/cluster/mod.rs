@@ -120,9 +120,28 @@ struct Replicas {
     high_watermark: Offset,
     /// Per replica, in `brokers`' order: its fetch loop, and its leader's view of it.
     replicas: Vec<ReplicaState>,
+    /// The partition exists: from the start, or since an `add_partitions` created it.
+    /// Until then it has no replicas and no leader, and one empty log for `Cluster::log`.
+    created: bool,
+    /// Where its replicas go (the leader first), for a partition created later.
+    placement: Vec<u32>,
+    log_config: crate::scenario::LogConfig,
 }
 
 impl Replicas {
+    /// A partition with a replica on each of `brokers` (the first leads), every one in
+    /// sync and empty.
+    fn create(&mut self) {
+        let n = self.placement.len();
+        self.brokers = self.placement.clone();
+        self.logs = (0..n).map(|_| PartitionLog::new(self.log_config)).collect();
+        self.leader = Some(0);
+        self.last_leader = 0;
+        self.isr = (0..n).collect();
+        self.replicas = vec![ReplicaState::default(); n];
+        self.created = true;
+    }
+
     fn leader_log(&self) -> Option<&PartitionLog> {
         self.leader.map(|l| &self.logs[l])
     }
@@ -169,27 +188,31 @@ impl Cluster {
     /// The brokers of `sc`, every partition's replicas placed as `placement` says, every
     /// broker up and every replica in sync.
     pub fn new(sc: &Scenario) -> Cluster {
-        let counts: Vec<u32> = sc.topics.iter().map(|t| t.partitions).collect();
+        let counts: Vec<u32> = sc.topics.iter().map(|t| t.max_partitions).collect();
         let factors: Vec<u32> = sc.topics.iter().map(|t| t.replication_factor).collect();
         let placement = Cluster::placement(&counts, &factors, sc.cluster.brokers);
         let mut parts = Vec::new();
-        for (t, topic) in sc.topics.iter().enumerate() {
-            for p in 0..topic.partitions as usize {
-                let brokers = placement[parts.len()].clone();
-                debug_assert!(p < counts[t] as usize);
-                let n = brokers.len();
-                parts.push(Replicas {
-                    logs: (0..n).map(|_| PartitionLog::new(topic.log)).collect(),
-                    leader: Some(0),
+        for topic in &sc.topics {
+            for p in 0..topic.max_partitions {
+                let mut r = Replicas {
+                    logs: vec![PartitionLog::new(topic.log)],
+                    leader: None,
                     last_leader: 0,
                     leader_epoch: 0,
-                    isr: (0..n).collect(),
+                    isr: Vec::new(),
                     min_isr: topic.min_insync_replicas as usize,
                     unclean: topic.unclean_leader_election,
                     high_watermark: Offset::ZERO,
-                    replicas: vec![ReplicaState::default(); n],
-                    brokers,
-                });
+                    replicas: Vec::new(),
+                    created: false,
+                    placement: placement[parts.len()].clone(),
+                    log_config: topic.log,
+                    brokers: Vec::new(),
+                };
+                if p < topic.partitions {
+                    r.create();
+                }
+                parts.push(r);
             }
         }
         Cluster {
@@ -201,7 +224,7 @@ impl Cluster {
                 };
                 sc.cluster.brokers as usize
             ],
-            replicated: parts.iter().any(|p| p.brokers.len() > 1),
+            replicated: parts.iter().any(|p| p.placement.len() > 1),
             parts,
             sequences: BTreeMap::new(),
             parked: Vec::new(),
@@ -221,6 +244,22 @@ impl Cluster {
                 .then_some(sc.cluster.log_retention_check_interval_ms),
             slow_links: 2 * sc.cluster.latency_max_ms + sc.cluster.replica_fetch_wait_max_ms
                 >= sc.cluster.replica_socket_timeout_ms,
+        }
+    }
+
+    /// `add_partitions`: partitions `from..to` of the topic whose first partition is
+    /// `first` come into being, each led by its first replica with every replica in sync
+    /// (`Admin.createPartitions`), and their followers start fetching.
+    pub fn create_partitions(&mut self, first: PartId, from: u32, to: u32, out: &mut Out) {
+        for p in from..to {
+            let part = first.plus(p);
+            if self.parts[part.ix()].created {
+                continue;
+            }
+            self.parts[part.ix()].create();
+            for r in 0..self.parts[part.ix()].brokers.len() {
+                self.fetch_from_leader(part, r, out);
+            }
         }
     }
 
@@ -509,7 +548,7 @@ impl Cluster {
         let now = out.now;
         for ix in 0..self.parts.len() {
             let p = &mut self.parts[ix];
-            for r in 0..p.logs.len() {
+            for r in 0..p.brokers.len() {
                 let broker = p.brokers[r];
                 if !self.brokers[broker as usize].up {
                     continue;
@@ -571,6 +610,9 @@ impl Cluster {
     fn elect(&mut self, part: PartId, out: &mut Out) {
         let brokers = &self.brokers;
         let p = &self.parts[part.ix()];
+        if !p.created {
+            return;
+        }
         // The controller elects only brokers it hears from: not one cut off from it.
         let live = |r: &usize| {
             let b = brokers[p.brokers[*r] as usize];
