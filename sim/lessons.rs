@@ -36,6 +36,7 @@ lessons![
     "commit-before-processing.yaml",
     "every-record-accounted.yaml",
     "retention-outruns-consumer.yaml",
+    "compaction-rebuilds-state.yaml",
     "auto-commit.yaml",
     "scale-in-shutdown.yaml",
     "idempotent-consumer.yaml",
