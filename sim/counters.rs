@@ -69,7 +69,7 @@ counters! {
     UnackedLost => "unacked_lost", Total: "acks=0 sends whose only request was dropped before it reached the log, or refused by its partition's leader (the producer never learns)",
     SkippedByReset => "skipped_by_reset", Group: "records the group never processed because an offset reset moved its position past them",
     UnprocessedAtEnd => "unprocessed_at_end", Group: "records still in the log and unprocessed when the run ended, with nothing past them: lag, not loss",
-    RecordsInLog => "records_in_log", Group: "records appended to the group's partitions and not truncated away, including those retention deleted (= records_processed + skipped_by_reset + skipped_by_retention + lost + unprocessed_at_end)",
+    RecordsInLog => "records_in_log", Group: "records appended to the group's partitions and not truncated away, including those retention deleted (= records_processed + skipped_by_reset + skipped_by_retention + compacted + lost + unprocessed_at_end)",
     RecordsProcessed => "records_processed", Group: "records (partition offsets) the group processed at least once",
     CommandsRefused => "commands_refused", Service: "commands that reached a service while it was down: no order was placed",
     InFlightAtEnd => "in_flight_at_end", Total: "sends still unfinished when the run ended whose record had not reached the log: in their producer client (waiting to be sent, or for an answer), or an acks=0 request still on its way to the brokers",
@@ -79,6 +79,7 @@ counters! {
     LogDuplicates => "log_duplicates", Total: "extra copies of an eventId in the partition logs, from any producer, service or relay (each copy after the first counts once)",
     LogReorders => "log_reorders", Total: "records appended to a partition after a record of the same key that their producer or service sent later (first copies only)",
     KeySplits => "key_splits", Total: "keys whose records are in two partitions of one topic, because their senders' partitioners place them differently (once per key and topic)",
+    Compacted => "compacted", Group: "records the group never processed because the log cleaner removed them first (cleanup.policy=compact): a later record of the same key superseded each, or it was a tombstone past delete.retention.ms; not lost: the key's latest value is still in the log",
     SkippedByRetention => "skipped_by_retention", Group: "records the group never processed because retention deleted them first (retention.ms or retention.bytes); a member whose position was below the new log start offset got OFFSET_OUT_OF_RANGE and reset per auto.offset.reset",
     PollTimeouts => "poll_timeouts", Group: "times a member left the group because handling one poll's records took longer than max.poll.interval.ms (each one a rebalance, and the records it had are redelivered to their next owner)",
 }

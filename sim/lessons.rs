@@ -37,6 +37,7 @@ lessons![
     "commit-before-processing.yaml",
     "every-record-accounted.yaml",
     "retention-outruns-consumer.yaml",
+    "compaction-rebuilds-state.yaml",
     "auto-commit.yaml",
     "scale-in-shutdown.yaml",
     "max-poll-interval-exceeded.yaml",

@@ -68,6 +68,9 @@ pub struct Envelope {
     pub payload: u64,
     /// The topic it is sent to.
     pub topic: u16,
+    /// A null value (`send: { tombstone_every: N }`): on a compacted topic it deletes its
+    /// key once the log cleaner has removed the key's earlier records.
+    pub tombstone: bool,
 }
 
 pub const NO_KEY: u32 = u32::MAX;
@@ -258,6 +261,25 @@ pub enum Kind {
         actor: ActorId,
         topic: u16,
         partitions: u32,
+    },
+    /// The log cleaner compacted a partition's log (on the replica whose log is the
+    /// partition's, as `SegmentsDeleted`): it is clean below `cleaned_to`, and `removed`
+    /// records became holes, `tombstones` of them tombstones past `delete.retention.ms`.
+    /// One `RecordCompacted` per removed record comes just before it. Followers clean by
+    /// the same rule, untraced.
+    LogCleaned {
+        part: PartId,
+        broker: u32,
+        cleaned_to: Offset,
+        removed: u32,
+        tombstones: u32,
+    },
+    /// One record the log cleaner removed: `superseded_by` is the offset of the later
+    /// record of the same key, or None for a tombstone past `delete.retention.ms`.
+    RecordCompacted {
+        part: PartId,
+        offset: Offset,
+        superseded_by: Option<Offset>,
     },
     /// A follower dropped its records from `to` on, which its leader's log does not have.
     ReplicaTruncated {
@@ -622,6 +644,8 @@ impl Kind {
             Kind::SegmentsDeleted { .. } => "segments_deleted",
             Kind::PartitionsAdded { .. } => "partitions_added",
             Kind::MetadataRefresh { .. } => "metadata_refresh",
+            Kind::LogCleaned { .. } => "log_cleaned",
+            Kind::RecordCompacted { .. } => "record_compacted",
             Kind::ReplicaTruncated { .. } => "replica_truncated",
             Kind::Ack { .. } => "ack",
             Kind::JoinGroup { .. } => "join_group",

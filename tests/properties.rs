@@ -206,6 +206,7 @@ fn records_add_up(v: &Verdict, text: &str) -> Result<(), TestCaseError> {
             c(Counter::RecordsProcessed)
                 + c(Counter::SkippedByReset)
                 + c(Counter::SkippedByRetention)
+                + c(Counter::Compacted)
                 + c(Counter::Lost)
                 + c(Counter::UnprocessedAtEnd),
             "group {} does not add up\n{}",
@@ -701,6 +702,9 @@ struct RetentionCase {
     commit: &'static str,
     /// A broker crash (at, broker, down for).
     crash: Option<(u64, u8, u64)>,
+    /// `cleanup.policy`, and every how many sends a tombstone goes (0: none).
+    policy: &'static str,
+    tombstone_every: u64,
 }
 
 fn retention_case() -> impl Strategy<Value = RetentionCase> {
@@ -709,6 +713,7 @@ fn retention_case() -> impl Strategy<Value = RetentionCase> {
         (prop::option::of(1..40u64), 1..20u64, 50..1500u64, 1..120u64),
         (1..=5u8, any::<bool>(), 0..3usize),
         prop::option::of((0..4000u64, 1..=3u8, 1..3000u64)),
+        (0..3usize, 0..6u64),
     )
         .prop_map(
             |(
@@ -716,6 +721,7 @@ fn retention_case() -> impl Strategy<Value = RetentionCase> {
                 (retention_bytes, segment_records, check_ms, time_ms),
                 (max_poll, earliest, commit),
                 crash,
+                (policy, tombstone_every),
             )| RetentionCase {
                 seed,
                 partitions,
@@ -729,6 +735,8 @@ fn retention_case() -> impl Strategy<Value = RetentionCase> {
                 earliest,
                 commit: ["none", "after-each-record", "after-batch"][commit],
                 crash,
+                policy: ["delete", "compact,delete", "compact"][policy],
+                tombstone_every,
             },
         )
 }
@@ -743,7 +751,7 @@ impl RetentionCase {
             None => String::new(),
         };
         format!(
-            "name: retention-prop\ntitle: t\nseed: {seed}\ncluster:\n  brokers: 3\n  network: {{ latency_ms: {{ min: 1, max: 3 }} }}\n  config: {{ group.initial.rebalance.delay.ms: 0, log.retention.check.interval.ms: {check} }}\ntopics:\n  - name: t\n    partitions: {parts}\n    replication_factor: {rf}\n    config: {{ retention.ms: {rms}, retention.bytes: {rbytes}, segment.bytes: {sbytes} }}\nproducers:\n  - name: p\n    topic: t\n    config: {{ acks: all }}\n    send: {{ count: 300, every_ms: 20, keys: {{ pattern: \"k-{{n}}\", distinct: 7 }} }}\nconsumer_groups:\n  - name: g\n    topics: [t]\n    members: 2\n    config: {{ auto.offset.reset: {reset}, max.poll.records: {poll}, session.timeout.ms: 6000 }}\n    processing: {{ time_ms: {time}, commit: {commit} }}\n{crash}run: {{ until_ms: 20000 }}\n",
+            "name: retention-prop\ntitle: t\nseed: {seed}\ncluster:\n  brokers: 3\n  network: {{ latency_ms: {{ min: 1, max: 3 }} }}\n  config: {{ group.initial.rebalance.delay.ms: 0, log.retention.check.interval.ms: {check}, log.cleaner.backoff.ms: {check} }}\ntopics:\n  - name: t\n    partitions: {parts}\n    replication_factor: {rf}\n    config: {{ cleanup.policy: \"{policy}\", delete.retention.ms: 1000, retention.ms: {rms}, retention.bytes: {rbytes}, segment.bytes: {sbytes} }}\nproducers:\n  - name: p\n    topic: t\n    config: {{ acks: all }}\n    send: {{ count: 300, every_ms: 20, keys: {{ pattern: \"k-{{n}}\", distinct: 7 }}{tombstones} }}\nconsumer_groups:\n  - name: g\n    topics: [t]\n    members: 2\n    config: {{ auto.offset.reset: {reset}, max.poll.records: {poll}, session.timeout.ms: 6000 }}\n    processing: {{ time_ms: {time}, commit: {commit} }}\n{crash}run: {{ until_ms: 20000 }}\n",
             seed = self.seed,
             check = self.check_ms,
             parts = self.partitions,
@@ -755,6 +763,11 @@ impl RetentionCase {
             poll = self.max_poll,
             time = self.time_ms,
             commit = self.commit,
+            policy = self.policy,
+            tombstones = match self.tombstone_every {
+                0 => String::new(),
+                n => format!(", tombstone_every: {n}"),
+            },
         )
     }
 }
@@ -762,12 +775,14 @@ impl RetentionCase {
 proptest! {
     #![proptest_config(config())]
 
-    /// With retention deleting under a slow consumer, every record is still processed,
-    /// skipped by a reset, skipped by retention, lost or waiting; no poll ever returns a
-    /// record below the partition's log start offset at that moment; and every record
-    /// counted skipped by retention was deleted (below the final log start).
+    /// With retention deleting (and, by cleanup.policy, the log cleaner compacting) under a
+    /// slow consumer, every record is still processed, skipped by a reset, skipped by
+    /// retention, compacted, lost or waiting; no poll ever returns a record below the
+    /// partition's log start offset at that moment; every record counted skipped by
+    /// retention was deleted (below the final log start), and every record counted
+    /// compacted was removed by the cleaner.
     #[test]
-    fn retention_under_a_slow_consumer_keeps_the_counters_adding_up(case in retention_case()) {
+    fn retention_and_compaction_under_a_slow_consumer_keep_the_counters_adding_up(case in retention_case()) {
         let text = case.yaml();
         let (trace, v) = simulate_text(&text, case.seed)?;
         records_add_up(&v, &text)?;
@@ -801,6 +816,19 @@ proptest! {
                 }
                 _ => {}
             }
+        }
+        // Every record counted compacted was removed by the cleaner of its partition.
+        let removed: std::collections::BTreeSet<_> = trace
+            .events
+            .iter()
+            .filter_map(|e| match e.kind {
+                Kind::RecordCompacted { part, offset, .. } => Some((part, offset)),
+                _ => None,
+            })
+            .collect();
+        for a in v.anomalies.iter().filter(|a| a.kind == kafkasim::check::AnomalyKind::Compacted) {
+            let at = (a.part.expect("a partition"), a.offset.expect("an offset"));
+            prop_assert!(removed.contains(&at), "{}\n{}", a.cause, text);
         }
         for a in v.anomalies.iter().filter(|a| a.kind == kafkasim::check::AnomalyKind::SkippedByRetention) {
             let (part, offset) = (a.part.expect("a partition"), a.offset.expect("an offset"));

@@ -48,6 +48,7 @@ fn assert_records_add_up(name: &str, v: &Verdict) {
             c(Counter::RecordsProcessed)
                 + c(Counter::SkippedByReset)
                 + c(Counter::SkippedByRetention)
+                + c(Counter::Compacted)
                 + c(Counter::Lost)
                 + c(Counter::UnprocessedAtEnd),
             "{name}: group {} does not add up",
@@ -1329,5 +1330,41 @@ fn added_partitions_are_learned_at_metadata_refreshes_and_move_keys() {
             && why[0].contains("after partitions were added at t=2000ms, shop's metadata refresh at t=3000ms showed 4 (hash % 4)"),
         "{}",
         why[0]
+    );
+}
+
+#[test]
+fn records_the_cleaner_removed_before_a_late_group_read_them_are_compacted_not_lost() {
+    // 12 records at t=0 of keys k-1..k-3, every 3rd a tombstone (all of k-3: offsets 2, 5,
+    // 8, 11), in segments of 4. The cleaner at t=1000 cleans 0..8 (8..12 is active): k-1
+    // keeps 6, k-2 keeps 7, and k-3's latest there is the tombstone at 5, 1000 ms old, past
+    // delete.retention.ms (500): it goes too. g starts at t=3000 and reads 6, 7, 8..12.
+    let v = run(r#"
+name: compact
+title: t
+cluster: { brokers: 1, network: { latency_ms: 1 }, config: { group.initial.rebalance.delay.ms: 0, log.cleaner.backoff.ms: 1000 } }
+topics:
+  - { name: t, config: { cleanup.policy: "compact,delete", segment.bytes: 640, delete.retention.ms: 500 } }
+producers:
+  - { name: p, topic: t, send: { count: 12, every_ms: 0, keys: { pattern: "k-{n}", distinct: 3 }, tombstone_every: 3 } }
+consumer_groups:
+  - { name: g, topics: [t], start_at_ms: 3000, config: { auto.offset.reset: earliest } }
+run: { until_ms: 6000 }
+"#);
+    assert_records_add_up("compact", &v);
+    let g = &v.groups[0];
+    assert_eq!(g.counts.get(Counter::Lost), 0);
+    assert_eq!(g.counts.get(Counter::SkippedOffsets), 0);
+    let why = causes(&v, AnomalyKind::Compacted);
+    assert_eq!(g.counts.get(Counter::Compacted), 6);
+    assert_eq!(g.counts.get(Counter::RecordsProcessed), 6);
+    assert_eq!(why.len(), 6);
+    assert_eq!(
+        why[0],
+        "e-1 (p0@0) was compacted away by the log cleaner at t=1000ms before g processed it: p0@6 (e-7), a later record of key k-1, superseded it; g started later, at t=3000ms. Not lost: the key's latest record is still in the log"
+    );
+    assert_eq!(
+        why[5],
+        "e-6 (p0@5) was compacted away by the log cleaner at t=1000ms before g processed it: it was a tombstone of key k-3 older than delete.retention.ms (500); g started later, at t=3000ms. Not lost: the tombstone had deleted its key"
     );
 }

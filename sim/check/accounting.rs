@@ -4,11 +4,12 @@
 //!
 //! For a record the group never processed, the history says why, from what happened and
 //! in the order it happened: the first of an offset reset that moved the group's position
-//! past it (`skipped_by_reset`), retention deleting it (`skipped_by_retention`), and a
-//! commit that moved past it before it was processed (`lost`); with none, it is lag
-//! (`unprocessed_at_end`), not loss: a consumer that comes back would read it. So
-//! `records_in_log = records_processed + skipped_by_reset + skipped_by_retention + lost +
-//! unprocessed_at_end`, per group. No state of its own: it reads the history.
+//! past it (`skipped_by_reset`), retention deleting it (`skipped_by_retention`), the log
+//! cleaner removing it (`compacted`), and a commit that moved past it before it was
+//! processed (`lost`); with none, it is lag (`unprocessed_at_end`), not loss: a consumer
+//! that comes back would read it. So `records_in_log = records_processed +
+//! skipped_by_reset + skipped_by_retention + compacted + lost + unprocessed_at_end`, per
+//! group. No state of its own: it reads the history.
 
 use super::{AnomalyKind, Context, Findings, Property};
 use crate::check::facts::Crash;
@@ -26,12 +27,18 @@ enum Past {
     Commit(Time, Offset, ActorId),
     /// Retention deleted it: (when, the new log start offset, which limit).
     Deleted(Time, Offset, Breach),
+    /// The log cleaner removed it: (when, the offset of the later record of its key, or
+    /// None for an expired tombstone).
+    Compacted(Time, Option<Offset>),
 }
 
 impl Past {
     fn at(&self) -> Time {
         match *self {
-            Past::Reset(t, ..) | Past::Commit(t, ..) | Past::Deleted(t, ..) => t,
+            Past::Reset(t, ..)
+            | Past::Commit(t, ..)
+            | Past::Deleted(t, ..)
+            | Past::Compacted(t, _) => t,
         }
     }
 }
@@ -62,6 +69,7 @@ impl Property for Accounting {
                                 Past::Deleted(..) => {
                                     (AnomalyKind::SkippedByRetention, Counter::SkippedByRetention)
                                 }
+                                Past::Compacted(..) => (AnomalyKind::Compacted, Counter::Compacted),
                             };
                             found.count_group(g, counter, 1);
                             let cause = cause(cx, g, part, offset, event, past);
@@ -99,7 +107,10 @@ fn moved_past(cx: &Context, g: usize, part: PartId, offset: Offset) -> Option<Pa
         .iter()
         .find(|&&(_, start, _)| start > offset)
         .map(|&(t, start, b)| Past::Deleted(t, start, b));
-    [reset, commit, deleted]
+    let compacted = cx.f.compacted[part.ix()]
+        .get(&offset)
+        .map(|&(t, by)| Past::Compacted(t, by));
+    [reset, commit, deleted, compacted]
         .into_iter()
         .flatten()
         .enumerate()
@@ -138,6 +149,7 @@ fn cause(
             cx.name(a),
             group.config.auto_offset_reset.name()
         ),
+        Past::Compacted(t, by) => compacted_cause(cx, g, part, offset, event, t, by),
         Past::Deleted(t, start, breach) => deleted_cause(cx, g, part, offset, event, (t, start, breach)),
         Past::Commit(t, c, a) => {
             if let Some((ti, unhandled)) = cx.f.fates[a.ix()].interrupted.filter(|&(ti, _)| ti <= t) {
@@ -210,4 +222,50 @@ fn deleted_cause(
         Some(c) => format!("{head}; the group's committed offset was {c}"),
         None => format!("{head}; the group had no committed offset for {pn}"),
     }
+}
+
+/// Why a record the log cleaner removed never reached group `g`: which later record of the
+/// same key superseded it (or that it was an expired tombstone), when the cleaner ran, and
+/// where the group was then.
+fn compacted_cause(
+    cx: &Context,
+    g: usize,
+    part: PartId,
+    offset: Offset,
+    event: EventIx,
+    t: Time,
+    by: Option<Offset>,
+) -> String {
+    let pn = cx.t.part_name(part);
+    let group = &cx.sc.groups[g];
+    let key = cx.t.key_of(event).unwrap_or("");
+    let why = match by {
+        Some(by) => {
+            let later = cx.f.logs[part.ix()]
+                .get(by.value() as usize)
+                .map_or(String::new(), |&e| format!(" ({})", cx.t.event_id(e)));
+            format!("{pn}@{by}{later}, a later record of key {key}, superseded it")
+        }
+        None => format!(
+            "it was a tombstone of key {key} older than delete.retention.ms ({})",
+            cx.sc.topics[cx.t.partitions[part.ix()].0 as usize]
+                .log
+                .delete_retention_ms
+        ),
+    };
+    let start = group.start_at_ms;
+    let group_then = if start > t.ms() {
+        format!("{} started later, at t={start}ms", group.name)
+    } else {
+        format!("{} had not read it yet", group.name)
+    };
+    let not_lost = match by {
+        Some(_) => "the key's latest record is still in the log",
+        None => "the tombstone had deleted its key",
+    };
+    format!(
+        "{} ({pn}@{offset}) was compacted away by the log cleaner at t={t}ms before {} processed it: {why}; {group_then}. Not lost: {not_lost}",
+        cx.t.event_id(event),
+        group.name
+    )
 }

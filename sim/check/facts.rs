@@ -122,6 +122,10 @@ pub struct Facts {
     /// Per PartId: (time, new log start offset, limit) of every retention deletion, in
     /// order (bounded by the retention checks).
     pub deletions: Vec<Vec<(Time, Offset, Breach)>>,
+    /// Per PartId: the offsets the log cleaner removed, each with when and the offset of
+    /// the later record of its key that superseded it (None: an expired tombstone). The
+    /// first removal counts (a new leader's cleaner may remove it again).
+    pub compacted: Vec<BTreeMap<Offset, (Time, Option<Offset>)>>,
     pub groups: Vec<GroupFacts>,
     /// The events a `LogTruncated` record just removed from their partition's log (set
     /// while that record is judged; empty otherwise).
@@ -158,6 +162,7 @@ impl Facts {
             logs: vec![Vec::new(); partitions],
             log_start: vec![Offset::ZERO; partitions],
             deletions: vec![Vec::new(); partitions],
+            compacted: vec![BTreeMap::new(); partitions],
             ..Facts::default()
         }
     }
@@ -186,6 +191,7 @@ impl Facts {
             self.logs.resize(parts, Vec::new());
             self.log_start.resize(parts, Offset::ZERO);
             self.deletions.resize(parts, Vec::new());
+            self.compacted.resize(parts, BTreeMap::new());
             for g in &mut self.groups {
                 g.committed.resize(parts, None);
                 g.commits.resize(parts, Vec::new());
@@ -287,9 +293,19 @@ impl Facts {
                         self.first_append[e.ix()] = (PartId::NONE, Offset::ZERO);
                     }
                 }
+                self.compacted[part.ix()].split_off(&Offset(keep as u64));
                 for g in &mut self.groups {
                     g.processed[part.ix()].truncate(keep);
                 }
+            }
+            Kind::RecordCompacted {
+                part,
+                offset,
+                superseded_by,
+            } => {
+                self.compacted[part.ix()]
+                    .entry(offset)
+                    .or_insert((at, superseded_by));
             }
             Kind::SegmentsDeleted {
                 part,
@@ -410,6 +426,18 @@ impl Facts {
     }
 
     /// Whether the group had processed `part`@`offset` when asked.
+    /// How many offsets in `(after, before)` of `part` the log cleaner had removed by `at`.
+    /// Cost: O(log n + the offsets counted).
+    pub fn compacted_between(&self, part: PartId, after: Offset, before: Offset, at: Time) -> u64 {
+        if before <= after.next() {
+            return 0;
+        }
+        self.compacted[part.ix()]
+            .range(after.next()..before)
+            .filter(|(_, &(t, _))| t <= at)
+            .count() as u64
+    }
+
     pub fn processed(&self, g: usize, part: PartId, offset: Offset) -> bool {
         self.groups[g].processed[part.ix()]
             .get(offset.value() as usize)

@@ -53,6 +53,7 @@ pub enum AnomalyKind {
     LogReorder,
     KeySplit,
     SkippedByRetention,
+    Compacted,
 }
 
 impl AnomalyKind {
@@ -76,6 +77,7 @@ impl AnomalyKind {
             AnomalyKind::LogReorder => "log_reorder",
             AnomalyKind::KeySplit => "key_split",
             AnomalyKind::SkippedByRetention => "skipped_by_retention",
+            AnomalyKind::Compacted => "compacted",
         }
     }
 }

@@ -30,9 +30,12 @@ impl Property for SkippedOffsets {
                 let Some(last) = self.cursor.insert((actor, part), offset) else {
                     return;
                 };
-                if offset > last.next() {
+                // Offsets the log cleaner removed are gaps in the log, not skips.
+                let holes = cx.f.compacted_between(part, last, offset, ev.at);
+                if offset.since(last.next()) > holes {
                     let g = cx.t.member_group(actor);
-                    found.count_group(g, Counter::SkippedOffsets, offset.since(last.next()));
+                    let skipped = offset.since(last.next()) - holes;
+                    found.count_group(g, Counter::SkippedOffsets, skipped);
                     let pn = cx.t.part_name(part);
                     let cause = format!(
                         "{} jumped from {pn}@{last} to {pn}@{offset} within one assignment",

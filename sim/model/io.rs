@@ -270,6 +270,10 @@ pub enum Timer {
     /// task, every `log.retention.check.interval.ms`). Housekeeping: it does not keep a
     /// run alive (`Timer::background`).
     RetentionCheck,
+    /// Every broker's log cleaner looks for compacted logs to clean (`LogCleaner`'s
+    /// cleaner thread, which backs off `log.cleaner.backoff.ms` when it finds nothing).
+    /// Housekeeping, like `RetentionCheck`.
+    LogCleaner,
     /// A member finished handling its current record.
     ProcessDone,
     /// A member's heartbeat thread sends its next heartbeat (every heartbeat.interval.ms).
@@ -297,7 +301,7 @@ impl Timer {
     /// Housekeeping that does not keep a run alive: when only such timers are left, the
     /// run is quiescent (a broker's scheduler threads are daemons, too).
     pub fn background(&self) -> bool {
-        matches!(self, Timer::RetentionCheck)
+        matches!(self, Timer::RetentionCheck | Timer::LogCleaner)
     }
 }
 

@@ -54,12 +54,64 @@ pub struct Record {
 }
 
 /// One record as a log holds it: its event and its timestamp, the leader's append time in
-/// ms (as `message.timestamp.type=LogAppendTime`; followers copy it). 8 bytes: a run's
-/// times are below `limits::TIME_MS`, which fits a `u32`.
+/// ms (as `message.timestamp.type=LogAppendTime`; followers copy it), and whether the log
+/// cleaner removed it. 8 bytes: a run's times are below `limits::TIME_MS` (10^9 < 2^31),
+/// so the timestamp's top bit marks a hole.
+///
+/// A hole is a compacted-away record (`Cleaner.cleanSegments` dropped it): its offset stays
+/// taken, so offsets keep their gaps, and its event stays known so that replicas still
+/// compare equal where one has cleaned and the other not yet. Reads skip it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub event: EventIx,
-    pub timestamp_ms: u32,
+    /// ms, with `HOLE` set once the cleaner removed the record.
+    stamp: u32,
+}
+
+const HOLE: u32 = 1 << 31;
+
+impl Entry {
+    /// A live record appended at `timestamp_ms` (saturated to 2^31 - 1).
+    pub fn new(event: EventIx, timestamp_ms: u64) -> Entry {
+        Entry {
+            event,
+            stamp: u32::try_from(timestamp_ms)
+                .unwrap_or(u32::MAX)
+                .min(HOLE - 1),
+        }
+    }
+
+    /// The leader's append time, ms.
+    pub fn timestamp_ms(&self) -> u64 {
+        u64::from(self.stamp & !HOLE)
+    }
+
+    /// Whether the log cleaner removed this record (its offset is a gap).
+    pub fn is_hole(&self) -> bool {
+        self.stamp & HOLE != 0
+    }
+}
+
+/// What the log cleaner needs to know about one record's event: its key (None: a null
+/// key, which compaction never removes) and whether it is a tombstone (a null value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CleanerKey {
+    pub key: Option<u32>,
+    pub tombstone: bool,
+}
+
+/// One record a cleaner pass removed: its offset, and the offset of the later record of the
+/// same key that superseded it, or None for a tombstone older than `delete.retention.ms`.
+pub type Removed = (Offset, Option<Offset>);
+
+/// What one cleaner pass did (`Cleaner.doClean`): the log is clean below `cleaned_to`
+/// (the cleaner checkpoint), and `removed` records became holes, `tombstones` of them
+/// tombstones past `delete.retention.ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CleanerPass {
+    pub cleaned_to: Offset,
+    pub removed: u32,
+    pub tombstones: u32,
 }
 
 /// One log segment (`LogSegment`): its base offset and the first and largest record
@@ -105,6 +157,12 @@ pub struct PartitionLog {
     front: usize,
     /// The segments, oldest first; empty when the log holds no record.
     segments: VecDeque<Segment>,
+    /// The cleaner checkpoint (`cleaner-offset-checkpoint`): the log is compacted below
+    /// it; records from it on are dirty.
+    first_dirty: Offset,
+    /// Tombstones the last cleaner pass kept (younger than `delete.retention.ms`): while
+    /// any is left, a pass runs even with nothing dirty, to remove them later.
+    tombstones_kept: u32,
 }
 
 impl PartitionLog {
@@ -162,10 +220,18 @@ impl PartitionLog {
                 largest_ms: ms,
             }),
         }
-        self.records.push(Entry {
-            event,
-            timestamp_ms: u32::try_from(ms).unwrap_or(u32::MAX),
-        });
+        self.records.push(Entry::new(event, ms));
+        offset
+    }
+
+    /// Appends a record a follower fetched from its leader, keeping its timestamp and
+    /// whether the leader's cleaner had already removed it (then it stays a hole here).
+    pub fn append_entry(&mut self, e: Entry) -> Offset {
+        let offset = self.append(e.event, Time(e.timestamp_ms()));
+        if e.is_hole() {
+            let last = self.records.len() - 1;
+            self.records[last].stamp |= HOLE;
+        }
         offset
     }
 
@@ -189,11 +255,12 @@ impl PartitionLog {
             let from = self.front + s.base.since(self.log_start_offset) as usize;
             s.largest_ms = self.records[from..]
                 .iter()
-                .map(|e| u64::from(e.timestamp_ms))
+                .map(Entry::timestamp_ms)
                 .max()
                 .unwrap_or(s.first_ms);
         }
         self.high_watermark = self.high_watermark.min(end);
+        self.first_dirty = self.first_dirty.min(end);
     }
 
     /// Retention (`UnifiedLog.deleteOldSegments`): deletes the oldest segments, in order,
@@ -205,6 +272,9 @@ impl PartitionLog {
     /// offset and the limit that deleted the last segment, or None if nothing went. Cost:
     /// O(1 + segments deleted).
     pub fn delete_old_segments(&mut self, now: Time) -> Option<(Offset, Breach)> {
+        if !self.config.delete {
+            return None;
+        }
         let mut to = self.log_start_offset;
         let mut breach = None;
         if let Some(ms) = self.config.retention_ms {
@@ -258,6 +328,8 @@ impl PartitionLog {
         self.segments.clear();
         self.log_start_offset = to;
         self.high_watermark = self.high_watermark.max(to);
+        self.first_dirty = to;
+        self.tombstones_kept = 0;
     }
 
     /// Forgets the records below `to`, whose segments are already gone (or cut at `to`).
@@ -328,16 +400,84 @@ impl PartitionLog {
         let mut n = 0;
         let mut o = from;
         while o < self.high_watermark && n < max {
-            let event = live[(o.0 - self.log_start_offset.0) as usize].event;
-            out.push(Record {
-                part,
-                offset: o,
-                event,
-            });
+            let e = live[(o.0 - self.log_start_offset.0) as usize];
+            if !e.is_hole() {
+                out.push(Record {
+                    part,
+                    offset: o,
+                    event: e.event,
+                });
+                n += 1;
+            }
             o = o.next();
-            n += 1;
         }
         n
+    }
+
+    /// One log cleaner pass (`LogCleaner`'s `Cleaner.clean` and `cleanSegments`), when
+    /// `cleanup.policy` includes `compact`: over the cleanable part, from the log start
+    /// offset to the first uncleanable offset (the active segment's base, or the high
+    /// watermark if lower), each record whose key has a later record in that part becomes
+    /// a hole, and so does a tombstone that is the latest of its key once its timestamp is
+    /// more than `delete.retention.ms` before `now`. Null-key records are kept. The last
+    /// record of the part is always kept, so a reader's position can move past the holes.
+    /// `key_of` tells an event's key and tombstone flag; each removed record is pushed to
+    /// `removed`, in offset order. Runs when the part grew past the cleaner checkpoint or
+    /// tombstones wait; returns None when it did nothing. Cost: O(r log k) for the r
+    /// records of the cleanable part and their k keys.
+    pub fn clean(
+        &mut self,
+        now: Time,
+        key_of: impl Fn(EventIx) -> CleanerKey,
+        removed: &mut Vec<Removed>,
+    ) -> Option<CleanerPass> {
+        if !self.config.compact || self.segments.len() < 2 {
+            return None;
+        }
+        let end = self.segments.back()?.base.min(self.high_watermark);
+        let dirty = end > self.first_dirty.max(self.log_start_offset);
+        if end <= self.log_start_offset || !dirty && self.tombstones_kept == 0 {
+            return None;
+        }
+        let start = self.log_start_offset;
+        let n = end.since(start) as usize;
+        let (front, horizon) = (self.front, self.config.delete_retention_ms);
+        let part = &mut self.records[front..front + n];
+        // The latest offset of each key in the cleanable part (`buildOffsetMap`).
+        let mut latest = std::collections::BTreeMap::new();
+        for (i, e) in part.iter().enumerate().filter(|(_, e)| !e.is_hole()) {
+            if let Some(k) = key_of(e.event).key {
+                latest.insert(k, i);
+            }
+        }
+        let mut pass = CleanerPass {
+            cleaned_to: end,
+            removed: 0,
+            tombstones: 0,
+        };
+        let mut kept = 0;
+        for (i, e) in part.iter_mut().enumerate().filter(|(_, e)| !e.is_hole()) {
+            let k = key_of(e.event);
+            let Some(key) = k.key else { continue };
+            let newest = latest[&key];
+            let by = if newest > i {
+                Some(Some(Offset(start.0 + newest as u64)))
+            } else if k.tombstone && i + 1 < n && now.0.saturating_sub(e.timestamp_ms()) > horizon {
+                Some(None)
+            } else {
+                kept += u32::from(k.tombstone);
+                None
+            };
+            if let Some(by) = by {
+                e.stamp |= HOLE;
+                removed.push((Offset(start.0 + i as u64), by));
+                pass.removed += 1;
+                pass.tombstones += u32::from(by.is_none());
+            }
+        }
+        self.first_dirty = end;
+        self.tombstones_kept = kept;
+        (dirty || pass.removed > 0).then_some(pass)
     }
 }
 
@@ -494,6 +634,153 @@ mod tests {
         assert_eq!(c.diverges_from(&a), Offset(3), "c ends below a's log start");
     }
 
+    /// A compacted log of `segment_records` records a segment, tombstones kept `horizon` ms.
+    fn compacted(segment_records: u64, horizon: u64) -> PartitionLog {
+        PartitionLog::new(LogConfig {
+            delete: false,
+            compact: true,
+            delete_retention_ms: horizon,
+            segment_bytes: segment_records * crate::scenario::RECORD_BYTES,
+            ..LogConfig::default()
+        })
+    }
+
+    /// Event e has key e % 3; events 100 and up are tombstones of key e % 3.
+    fn key3(e: EventIx) -> CleanerKey {
+        CleanerKey {
+            key: Some(e.0 % 3),
+            tombstone: e.0 >= 100,
+        }
+    }
+
+    fn readable(log: &PartitionLog) -> Vec<(u64, u32)> {
+        let mut out = Vec::new();
+        log.read(Offset(0), 1000, PartId(0), &mut out);
+        out.iter().map(|r| (r.offset.value(), r.event.0)).collect()
+    }
+
+    #[test]
+    fn the_cleaner_keeps_the_latest_record_per_key_and_offsets_keep_their_gaps() {
+        let mut log = compacted(4, 1000);
+        fill(&mut log, 0..10); // segments 0..4, 4..8, 8..10 (active)
+        let mut removed = Vec::new();
+        let pass = log.clean(Time(100), key3, &mut removed);
+        // Cleanable: 0..8. Latest per key there: key 0 at 6, key 1 at 7, key 2 at 5.
+        assert_eq!(
+            pass,
+            Some(CleanerPass {
+                cleaned_to: Offset(8),
+                removed: 5,
+                tombstones: 0
+            })
+        );
+        assert_eq!(
+            removed,
+            vec![
+                (Offset(0), Some(Offset(6))),
+                (Offset(1), Some(Offset(7))),
+                (Offset(2), Some(Offset(5))),
+                (Offset(3), Some(Offset(6))),
+                (Offset(4), Some(Offset(7))),
+            ]
+        );
+        assert_eq!(
+            readable(&log),
+            vec![(5, 5), (6, 6), (7, 7), (8, 8), (9, 9)],
+            "the active segment is never cleaned"
+        );
+        assert_eq!(log.log_end_offset(), Offset(10), "offsets are not reused");
+        assert_eq!(log.append(EventIx(10), Time(100)), Offset(10));
+        assert_eq!(
+            log.get(Offset(0)),
+            Some(EventIx(0)),
+            "a hole keeps its event"
+        );
+        let mut out = Vec::new();
+        assert_eq!(log.read(Offset(2), 2, PartId(0), &mut out), 2);
+        assert_eq!(
+            out[0].offset,
+            Offset(5),
+            "a read from a hole starts at the next record"
+        );
+        removed.clear();
+        assert_eq!(
+            log.clean(Time(200), key3, &mut removed),
+            None,
+            "nothing new is cleanable"
+        );
+    }
+
+    #[test]
+    fn the_cleaner_stops_at_the_high_watermark() {
+        let mut log = compacted(4, 1000);
+        fill(&mut log, 0..10);
+        log.set_high_watermark(Offset(3));
+        let mut removed = Vec::new();
+        let pass = log.clean(Time(100), key3, &mut removed).expect("a pass");
+        assert_eq!(pass.cleaned_to, Offset(3));
+        assert!(removed.is_empty(), "keys 0, 1, 2 each once below 3");
+        log.set_high_watermark(Offset(10));
+        let pass = log.clean(Time(100), key3, &mut removed).expect("a pass");
+        assert_eq!((pass.cleaned_to, pass.removed), (Offset(8), 5));
+    }
+
+    #[test]
+    fn a_tombstone_stays_for_delete_retention_ms_then_goes() {
+        let mut log = compacted(2, 1000);
+        for (e, at) in [(0, 0), (1, 0), (101, 10), (3, 20), (4, 20), (5, 20)] {
+            log.append(EventIx(e), Time(at));
+        }
+        log.set_high_watermark(log.log_end_offset());
+        // Segments 0..2, 2..4, 4..6 (active). Cleanable 0..4: key 0 at 0 and 3, key 1 at
+        // 1, key 2 a tombstone (101) at 2.
+        let mut removed = Vec::new();
+        let pass = log.clean(Time(500), key3, &mut removed).expect("a pass");
+        assert_eq!(pass.removed, 1, "0 superseded by 3; the tombstone is young");
+        assert_eq!(
+            readable(&log),
+            vec![(1, 1), (2, 101), (3, 3), (4, 4), (5, 5)]
+        );
+        removed.clear();
+        assert_eq!(
+            log.clean(Time(1010), key3, &mut removed),
+            None,
+            "1010 - 10 is not more than 1000"
+        );
+        let pass = log
+            .clean(Time(1011), key3, &mut removed)
+            .expect("the tombstone waits");
+        assert_eq!((pass.removed, pass.tombstones), (1, 1));
+        assert_eq!(removed, vec![(Offset(2), None)]);
+        assert_eq!(readable(&log), vec![(1, 1), (3, 3), (4, 4), (5, 5)]);
+    }
+
+    #[test]
+    fn null_keys_are_never_compacted_and_followers_copy_holes() {
+        let mut log = compacted(2, 0);
+        fill(&mut log, 0..5);
+        let null = |_: EventIx| CleanerKey {
+            key: None,
+            tombstone: false,
+        };
+        let mut removed = Vec::new();
+        log.clean(Time(100), null, &mut removed);
+        assert!(removed.is_empty());
+        log.clean(Time(100), key3, &mut removed);
+        assert!(removed.is_empty(), "already clean below 4: nothing dirty");
+        let mut leader = compacted(2, 0);
+        fill(&mut leader, 0..7);
+        leader.clean(Time(100), key3, &mut removed);
+        assert_eq!(removed.len(), 3, "0, 1, 2 superseded by 3, 4, 5");
+        let mut follower = compacted(2, 0);
+        for &e in leader.records_from(Offset(0), 10) {
+            follower.append_entry(e);
+        }
+        follower.set_high_watermark(Offset(7));
+        assert_eq!(readable(&follower), readable(&leader));
+        assert_eq!(follower.diverges_from(&leader), Offset(7));
+    }
+
     #[test]
     fn an_empty_log_starts_and_ends_at_zero() {
         let log = PartitionLog::default();
@@ -561,7 +848,7 @@ mod tests {
         follower.truncate(at);
         assert_eq!(events(leader.records_from(at, 10)), vec![EventIx(3)]);
         for &e in leader.records_from(follower.log_end_offset(), 10) {
-            follower.append(e.event, Time(u64::from(e.timestamp_ms)));
+            follower.append_entry(e);
         }
         assert_eq!(follower.get(Offset(2)), Some(EventIx(3)));
         assert_eq!(follower.log_end_offset(), Offset(3));

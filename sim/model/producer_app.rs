@@ -27,6 +27,8 @@ pub struct Source {
     /// the null-key way (librdkafka's `consistent_random` with an empty key).
     pub keys: Vec<(u32, Option<u32>)>,
     pub event_type: u16,
+    /// Every N-th event is a tombstone (`SendSpec::tombstone_every`).
+    pub tombstone_every: Option<u64>,
 }
 
 impl Source {
@@ -45,6 +47,9 @@ impl Source {
             key: self.key(i).map_or(NO_KEY, |k| k.0),
             payload: i + 1,
             topic: self.topic,
+            tombstone: self
+                .tombstone_every
+                .is_some_and(|n| (i + 1).is_multiple_of(n)),
         }
     }
 }

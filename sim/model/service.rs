@@ -294,6 +294,7 @@ mod tests {
             start_ms: 100,
             keys: vec![(0, Some(1))],
             event_type: 0,
+            tombstone_every: None,
         };
         Service::new(client, source, outbox, 20)
     }

@@ -321,6 +321,7 @@ impl<'s, K: TraceSink> World<'s, K> {
             start_ms: send.start_ms,
             keys,
             event_type,
+            tombstone_every: send.tombstone_every,
         }
     }
 
@@ -845,6 +846,10 @@ impl<K: TraceSink> World<'_, K> {
             return;
         }
         self.dispatch(who, |w, out| match who {
+            // The log cleaner reads keys from the envelope table.
+            Who::Cluster if timer == Timer::LogCleaner => {
+                w.cluster.clean_logs(&w.tables.envelopes, out)
+            }
             Who::Cluster => w.cluster.on_timer(timer, out),
             Who::Coordinator(g) => w.coordinators[g as usize].on_timer(timer, out),
             Who::Producer(p) => w.producers[p as usize].on_timer(timer, out),

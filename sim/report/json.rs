@@ -200,9 +200,14 @@ fn envelope(j: &mut Json, t: &Tables, e: EventIx) {
         Some(k) => j.field_str("aggregateId", k),
         None => j.key("aggregateId").null(),
     };
-    j.key("payload")
-        .open_object()
-        .field_num("n", env.payload)
-        .close_object();
+    // A tombstone's value is null.
+    if env.tombstone {
+        j.key("payload").null();
+    } else {
+        j.key("payload")
+            .open_object()
+            .field_num("n", env.payload)
+            .close_object();
+    }
     j.close_object();
 }

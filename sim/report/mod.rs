@@ -74,10 +74,15 @@ impl TraceSink for Timeline {
 /// Whether a record is a timeline row: a commit request is shown by the coordinator's
 /// `commit` row once stored, and a record's processing by its `effect` row.
 fn shown(k: Kind) -> bool {
-    !matches!(k, Kind::CommitSent { .. } | Kind::ProcessStart { .. })
+    // A cleaner pass is one row (`LogCleaned`), not one per record it removed.
+    !matches!(
+        k,
+        Kind::CommitSent { .. } | Kind::ProcessStart { .. } | Kind::RecordCompacted { .. }
+    )
 }
 
-/// A poll's consecutive records on one partition are one row: p0@3..7 (5 records).
+/// A poll's records on one partition are one row: p0@3..7 (5 records). Offsets may have
+/// gaps where the log cleaner removed records.
 fn continues_row(prev: &TraceEvent, ev: &TraceEvent) -> bool {
     match (prev.kind, ev.kind) {
         (
@@ -93,7 +98,7 @@ fn continues_row(prev: &TraceEvent, ev: &TraceEvent) -> bool {
                 offset,
                 ..
             },
-        ) => a == actor && p == part && o.next() == offset && prev.at == ev.at,
+        ) => a == actor && p == part && o < offset && prev.at == ev.at,
         _ => false,
     }
 }
@@ -175,7 +180,7 @@ pub fn rows(
                 ..
             }) = evs.get(j).map(|e| e.kind)
             {
-                if a != actor || p != part || o != last.next() || evs[j].at != at {
+                if a != actor || p != part || o <= last || evs[j].at != at {
                     break;
                 }
                 last = o;
@@ -184,8 +189,13 @@ pub fn rows(
             let pn = t.part_name(part);
             let detail = if last == offset {
                 format!("{pn}@{offset} ({})", t.event_id(event))
+            } else if (j - i) as u64 == last.since(offset) + 1 {
+                format!("{pn}@{offset}..{last} ({} records)", j - i)
             } else {
-                format!("{pn}@{offset}..{last} ({} records)", last.since(offset) + 1)
+                format!(
+                    "{pn}@{offset}..{last} ({} records; the offsets between were compacted away)",
+                    j - i
+                )
             };
             rows.push((at, t.actor_name(actor).to_string(), "poll", detail));
             i = j;
@@ -495,6 +505,44 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                 t.part_name(part),
                 breach.name()
             ),
+        ),
+        Kind::LogCleaned {
+            part,
+            broker,
+            cleaned_to,
+            removed,
+            tombstones,
+        } => (
+            b(broker),
+            "cleaner",
+            format!(
+                "{} compacted below offset {cleaned_to}: {} removed{}; the latest record of each key stays",
+                t.part_name(part),
+                plural(u64::from(removed - tombstones), "record superseded by a later one of its key", "records superseded by later ones of their keys"),
+                if tombstones > 0 {
+                    format!(", and {} past delete.retention.ms", plural(u64::from(tombstones), "tombstone", "tombstones"))
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+        Kind::RecordCompacted {
+            part,
+            offset,
+            superseded_by,
+        } => (
+            "kafka".to_string(),
+            "compacted",
+            match superseded_by {
+                Some(by) => format!(
+                    "{pn}@{offset} removed: {pn}@{by} has the same key",
+                    pn = t.part_name(part)
+                ),
+                None => format!(
+                    "{}@{offset} removed: a tombstone past delete.retention.ms",
+                    t.part_name(part)
+                ),
+            },
         ),
         Kind::ReplicaTruncated { part, broker, to } => (
             b(broker),
@@ -1138,6 +1186,15 @@ fn is_group_counter(c: Counter) -> bool {
 
 fn is_service_counter(c: Counter) -> bool {
     c.scope() == Scope::Service
+}
+
+/// "1 record", "3 records".
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 #[cfg(test)]

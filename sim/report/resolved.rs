@@ -77,7 +77,7 @@ pub fn resolved(sc: &Scenario) -> String {
     );
     let _ = writeln!(
         o,
-        "  config: {{ group.initial.rebalance.delay.ms: {}, min.insync.replicas: {}, unclean.leader.election.enable: {}, broker.session.timeout.ms: {}, replica.lag.time.max.ms: {}, replica.fetch.wait.max.ms: {}, replica.socket.timeout.ms: {}, replica.fetch.backoff.ms: {}, log.retention.check.interval.ms: {} }}",
+        "  config: {{ group.initial.rebalance.delay.ms: {}, min.insync.replicas: {}, unclean.leader.election.enable: {}, broker.session.timeout.ms: {}, replica.lag.time.max.ms: {}, replica.fetch.wait.max.ms: {}, replica.socket.timeout.ms: {}, replica.fetch.backoff.ms: {}, log.retention.check.interval.ms: {}, log.cleaner.backoff.ms: {} }}",
         c.initial_rebalance_delay_ms,
         c.min_insync_replicas,
         c.unclean_leader_election,
@@ -86,22 +86,25 @@ pub fn resolved(sc: &Scenario) -> String {
         c.replica_fetch_wait_max_ms,
         c.replica_socket_timeout_ms,
         c.replica_fetch_backoff_ms,
-        c.log_retention_check_interval_ms
+        c.log_retention_check_interval_ms,
+        c.log_cleaner_backoff_ms
     );
     let _ = writeln!(o, "topics:");
     for t in &sc.topics {
         let _ = writeln!(
             o,
-            "  - {{ name: {}, partitions: {}, replication_factor: {}, config: {{ min.insync.replicas: {}, unclean.leader.election.enable: {}, cleanup.policy: delete, retention.ms: {}, retention.bytes: {}, segment.bytes: {}, segment.ms: {} }} }}",
+            "  - {{ name: {}, partitions: {}, replication_factor: {}, config: {{ min.insync.replicas: {}, unclean.leader.election.enable: {}, cleanup.policy: {}, retention.ms: {}, retention.bytes: {}, segment.bytes: {}, segment.ms: {}, delete.retention.ms: {} }} }}",
             q(&t.name),
             t.partitions,
             t.replication_factor,
             t.min_insync_replicas,
             t.unclean_leader_election,
+            t.log.cleanup_policy(),
             minus_one(t.log.retention_ms),
             minus_one(t.log.retention_bytes),
             t.log.segment_bytes,
-            t.log.segment_ms
+            t.log.segment_ms,
+            t.log.delete_retention_ms
         );
     }
     let send = |o: &mut String, label: &str, s: &crate::scenario::SendSpec| {
@@ -111,9 +114,12 @@ pub fn resolved(sc: &Scenario) -> String {
                 format!("{{ pattern: {}, distinct: {distinct} }}", q(pattern))
             }
         };
+        let tombstones = s
+            .tombstone_every
+            .map_or(String::new(), |n| format!(", tombstone_every: {n}"));
         let _ = writeln!(
             o,
-            "    {label}: {{ count: {}, every_ms: {}, start_ms: {}, keys: {keys}, event_type: {} }}",
+            "    {label}: {{ count: {}, every_ms: {}, start_ms: {}, keys: {keys}, event_type: {}{tombstones} }}",
             s.count,
             s.every_ms,
             s.start_ms,

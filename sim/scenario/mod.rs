@@ -118,6 +118,9 @@ pub struct ClusterSpec {
     /// every broker runs retention over its logs (`LogManager`'s `kafka-log-retention`
     /// task), at t = 1, 2, 3, … times it.
     pub log_retention_check_interval_ms: u64,
+    /// `log.cleaner.backoff.ms` (default 15000, `CleanerConfig`): how often every broker's
+    /// log cleaner looks for compacted topics' logs to clean, at t = 1, 2, 3, … times it.
+    pub log_cleaner_backoff_ms: u64,
 }
 
 impl Default for ClusterSpec {
@@ -137,6 +140,7 @@ impl Default for ClusterSpec {
             replica_socket_timeout_ms: 30_000,
             replica_fetch_backoff_ms: 1_000,
             log_retention_check_interval_ms: 300_000,
+            log_cleaner_backoff_ms: 15_000,
         }
     }
 }
@@ -175,6 +179,15 @@ pub struct LogConfig {
     /// `segment.ms` (default 604800000): an append whose timestamp is more than this
     /// after the first record of the active segment rolls a new one.
     pub segment_ms: u64,
+    /// `cleanup.policy` includes `delete` (default `delete`): retention deletes segments.
+    pub delete: bool,
+    /// `cleanup.policy` includes `compact`: the log cleaner keeps the latest record per key
+    /// in the closed segments (`LogCleaner`).
+    pub compact: bool,
+    /// `delete.retention.ms` (default 86400000, 1 day): how long a tombstone (a record
+    /// with a null value) stays once it is the latest of its key; here counted from the
+    /// tombstone's own timestamp.
+    pub delete_retention_ms: u64,
 }
 
 impl Default for LogConfig {
@@ -185,6 +198,9 @@ impl Default for LogConfig {
             retention_bytes: None,
             segment_bytes: 1_073_741_824,
             segment_ms: 604_800_000,
+            delete: true,
+            compact: false,
+            delete_retention_ms: 86_400_000,
         }
     }
 }
@@ -197,7 +213,16 @@ impl LogConfig {
 
     /// Whether retention can ever delete anything.
     pub fn deletes(&self) -> bool {
-        self.retention_ms.is_some() || self.retention_bytes.is_some()
+        self.delete && (self.retention_ms.is_some() || self.retention_bytes.is_some())
+    }
+
+    /// `cleanup.policy` as Kafka spells it: `delete`, `compact` or `compact,delete`.
+    pub fn cleanup_policy(&self) -> &'static str {
+        match (self.compact, self.delete) {
+            (true, true) => "compact,delete",
+            (true, false) => "compact",
+            _ => "delete",
+        }
     }
 }
 
@@ -306,6 +331,10 @@ pub struct SendSpec {
     pub start_ms: u64,
     pub keys: Keys,
     pub event_type: String,
+    /// `tombstone_every: N`: the N-th, 2N-th, … send has a null value (a tombstone, which
+    /// compaction keeps as the key's latest until `delete.retention.ms`, then removes).
+    /// None: every send has a value.
+    pub tombstone_every: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -1263,6 +1292,13 @@ impl Validator {
                 limits::TIME_MS,
                 "log.retention.check.interval.ms",
             );
+            spec.log_cleaner_backoff_ms = self.opt(
+                &c.log_cleaner_backoff_ms,
+                spec.log_cleaner_backoff_ms,
+                1,
+                limits::TIME_MS,
+                "log.cleaner.backoff.ms",
+            );
             // KafkaConfig.validateValues: both bounds on replica.fetch.wait.max.ms, checked
             // only when the three values are valid themselves.
             let wait = spec.replica_fetch_wait_max_ms;
@@ -1361,17 +1397,30 @@ impl Validator {
     /// A topic's retention and segment settings, with Kafka's bounds.
     fn log_config(&mut self, c: &RawTopicConfig) -> LogConfig {
         let d = LogConfig::default();
+        let (mut delete, mut compact) = (d.delete, d.compact);
         if let Some(p) = &c.cleanup_policy {
-            if p.value != "delete" {
-                bad!(
+            // Kafka takes a list; the order of its two words does not matter.
+            match p.value.as_str() {
+                "delete" => (delete, compact) = (true, false),
+                "compact" => (delete, compact) = (false, true),
+                "compact,delete" | "delete,compact" => (delete, compact) = (true, true),
+                other => bad!(
                     self,
                     p,
-                    "expected cleanup.policy delete, got {:?}: compaction is not modelled yet",
-                    p.value
-                );
+                    "expected cleanup.policy delete, compact or compact,delete, got {other:?}"
+                ),
             }
         }
         LogConfig {
+            delete,
+            compact,
+            delete_retention_ms: self.opt(
+                &c.delete_retention_ms,
+                d.delete_retention_ms,
+                0,
+                i64::MAX as u64,
+                "delete.retention.ms",
+            ),
             retention_ms: self.minus_one_or(&c.retention_ms, d.retention_ms, "retention.ms"),
             retention_bytes: self.minus_one_or(
                 &c.retention_bytes,
@@ -1579,12 +1628,48 @@ impl Validator {
             }
             None => event_type_for(topic_name),
         };
+        let tombstone_every = raw.tombstone_every.as_ref().map(|n| {
+            if matches!(keys, Keys::Null) {
+                bad!(
+                    self,
+                    n,
+                    "expected keys: with tombstone_every: a tombstone deletes a key, and these sends have null keys"
+                );
+            }
+            self.range(n, 1, limits::RECORDS, "tombstone_every")
+        });
         SendSpec {
             count,
             every_ms,
             start_ms,
             keys,
             event_type,
+            tombstone_every,
+        }
+    }
+
+    /// Kafka refuses null-key records on a compacted topic (`LogValidator`:
+    /// InvalidRecordException, "Compacted topic cannot accept message without key"): here
+    /// that is a scenario error, found before the run.
+    fn keys_for_compaction(
+        &mut self,
+        sc: &Scenario,
+        topic: Option<usize>,
+        send: &SendSpec,
+        who: &S<String>,
+    ) {
+        let Some(t) = topic.map(|t| &sc.topics[t]) else {
+            return;
+        };
+        if t.log.compact && matches!(send.keys, Keys::Null) {
+            bad!(
+                self,
+                who,
+                "expected keys: for {:?}, which sends to topic {:?} with cleanup.policy {}: Kafka refuses null-key records on a compacted topic (InvalidRecordException)",
+                who.value,
+                t.name,
+                t.log.cleanup_policy()
+            );
         }
     }
 
@@ -1593,6 +1678,7 @@ impl Validator {
         let topic = self.topic_ref(sc, &raw.topic);
         let config = self.producer_config(raw.config.as_ref());
         let send = self.send(&raw.send, &raw.topic.value);
+        self.keys_for_compaction(sc, topic, &send, &raw.name);
         Some(ProducerSpec {
             name: raw.name.value.clone(),
             topic: topic?,
@@ -1792,6 +1878,7 @@ impl Validator {
         self.name(&raw.name, "service name");
         let topic = self.topic_ref(sc, &raw.topic);
         let commands = self.send(&raw.commands, &raw.topic.value);
+        self.keys_for_compaction(sc, topic, &commands, &raw.name);
         let publish = self.choice(
             &Some(raw.publish.clone()),
             Publish::Outbox,

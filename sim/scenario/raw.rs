@@ -88,6 +88,8 @@ pub struct RawBrokerConfig {
     pub replica_fetch_backoff_ms: Option<S<u64>>,
     #[serde(rename = "log.retention.check.interval.ms", default)]
     pub log_retention_check_interval_ms: Option<S<u64>>,
+    #[serde(rename = "log.cleaner.backoff.ms", default)]
+    pub log_cleaner_backoff_ms: Option<S<u64>>,
 }
 
 /// A topic's own configuration, overriding the brokers' defaults.
@@ -108,8 +110,11 @@ pub struct RawTopicConfig {
     pub segment_bytes: Option<S<u64>>,
     #[serde(rename = "segment.ms", default)]
     pub segment_ms: Option<S<u64>>,
+    /// `delete`, `compact`, or `compact,delete`.
     #[serde(rename = "cleanup.policy", default)]
     pub cleanup_policy: Option<S<String>>,
+    #[serde(rename = "delete.retention.ms", default)]
+    pub delete_retention_ms: Option<S<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,6 +187,9 @@ pub struct RawSend {
     pub keys: Option<RawKeys>,
     #[serde(default)]
     pub event_type: Option<S<String>>,
+    /// Every N-th send is a tombstone (a null value).
+    #[serde(default)]
+    pub tombstone_every: Option<S<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -299,7 +299,7 @@ impl Cluster {
                     log.advance_log_start(a.log_start_offset);
                 }
                 for e in &a.records {
-                    log.append(e.event, Time(u64::from(e.timestamp_ms)));
+                    log.append_entry(*e);
                 }
                 let hw = a.high_watermark.min(log.log_end_offset());
                 if hw > log.high_watermark() {

@@ -53,6 +53,7 @@ const FENCE: TimerKey = 1 << 41;
 const ISR_EXPIRATION: TimerKey = 1 << 42;
 const REPLICA_WAITS: TimerKey = 1 << 43;
 const RETENTION: TimerKey = 1 << 44;
+const CLEANER: TimerKey = 1 << 45;
 
 /// The broker's state for one producer id on one partition (`ProducerStateEntry`).
 #[derive(Default)]
@@ -182,6 +183,10 @@ pub struct Cluster {
     replicated: bool,
     /// `log.retention.check.interval.ms`, if any topic's retention can delete anything.
     retention_check_ms: Option<u64>,
+    /// `log.cleaner.backoff.ms`, if any topic's `cleanup.policy` includes `compact`.
+    cleaner_backoff_ms: Option<u64>,
+    /// Scratch for one cleaner pass's removed records.
+    removed: Vec<crate::model::log::Removed>,
 }
 
 impl Cluster {
@@ -242,6 +247,12 @@ impl Cluster {
                 .iter()
                 .any(|t| t.log.deletes())
                 .then_some(sc.cluster.log_retention_check_interval_ms),
+            cleaner_backoff_ms: sc
+                .topics
+                .iter()
+                .any(|t| t.log.compact)
+                .then_some(sc.cluster.log_cleaner_backoff_ms),
+            removed: Vec::new(),
             slow_links: 2 * sc.cluster.latency_max_ms + sc.cluster.replica_fetch_wait_max_ms
                 >= sc.cluster.replica_socket_timeout_ms,
         }
@@ -269,6 +280,9 @@ impl Cluster {
     pub fn start(&mut self, out: &mut Out) {
         if let Some(ms) = self.retention_check_ms {
             out.set_timer(RETENTION, ms, Timer::RetentionCheck);
+        }
+        if let Some(ms) = self.cleaner_backoff_ms {
+            out.set_timer(CLEANER, ms, Timer::LogCleaner);
         }
         if !self.replicated {
             return;
@@ -565,6 +579,60 @@ impl Cluster {
                     });
                 }
             }
+        }
+    }
+
+    /// The log cleaner's pass on every replica of a running broker (`LogCleaner`'s
+    /// `CleanerThread.cleanFilthiestLog`, here every compacted log each time), each by its
+    /// own segments and high watermark, so followers reach what their leader has; then the
+    /// next pass in `log.cleaner.backoff.ms`. `envelopes` gives each event's key and
+    /// tombstone flag. The partition's log (its leader's, or last leader's) is traced: one
+    /// `RecordCompacted` per removed record, then `LogCleaned`. Cost: O(records in the
+    /// cleaned parts × log keys).
+    pub fn clean_logs(&mut self, envelopes: &[crate::trace::Envelope], out: &mut Out) {
+        let now = out.now;
+        let key_of = |e: crate::trace::EventIx| {
+            let env = &envelopes[e.ix()];
+            crate::model::log::CleanerKey {
+                key: (env.key != crate::trace::NO_KEY).then_some(env.key),
+                tombstone: env.tombstone,
+            }
+        };
+        let mut removed = std::mem::take(&mut self.removed);
+        for ix in 0..self.parts.len() {
+            let p = &mut self.parts[ix];
+            for r in 0..p.logs.len() {
+                let broker = p.brokers[r];
+                if !self.brokers[broker as usize].up {
+                    continue;
+                }
+                removed.clear();
+                let Some(pass) = p.logs[r].clean(now, key_of, &mut removed) else {
+                    continue;
+                };
+                if r != p.last_leader {
+                    continue;
+                }
+                let part = PartId(ix as u32);
+                for &(offset, superseded_by) in &removed {
+                    out.trace(Kind::RecordCompacted {
+                        part,
+                        offset,
+                        superseded_by,
+                    });
+                }
+                out.trace(Kind::LogCleaned {
+                    part,
+                    broker,
+                    cleaned_to: pass.cleaned_to,
+                    removed: pass.removed,
+                    tombstones: pass.tombstones,
+                });
+            }
+        }
+        self.removed = removed;
+        if let Some(ms) = self.cleaner_backoff_ms {
+            out.set_timer(CLEANER, ms, Timer::LogCleaner);
         }
     }
 
