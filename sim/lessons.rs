@@ -37,6 +37,7 @@ lessons![
     "every-record-accounted.yaml",
     "retention-outruns-consumer.yaml",
     "auto-commit.yaml",
+    "java-vs-librdkafka-commit.yaml",
     "scale-in-shutdown.yaml",
     "max-poll-interval-exceeded.yaml",
     "static-membership-restart.yaml",

@@ -338,6 +338,9 @@ pub enum Kind {
         part: PartId,
         offset: Offset,
         auto: bool,
+        /// librdkafka's auto-commit of the offset it stored when it handed a record to the
+        /// application (`enable.auto.offset.store`), not of a position.
+        stored: bool,
     },
     /// The coordinator stored a commit.
     Committed {

@@ -1271,3 +1271,42 @@ fn a_poll_timeout_is_counted_and_named_as_the_cause_of_the_redelivery() {
         why[0]
     );
 }
+
+#[test]
+fn a_loss_by_librdkafkas_background_commit_names_the_stored_offset() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/java-vs-librdkafka-commit.yaml"),
+    )
+    .unwrap();
+    let v = run(&text);
+    assert_records_add_up("java-vs-librdkafka-commit", &v);
+    let why = causes(&v, AnomalyKind::Lost);
+    assert_eq!(
+        why,
+        vec![
+            "p0@1 (e-2) is in the log but librdkafka never processed it: librdkafka's background auto-commit (every auto.commit.interval.ms=5000) committed offset 2 for librdkafka-1 at t=5001ms, past it: the offset store (enable.auto.offset.store=true) had taken it when the record was handed to the application, before it was processed; librdkafka-1 was processing it since t=4008ms and crashed at t=6000ms, so nobody will read it again"
+        ]
+    );
+    // The Java group, same crash: nothing lost, the first order charged twice.
+    let java = v.groups.iter().find(|g| g.name == "java").unwrap();
+    assert_eq!(java.counts.get(Counter::Lost), 0);
+    assert_eq!(java.counts.get(Counter::DuplicateEffects), 1);
+}
+
+#[test]
+fn librdkafka_storing_after_processing_loses_nothing_to_the_same_crash() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/java-vs-librdkafka-commit.yaml"),
+    )
+    .unwrap()
+    .replace(
+        "    client: librdkafka\n    topics: [orders]\n    config: { ",
+        "    client: librdkafka\n    topics: [orders]\n    config: { enable.auto.offset.store: false, ",
+    );
+    assert!(text.contains("enable.auto.offset.store: false"));
+    let v = run(&text);
+    let g = v.groups.iter().find(|g| g.name == "librdkafka").unwrap();
+    assert_eq!(g.counts.get(Counter::Lost), 0);
+    assert_eq!(g.counts.get(Counter::RecordsProcessed), 5);
+    assert_eq!(g.counts.get(Counter::DuplicateEffects), 0);
+}

@@ -641,13 +641,18 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             part,
             offset,
             auto,
+            stored,
         } => (
             n(actor),
             "commit-req",
             format!(
                 "{} → {offset}{}",
                 t.part_name(part),
-                if auto { " (auto-commit)" } else { "" }
+                match (auto, stored) {
+                    (true, true) => " (auto-commit of the stored offset)",
+                    (true, false) => " (auto-commit)",
+                    _ => "",
+                }
             ),
         ),
         Kind::Committed {
