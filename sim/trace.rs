@@ -291,6 +291,16 @@ pub enum Kind {
         /// offset (retention deleted it) when below. None: no committed offset.
         out_of_range: Option<Offset>,
     },
+    /// `auto.offset.reset=none` and a partition to reset: `poll()` threw
+    /// (`NoOffsetForPartitionException`, or `OffsetOutOfRangeException`) and the member
+    /// stopped consuming.
+    NoOffset {
+        actor: ActorId,
+        part: PartId,
+        /// The position a fetch found out of range, if that is why; None: no committed
+        /// offset.
+        out_of_range: Option<Offset>,
+    },
     /// A member resumed a partition at its committed offset.
     Resume {
         actor: ActorId,
@@ -612,6 +622,7 @@ impl Kind {
             Kind::RebalanceStart { .. } => "rebalance_start",
             Kind::Generation { .. } => "generation",
             Kind::OffsetReset { .. } => "offset_reset",
+            Kind::NoOffset { .. } => "no_offset",
             Kind::Resume { .. } => "resume",
             Kind::Deliver { .. } => "deliver",
             Kind::ProcessStart { .. } => "process_start",

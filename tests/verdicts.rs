@@ -1310,3 +1310,30 @@ fn librdkafka_storing_after_processing_loses_nothing_to_the_same_crash() {
     assert_eq!(g.counts.get(Counter::RecordsProcessed), 5);
     assert_eq!(g.counts.get(Counter::DuplicateEffects), 0);
 }
+
+#[test]
+fn auto_offset_reset_none_stops_the_member_and_leaves_the_records_unprocessed() {
+    let v = run(r#"
+name: reset-none
+title: a group with no committed offset and auto.offset.reset none
+cluster: { network: { latency_ms: 1 }, config: { group.initial.rebalance.delay.ms: 0 } }
+topics: [ { name: orders, partitions: 1 } ]
+producers:
+  - { name: shop, topic: orders, send: { count: 6, every_ms: 10 } }
+consumer_groups:
+  - { name: strict, topics: [orders], config: { auto.offset.reset: none } }
+run: { until_ms: 2000 }
+"#);
+    assert_records_add_up("reset-none", &v);
+    let g = &v.groups[0];
+    assert_eq!(g.counts.get(Counter::NoOffsetErrors), 1);
+    assert_eq!(g.counts.get(Counter::Delivered), 0);
+    assert_eq!(g.counts.get(Counter::UnprocessedAtEnd), 6);
+    assert_eq!(g.counts.get(Counter::Lost), 0);
+    assert_eq!(
+        causes(&v, AnomalyKind::NoOffset),
+        vec![
+            "strict-1 had no committed offset for p0 and auto.offset.reset=none, so poll() threw NoOffsetForPartitionException at t=2ms; strict-1 stopped consuming (closed and left the group), and the records of p0 stay unprocessed (unprocessed_at_end) until a committed offset or a seek gives it a position"
+        ]
+    );
+}

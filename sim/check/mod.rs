@@ -20,6 +20,7 @@ mod key_order;
 mod key_splits;
 mod log_duplicates;
 mod log_reorders;
+mod no_offset;
 mod producers;
 mod replication;
 mod services;
@@ -53,6 +54,7 @@ pub enum AnomalyKind {
     LogReorder,
     KeySplit,
     SkippedByRetention,
+    NoOffset,
 }
 
 impl AnomalyKind {
@@ -76,6 +78,7 @@ impl AnomalyKind {
             AnomalyKind::LogReorder => "log_reorder",
             AnomalyKind::KeySplit => "key_split",
             AnomalyKind::SkippedByRetention => "skipped_by_retention",
+            AnomalyKind::NoOffset => "no_offset",
         }
     }
 }
@@ -267,6 +270,7 @@ struct Properties {
     tallies: tallies::Tallies,
     deliveries: deliveries::DuplicateDeliveries,
     skipped: skipped::SkippedOffsets,
+    no_offset: no_offset::NoOffsetErrors,
     effects: effects::DuplicateEffects,
     key_order: key_order::KeyOrder,
     accounting: accounting::Accounting,
@@ -331,6 +335,7 @@ impl Properties {
             Kind::OffsetReset { .. } | Kind::Resume { .. } | Kind::Revoke { .. } => {
                 self.skipped.record(cx, ev, u, found)
             }
+            Kind::NoOffset { .. } => self.no_offset.record(cx, ev, u, found),
             Kind::Effect { .. } => {
                 self.effects.record(cx, ev, u, found);
                 self.key_order.record(cx, ev, u, found);
@@ -346,11 +351,12 @@ impl Properties {
         }
     }
 
-    fn all(&mut self) -> [&mut dyn Property; 12] {
+    fn all(&mut self) -> [&mut dyn Property; 13] {
         [
             &mut self.tallies,
             &mut self.deliveries,
             &mut self.skipped,
+            &mut self.no_offset,
             &mut self.effects,
             &mut self.key_order,
             &mut self.accounting,
@@ -386,6 +392,7 @@ impl<'s> Checker<'s> {
                 tallies: tallies::Tallies,
                 deliveries: deliveries::DuplicateDeliveries::new(groups),
                 skipped: skipped::SkippedOffsets::default(),
+                no_offset: no_offset::NoOffsetErrors,
                 effects: effects::DuplicateEffects::new(groups),
                 key_order: key_order::KeyOrder::new(groups),
                 accounting: accounting::Accounting,

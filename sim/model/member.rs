@@ -545,6 +545,9 @@ impl Member {
         self.resetting = parts.clone();
         self.request_id += 1;
         self.phase = Phase::Resetting;
+        if self.reset == OffsetReset::None {
+            return self.no_offset(parts, out);
+        }
         out.send(
             Endpoint::Cluster,
             Msg::ListOffsets {
@@ -553,6 +556,25 @@ impl Member {
                 reset: self.reset,
             },
         );
+    }
+
+    /// `auto.offset.reset=none`: `poll()` throws instead of resetting `parts`
+    /// (`SubscriptionState.resetInitialOffset` → `NoOffsetForPartitionException`; for a
+    /// position out of range, `OffsetOutOfRangeException`). The application's poll loop
+    /// ends and it closes the consumer (`try { … } finally { consumer.close(); }`): what
+    /// auto-commit has for the other partitions is committed, then LeaveGroup. The
+    /// partitions to reset have no valid position, so nothing of theirs is committed.
+    fn no_offset(&mut self, parts: Vec<PartId>, out: &mut Out) {
+        let out_of_range = std::mem::take(&mut self.reset_out_of_range);
+        for part in parts {
+            let position = self.positions.iter().find(|(p, _)| *p == part);
+            out.trace(Kind::NoOffset {
+                actor: self.actor,
+                part,
+                out_of_range: position.map(|p| p.1).filter(|_| out_of_range),
+            });
+        }
+        self.close(out);
     }
 
     /// The poll returned records: positions advance, then the handler starts.
@@ -1661,6 +1683,70 @@ mod tests {
             .iter()
             .any(|t| matches!(t, TimerOp::Set { key: HEARTBEAT, .. })));
         assert_eq!(m.phase(), Phase::Joining);
+    }
+
+    #[test]
+    fn with_auto_offset_reset_none_a_partition_without_a_commit_stops_the_member() {
+        let mut spec = spec(CommitMode::None);
+        spec.config.auto_offset_reset = OffsetReset::None;
+        spec.config.enable_auto_commit = true;
+        let mut m = Member::new(SLOT, 0, 0, ACTOR, &spec);
+        m.start(&mut Out::at(Time(0)));
+        let mut out = Out::at(Time(10));
+        let assignment = vec![(PartId(0), Some(Offset(4))), (PartId(1), None)];
+        m.on_message(sync(1, assignment), None, &mut out);
+        assert!(out.trace.contains(&Kind::NoOffset {
+            actor: ACTOR,
+            part: PartId(1),
+            out_of_range: None
+        }));
+        // No ListOffsets and no fetch: the exception ended the loop and close() ran. It
+        // commits the partition that has a position, not the one without.
+        let commits: Vec<(PartId, Offset)> = out
+            .sends
+            .iter()
+            .filter_map(|(_, m)| match m {
+                Msg::OffsetCommit { part, offset, .. } => Some((*part, *offset)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(commits, vec![(PartId(0), Offset(4))]);
+        assert!(out
+            .sends
+            .iter()
+            .all(|(_, m)| !matches!(m, Msg::ListOffsets { .. } | Msg::Fetch(_))));
+        assert!(matches!(
+            out.sends.last(),
+            Some((_, Msg::LeaveGroup { .. }))
+        ));
+        assert_eq!(m.phase(), Phase::Left);
+    }
+
+    #[test]
+    fn with_auto_offset_reset_none_a_position_out_of_range_stops_the_member_too() {
+        let mut spec = spec(CommitMode::None);
+        spec.config.auto_offset_reset = OffsetReset::None;
+        let mut m = Member::new(SLOT, 0, 0, ACTOR, &spec);
+        m.start(&mut Out::at(Time(0)));
+        let mut out = Out::at(Time(10));
+        m.on_message(sync(1, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
+        let fetch_id = fetches(&out)[0].fetch_id;
+        let mut out = Out::at(Time(20));
+        let answer = Msg::FetchResponse {
+            fetch_id,
+            records: Vec::new(),
+            out_of_range: vec![PartId(0)],
+        };
+        m.on_message(answer, None, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![Kind::NoOffset {
+                actor: ACTOR,
+                part: PartId(0),
+                out_of_range: Some(Offset(4))
+            }]
+        );
+        assert_eq!(m.phase(), Phase::Left);
     }
 
     /// librdkafka's offset store and background auto-commit.

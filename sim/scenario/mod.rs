@@ -314,6 +314,9 @@ spelled! {
     pub enum OffsetReset {
         Earliest => "earliest",
         Latest => "latest",
+        /// No reset: `poll()` throws (`NoOffsetForPartitionException`, or
+        /// `OffsetOutOfRangeException` for a position out of range).
+        None => "none",
     }
 }
 
