@@ -82,6 +82,7 @@ counters! {
     Compacted => "compacted", Group: "records the group never processed because the log cleaner removed them first (cleanup.policy=compact): a later record of the same key superseded each, or it was a tombstone past delete.retention.ms; not lost: the key's latest value is still in the log",
     SkippedByRetention => "skipped_by_retention", Group: "records the group never processed because retention deleted them first (retention.ms or retention.bytes); a member whose position was below the new log start offset got OFFSET_OUT_OF_RANGE and reset per auto.offset.reset",
     PollTimeouts => "poll_timeouts", Group: "times a member left the group because handling one poll's records took longer than max.poll.interval.ms (each one a rebalance, and the records it had are redelivered to their next owner)",
+    NoOffsetErrors => "no_offset_errors", Group: "partitions a member found with no committed offset (or its position out of range) under auto.offset.reset=none: poll() threw and the member stopped consuming; their records stay unprocessed (unprocessed_at_end)",
 }
 
 /// A value for every counter, indexed by `Counter`.

@@ -39,6 +39,7 @@ lessons![
     "retention-outruns-consumer.yaml",
     "compaction-rebuilds-state.yaml",
     "auto-commit.yaml",
+    "java-vs-librdkafka-commit.yaml",
     "scale-in-shutdown.yaml",
     "max-poll-interval-exceeded.yaml",
     "static-membership-restart.yaml",

@@ -330,6 +330,16 @@ pub enum Kind {
         /// offset (retention deleted it) when below. None: no committed offset.
         out_of_range: Option<Offset>,
     },
+    /// `auto.offset.reset=none` and a partition to reset: `poll()` threw
+    /// (`NoOffsetForPartitionException`, or `OffsetOutOfRangeException`) and the member
+    /// stopped consuming.
+    NoOffset {
+        actor: ActorId,
+        part: PartId,
+        /// The position a fetch found out of range, if that is why; None: no committed
+        /// offset.
+        out_of_range: Option<Offset>,
+    },
     /// A member resumed a partition at its committed offset.
     Resume {
         actor: ActorId,
@@ -377,6 +387,9 @@ pub enum Kind {
         part: PartId,
         offset: Offset,
         auto: bool,
+        /// librdkafka's auto-commit of the offset it stored when it handed a record to the
+        /// application (`enable.auto.offset.store`), not of a position.
+        stored: bool,
     },
     /// The coordinator stored a commit.
     Committed {
@@ -652,6 +665,7 @@ impl Kind {
             Kind::RebalanceStart { .. } => "rebalance_start",
             Kind::Generation { .. } => "generation",
             Kind::OffsetReset { .. } => "offset_reset",
+            Kind::NoOffset { .. } => "no_offset",
             Kind::Resume { .. } => "resume",
             Kind::Deliver { .. } => "deliver",
             Kind::ProcessStart { .. } => "process_start",

@@ -1368,3 +1368,69 @@ run: { until_ms: 6000 }
         "e-6 (p0@5) was compacted away by the log cleaner at t=1000ms before g processed it: it was a tombstone of key k-3 older than delete.retention.ms (500); g started later, at t=3000ms. Not lost: the tombstone had deleted its key"
     );
 }
+
+#[test]
+fn a_loss_by_librdkafkas_background_commit_names_the_stored_offset() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/java-vs-librdkafka-commit.yaml"),
+    )
+    .unwrap();
+    let v = run(&text);
+    assert_records_add_up("java-vs-librdkafka-commit", &v);
+    let why = causes(&v, AnomalyKind::Lost);
+    assert_eq!(
+        why,
+        vec![
+            "p0@1 (e-2) is in the log but librdkafka never processed it: librdkafka's background auto-commit (every auto.commit.interval.ms=5000) committed offset 2 for librdkafka-1 at t=5001ms, past it: the offset store (enable.auto.offset.store=true) had taken it when the record was handed to the application, before it was processed; librdkafka-1 was processing it since t=4008ms and crashed at t=6000ms, so nobody will read it again"
+        ]
+    );
+    // The Java group, same crash: nothing lost, the first order charged twice.
+    let java = v.groups.iter().find(|g| g.name == "java").unwrap();
+    assert_eq!(java.counts.get(Counter::Lost), 0);
+    assert_eq!(java.counts.get(Counter::DuplicateEffects), 1);
+}
+
+#[test]
+fn librdkafka_storing_after_processing_loses_nothing_to_the_same_crash() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/java-vs-librdkafka-commit.yaml"),
+    )
+    .unwrap()
+    .replace(
+        "    client: librdkafka\n    topics: [orders]\n    config: { ",
+        "    client: librdkafka\n    topics: [orders]\n    config: { enable.auto.offset.store: false, ",
+    );
+    assert!(text.contains("enable.auto.offset.store: false"));
+    let v = run(&text);
+    let g = v.groups.iter().find(|g| g.name == "librdkafka").unwrap();
+    assert_eq!(g.counts.get(Counter::Lost), 0);
+    assert_eq!(g.counts.get(Counter::RecordsProcessed), 5);
+    assert_eq!(g.counts.get(Counter::DuplicateEffects), 0);
+}
+
+#[test]
+fn auto_offset_reset_none_stops_the_member_and_leaves_the_records_unprocessed() {
+    let v = run(r#"
+name: reset-none
+title: a group with no committed offset and auto.offset.reset none
+cluster: { network: { latency_ms: 1 }, config: { group.initial.rebalance.delay.ms: 0 } }
+topics: [ { name: orders, partitions: 1 } ]
+producers:
+  - { name: shop, topic: orders, send: { count: 6, every_ms: 10 } }
+consumer_groups:
+  - { name: strict, topics: [orders], config: { auto.offset.reset: none } }
+run: { until_ms: 2000 }
+"#);
+    assert_records_add_up("reset-none", &v);
+    let g = &v.groups[0];
+    assert_eq!(g.counts.get(Counter::NoOffsetErrors), 1);
+    assert_eq!(g.counts.get(Counter::Delivered), 0);
+    assert_eq!(g.counts.get(Counter::UnprocessedAtEnd), 6);
+    assert_eq!(g.counts.get(Counter::Lost), 0);
+    assert_eq!(
+        causes(&v, AnomalyKind::NoOffset),
+        vec![
+            "strict-1 had no committed offset for p0 and auto.offset.reset=none, so poll() threw NoOffsetForPartitionException at t=2ms; strict-1 stopped consuming (closed and left the group), and the records of p0 stay unprocessed (unprocessed_at_end) until a committed offset or a seek gives it a position"
+        ]
+    );
+}

@@ -24,7 +24,9 @@ pub struct Accounting;
 enum Past {
     /// (when, to where, by whom, the position found out of range if that is why).
     Reset(Time, Offset, ActorId, Option<Offset>),
-    Commit(Time, Offset, ActorId),
+    /// (when, to where, by whom, whether it was librdkafka's auto-commit of a stored
+    /// offset).
+    Commit(Time, Offset, ActorId, bool),
     /// Retention deleted it: (when, the new log start offset, which limit).
     Deleted(Time, Offset, Breach),
     /// The log cleaner removed it: (when, the offset of the later record of its key, or
@@ -101,8 +103,8 @@ fn moved_past(cx: &Context, g: usize, part: PartId, offset: Offset) -> Option<Pa
         .map(|&(t, r, a, o)| Past::Reset(t, r, a, o));
     let commit = facts.commits[part.ix()]
         .iter()
-        .find(|&&(_, c, _)| c > offset)
-        .map(|&(t, c, a)| Past::Commit(t, c, a));
+        .find(|&&(_, c, _, _)| c > offset)
+        .map(|&(t, c, a, stored)| Past::Commit(t, c, a, stored));
     let deleted = cx.f.deletions[part.ix()]
         .iter()
         .find(|&&(_, start, _)| start > offset)
@@ -151,13 +153,16 @@ fn cause(
         ),
         Past::Compacted(t, by) => compacted_cause(cx, g, part, offset, event, t, by),
         Past::Deleted(t, start, breach) => deleted_cause(cx, g, part, offset, event, (t, start, breach)),
-        Past::Commit(t, c, a) => {
+        Past::Commit(t, c, a, stored) => {
             if let Some((ti, unhandled)) = cx.f.fates[a.ix()].interrupted.filter(|&(ti, _)| ti <= t) {
                 return format!(
                     "{head}: {}'s close() interrupted its batch at t={ti}ms, leaving {unhandled} record{} it had been handed unhandled, and the close committed offset {c} past them (stored at t={t}ms)",
                     cx.name(a),
                     if unhandled == 1 { "" } else { "s" }
                 );
+            }
+            if stored {
+                return stored_cause(cx, g, (part, offset), &head, (t, c, a));
             }
             let crash = match cx.f.fates[a.ix()].crash_since(t) {
                 Some(Crash { at: ct, point: p, .. }) => format!(
@@ -172,6 +177,37 @@ fn cause(
                 cx.name(a)
             )
         }
+    }
+}
+
+/// A record librdkafka's background auto-commit moved past: the offset store took its
+/// offset + 1 when the record was handed to the application (`enable.auto.offset.store`),
+/// so the timer committed it whatever the handler was doing; what the member did next.
+fn stored_cause(
+    cx: &Context,
+    g: usize,
+    (part, offset): (PartId, Offset),
+    head: &str,
+    (t, c, a): (Time, Offset, ActorId),
+) -> String {
+    let config = &cx.sc.groups[g].config;
+    let why = format!(
+        "{head}: librdkafka's background auto-commit (every auto.commit.interval.ms={}) committed offset {c} for {} at t={t}ms, past it: the offset store (enable.auto.offset.store={}) had taken it when the record was handed to the application, before it was processed",
+        config.auto_commit_interval_ms,
+        cx.name(a),
+        config.enable_auto_offset_store
+    );
+    match cx.f.fates[a.ix()].crash_since(t) {
+        Some(Crash {
+            at,
+            during: Some((p, o, started)),
+            ..
+        }) if p == part && o == offset => format!(
+            "{why}; {} was processing it since t={started}ms and crashed at t={at}ms, so nobody will read it again",
+            cx.name(a)
+        ),
+        Some(Crash { at, .. }) => format!("{why}; {} then crashed at t={at}ms", cx.name(a)),
+        None => why,
     }
 }
 

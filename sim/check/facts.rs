@@ -49,11 +49,12 @@ pub type Reset = (Time, Offset, ActorId, Option<Offset>);
 pub struct GroupFacts {
     /// Latest committed offset per PartId.
     pub committed: Vec<Option<Offset>>,
-    /// Per PartId: (time, offset, committer) of each accepted commit that raised the
-    /// highest committed offset so far, in order. The first commit past an offset is
+    /// Per PartId: (time, offset, committer, whether it was librdkafka's auto-commit of a
+    /// stored offset) of each accepted commit that raised the highest committed offset so
+    /// far, in order. The first commit past an offset is
     /// always one of these, and a member re-committing the same offset adds nothing, so
     /// the history grows with the offsets, not with the commits.
-    pub commits: Vec<Vec<(Time, Offset, ActorId)>>,
+    pub commits: Vec<Vec<(Time, Offset, ActorId, bool)>>,
     /// Per PartId: the first offset the group reset to.
     pub start: Vec<Option<Offset>>,
     /// Per PartId: (time, offset, member, the position found out of range if that is
@@ -130,6 +131,10 @@ pub struct Facts {
     /// The events a `LogTruncated` record just removed from their partition's log (set
     /// while that record is judged; empty otherwise).
     pub truncated: Vec<EventIx>,
+    /// Per (member, partition): the last offset the member's librdkafka auto-commit of its
+    /// offset store asked for, so the `committed` record that follows can say so
+    /// (bounded by members × partitions).
+    stored_sent: BTreeMap<(ActorId, PartId), Offset>,
 }
 
 impl Fate {
@@ -392,6 +397,19 @@ impl Facts {
                     u.first_processing = true;
                 }
             }
+            Kind::CommitSent {
+                actor,
+                part,
+                offset,
+                stored,
+                ..
+            } => {
+                if stored {
+                    self.stored_sent.insert((actor, part), offset);
+                } else {
+                    self.stored_sent.remove(&(actor, part));
+                }
+            }
             Kind::Committed {
                 group,
                 part,
@@ -400,9 +418,10 @@ impl Facts {
             } => {
                 let g = &mut self.groups[group as usize];
                 g.committed[part.ix()] = Some(offset);
+                let stored = self.stored_sent.get(&(actor, part)) == Some(&offset);
                 let history = &mut g.commits[part.ix()];
-                if history.last().is_none_or(|&(_, high, _)| offset > high) {
-                    history.push((at, offset, actor));
+                if history.last().is_none_or(|&(_, high, _, _)| offset > high) {
+                    history.push((at, offset, actor, stored));
                 }
             }
             _ => {}

@@ -20,6 +20,7 @@ mod key_order;
 mod key_splits;
 mod log_duplicates;
 mod log_reorders;
+mod no_offset;
 mod producers;
 mod replication;
 mod services;
@@ -54,6 +55,7 @@ pub enum AnomalyKind {
     KeySplit,
     SkippedByRetention,
     Compacted,
+    NoOffset,
 }
 
 impl AnomalyKind {
@@ -78,6 +80,7 @@ impl AnomalyKind {
             AnomalyKind::KeySplit => "key_split",
             AnomalyKind::SkippedByRetention => "skipped_by_retention",
             AnomalyKind::Compacted => "compacted",
+            AnomalyKind::NoOffset => "no_offset",
         }
     }
 }
@@ -269,6 +272,7 @@ struct Properties {
     tallies: tallies::Tallies,
     deliveries: deliveries::DuplicateDeliveries,
     skipped: skipped::SkippedOffsets,
+    no_offset: no_offset::NoOffsetErrors,
     effects: effects::DuplicateEffects,
     key_order: key_order::KeyOrder,
     accounting: accounting::Accounting,
@@ -336,6 +340,7 @@ impl Properties {
             Kind::OffsetReset { .. } | Kind::Resume { .. } | Kind::Revoke { .. } => {
                 self.skipped.record(cx, ev, u, found)
             }
+            Kind::NoOffset { .. } => self.no_offset.record(cx, ev, u, found),
             Kind::Effect { .. } => {
                 self.effects.record(cx, ev, u, found);
                 self.key_order.record(cx, ev, u, found);
@@ -351,11 +356,12 @@ impl Properties {
         }
     }
 
-    fn all(&mut self) -> [&mut dyn Property; 12] {
+    fn all(&mut self) -> [&mut dyn Property; 13] {
         [
             &mut self.tallies,
             &mut self.deliveries,
             &mut self.skipped,
+            &mut self.no_offset,
             &mut self.effects,
             &mut self.key_order,
             &mut self.accounting,
@@ -391,6 +397,7 @@ impl<'s> Checker<'s> {
                 tallies: tallies::Tallies,
                 deliveries: deliveries::DuplicateDeliveries::new(groups),
                 skipped: skipped::SkippedOffsets::default(),
+                no_offset: no_offset::NoOffsetErrors,
                 effects: effects::DuplicateEffects::new(groups),
                 key_order: key_order::KeyOrder::new(groups),
                 accounting: accounting::Accounting,

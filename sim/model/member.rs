@@ -18,6 +18,13 @@
 //! positions when Kafka's auto-commit timer (`ConsumerCoordinator.nextAutoCommitTimer`,
 //! restarted by every completed join) has expired: at the start of a poll, or while the
 //! member waits in `poll()` for a fetch the broker holds.
+//!
+//! A group with `client: librdkafka` commits differently, as librdkafka does: each record's
+//! offset + 1 is stored when the record is handed to the application
+//! (`enable.auto.offset.store`, `rd_kafka_offset_store`; with it off, the handler stores it
+//! after processing, as `rd_kafka_offsets_store` is meant to be used), and a background
+//! timer commits the stored offsets every `auto.commit.interval.ms`, whatever the poll loop
+//! is doing (`rd_kafka_cgrp_offset_commit_tmr_cb`).
 
 use crate::model::armed::Crashes;
 use crate::model::io::{
@@ -25,7 +32,9 @@ use crate::model::io::{
 };
 use crate::model::log::{Offset, Record};
 use crate::model::store::{Check, Marked, Store};
-use crate::scenario::{CommitMode, CrashPoint, GroupSpec, OffsetReset, StoreUnavailable};
+use crate::scenario::{
+    ClientProfile, CommitMode, CrashPoint, GroupSpec, OffsetReset, StoreUnavailable,
+};
 use crate::trace::{ActorId, Kind, PartId};
 
 const PROCESS_DONE: TimerKey = 1;
@@ -116,6 +125,16 @@ pub struct Member {
     reset: OffsetReset,
     max_poll_records: usize,
     fetch_max_wait_ms: u64,
+    /// `client: librdkafka`: auto-commit commits the offset store on a background timer.
+    librdkafka: bool,
+    /// librdkafka's `enable.auto.offset.store`: store when a record is handed over.
+    auto_offset_store: bool,
+    /// librdkafka's offset store: the next offset to (auto-)commit, per assigned partition
+    /// that has one (`rktp_stored_offset`).
+    stored: Vec<(PartId, Offset)>,
+    /// The stored offsets the background timer last committed: only a changed one is
+    /// committed again.
+    stored_sent: Vec<(PartId, Offset)>,
 }
 
 impl Member {
@@ -154,6 +173,10 @@ impl Member {
             reset: spec.config.auto_offset_reset,
             max_poll_records: usize::try_from(spec.config.max_poll_records).unwrap_or(usize::MAX),
             fetch_max_wait_ms: spec.config.fetch_max_wait_ms,
+            librdkafka: spec.config.client == ClientProfile::Librdkafka,
+            auto_offset_store: spec.config.enable_auto_offset_store,
+            stored: Vec::new(),
+            stored_sent: Vec::new(),
         }
     }
 
@@ -202,6 +225,10 @@ impl Member {
         self.last_poll = out.now;
         self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
         out.set_timer(HEARTBEAT, self.heartbeat_interval_ms, Timer::Heartbeat);
+        if self.librdkafka && self.auto_commit {
+            // librdkafka's commit timer runs from the consumer's start, every interval.
+            out.set_timer(AUTO_COMMIT, self.auto_commit_interval_ms, Timer::AutoCommit);
+        }
         self.join(out);
     }
 
@@ -371,10 +398,9 @@ impl Member {
         if self.rejoin || self.left_group {
             self.rejoin = false;
             if self.auto_commit {
-                out.cancel_timer(AUTO_COMMIT);
                 // onJoinPrepare: commit what was consumed before revoking (it fails if the
                 // member left the group: it has no generation).
-                self.commit_positions(true, false, out);
+                self.auto_commit_consumed(out);
             }
             if self.left_group {
                 // Back in the loop after a poll timeout: heartbeats resume with the join.
@@ -396,7 +422,7 @@ impl Member {
             return;
         }
         self.phase = Phase::Fetching;
-        if self.auto_commit {
+        if self.auto_commit && !self.librdkafka {
             // poll(timeout) wakes for the coordinator's work while the broker holds the
             // fetch: ConsumerCoordinator.timeToNextPoll includes the auto-commit timer.
             out.set_timer_at(AUTO_COMMIT, self.next_auto_commit, Timer::AutoCommit);
@@ -419,7 +445,8 @@ impl Member {
     /// `ConsumerCoordinator.maybeAutoCommitOffsetsAsync`: once the auto-commit timer has
     /// expired, commit every position and restart the timer.
     fn maybe_auto_commit(&mut self, out: &mut Out) {
-        if self.auto_commit && out.now >= self.next_auto_commit {
+        // librdkafka commits from its background timer, never from a poll.
+        if self.auto_commit && !self.librdkafka && out.now >= self.next_auto_commit {
             self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
             self.commit_positions(true, false, out);
         }
@@ -429,6 +456,11 @@ impl Member {
     /// Kafka's poll loop runs `maybeAutoCommitOffsetsAsync` on time, and the fetch stays
     /// parked at the broker.
     fn on_auto_commit_timer(&mut self, out: &mut Out) {
+        if self.librdkafka {
+            self.commit_stored(out);
+            out.set_timer(AUTO_COMMIT, self.auto_commit_interval_ms, Timer::AutoCommit);
+            return;
+        }
         if self.phase != Phase::Fetching {
             return;
         }
@@ -436,10 +468,49 @@ impl Member {
         out.set_timer_at(AUTO_COMMIT, self.next_auto_commit, Timer::AutoCommit);
     }
 
+    /// What auto-commit commits when the member revokes or closes: the positions (Java's
+    /// `subscriptions.allConsumed()`), or librdkafka's stored offsets.
+    fn auto_commit_consumed(&mut self, out: &mut Out) {
+        if self.librdkafka {
+            return self.commit_stored(out);
+        }
+        out.cancel_timer(AUTO_COMMIT);
+        self.commit_positions(true, false, out);
+    }
+
+    /// librdkafka's auto-commit (`rd_kafka_cgrp_offset_commit_tmr_cb` →
+    /// `rd_kafka_cgrp_assigned_offsets_commit`): every stored offset of an assigned
+    /// partition that differs from the one last committed, asynchronously. It may be past
+    /// a record the application is still processing: the store took it when the record
+    /// was handed over.
+    fn commit_stored(&mut self, out: &mut Out) {
+        for i in 0..self.stored.len() {
+            let (part, offset) = self.stored[i];
+            if !self.assignment.contains(&part) || self.stored_sent.contains(&(part, offset)) {
+                continue;
+            }
+            self.stored_sent.retain(|(p, _)| *p != part);
+            self.stored_sent.push((part, offset));
+            self.send_commit(part, offset, true, false, true, out);
+        }
+    }
+
+    /// librdkafka's `rd_kafka_offset_store`: the next offset to commit for `part`.
+    fn store_offset(&mut self, part: PartId, offset: Offset) {
+        match self.stored.iter_mut().find(|(p, _)| *p == part) {
+            Some(s) => s.1 = offset,
+            None => self.stored.push((part, offset)),
+        }
+    }
+
     /// SyncGroup's answer: take the share and resume each partition at its committed
     /// offset; partitions the group never committed ask ListOffsets per auto.offset.reset.
     fn on_sync(&mut self, sync: SyncGroup, out: &mut Out) {
         self.generation = sync.generation;
+        // A new assignment starts with an empty offset store (librdkafka clears a
+        // partition's stored offset when it is assigned).
+        self.stored.clear();
+        self.stored_sent.clear();
         // ConsumerCoordinator.onJoinComplete: the auto-commit interval starts again.
         self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
         self.assignment.clear();
@@ -474,6 +545,9 @@ impl Member {
         self.resetting = parts.clone();
         self.request_id += 1;
         self.phase = Phase::Resetting;
+        if self.reset == OffsetReset::None {
+            return self.no_offset(parts, out);
+        }
         out.send(
             Endpoint::Cluster,
             Msg::ListOffsets {
@@ -482,6 +556,25 @@ impl Member {
                 reset: self.reset,
             },
         );
+    }
+
+    /// `auto.offset.reset=none`: `poll()` throws instead of resetting `parts`
+    /// (`SubscriptionState.resetInitialOffset` → `NoOffsetForPartitionException`; for a
+    /// position out of range, `OffsetOutOfRangeException`). The application's poll loop
+    /// ends and it closes the consumer (`try { … } finally { consumer.close(); }`): what
+    /// auto-commit has for the other partitions is committed, then LeaveGroup. The
+    /// partitions to reset have no valid position, so nothing of theirs is committed.
+    fn no_offset(&mut self, parts: Vec<PartId>, out: &mut Out) {
+        let out_of_range = std::mem::take(&mut self.reset_out_of_range);
+        for part in parts {
+            let position = self.positions.iter().find(|(p, _)| *p == part);
+            out.trace(Kind::NoOffset {
+                actor: self.actor,
+                part,
+                out_of_range: position.map(|p| p.1).filter(|_| out_of_range),
+            });
+        }
+        self.close(out);
     }
 
     /// The poll returned records: positions advance, then the handler starts.
@@ -494,7 +587,7 @@ impl Member {
         if records.is_empty() {
             return self.poll(out);
         }
-        if self.auto_commit {
+        if self.auto_commit && !self.librdkafka {
             // The handler runs now: no auto-commit until its next poll.
             out.cancel_timer(AUTO_COMMIT);
         }
@@ -539,6 +632,8 @@ impl Member {
         self.batch.clear();
         self.assignment.clear();
         self.positions.clear();
+        self.stored.clear();
+        self.stored_sent.clear();
         self.pending_commits = 0;
     }
 
@@ -548,11 +643,30 @@ impl Member {
             return self.end_batch(store, out);
         }
         self.crashes.count();
+        if self.librdkafka {
+            self.hand_over(out);
+        }
         if self.crash_at(CrashPoint::BeforeProcess, out) {
             return;
         }
         self.phase = Phase::Processing;
         self.check_store(store, out);
+    }
+
+    /// librdkafka hands the application one message per `rd_kafka_consumer_poll()` call:
+    /// that call restarts the `max.poll.interval.ms` timer, and with
+    /// `enable.auto.offset.store` it stores the message's offset + 1 at once, before the
+    /// application has done anything with it.
+    fn hand_over(&mut self, out: &mut Out) {
+        self.last_poll = out.now;
+        if self.poll_timer_armed {
+            self.poll_timer_armed = false;
+            out.cancel_timer(POLL_TIMEOUT);
+        }
+        if self.auto_offset_store {
+            let r = self.batch[self.cursor];
+            self.store_offset(r.part, r.offset.next());
+        }
     }
 
     /// Step one of the handler: ask the processed-id store whether this eventId is done.
@@ -627,12 +741,17 @@ impl Member {
                 }
             }
         }
+        if self.librdkafka && !self.auto_offset_store {
+            // enable.auto.offset.store=false: the application stores the offset once it
+            // has processed the record (rd_kafka_offsets_store).
+            self.store_offset(part, offset.next());
+        }
         if self.crash_at(CrashPoint::AfterProcessBeforeCommit, out) {
             return;
         }
         if self.commit == CommitMode::AfterEachRecord {
             self.phase = Phase::Committing(Then::NextRecord);
-            if self.send_commit(part, offset.next(), false, true, out) {
+            if self.send_commit(part, offset.next(), false, true, false, out) {
                 self.pending_commits += 1;
                 return;
             }
@@ -668,7 +787,7 @@ impl Member {
             if self.phase == Phase::Resetting && self.resetting.contains(&part) {
                 continue;
             }
-            if self.send_commit(part, offset, auto, sync, out) && sync {
+            if self.send_commit(part, offset, auto, sync, false, out) && sync {
                 self.pending_commits += 1;
             }
         }
@@ -682,6 +801,7 @@ impl Member {
         offset: Offset,
         auto: bool,
         sync: bool,
+        stored: bool,
         out: &mut Out,
     ) -> bool {
         if self.left_group {
@@ -698,6 +818,7 @@ impl Member {
             part,
             offset,
             auto,
+            stored,
         });
         out.send(
             self.coordinator(),
@@ -769,7 +890,7 @@ impl Member {
     /// are stored before the member leaves, as Kafka's synchronous commit is.
     fn close(&mut self, out: &mut Out) {
         if self.auto_commit {
-            self.commit_positions(true, false, out);
+            self.auto_commit_consumed(out);
         }
         out.cancel_all_timers();
         // A static member sends no LeaveGroup (KIP-345): its partitions wait for its
@@ -1071,7 +1192,8 @@ mod tests {
                     actor: ACTOR,
                     part: PartId(0),
                     offset: Offset(5),
-                    auto: false
+                    auto: false,
+                    stored: false
                 },
             ]
         );
@@ -1421,7 +1543,8 @@ mod tests {
                     actor: ACTOR,
                     part: PartId(0),
                     offset: Offset(4),
-                    auto: true
+                    auto: true,
+                    stored: false
                 },
                 Kind::Revoke {
                     actor: ACTOR,
@@ -1560,5 +1683,206 @@ mod tests {
             .iter()
             .any(|t| matches!(t, TimerOp::Set { key: HEARTBEAT, .. })));
         assert_eq!(m.phase(), Phase::Joining);
+    }
+
+    #[test]
+    fn with_auto_offset_reset_none_a_partition_without_a_commit_stops_the_member() {
+        let mut spec = spec(CommitMode::None);
+        spec.config.auto_offset_reset = OffsetReset::None;
+        spec.config.enable_auto_commit = true;
+        let mut m = Member::new(SLOT, 0, 0, ACTOR, &spec);
+        m.start(&mut Out::at(Time(0)));
+        let mut out = Out::at(Time(10));
+        let assignment = vec![(PartId(0), Some(Offset(4))), (PartId(1), None)];
+        m.on_message(sync(1, assignment), None, &mut out);
+        assert!(out.trace.contains(&Kind::NoOffset {
+            actor: ACTOR,
+            part: PartId(1),
+            out_of_range: None
+        }));
+        // No ListOffsets and no fetch: the exception ended the loop and close() ran. It
+        // commits the partition that has a position, not the one without.
+        let commits: Vec<(PartId, Offset)> = out
+            .sends
+            .iter()
+            .filter_map(|(_, m)| match m {
+                Msg::OffsetCommit { part, offset, .. } => Some((*part, *offset)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(commits, vec![(PartId(0), Offset(4))]);
+        assert!(out
+            .sends
+            .iter()
+            .all(|(_, m)| !matches!(m, Msg::ListOffsets { .. } | Msg::Fetch(_))));
+        assert!(matches!(
+            out.sends.last(),
+            Some((_, Msg::LeaveGroup { .. }))
+        ));
+        assert_eq!(m.phase(), Phase::Left);
+    }
+
+    #[test]
+    fn with_auto_offset_reset_none_a_position_out_of_range_stops_the_member_too() {
+        let mut spec = spec(CommitMode::None);
+        spec.config.auto_offset_reset = OffsetReset::None;
+        let mut m = Member::new(SLOT, 0, 0, ACTOR, &spec);
+        m.start(&mut Out::at(Time(0)));
+        let mut out = Out::at(Time(10));
+        m.on_message(sync(1, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
+        let fetch_id = fetches(&out)[0].fetch_id;
+        let mut out = Out::at(Time(20));
+        let answer = Msg::FetchResponse {
+            fetch_id,
+            records: Vec::new(),
+            out_of_range: vec![PartId(0)],
+        };
+        m.on_message(answer, None, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![Kind::NoOffset {
+                actor: ACTOR,
+                part: PartId(0),
+                out_of_range: Some(Offset(4))
+            }]
+        );
+        assert_eq!(m.phase(), Phase::Left);
+    }
+
+    /// librdkafka's offset store and background auto-commit.
+    mod offset_store {
+        use super::*;
+
+        /// A `client: librdkafka` member with auto-commit on (every 5000 ms), committed at
+        /// offset 4, handed records 4 and 5 by a poll at t=100: it is handling record 4.
+        fn librdkafka(auto_offset_store: bool) -> Member {
+            let mut spec = spec(CommitMode::None);
+            spec.config.client = ClientProfile::Librdkafka;
+            spec.config.enable_auto_commit = true;
+            spec.config.enable_auto_offset_store = auto_offset_store;
+            let mut m = Member::new(SLOT, 0, 0, ACTOR, &spec);
+            let mut out = Out::at(Time(0));
+            m.start(&mut out);
+            assert!(out.timers.iter().any(|t| matches!(
+                t,
+                TimerOp::Set {
+                    key: AUTO_COMMIT,
+                    at: Time(5000),
+                    timer: Timer::AutoCommit
+                }
+            )));
+            let mut out = Out::at(Time(10));
+            m.on_message(sync(1, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
+            let fetch_id = fetches(&out)[0].fetch_id;
+            let mut out = Out::at(Time(100));
+            let records = vec![record(4, 10), record(5, 11)];
+            m.on_message(
+                Msg::FetchResponse {
+                    fetch_id,
+                    records,
+                    out_of_range: Vec::new(),
+                },
+                None,
+                &mut out,
+            );
+            assert_eq!(m.phase(), Phase::Processing);
+            m
+        }
+
+        /// The offsets of the commits in `out`, with whether each was of a stored offset.
+        fn commits(out: &Out) -> Vec<(u64, bool)> {
+            out.trace
+                .iter()
+                .filter_map(|k| match *k {
+                    Kind::CommitSent { offset, stored, .. } => Some((offset.value(), stored)),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        #[test]
+        fn the_background_commit_commits_the_offset_stored_when_the_record_was_handed_over() {
+            let mut m = librdkafka(true);
+            let mut out = Out::at(Time(5000));
+            m.on_timer(Timer::AutoCommit, None, &mut out);
+            // Record 4 is still being handled, yet offset 5 (past it) is committed.
+            assert_eq!(m.phase(), Phase::Processing);
+            assert_eq!(commits(&out), vec![(5, true)]);
+            assert!(out
+                .sends
+                .iter()
+                .any(|(to, msg)| *to == Endpoint::Coordinator(0)
+                    && matches!(
+                        msg,
+                        Msg::OffsetCommit {
+                            offset: Offset(5),
+                            sync: false,
+                            ..
+                        }
+                    )));
+            assert!(out.timers.iter().any(|t| matches!(
+                t,
+                TimerOp::Set {
+                    key: AUTO_COMMIT,
+                    at: Time(10000),
+                    ..
+                }
+            )));
+            // Nothing new stored: the next tick commits nothing.
+            let mut out = Out::at(Time(10000));
+            m.on_timer(Timer::AutoCommit, None, &mut out);
+            assert_eq!(commits(&out), vec![]);
+        }
+
+        #[test]
+        fn without_the_auto_store_the_offset_is_stored_only_after_processing() {
+            let mut m = librdkafka(false);
+            let mut out = Out::at(Time(2000));
+            m.on_timer(Timer::AutoCommit, None, &mut out);
+            assert_eq!(commits(&out), vec![], "record 4 is not processed yet");
+            let mut out = Out::at(Time(2100));
+            m.on_timer(Timer::ProcessDone, None, &mut out);
+            assert_eq!(commits(&out), vec![], "storing is not committing");
+            let mut out = Out::at(Time(5000));
+            m.on_timer(Timer::AutoCommit, None, &mut out);
+            assert_eq!(commits(&out), vec![(5, true)]);
+        }
+
+        #[test]
+        fn java_auto_commit_never_commits_while_the_handler_holds_records() {
+            let mut spec = spec(CommitMode::None);
+            spec.config.enable_auto_commit = true;
+            let mut m = Member::new(SLOT, 0, 0, ACTOR, &spec);
+            m.start(&mut Out::at(Time(0)));
+            let mut out = Out::at(Time(10));
+            m.on_message(sync(1, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
+            let fetch_id = fetches(&out)[0].fetch_id;
+            let mut out = Out::at(Time(100));
+            let records = vec![record(4, 10)];
+            let fetch = Msg::FetchResponse {
+                fetch_id,
+                records,
+                out_of_range: Vec::new(),
+            };
+            m.on_message(fetch, None, &mut out);
+            let mut out = Out::at(Time(6000));
+            m.on_timer(Timer::AutoCommit, None, &mut out);
+            assert_eq!(commits(&out), vec![]);
+            assert_eq!(m.phase(), Phase::Processing);
+        }
+
+        #[test]
+        fn a_crash_empties_the_offset_store() {
+            let mut m = librdkafka(true);
+            m.on_control(
+                Control::Crash {
+                    point: None,
+                    on_record: None,
+                },
+                &mut Out::at(Time(200)),
+            );
+            assert!(m.stored.is_empty());
+            assert_eq!(m.phase(), Phase::Down);
+        }
     }
 }

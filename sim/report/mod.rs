@@ -653,6 +653,24 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                     .name()
             ),
         ),
+        Kind::NoOffset {
+            actor,
+            part,
+            out_of_range,
+        } => (
+            n(actor),
+            "no-offset",
+            match out_of_range {
+                None => format!(
+                    "{}: no committed offset and auto.offset.reset=none: NoOffsetForPartitionException, it stops consuming",
+                    t.part_name(part)
+                ),
+                Some(at) => format!(
+                    "{}: position {at} out of range and auto.offset.reset=none: OffsetOutOfRangeException, it stops consuming",
+                    t.part_name(part)
+                ),
+            },
+        ),
         Kind::Resume {
             actor,
             part,
@@ -711,13 +729,18 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             part,
             offset,
             auto,
+            stored,
         } => (
             n(actor),
             "commit-req",
             format!(
                 "{} → {offset}{}",
                 t.part_name(part),
-                if auto { " (auto-commit)" } else { "" }
+                match (auto, stored) {
+                    (true, true) => " (auto-commit of the stored offset)",
+                    (true, false) => " (auto-commit)",
+                    _ => "",
+                }
             ),
         ),
         Kind::Committed {

@@ -1,7 +1,7 @@
 //! The resolved scenario: the scenario as the simulator understood it, every default
 //! filled in, written back as a scenario file that loads again to the same run.
 
-use crate::scenario::{Keys, Publish, Scenario};
+use crate::scenario::{ClientProfile, Keys, Publish, Scenario};
 use std::fmt::Write;
 
 /// `s` as a YAML scalar that loads back as exactly `s`: plain when it is a simple word
@@ -176,9 +176,20 @@ pub fn resolved(sc: &Scenario) -> String {
             let _ = writeln!(o, "    static: true");
         }
         let cc = &g.config;
+        // Java is the default profile: its groups print as they did before profiles.
+        let store = match cc.client {
+            ClientProfile::Java => String::new(),
+            ClientProfile::Librdkafka => {
+                let _ = writeln!(o, "    client: {}", cc.client.name());
+                format!(
+                    ", enable.auto.offset.store: {}",
+                    cc.enable_auto_offset_store
+                )
+            }
+        };
         let _ = writeln!(
             o,
-            "    config: {{ enable.auto.commit: {}, auto.commit.interval.ms: {}, auto.offset.reset: {}, partition.assignment.strategy: {}, session.timeout.ms: {}, heartbeat.interval.ms: {}, max.poll.interval.ms: {}, max.poll.records: {}, fetch.max.wait.ms: {}, metadata.max.age.ms: {} }}",
+            "    config: {{ enable.auto.commit: {}, auto.commit.interval.ms: {}, auto.offset.reset: {}, partition.assignment.strategy: {}, session.timeout.ms: {}, heartbeat.interval.ms: {}, max.poll.interval.ms: {}, max.poll.records: {}, fetch.max.wait.ms: {}, metadata.max.age.ms: {}{store} }}",
             cc.enable_auto_commit,
             cc.auto_commit_interval_ms,
             cc.auto_offset_reset.name(),

@@ -350,6 +350,24 @@ spelled! {
     pub enum OffsetReset {
         Earliest => "earliest",
         Latest => "latest",
+        /// No reset: `poll()` throws (`NoOffsetForPartitionException`, or
+        /// `OffsetOutOfRangeException` for a position out of range).
+        None => "none",
+    }
+}
+
+spelled! {
+    /// The consumer client library a group's members run (a client profile): where they
+    /// differ in ways users trip over, kafkasim follows each one.
+    pub enum ClientProfile {
+        /// The Java `KafkaConsumer`: auto-commit commits the positions from inside `poll()`
+        /// (`ConsumerCoordinator.maybeAutoCommitOffsetsAsync`).
+        Java => "java",
+        /// librdkafka: the offset of each message handed to the application is stored
+        /// (`enable.auto.offset.store`, `rd_kafka_offset_store`), and a background timer
+        /// commits the stored offsets every `auto.commit.interval.ms`, whatever the
+        /// application is doing (`rd_kafka_cgrp_offset_commit_tmr_cb`).
+        Librdkafka => "librdkafka",
     }
 }
 
@@ -378,6 +396,12 @@ pub struct ConsumerConfig {
     /// `metadata.max.age.ms` (default 300000): the group learns of new partitions of the
     /// topics it reads at the first metadata refresh after they are added, and rebalances.
     pub metadata_max_age_ms: u64,
+    /// The group's `client:` profile (the YAML sets it on the group, not in `config`).
+    pub client: ClientProfile,
+    /// librdkafka's `enable.auto.offset.store` (default true): store a message's offset + 1
+    /// when it is handed to the application. Meaningless for the Java client, which has
+    /// no offset store.
+    pub enable_auto_offset_store: bool,
 }
 
 impl Default for ConsumerConfig {
@@ -394,6 +418,8 @@ impl Default for ConsumerConfig {
             max_poll_records: 500,
             fetch_max_wait_ms: 500,
             metadata_max_age_ms: 300_000,
+            client: ClientProfile::Java,
+            enable_auto_offset_store: true,
         }
     }
 }
@@ -1707,7 +1733,13 @@ impl Validator {
         }
         let members = self.opt(&raw.members, 1, 0, limits::MEMBERS, "a member count") as u32;
         let start_at_ms = self.opt(&raw.start_at_ms, 0, 0, limits::TIME_MS, "start_at_ms");
-        let config = self.consumer_config(raw.config.as_ref());
+        let client = self.choice(
+            &raw.client,
+            ClientProfile::Java,
+            ClientProfile::ALL,
+            ClientProfile::name,
+        );
+        let config = self.consumer_config(raw.config.as_ref(), client);
         let processing = self.processing(raw.processing.as_ref());
         let idempotency = raw.idempotency.as_ref().map(|i| self.idempotency(i));
         Some(GroupSpec {
@@ -1722,10 +1754,36 @@ impl Validator {
         })
     }
 
-    fn consumer_config(&mut self, raw: Option<&RawConsumerConfig>) -> ConsumerConfig {
-        let d = ConsumerConfig::default();
+    /// The `config` map of a group whose members run `client`. librdkafka's defaults for
+    /// the properties both clients share are Java's (CONFIGURATION.md: 5000, 45000, 3000,
+    /// 300000, `largest`); only `enable.auto.offset.store` is its own.
+    fn consumer_config(
+        &mut self,
+        raw: Option<&RawConsumerConfig>,
+        client: ClientProfile,
+    ) -> ConsumerConfig {
+        let d = ConsumerConfig {
+            client,
+            ..ConsumerConfig::default()
+        };
         let Some(raw) = raw else { return d };
+        if let Some(s) = raw
+            .enable_auto_offset_store
+            .as_ref()
+            .filter(|_| client == ClientProfile::Java)
+        {
+            bad!(
+                self,
+                s,
+                "enable.auto.offset.store is a librdkafka property: the Java consumer has no offset store (its auto-commit commits the positions from inside poll()); set `client: librdkafka` on the group, or remove it"
+            );
+        }
         let config = ConsumerConfig {
+            client,
+            enable_auto_offset_store: raw
+                .enable_auto_offset_store
+                .as_ref()
+                .map_or(d.enable_auto_offset_store, |b| b.value),
             enable_auto_commit: raw
                 .enable_auto_commit
                 .as_ref()

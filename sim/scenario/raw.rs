@@ -218,6 +218,9 @@ pub struct RawGroup {
     /// Static membership: each member's `group.instance.id` is its name.
     #[serde(rename = "static", default)]
     pub static_members: Option<S<bool>>,
+    /// The client library the members run: `java` (default) or `librdkafka`.
+    #[serde(default)]
+    pub client: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,6 +246,9 @@ pub struct RawConsumerConfig {
     pub fetch_max_wait_ms: Option<S<u64>>,
     #[serde(rename = "metadata.max.age.ms", default)]
     pub metadata_max_age_ms: Option<S<u64>>,
+    /// librdkafka only: store a message's offset + 1 when it is handed to the application.
+    #[serde(rename = "enable.auto.offset.store", default)]
+    pub enable_auto_offset_store: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

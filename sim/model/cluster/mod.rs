@@ -354,6 +354,10 @@ impl Cluster {
                         let o = match reset {
                             OffsetReset::Earliest => log.log_start_offset(),
                             OffsetReset::Latest => self.parts[p.ix()].high_watermark,
+                            // The member throws instead of asking (member.rs).
+                            OffsetReset::None => {
+                                unreachable!("auto.offset.reset=none sends no ListOffsets")
+                            }
                         };
                         (p, o)
                     })
