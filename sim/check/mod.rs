@@ -383,7 +383,7 @@ impl<'s> Checker<'s> {
                 cutoff: None,
             },
             props: Properties {
-                tallies: tallies::Tallies,
+                tallies: tallies::Tallies::default(),
                 deliveries: deliveries::DuplicateDeliveries::new(groups),
                 skipped: skipped::SkippedOffsets::default(),
                 effects: effects::DuplicateEffects::new(groups),
