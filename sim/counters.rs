@@ -83,6 +83,8 @@ counters! {
     SkippedByRetention => "skipped_by_retention", Group: "records the group never processed because retention deleted them first (retention.ms or retention.bytes); a member whose position was below the new log start offset got OFFSET_OUT_OF_RANGE and reset per auto.offset.reset",
     PollTimeouts => "poll_timeouts", Group: "times a member left the group because handling one poll's records took longer than max.poll.interval.ms (each one a rebalance, and the records it had are redelivered to their next owner)",
     NoOffsetErrors => "no_offset_errors", Group: "partitions a member found with no committed offset (or its position out of range) under auto.offset.reset=none: poll() threw and the member stopped consuming; their records stay unprocessed (unprocessed_at_end)",
+    RebalancePauseMs => "rebalance_pause_ms", Group: "partition-milliseconds members spent not consuming partitions they owned because of a rebalance (eager: every owned partition, from the revocation before the join to the assignment; cooperative: only the moved ones, from their revocation to the next assignment), summed over members",
+    PartitionsMoved => "partitions_moved", Group: "partitions handed to a different member than the one that last owned them, summed over generations",
 }
 
 /// A value for every counter, indexed by `Counter`.

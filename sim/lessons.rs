@@ -30,6 +30,8 @@ lessons![
     "unclean-election.yaml",
     "zombie-leader.yaml",
     "consumer-group-scaling.yaml",
+    "eager-vs-cooperative.yaml",
+    "sticky-vs-range.yaml",
     "kafka-vs-queue.yaml",
     "replay-earliest-or-latest.yaml",
     "adding-partitions-moves-keys.yaml",

@@ -409,6 +409,41 @@ pub enum Kind {
         actor: ActorId,
         partitions: u32,
     },
+    /// Under the cooperative protocol, a member gave up the partitions its new assignment
+    /// no longer has (`owned − assigned`, `ConsumerCoordinator.onJoinComplete`), and
+    /// rejoins at once (`requestRejoin`) so that they reach their new owners. `assignment`
+    /// indexes `Trace::assignments`: one share, of this member, listing them.
+    RevokeMoved {
+        actor: ActorId,
+        assignment: u32,
+    },
+    /// A member resumed consuming after a rebalance had stopped `partitions` of its
+    /// partitions since `since`: eager, from its revocation before the join to the
+    /// assignment; cooperative, from its revocation of the moved partitions to its next
+    /// assignment (the generation that hands them to their new owners).
+    Paused {
+        actor: ActorId,
+        partitions: u32,
+        since: Time,
+        /// From `since` to now.
+        ms: u64,
+    },
+    /// A member took its assignment of `generation`: what it owns and consumes from now
+    /// (`assignment` indexes `Trace::assignments`: one share, of this member). Not a
+    /// timeline row; the property tests read it.
+    Assigned {
+        actor: ActorId,
+        generation: u32,
+        assignment: u32,
+    },
+    /// A cooperative rebalance withheld partitions from their new owners
+    /// (`CooperativeStickyAssignor.adjustAssignment`): `assignment` indexes
+    /// `Trace::assignments`, one share per new owner.
+    Withheld {
+        group: u16,
+        generation: u32,
+        assignment: u32,
+    },
     /// A crash was armed in `actor`: it fires the first time the actor reaches `point` on
     /// or after its `on_record`th unit of work from now (the next time, without it).
     CrashArmed {
@@ -535,7 +570,7 @@ pub struct TraceEvent {
 }
 
 /// One member's share of a generation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Share {
     pub actor: ActorId,
     pub parts: Vec<PartId>,
@@ -676,6 +711,10 @@ impl Kind {
             Kind::Committed { .. } => "committed",
             Kind::CommitRejected { .. } => "commit_rejected",
             Kind::Revoke { .. } => "revoke",
+            Kind::RevokeMoved { .. } => "revoke_moved",
+            Kind::Paused { .. } => "paused",
+            Kind::Assigned { .. } => "assigned",
+            Kind::Withheld { .. } => "withheld",
             Kind::CrashArmed { .. } => "crash_armed",
             Kind::EpochBump { .. } => "epoch_bump",
             Kind::Crash { .. } => "crash",

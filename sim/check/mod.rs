@@ -394,7 +394,7 @@ impl<'s> Checker<'s> {
                 cutoff: None,
             },
             props: Properties {
-                tallies: tallies::Tallies,
+                tallies: tallies::Tallies::default(),
                 deliveries: deliveries::DuplicateDeliveries::new(groups),
                 skipped: skipped::SkippedOffsets::default(),
                 no_offset: no_offset::NoOffsetErrors,

@@ -1,12 +1,19 @@
 //! Plain counts: produced, acked and appended (run totals); delivered, processed,
-//! rebalances, idle members and duplicates absorbed (per group). No anomalies.
+//! rebalances, idle members, partitions moved, rebalance pauses and duplicates absorbed
+//! (per group). No anomalies. State: each partition's last owner, per group.
 
 use super::{Context, Findings, Property};
 use crate::check::facts::Update;
 use crate::counters::Counter;
-use crate::trace::{Kind, TraceEvent};
+use crate::trace::{ActorId, Kind, PartId, TraceEvent};
+use std::collections::BTreeMap;
 
-pub struct Tallies;
+#[derive(Default)]
+pub struct Tallies {
+    /// The member that last owned each partition, per group (a withheld partition keeps
+    /// its old owner until it is handed out).
+    owner: BTreeMap<(u16, PartId), ActorId>,
+}
 
 impl Property for Tallies {
     fn record(&mut self, cx: &Context, ev: &TraceEvent, _: Update, found: &mut Findings) {
@@ -24,7 +31,25 @@ impl Property for Tallies {
                     .filter(|s| s.parts.is_empty())
                     .count();
                 found.count_group(g, Counter::IdleMembers, idle as u64);
+                let mut moved = 0;
+                for share in &cx.t.assignments[assignment as usize] {
+                    for &p in &share.parts {
+                        let before = self.owner.insert((group, p), share.actor);
+                        moved += u64::from(before.is_some_and(|a| a != share.actor));
+                    }
+                }
+                found.count_group(g, Counter::PartitionsMoved, moved);
             }
+            Kind::Paused {
+                actor,
+                partitions,
+                ms,
+                ..
+            } => found.count_group(
+                cx.t.member_group(actor),
+                Counter::RebalancePauseMs,
+                u64::from(partitions) * ms,
+            ),
             Kind::PollTimeout { actor, .. } => {
                 found.count_group(cx.t.member_group(actor), Counter::PollTimeouts, 1)
             }

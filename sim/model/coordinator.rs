@@ -6,14 +6,17 @@
 //! (`on_brokers`: it acts on nothing while they are down). Outputs: `RejoinRequired` (the
 //! answer to a heartbeat during a rebalance), `SyncGroupResponse` and
 //! `OffsetCommitResponse` messages, and trace records.
-//! Classic protocol, eager (`GroupCoordinator`, `GroupMetadata` in Kafka 3.x): a
+//! JoinGroup carries each member's owned partitions and generation, which go to the
+//! assignor (`Subscription.ownedPartitions` / `generationId`); under `cooperative-sticky`
+//! the partitions that change owner are withheld for one rebalance (the `Withheld` record).
+//! Classic protocol (`GroupCoordinator`, `GroupMetadata` in Kafka 3.x): a
 //! rebalance starts when a member joins, leaves, or has been silent for
 //! `session.timeout.ms`; the others learn of it from the answer to their next heartbeat
 //! (REBALANCE_IN_PROGRESS), and every member in the group's view must rejoin before the
 //! new generation is computed. Commits from a stale generation are refused. The committed
 //! offsets kept here are the run's one source of truth for them.
 
-use crate::assignor::{assign, Strategy, Subscription};
+use crate::assignor::{rebalance, Rebalance, Strategy, Subscription};
 use crate::engine::Time;
 use crate::model::io::{Endpoint, MemberRef, Msg, Out, SyncGroup, Timer};
 use crate::model::log::Offset;
@@ -30,7 +33,7 @@ pub enum State {
 }
 
 /// A member as the coordinator sees it: one incarnation of a member slot.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Seen {
     member: MemberRef,
     /// The member's index in its group: its member.id is `<group>-<index+1>`.
@@ -40,6 +43,9 @@ struct Seen {
     /// When the coordinator last heard from this incarnation (a heartbeat, a JoinGroup or
     /// a commit): its session ends `session.timeout.ms` after that.
     last_heard: Time,
+    /// Its latest JoinGroup's `ownedPartitions` and `generationId`, which the assignor reads.
+    owned: Vec<PartId>,
+    owned_generation: Option<u32>,
     /// The latest generation's share.
     share_from: usize,
     share_len: usize,
@@ -173,7 +179,9 @@ impl Coordinator {
                 member,
                 index,
                 actor,
-            } => self.on_join(member, index, actor, out),
+                owned,
+                generation,
+            } => self.on_join(member, index, actor, (owned, generation), out),
             Msg::LeaveGroup { member } => self.on_leave(member, RebalanceReason::Leave, out),
             Msg::Heartbeat { member } => self.on_heartbeat(member, out),
             Msg::OffsetCommit {
@@ -229,14 +237,17 @@ impl Coordinator {
     /// group no longer knows (expired, or left) is told UNKNOWN_MEMBER_ID, which also
     /// makes it rejoin. Otherwise nothing is sent back (README, Simplifications).
     fn on_heartbeat(&mut self, member: MemberRef, out: &mut Out) {
-        let rejoin = match self.find(member) {
-            Some(i) => self.state == State::PreparingRebalance && !self.view[i].joined,
-            None => true,
+        let (rejoin, unknown) = match self.find(member) {
+            Some(i) => (
+                self.state == State::PreparingRebalance && !self.view[i].joined,
+                false,
+            ),
+            None => (true, true),
         };
         if rejoin {
             out.send(
                 Endpoint::Member(member.slot),
-                Msg::RejoinRequired { member },
+                Msg::RejoinRequired { member, unknown },
             );
         }
     }
@@ -254,17 +265,29 @@ impl Coordinator {
         self.on_leave(member, RebalanceReason::SessionExpired, out);
     }
 
-    fn on_join(&mut self, member: MemberRef, index: u32, actor: ActorId, out: &mut Out) {
+    /// A JoinGroup. `claim` is its `ownedPartitions` and `generationId`.
+    fn on_join(
+        &mut self,
+        member: MemberRef,
+        index: u32,
+        actor: ActorId,
+        claim: (Vec<PartId>, Option<u32>),
+        out: &mut Out,
+    ) {
         out.trace(Kind::JoinGroup { actor });
         // A known group.instance.id: a restarted static member, or one back after a poll
         // timeout within its session.
         if self.static_members {
             if let Some(i) = self.view.iter().position(|s| s.index == index) {
+                (self.view[i].owned, self.view[i].owned_generation) = claim;
                 return self.static_rejoin(i, member, out);
             }
         }
         match self.find(member) {
-            Some(i) => self.view[i].joined = true,
+            Some(i) => {
+                self.view[i].joined = true;
+                (self.view[i].owned, self.view[i].owned_generation) = claim;
+            }
             None => {
                 self.view.push(Seen {
                     member,
@@ -272,6 +295,8 @@ impl Coordinator {
                     actor,
                     joined: true,
                     last_heard: out.now,
+                    owned: claim.0,
+                    owned_generation: claim.1,
                     share_from: 0,
                     share_len: 0,
                 });
@@ -419,16 +444,18 @@ impl Coordinator {
                     .static_members
                     .then(|| format!("{}-{}", self.name, s.index + 1)),
                 topics: self.topics.iter().map(|t| t.name.clone()).collect(),
-                // Range and roundrobin, the only assignors a scenario can name, read neither.
-                owned: Vec::new(),
-                generation: None,
+                // Range and roundrobin read neither; the sticky assignors keep what they can.
+                owned: s
+                    .owned
+                    .iter()
+                    .filter_map(|&p| self.topic_partition(p))
+                    .collect(),
+                generation: s.owned_generation.map(|g| g as i32),
             })
             .collect();
-        let strategy = match self.assignor {
-            Assignor::Range => Strategy::Range,
-            Assignor::RoundRobin => Strategy::RoundRobin,
-        };
-        let result = assign(strategy, &topic_list, &subs);
+        let rebalance = rebalance(strategy(self.assignor), &topic_list, &subs);
+        let withheld = self.withheld_table(&rebalance);
+        let result = rebalance.assignment;
         self.shares.clear();
         let mut table = Vec::with_capacity(self.view.len());
         let mut order = Vec::with_capacity(self.view.len());
@@ -458,6 +485,14 @@ impl Coordinator {
             generation: self.generation,
             assignment,
         });
+        if !withheld.is_empty() {
+            let assignment = out.new_assignment(withheld);
+            out.trace(Kind::Withheld {
+                group: self.group,
+                generation: self.generation,
+                assignment,
+            });
+        }
         for s in &self.view {
             let share = &self.shares[s.share_from..s.share_from + s.share_len];
             let assignment = share.iter().map(|&p| (p, self.committed[p.ix()])).collect();
@@ -470,6 +505,38 @@ impl Coordinator {
                 })),
             );
         }
+    }
+
+    /// The (topic name, partition) of one of the group's partitions, as a `Subscription`
+    /// names it; `None` for a partition of a topic the group does not subscribe to.
+    fn topic_partition(&self, part: PartId) -> Option<(String, u32)> {
+        self.topics.iter().find_map(|t| {
+            let p = part.0.checked_sub(t.first.0)?;
+            (p < t.partitions).then(|| (t.name.clone(), p))
+        })
+    }
+
+    /// The partitions a cooperative rebalance withholds (`CooperativeStickyAssignor
+    /// .adjustAssignment`), as shares of their future owners, in member.id order: each
+    /// reaches its new owner in the next rebalance, once its old owner has revoked it.
+    fn withheld_table(&self, rebalance: &Rebalance) -> Vec<Share> {
+        let mut rows: Vec<(u32, Share)> = Vec::new();
+        for t in rebalance.withheld() {
+            let to = &self.view[t.to];
+            let part = self.topics[t.topic].first.plus(t.partition);
+            match rows.iter_mut().find(|(index, _)| *index == to.index) {
+                Some((_, share)) => share.parts.push(part),
+                None => rows.push((
+                    to.index,
+                    Share {
+                        actor: to.actor,
+                        parts: vec![part],
+                    },
+                )),
+            }
+        }
+        rows.sort_by_key(|(index, _)| format!("{}-{}", self.name, index + 1));
+        rows.into_iter().map(|(_, share)| share).collect()
     }
 
     /// OffsetCommit: accepted only from a member of the current generation.
@@ -494,6 +561,16 @@ impl Coordinator {
             }
             _ => false,
         }
+    }
+}
+
+/// The assignor a scenario's `partition.assignment.strategy` names.
+fn strategy(assignor: Assignor) -> Strategy {
+    match assignor {
+        Assignor::Range => Strategy::Range,
+        Assignor::RoundRobin => Strategy::RoundRobin,
+        Assignor::Sticky => Strategy::Sticky,
+        Assignor::CooperativeSticky => Strategy::CooperativeSticky,
     }
 }
 
@@ -550,6 +627,8 @@ mod tests {
             member: m,
             index: m.slot,
             actor: actor(m.slot),
+            owned: Vec::new(),
+            generation: None,
         }
     }
 
@@ -724,7 +803,7 @@ mod tests {
         );
         assert!(matches!(
             &out.sends[..],
-            [(Endpoint::Member(0), Msg::RejoinRequired { member: m })] if *m == member(0, 1)
+            [(Endpoint::Member(0), Msg::RejoinRequired { member: m, unknown: false })] if *m == member(0, 1)
         ));
 
         let mut out = Out::at(Time(4_010));
@@ -917,7 +996,7 @@ mod tests {
         );
         assert!(matches!(
             &out.sends[..],
-            [(Endpoint::Member(3), Msg::RejoinRequired { member: m })] if *m == member(3, 1)
+            [(Endpoint::Member(3), Msg::RejoinRequired { member: m, unknown: true })] if *m == member(3, 1)
         ));
         // During a rebalance: REBALANCE_IN_PROGRESS to those who have not rejoined yet.
         c.on_message(join(member(1, 1)), &mut Out::at(Time(5_000)));
@@ -1105,7 +1184,7 @@ mod tests {
             apply(table, &out);
             trace.append(&mut out.trace);
             for (_, m) in &out.sends {
-                if let Msg::RejoinRequired { member } = m {
+                if let Msg::RejoinRequired { member, .. } = m {
                     told.push((out.now, *member));
                 }
             }
@@ -1257,5 +1336,74 @@ mod tests {
             &mut Out::at(Time(5_200)),
         );
         assert_eq!(c.committed()[2], Some(Offset(9)));
+    }
+
+    /// A two-member cooperative-sticky group on four partitions, slot 0 holding [0, 1] and
+    /// slot 1 holding [2, 3] in generation 1; slot 2 joins and both rejoin with what they own.
+    #[test]
+    fn cooperative_sticky_reads_owned_partitions_and_withholds_what_moves() {
+        let topic = GroupTopic {
+            name: "orders".to_owned(),
+            first: PartId(0),
+            partitions: 4,
+        };
+        let mut c = Coordinator::new(
+            0,
+            "g".to_owned(),
+            vec![topic],
+            4,
+            Assignor::CooperativeSticky,
+            DELAY_MS,
+            SESSION_MS,
+            false,
+        );
+        c.on_message(join(member(0, 1)), &mut Out::at(Time(0)));
+        c.on_message(join(member(1, 1)), &mut Out::at(Time(1)));
+        let mut out = Out::at(Time(DELAY_MS));
+        c.on_timer(Timer::InitialDelayDone { generation: 0 }, &mut out);
+        let first: Vec<Vec<PartId>> = syncs(&out)
+            .iter()
+            .map(|(_, s)| s.assignment.iter().map(|a| a.0).collect())
+            .collect();
+        assert_eq!(
+            first,
+            vec![vec![PartId(0), PartId(2)], vec![PartId(1), PartId(3)]]
+        );
+        c.on_message(join(member(2, 1)), &mut Out::at(Time(4_000)));
+        let rejoin = |m: MemberRef, owned: &[u32]| Msg::JoinGroup {
+            member: m,
+            index: m.slot,
+            actor: actor(m.slot),
+            owned: owned.iter().map(|&p| PartId(p)).collect(),
+            generation: Some(1),
+        };
+        c.on_message(rejoin(member(0, 1), &[0, 2]), &mut Out::at(Time(4_010)));
+        let mut out = Out::at(Time(4_020));
+        c.on_message(rejoin(member(1, 1), &[1, 3]), &mut out);
+        // Quotas of 1 and 2: g-1 keeps both (Kafka's HashMap order puts it first), g-2 keeps
+        // one, and its other, p3, is withheld from g-3 for one rebalance.
+        let second: Vec<(Endpoint, Vec<PartId>)> = syncs(&out)
+            .iter()
+            .map(|(to, s)| (*to, s.assignment.iter().map(|a| a.0).collect()))
+            .collect();
+        assert_eq!(
+            second,
+            vec![
+                (Endpoint::Member(0), vec![PartId(0), PartId(2)]),
+                (Endpoint::Member(1), vec![PartId(1)]),
+                (Endpoint::Member(2), vec![]),
+            ]
+        );
+        assert!(out
+            .trace
+            .iter()
+            .any(|k| matches!(k, Kind::Withheld { generation: 2, .. })));
+        assert_eq!(
+            out.new_assignments.last().unwrap(),
+            &vec![Share {
+                actor: actor(2),
+                parts: vec![PartId(3)]
+            }]
+        );
     }
 }

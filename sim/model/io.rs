@@ -158,10 +158,16 @@ pub enum Msg {
         offsets: Vec<(PartId, Offset)>,
     },
     /// `index` is the member's index in its group (member.id `<group>-<index+1>`).
+    /// `owned` and `generation` are Kafka's `Subscription.ownedPartitions` and
+    /// `generationId`: what the member held before this join (under the eager protocol, what
+    /// it has just revoked, which Kafka's `StickyAssignor` carries in its user data), and
+    /// the generation it held them in (`None`: no generation, Kafka's -1).
     JoinGroup {
         member: MemberRef,
         index: u32,
         actor: ActorId,
+        owned: Vec<PartId>,
+        generation: Option<u32>,
     },
     LeaveGroup {
         member: MemberRef,
@@ -188,9 +194,12 @@ pub enum Msg {
     },
     /// The answer to a heartbeat while the group rebalances (Kafka's REBALANCE_IN_PROGRESS),
     /// or from a coordinator that no longer knows the member (UNKNOWN_MEMBER_ID): rejoin at
-    /// the next poll.
+    /// the next poll. `unknown`: UNKNOWN_MEMBER_ID, so the member's generation is reset
+    /// and what it owned is lost (`ConsumerCoordinator.onJoinPrepare` →
+    /// `onPartitionsLost`).
     RejoinRequired {
         member: MemberRef,
+        unknown: bool,
     },
     SyncGroupResponse(Box<SyncGroup>),
     /// A follower's fetch from its partition's leader (`FetchRequest` with a replica id).

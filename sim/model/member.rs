@@ -7,6 +7,16 @@
 //! close). Outputs: JoinGroup, LeaveGroup, Heartbeat, Fetch, ListOffsets and OffsetCommit
 //! messages, timers, trace records.
 //!
+//! Rebalances follow `ConsumerCoordinator.onJoinPrepare` / `onJoinComplete` for the
+//! group's protocol. Eager (range, roundrobin, sticky): before joining, the member commits
+//! (auto-commit) and revokes everything, and consumes nothing until its assignment
+//! arrives. Cooperative (cooperative-sticky): it keeps consuming what it owns while the
+//! rebalance runs; when the assignment arrives it revokes only what it lost (auto-committing
+//! those first) and, having revoked something, rejoins at once (`requestRejoin`) so the
+//! next rebalance hands those partitions to their new owners. A member the coordinator no
+//! longer knows (UNKNOWN_MEMBER_ID) or that left after a poll timeout has no generation:
+//! it loses everything (`onPartitionsLost`) under either protocol.
+//!
 //! Heartbeats come from their own timer, every `heartbeat.interval.ms` while the process
 //! lives, whatever the poll loop is doing: Kafka's `AbstractCoordinator.HeartbeatThread`.
 //!
@@ -107,6 +117,20 @@ pub struct Member {
     /// no generation, so its commits fail (CommitFailedException), and its next poll
     /// rejoins.
     left_group: bool,
+    /// The group rebalances cooperatively (`cooperative-sticky`).
+    cooperative: bool,
+    /// Cooperative: its JoinGroup is out and the assignment has not been taken yet; it
+    /// keeps consuming what it owns meanwhile.
+    join_pending: bool,
+    /// An assignment that arrived while the handler held records: Kafka completes a join
+    /// inside `poll()`, so it is taken at the top of the next poll.
+    pending_sync: Option<SyncGroup>,
+    /// Partitions stopped for a rebalance, and since when: the `paused` row and
+    /// `rebalance_pause_ms` when the next assignment arrives.
+    paused: Option<(crate::engine::Time, u32)>,
+    /// The coordinator answered UNKNOWN_MEMBER_ID: its generation is reset and what it
+    /// owns is lost at the rejoin.
+    unknown: bool,
     /// The `POLL_TIMEOUT` timer is set.
     poll_timer_armed: bool,
     /// The id of the latest fetch or ListOffsets request; older answers are ignored.
@@ -160,6 +184,11 @@ impl Member {
             last_poll: crate::engine::Time::ZERO,
             left_group: false,
             poll_timer_armed: false,
+            cooperative: spec.config.assignor == crate::scenario::Assignor::CooperativeSticky,
+            join_pending: false,
+            pending_sync: None,
+            paused: None,
+            unknown: false,
             request_id: 0,
             pending_commits: 0,
             seen: false,
@@ -203,21 +232,35 @@ impl Member {
         !matches!(self.phase, Phase::Down | Phase::Left)
     }
 
-    fn join(&mut self, out: &mut Out) {
-        self.phase = Phase::Joining;
+    /// Sends JoinGroup with `owned` (`Subscription.ownedPartitions`) and the member's
+    /// generation (none if it never had one or it was reset).
+    fn send_join(&mut self, owned: Vec<PartId>, out: &mut Out) {
         out.send(
             self.coordinator(),
             Msg::JoinGroup {
                 member: self.me(),
                 index: self.index,
                 actor: self.actor,
+                owned,
+                generation: (self.generation > 0).then_some(self.generation),
             },
         );
+    }
+
+    /// An eager join: nothing is consumed until the assignment arrives.
+    fn join(&mut self, owned: Vec<PartId>, out: &mut Out) {
+        self.phase = Phase::Joining;
+        self.send_join(owned, out);
     }
 
     /// Start (or restart) this member: a new incarnation joins the group.
     pub fn start(&mut self, out: &mut Out) {
         self.incarnation += 1;
+        self.generation = 0;
+        self.join_pending = false;
+        self.pending_sync = None;
+        self.paused = None;
+        self.unknown = false;
         self.rejoin = false;
         self.closing = false;
         self.left_group = false;
@@ -229,7 +272,7 @@ impl Member {
             // librdkafka's commit timer runs from the consumer's start, every interval.
             out.set_timer(AUTO_COMMIT, self.auto_commit_interval_ms, Timer::AutoCommit);
         }
-        self.join(out);
+        self.join(Vec::new(), out);
     }
 
     /// The heartbeat thread's beat: tell the coordinator this incarnation lives. Like
@@ -312,8 +355,20 @@ impl Member {
             return;
         }
         match msg {
-            Msg::RejoinRequired { member } if member == self.me() => self.rejoin_required(out),
-            Msg::SyncGroupResponse(sync) if sync.member == self.me() => self.on_sync(*sync, out),
+            Msg::RejoinRequired { member, unknown } if member == self.me() => {
+                self.rejoin_required(unknown, out)
+            }
+            Msg::SyncGroupResponse(sync) if sync.member == self.me() => {
+                if matches!(self.phase, Phase::Idle | Phase::Fetching | Phase::Joining) {
+                    // Not busy with records: take it now; a fetch answer on its way is stale.
+                    if self.phase == Phase::Fetching {
+                        self.request_id += 1;
+                    }
+                    self.on_sync(*sync, out)
+                } else {
+                    self.pending_sync = Some(*sync);
+                }
+            }
             Msg::ListOffsetsResponse {
                 request_id,
                 offsets,
@@ -370,8 +425,16 @@ impl Member {
         }
     }
 
-    fn rejoin_required(&mut self, out: &mut Out) {
-        if self.phase == Phase::Joining {
+    /// The answer to a heartbeat: rejoin. `unknown` (UNKNOWN_MEMBER_ID): the coordinator
+    /// dropped this member, so its generation is reset (`AbstractCoordinator
+    /// .resetGenerationOnResponseError`) and its partitions are lost at the rejoin.
+    fn rejoin_required(&mut self, unknown: bool, out: &mut Out) {
+        if unknown {
+            self.unknown = true;
+            self.join_pending = false;
+            self.pending_sync = None;
+        }
+        if self.phase == Phase::Joining || self.join_pending {
             return;
         }
         self.rejoin = true;
@@ -395,25 +458,11 @@ impl Member {
             out.trace(Kind::Leave { actor: self.actor });
             return self.close(out);
         }
-        if self.rejoin || self.left_group {
-            self.rejoin = false;
-            if self.auto_commit {
-                // onJoinPrepare: commit what was consumed before revoking (it fails if the
-                // member left the group: it has no generation).
-                self.auto_commit_consumed(out);
-            }
-            if self.left_group {
-                // Back in the loop after a poll timeout: heartbeats resume with the join.
-                self.left_group = false;
-                out.set_timer(HEARTBEAT, self.heartbeat_interval_ms, Timer::Heartbeat);
-            }
-            out.trace(Kind::Revoke {
-                actor: self.actor,
-                partitions: self.assignment.len() as u32,
-            });
-            self.assignment.clear();
-            self.positions.clear();
-            self.join(out);
+        if let Some(sync) = self.pending_sync.take() {
+            // A join completed while the handler held records (cooperative): take it now.
+            return self.on_sync(sync, out);
+        }
+        if (self.rejoin || self.left_group || self.unknown) && self.join_prepare(out) {
             return;
         }
         self.maybe_auto_commit(out);
@@ -440,6 +489,47 @@ impl Member {
                 max_wait_ms: self.fetch_max_wait_ms,
             })),
         );
+    }
+
+    /// `ConsumerCoordinator.onJoinPrepare`, then JoinGroup. Auto-commit first (it fails if
+    /// the member left the group or was dropped: it has no generation). Eager, or with no
+    /// generation: every owned partition is revoked (or lost) and the member waits for its
+    /// assignment; returns true. Cooperative with a generation: it keeps everything and
+    /// goes on consuming while the rebalance runs; returns false.
+    fn join_prepare(&mut self, out: &mut Out) -> bool {
+        self.rejoin = false;
+        let reset = self.left_group || std::mem::take(&mut self.unknown);
+        if reset {
+            self.generation = 0;
+        }
+        if self.auto_commit {
+            // onJoinPrepare: commit what was consumed before revoking (it fails if the
+            // member left the group: it has no generation). librdkafka commits its stored
+            // offsets, and its background timer keeps running.
+            self.auto_commit_consumed(out);
+        }
+        if self.left_group {
+            // Back in the loop after a poll timeout: heartbeats resume with the join.
+            self.left_group = false;
+            out.set_timer(HEARTBEAT, self.heartbeat_interval_ms, Timer::Heartbeat);
+        }
+        if self.cooperative && !reset {
+            self.join_pending = true;
+            self.send_join(self.assignment.clone(), out);
+            return false;
+        }
+        out.trace(Kind::Revoke {
+            actor: self.actor,
+            partitions: self.assignment.len() as u32,
+        });
+        let owned = std::mem::take(&mut self.assignment);
+        self.positions.clear();
+        // A lost partition (no generation) is not a rebalance pause: it was already
+        // someone else's.
+        self.paused = (!reset && !owned.is_empty()).then_some((out.now, owned.len() as u32));
+        // StickyAssignor carries what was just revoked in its user data.
+        self.join(if reset { Vec::new() } else { owned }, out);
+        true
     }
 
     /// `ConsumerCoordinator.maybeAutoCommitOffsetsAsync`: once the auto-commit timer has
@@ -505,7 +595,11 @@ impl Member {
 
     /// SyncGroup's answer: take the share and resume each partition at its committed
     /// offset; partitions the group never committed ask ListOffsets per auto.offset.reset.
+    /// `ConsumerCoordinator.onJoinComplete`. Eager: everything was revoked at the join.
+    /// Cooperative: the partitions it keeps go on at their positions; those it lost are
+    /// revoked now (auto-committed first), and then it rejoins at once.
     fn on_sync(&mut self, sync: SyncGroup, out: &mut Out) {
+        self.join_pending = false;
         self.generation = sync.generation;
         // A new assignment starts with an empty offset store (librdkafka clears a
         // partition's stored offset when it is assigned).
@@ -513,10 +607,32 @@ impl Member {
         self.stored_sent.clear();
         // ConsumerCoordinator.onJoinComplete: the auto-commit interval starts again.
         self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
-        self.assignment.clear();
-        self.positions.clear();
+        if let Some((since, partitions)) = self.paused.take() {
+            out.trace(Kind::Paused {
+                actor: self.actor,
+                partitions,
+                since,
+                ms: out.now.since(since),
+            });
+        }
+        if !self.cooperative {
+            // Eager: everything was revoked at the join (a static member's restart too).
+            self.assignment.clear();
+            self.positions.clear();
+        }
+        let assigned: Vec<PartId> = sync.assignment.iter().map(|&(p, _)| p).collect();
+        let revoked: Vec<PartId> = (self.assignment.iter())
+            .filter(|p| !assigned.contains(p))
+            .copied()
+            .collect();
+        if !revoked.is_empty() {
+            self.revoke_moved(&revoked, out);
+        }
         let mut unknown = Vec::new();
         for (part, committed) in sync.assignment {
+            if self.assignment.contains(&part) {
+                continue;
+            }
             self.assignment.push(part);
             match committed {
                 Some(offset) => {
@@ -533,10 +649,59 @@ impl Member {
                 }
             }
         }
+        let share = vec![crate::trace::Share {
+            actor: self.actor,
+            parts: self.assignment.clone(),
+        }];
+        let assignment = out.new_assignment(share);
+        out.trace(Kind::Assigned {
+            actor: self.actor,
+            generation: self.generation,
+            assignment,
+        });
         if unknown.is_empty() {
             return self.poll(out);
         }
         self.reset_positions(unknown, out);
+    }
+
+    /// Cooperative: `owned − assigned` goes. Auto-commit commits their positions first
+    /// (nothing of theirs is in hand: a join completes inside `poll()`), then they are
+    /// revoked, and the member asks to rejoin (`requestRejoin`) so that the next rebalance
+    /// hands them to their new owners; their pause runs until then.
+    fn revoke_moved(&mut self, revoked: &[PartId], out: &mut Out) {
+        if self.auto_commit {
+            // librdkafka commits what it stored for them; Java their positions.
+            let commits: Vec<(PartId, Offset)> = if self.librdkafka {
+                self.stored
+                    .iter()
+                    .filter(|(p, _)| revoked.contains(p))
+                    .copied()
+                    .collect()
+            } else {
+                self.positions
+                    .iter()
+                    .filter(|(p, _)| revoked.contains(p) && !self.resetting.contains(p))
+                    .copied()
+                    .collect()
+            };
+            for (part, offset) in commits {
+                self.send_commit(part, offset, true, false, self.librdkafka, out);
+            }
+        }
+        let share = vec![crate::trace::Share {
+            actor: self.actor,
+            parts: revoked.to_vec(),
+        }];
+        let assignment = out.new_assignment(share);
+        out.trace(Kind::RevokeMoved {
+            actor: self.actor,
+            assignment,
+        });
+        self.assignment.retain(|p| !revoked.contains(p));
+        self.positions.retain(|(p, _)| !revoked.contains(p));
+        self.paused = Some((out.now, revoked.len() as u32));
+        self.rejoin = true;
     }
 
     /// Asks the brokers where `parts` start per auto.offset.reset (ListOffsets); the
@@ -960,6 +1125,14 @@ mod tests {
         }))
     }
 
+    /// This member's share of the partitions `parts`.
+    fn share(parts: &[u32]) -> crate::trace::Share {
+        crate::trace::Share {
+            actor: ACTOR,
+            parts: parts.iter().map(|&p| PartId(p)).collect(),
+        }
+    }
+
     fn record(offset: u64, event: u32) -> Record {
         Record {
             part: PartId(0),
@@ -1035,9 +1208,11 @@ mod tests {
                 Msg::JoinGroup {
                     member,
                     index: 2,
-                    actor: ACTOR
+                    actor: ACTOR,
+                    owned,
+                    generation: None,
                 }
-            )] if *member == me()
+            )] if *member == me() && owned.is_empty()
         ));
         assert_eq!(m.phase(), Phase::Joining);
     }
@@ -1049,12 +1224,20 @@ mod tests {
         m.on_message(sync(1, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
         assert_eq!(
             out.trace,
-            vec![Kind::Resume {
-                actor: ACTOR,
-                part: PartId(0),
-                offset: Offset(4)
-            }]
+            vec![
+                Kind::Resume {
+                    actor: ACTOR,
+                    part: PartId(0),
+                    offset: Offset(4)
+                },
+                Kind::Assigned {
+                    actor: ACTOR,
+                    generation: 1,
+                    assignment: 0
+                }
+            ]
         );
+        assert_eq!(out.new_assignments, vec![vec![share(&[0])]]);
         let f = fetches(&out);
         assert_eq!(out.sends.len(), 1);
         assert_eq!(f[0].positions, vec![(PartId(0), Offset(4))]);
@@ -1068,7 +1251,10 @@ mod tests {
         let mut m = started(CommitMode::None);
         let mut out = Out::at(Time(10));
         m.on_message(sync(1, vec![(PartId(0), None)]), None, &mut out);
-        assert!(out.trace.is_empty());
+        assert!(matches!(
+            out.trace[..],
+            [Kind::Assigned { generation: 1, .. }]
+        ));
         let request_id = match &out.sends[..] {
             [(
                 Endpoint::Cluster,
@@ -1321,7 +1507,14 @@ mod tests {
     fn a_fetch_answer_from_before_a_rejoin_is_ignored() {
         let (mut m, old_fetch) = fetching(CommitMode::None);
         let mut out = Out::at(Time(50));
-        m.on_message(Msg::RejoinRequired { member: me() }, None, &mut out);
+        m.on_message(
+            Msg::RejoinRequired {
+                member: me(),
+                unknown: false,
+            },
+            None,
+            &mut out,
+        );
         assert_eq!(
             out.trace,
             vec![Kind::Revoke {
@@ -1473,11 +1666,25 @@ mod tests {
             slot: SLOT,
             incarnation: 0,
         };
-        m.on_message(Msg::RejoinRequired { member: earlier }, None, &mut out);
+        m.on_message(
+            Msg::RejoinRequired {
+                member: earlier,
+                unknown: false,
+            },
+            None,
+            &mut out,
+        );
         assert!(out.trace.is_empty() && out.sends.is_empty());
 
         let mut out = Out::at(Time(30));
-        m.on_message(Msg::RejoinRequired { member: me() }, None, &mut out);
+        m.on_message(
+            Msg::RejoinRequired {
+                member: me(),
+                unknown: false,
+            },
+            None,
+            &mut out,
+        );
         assert_eq!(
             out.trace,
             vec![Kind::Revoke {
@@ -1496,7 +1703,14 @@ mod tests {
     fn rejoin_required_while_handling_a_batch_waits_for_the_batch_to_end() {
         let mut m = processing(CommitMode::None, vec![record(4, 10)]);
         let mut out = Out::at(Time(101));
-        m.on_message(Msg::RejoinRequired { member: me() }, None, &mut out);
+        m.on_message(
+            Msg::RejoinRequired {
+                member: me(),
+                unknown: false,
+            },
+            None,
+            &mut out,
+        );
         assert!(out.trace.is_empty() && out.sends.is_empty());
         assert_eq!(m.phase(), Phase::Processing);
 
@@ -1535,7 +1749,14 @@ mod tests {
             &mut Out::at(Time(10)),
         );
         let mut out = Out::at(Time(20));
-        m.on_message(Msg::RejoinRequired { member: me() }, None, &mut out);
+        m.on_message(
+            Msg::RejoinRequired {
+                member: me(),
+                unknown: false,
+            },
+            None,
+            &mut out,
+        );
         assert_eq!(
             out.trace,
             vec![
@@ -1683,6 +1904,91 @@ mod tests {
             .iter()
             .any(|t| matches!(t, TimerOp::Set { key: HEARTBEAT, .. })));
         assert_eq!(m.phase(), Phase::Joining);
+    }
+
+    #[test]
+    fn a_cooperative_member_keeps_fetching_while_it_rejoins_and_revokes_only_what_moves() {
+        let mut spec = spec(CommitMode::None);
+        spec.config.enable_auto_commit = true;
+        spec.config.assignor = crate::scenario::Assignor::CooperativeSticky;
+        let mut m = Member::new(SLOT, 0, 0, ACTOR, &spec);
+        m.start(&mut Out::at(Time(0)));
+        let owned = vec![(PartId(0), Some(Offset(4))), (PartId(1), Some(Offset(9)))];
+        m.on_message(sync(1, owned), None, &mut Out::at(Time(10)));
+        // REBALANCE_IN_PROGRESS: it auto-commits, joins with what it owns, and fetches on.
+        let mut out = Out::at(Time(100));
+        m.on_message(
+            Msg::RejoinRequired {
+                member: me(),
+                unknown: false,
+            },
+            None,
+            &mut out,
+        );
+        assert!(out.trace.iter().all(|k| !matches!(k, Kind::Revoke { .. })));
+        assert!(out.sends.iter().any(|(_, msg)| matches!(
+            msg,
+            Msg::JoinGroup { owned, generation: Some(1), .. } if owned == &vec![PartId(0), PartId(1)]
+        )));
+        assert_eq!(fetches(&out).len(), 1, "it keeps consuming");
+        assert_eq!(m.phase(), Phase::Fetching);
+        // The assignment keeps p0 and moves p1: p1 is committed, revoked, and it rejoins.
+        let mut out = Out::at(Time(200));
+        m.on_message(sync(2, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
+        let committed: Vec<(PartId, Offset)> = (out.trace.iter())
+            .filter_map(|k| match *k {
+                Kind::CommitSent { part, offset, .. } => Some((part, offset)),
+                _ => None,
+            })
+            .collect();
+        // p1 before its revocation; then the rejoin's onJoinPrepare commits what it kept.
+        assert_eq!(
+            committed,
+            vec![(PartId(1), Offset(9)), (PartId(0), Offset(4))]
+        );
+        assert!(matches!(out.trace[1], Kind::RevokeMoved { .. }));
+        assert_eq!(out.new_assignments[0], vec![share(&[1])]);
+        assert!(out.sends.iter().any(|(_, msg)| matches!(
+            msg,
+            Msg::JoinGroup { owned, generation: Some(2), .. } if owned == &vec![PartId(0)]
+        )));
+        assert_eq!(fetches(&out)[0].positions, vec![(PartId(0), Offset(4))]);
+        // The next assignment ends p1's pause: 1 partition for 300 ms.
+        let mut out = Out::at(Time(500));
+        m.on_message(sync(3, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
+        assert_eq!(
+            out.trace[0],
+            Kind::Paused {
+                actor: ACTOR,
+                partitions: 1,
+                since: Time(200),
+                ms: 300
+            }
+        );
+    }
+
+    #[test]
+    fn an_eager_member_pauses_everything_it_owned_from_its_revocation_to_its_assignment() {
+        let (mut m, _) = fetching(CommitMode::None);
+        m.on_message(
+            Msg::RejoinRequired {
+                member: me(),
+                unknown: false,
+            },
+            None,
+            &mut Out::at(Time(100)),
+        );
+        let mut out = Out::at(Time(350));
+        m.on_message(sync(2, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
+        assert_eq!(
+            out.trace[0],
+            Kind::Paused {
+                actor: ACTOR,
+                partitions: 1,
+                since: Time(100),
+                ms: 250
+            }
+        );
     }
 
     #[test]

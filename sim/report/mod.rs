@@ -73,11 +73,15 @@ impl TraceSink for Timeline {
 
 /// Whether a record is a timeline row: a commit request is shown by the coordinator's
 /// `commit` row once stored, and a record's processing by its `effect` row.
+/// A member's `assigned` record is told by the `generation` row.
 fn shown(k: Kind) -> bool {
     // A cleaner pass is one row (`LogCleaned`), not one per record it removed.
     !matches!(
         k,
-        Kind::CommitSent { .. } | Kind::ProcessStart { .. } | Kind::RecordCompacted { .. }
+        Kind::CommitSent { .. }
+            | Kind::ProcessStart { .. }
+            | Kind::RecordCompacted { .. }
+            | Kind::Assigned { .. }
     )
 }
 
@@ -287,6 +291,15 @@ pub fn attempts_text(attempts: u32) -> String {
         1 => "after 1 attempt".to_string(),
         n => format!("after {n} attempts"),
     }
+}
+
+/// The partitions of the one share at `assignment` in `Trace::assignments`, comma-separated.
+fn share_names(t: &Tables, assignment: u32) -> String {
+    let names: Vec<String> = t.assignments[assignment as usize]
+        .iter()
+        .flat_map(|s| s.parts.iter().map(|&p| t.part_name(p)))
+        .collect();
+    names.join(",")
 }
 
 fn key_text(t: &Tables, e: EventIx) -> String {
@@ -822,6 +835,62 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
             "expired",
             "no heartbeat for session.timeout.ms: removed from the group".to_string(),
         ),
+        Kind::RevokeMoved { actor, assignment } => (
+            n(actor),
+            "revoke",
+            format!(
+                "gives up {} (moving to another member), keeps consuming the rest; rejoins at once",
+                share_names(t, assignment)
+            ),
+        ),
+        Kind::Paused {
+            actor,
+            partitions,
+            since,
+            ms,
+        } => (
+            n(actor),
+            "paused",
+            format!(
+                "{} not consumed for {} ms (since t={}ms) because of the rebalance",
+                match partitions {
+                    1 => "1 partition".to_string(),
+                    n => format!("{n} partitions"),
+                },
+                ms,
+                since.ms()
+            ),
+        ),
+        Kind::Assigned {
+            actor,
+            generation,
+            assignment,
+        } => (
+            n(actor),
+            "assigned",
+            format!("generation {generation}: [{}]", share_names(t, assignment)),
+        ),
+        Kind::Withheld {
+            group,
+            generation,
+            assignment,
+        } => {
+            let shares: Vec<String> = t.assignments[assignment as usize]
+                .iter()
+                .map(|s| {
+                    let parts: Vec<String> = s.parts.iter().map(|&p| t.part_name(p)).collect();
+                    format!("{}→{}", parts.join(","), t.actor_name(s.actor))
+                })
+                .collect();
+            (
+                sc.groups[group as usize].name.clone(),
+                "withheld",
+                format!(
+                    "{generation}: {} (cooperative: the old owner revokes first; the next rebalance hands over)",
+                    shares.join(" ")
+                ),
+            )
+        }
         Kind::StaticRejoin {
             group,
             actor,

@@ -376,6 +376,8 @@ spelled! {
     pub enum Assignor {
         Range => "range",
         RoundRobin => "roundrobin",
+        Sticky => "sticky",
+        CooperativeSticky => "cooperative-sticky",
     }
 }
 
@@ -1801,29 +1803,12 @@ impl Validator {
                 OffsetReset::ALL,
                 OffsetReset::name,
             ),
-            assignor: {
-                let unmodelled = raw
-                    .partition_assignment_strategy
-                    .as_ref()
-                    .filter(|s| matches!(s.value.as_str(), "sticky" | "cooperative-sticky"));
-                match unmodelled {
-                    Some(s) => {
-                        bad!(
-                            self,
-                            s,
-                            "`{}` is a real Kafka assignor that kafkasim does not model yet; use range or roundrobin",
-                            s.value
-                        );
-                        d.assignor
-                    }
-                    None => self.choice(
-                        &raw.partition_assignment_strategy,
-                        d.assignor,
-                        Assignor::ALL,
-                        Assignor::name,
-                    ),
-                }
-            },
+            assignor: self.choice(
+                &raw.partition_assignment_strategy,
+                d.assignor,
+                Assignor::ALL,
+                Assignor::name,
+            ),
             // Kafka's broker refuses sessions outside group.min/max.session.timeout.ms.
             session_timeout_ms: self.opt(
                 &raw.session_timeout_ms,

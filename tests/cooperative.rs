@@ -1,0 +1,183 @@
+//! Property test: under cooperative rebalancing (`cooperative-sticky`), whatever the
+//! scale-out, scale-in, crash and restart schedule, no partition is owned by two members of
+//! the same generation at any time (checked in a stronger form: by two members of the
+//! group at once, whatever their generations), and once the members are stable every
+//! partition is assigned to exactly one of them.
+//!
+//! Ownership is read from the trace: a member owns what its last `assigned` record lists,
+//! minus what it revoked since (`revoke_moved`), and nothing after an eager-style
+//! revocation, a crash or a close.
+
+use kafkasim::trace::{ActorId, Kind, PartId, Tables, TraceEvent, TraceSink};
+use kafkasim::{scenario, simulate_with};
+use proptest::prelude::*;
+use proptest::test_runner::{FileFailurePersistence, RngSeed};
+use std::collections::{BTreeMap, BTreeSet};
+
+const PARTITIONS: u32 = 6;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Join { at: u64 },
+    Leave { at: u64, member: u8 },
+    Crash { at: u64, member: u8, down_for: u64 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0..8_000u64).prop_map(|at| Op::Join { at }),
+        (0..8_000u64, 1..=3u8).prop_map(|(at, member)| Op::Leave { at, member }),
+        (0..8_000u64, 1..=3u8, 1..6_000u64).prop_map(|(at, member, down_for)| Op::Crash {
+            at,
+            member,
+            down_for
+        }),
+    ]
+}
+
+fn yaml(ops: &[Op]) -> String {
+    let mut f = String::new();
+    for op in ops {
+        match *op {
+            Op::Join { at } => f += &format!("  - {{ at_ms: {at}, join: g }}\n"),
+            Op::Leave { at, member } => f += &format!("  - {{ at_ms: {at}, leave: g-{member} }}\n"),
+            Op::Crash {
+                at,
+                member,
+                down_for,
+            } => {
+                f += &format!("  - {{ at_ms: {at}, crash: g-{member} }}\n");
+                f += &format!("  - {{ at_ms: {}, restart: g-{member} }}\n", at + down_for);
+            }
+        }
+    }
+    if f.is_empty() {
+        return format!("{}faults: []\n", header());
+    }
+    format!("{}faults:\n{f}", header())
+}
+
+fn header() -> String {
+    format!(
+        "name: coop\ntitle: generated\nseed: 1\n\
+         cluster: {{ brokers: 1, network: {{ latency_ms: {{ min: 1, max: 4 }} }}, config: {{ group.initial.rebalance.delay.ms: 0 }} }}\n\
+         topics: [ {{ name: t, partitions: {PARTITIONS} }} ]\n\
+         producers: [ {{ name: p, topic: t, send: {{ count: 200, every_ms: 50, keys: {{ pattern: \"k-{{n}}\", distinct: 12 }} }} }} ]\n\
+         consumer_groups:\n  - {{ name: g, topics: [t], members: 3, config: {{ auto.offset.reset: earliest, auto.commit.interval.ms: 300, partition.assignment.strategy: cooperative-sticky, session.timeout.ms: 6000, heartbeat.interval.ms: 1000 }}, processing: {{ time_ms: 7, effect: e }} }}\n\
+         run: {{ until_ms: 40000 }}\n"
+    )
+}
+
+/// Follows who owns what, in which generation, and records the first double ownership.
+#[derive(Default)]
+struct Owners {
+    owned: BTreeMap<ActorId, (u32, BTreeSet<PartId>)>,
+    violation: Option<String>,
+    last_generation: Option<(u32, Vec<Vec<PartId>>)>,
+    withheld_after_last: bool,
+}
+
+impl TraceSink for Owners {
+    fn record(&mut self, t: &Tables, ev: &TraceEvent) {
+        match ev.kind {
+            Kind::Assigned {
+                actor,
+                generation,
+                assignment,
+            } => {
+                let parts: BTreeSet<PartId> = t.assignments[assignment as usize]
+                    .iter()
+                    .flat_map(|s| s.parts.iter().copied())
+                    .collect();
+                // Stronger than "not in one generation": while the old owner is still in the
+                // group, whatever its generation, nobody else gets the partition.
+                for (other, (g, theirs)) in &self.owned {
+                    if *other != actor && !theirs.is_disjoint(&parts) {
+                        self.violation.get_or_insert(format!(
+                            "t={}: {} (generation {generation}) and {} (generation {g}) both own {:?}",
+                            ev.at.ms(),
+                            t.actor_name(actor),
+                            t.actor_name(*other),
+                            theirs.intersection(&parts).collect::<Vec<_>>()
+                        ));
+                    }
+                }
+                self.owned.insert(actor, (generation, parts));
+            }
+            Kind::RevokeMoved { actor, assignment } => {
+                if let Some((_, mine)) = self.owned.get_mut(&actor) {
+                    for s in &t.assignments[assignment as usize] {
+                        for p in &s.parts {
+                            mine.remove(p);
+                        }
+                    }
+                }
+            }
+            // A member the group dropped (a poll timeout, an expired session) is no longer
+            // an owner the protocol protects: its partitions are lost to it.
+            Kind::Revoke { actor, .. }
+            | Kind::PollTimeout { actor, .. }
+            | Kind::SessionExpired { actor }
+            | Kind::Crash { actor, .. }
+            | Kind::Leave { actor }
+            | Kind::CloseInterrupted { actor, .. } => {
+                self.owned.remove(&actor);
+            }
+            Kind::Generation {
+                generation,
+                assignment,
+                ..
+            } => {
+                let shares = t.assignments[assignment as usize]
+                    .iter()
+                    .map(|s| s.parts.clone())
+                    .collect();
+                self.last_generation = Some((generation, shares));
+                self.withheld_after_last = false;
+            }
+            Kind::Withheld { .. } => self.withheld_after_last = true,
+            _ => {}
+        }
+    }
+}
+
+fn config() -> ProptestConfig {
+    let mut c = ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(48),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/proptest-regressions/cooperative.txt",
+        ))),
+        ..ProptestConfig::default()
+    };
+    if c.rng_seed == RngSeed::Random {
+        c.rng_seed = RngSeed::Fixed(20261127);
+    }
+    c
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn no_partition_has_two_owners_in_one_generation_and_all_end_up_assigned(
+        ops in proptest::collection::vec(op(), 0..6)
+    ) {
+        let text = yaml(&ops);
+        let sc = scenario::parse(&text).map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
+        let mut owners = Owners::default();
+        simulate_with(&sc, 1, &mut owners);
+        prop_assert!(!owners.owned.is_empty() || !ops.is_empty(), "nothing was assigned\n{text}");
+        prop_assert!(owners.violation.is_none(), "{}\n{text}", owners.violation.unwrap());
+        let (generation, shares) = owners.last_generation.expect("the group formed");
+        prop_assert!(!owners.withheld_after_last, "the run ended mid-move\n{text}");
+        if !shares.is_empty() {
+            let mut all: Vec<PartId> = shares.into_iter().flatten().collect();
+            all.sort();
+            let expected: Vec<PartId> = (0..PARTITIONS).map(PartId).collect();
+            prop_assert_eq!(all, expected, "generation {}\n{}", generation, text);
+        }
+    }
+}
