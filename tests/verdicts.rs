@@ -1434,3 +1434,43 @@ run: { until_ms: 2000 }
         ]
     );
 }
+
+/// Members of one group with different subscriptions: only the member subscribed to
+/// payments gets its partitions (Kafka's roundrobin skips members not subscribed to a
+/// partition's topic), and every record of both topics is processed once.
+#[test]
+fn a_member_subscribed_to_a_second_topic_alone_reads_it() {
+    use kafkasim::trace::{Kind, Recorder};
+    let sc = scenario::parse(
+        r#"
+name: subs
+title: members with their own subscriptions
+cluster: { brokers: 1, network: { latency_ms: 1 }, config: { group.initial.rebalance.delay.ms: 0 } }
+topics: [ { name: orders, partitions: 3 }, { name: payments, partitions: 2 } ]
+producers:
+  - { name: shop, topic: orders, send: { count: 9, every_ms: 100, keys: { pattern: "o-{n}" } } }
+  - { name: bank, topic: payments, send: { count: 6, every_ms: 100, keys: { pattern: "p-{n}" } } }
+consumer_groups:
+  - { name: g, topics: [orders], members: 3, subscriptions: [[orders], [orders, payments]], config: { auto.offset.reset: earliest, partition.assignment.strategy: roundrobin } }
+run: { until_ms: 3000 }
+"#,
+    )
+    .expect("loads");
+    let mut rec = Recorder::default();
+    let (t, v) = kafkasim::simulate_with(&sc, sc.seed, &mut rec);
+    assert_eq!(v.totals.get(Counter::RecordsProcessed), 15);
+    let readers: std::collections::BTreeSet<String> = rec
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            Kind::Deliver { actor, part, .. } if t.tables.partitions[part.ix()].0 == 1 => {
+                Some(t.tables.actor_name(actor).to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        readers.into_iter().collect::<Vec<_>>(),
+        vec!["g-2".to_string()]
+    );
+}

@@ -73,6 +73,10 @@ pub struct Coordinator {
     session_timeout_ms: u64,
     /// Static membership: each member's `group.instance.id` is its name (KIP-345).
     static_members: bool,
+    /// Member `i`'s topics, for the members with a subscription of their own.
+    subscriptions: Vec<Vec<String>>,
+    /// Every other member's topics (empty: all of `topics`).
+    default_topics: Vec<String>,
     /// The latest generation's shares, concatenated; `Seen::share_*` index into it.
     shares: Vec<PartId>,
     /// Every broker is down (`kafka_outage`): the coordinator lives on a broker, so it
@@ -106,9 +110,28 @@ impl Coordinator {
             initial_delay_ms,
             session_timeout_ms,
             static_members,
+            subscriptions: Vec::new(),
+            default_topics: Vec::new(),
             shares: Vec::new(),
             brokers_down: false,
             deferred: Vec::new(),
+        }
+    }
+
+    /// Each member's subscription by its index (`subscriptions[i]` for member `i`, the
+    /// rest `default`), as its JoinGroup would carry it (`Subscription.topics`). Without a
+    /// call every member subscribes to every topic of the group.
+    pub fn set_subscriptions(&mut self, default: Vec<String>, per_member: Vec<Vec<String>>) {
+        self.default_topics = default;
+        self.subscriptions = per_member;
+    }
+
+    /// The topics member `index` subscribes to.
+    fn subscription(&self, index: u32) -> Vec<String> {
+        match self.subscriptions.get(index as usize) {
+            Some(topics) => topics.clone(),
+            None if !self.default_topics.is_empty() => self.default_topics.clone(),
+            None => self.topics.iter().map(|t| t.name.clone()).collect(),
         }
     }
 
@@ -443,7 +466,7 @@ impl Coordinator {
                 group_instance_id: self
                     .static_members
                     .then(|| format!("{}-{}", self.name, s.index + 1)),
-                topics: self.topics.iter().map(|t| t.name.clone()).collect(),
+                topics: self.subscription(s.index),
                 // Range and roundrobin read neither; the sticky assignors keep what they can.
                 owned: s
                     .owned

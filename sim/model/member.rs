@@ -1087,6 +1087,8 @@ mod tests {
         GroupSpec {
             name: "g".to_owned(),
             topics: vec![0],
+            default_topics: vec![0],
+            subscriptions: Vec::new(),
             members: 1,
             start_at_ms: 0,
             config: ConsumerConfig {

@@ -360,6 +360,11 @@ impl<'s, K: TraceSink> World<'s, K> {
                 spec.config.session_timeout_ms,
                 spec.static_members,
             ));
+            let names = |ts: &[usize]| -> Vec<String> {
+                ts.iter().map(|&t| sc.topics[t].name.clone()).collect()
+            };
+            let per_member = spec.subscriptions.iter().map(|s| names(s)).collect();
+            self.coordinators[g].set_subscriptions(names(&spec.default_topics), per_member);
             self.stores.push(
                 spec.idempotency
                     .as_ref()

@@ -167,10 +167,17 @@ pub fn resolved(sc: &Scenario) -> String {
         let _ = writeln!(o, "consumer_groups:");
     }
     for g in &sc.groups {
-        let topics: Vec<String> = g.topics.iter().map(|&t| q(&sc.topics[t].name)).collect();
+        let list = |ts: &[usize]| -> String {
+            let names: Vec<String> = ts.iter().map(|&t| q(&sc.topics[t].name)).collect();
+            format!("[{}]", names.join(", "))
+        };
         let _ = writeln!(o, "  - name: {}", q(&g.name));
-        let _ = writeln!(o, "    topics: [{}]", topics.join(", "));
+        let _ = writeln!(o, "    topics: {}", list(&g.default_topics));
         let _ = writeln!(o, "    members: {}", g.members);
+        if !g.subscriptions.is_empty() {
+            let subs: Vec<String> = g.subscriptions.iter().map(|s| list(s)).collect();
+            let _ = writeln!(o, "    subscriptions: [{}]", subs.join(", "));
+        }
         let _ = writeln!(o, "    start_at_ms: {}", g.start_at_ms);
         if g.static_members {
             let _ = writeln!(o, "    static: true");

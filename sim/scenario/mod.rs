@@ -473,7 +473,15 @@ pub struct Idempotency {
 #[derive(Clone, Debug)]
 pub struct GroupSpec {
     pub name: String,
+    /// Every topic a member of the group subscribes to: `default_topics` and every
+    /// `subscriptions` entry, in order of first mention.
     pub topics: Vec<usize>,
+    /// The group's `topics:`: what a member subscribes to unless `subscriptions` says.
+    pub default_topics: Vec<usize>,
+    /// `subscriptions:` member `i` (0-based) subscribes to `subscriptions[i]`; members
+    /// past the list to `default_topics`. Kafka lets each member of a group subscribe to
+    /// its own topics; the assignors give a partition only to a member subscribed to it.
+    pub subscriptions: Vec<Vec<usize>>,
     pub members: u32,
     /// When the group's members start (ms; 0 = at once): a service deployed later, which
     /// finds the topic's history already there.
@@ -1734,6 +1742,39 @@ impl Validator {
             );
         }
         let members = self.opt(&raw.members, 1, 0, limits::MEMBERS, "a member count") as u32;
+        let default_topics = topics.clone();
+        let mut subscriptions = Vec::new();
+        if let Some(subs) = &raw.subscriptions {
+            if subs.value.len() > members as usize {
+                bad!(
+                    self,
+                    subs,
+                    "{} subscriptions for a group of {members} members: one list per member at most",
+                    subs.value.len()
+                );
+            }
+            for list in &subs.value {
+                if list.is_empty() {
+                    bad!(
+                        self,
+                        subs,
+                        "a member's subscription lists no topic; write its topics, or leave it out to use the group's topics"
+                    );
+                }
+                let mut mine = Vec::new();
+                for t in list {
+                    if let Some(i) = self.topic_ref(sc, t) {
+                        if !mine.contains(&i) {
+                            mine.push(i);
+                        }
+                        if !topics.contains(&i) {
+                            topics.push(i);
+                        }
+                    }
+                }
+                subscriptions.push(mine);
+            }
+        }
         let start_at_ms = self.opt(&raw.start_at_ms, 0, 0, limits::TIME_MS, "start_at_ms");
         let client = self.choice(
             &raw.client,
@@ -1747,6 +1788,8 @@ impl Validator {
         Some(GroupSpec {
             name: raw.name.value.clone(),
             topics,
+            default_topics,
+            subscriptions,
             members,
             start_at_ms,
             config,

@@ -221,6 +221,10 @@ pub struct RawGroup {
     /// The client library the members run: `java` (default) or `librdkafka`.
     #[serde(default)]
     pub client: Option<S<String>>,
+    /// Per member, in member order: the topics it subscribes to (members past the list
+    /// subscribe to `topics`).
+    #[serde(default)]
+    pub subscriptions: Option<S<Vec<Vec<S<String>>>>>,
 }
 
 #[derive(Debug, Deserialize)]
