@@ -151,8 +151,7 @@ pub(super) fn yaml_diagnostic(e: &serde_saphyr::Error, source: &str) -> Diagnost
 /// Kafka properties a student may reasonably write that kafkasim does not model yet, with
 /// what it does instead: they are real, so they must not read like typos.
 const UNMODELLED: &[(&str, &str)] = &[
-    ("group.instance.id", "write `static: true` on the group: each member's group.instance.id is then its name"),
-    ("group.protocol", "only the classic protocol with eager rebalancing is modelled"),
+    ("group.protocol", "only the classic protocol is modelled (eager, or cooperative with `partition.assignment.strategy: cooperative-sticky`); KIP-848's consumer protocol is not"),
     ("buffer.memory", "the producer's buffer is not limited, so send() never blocks"),
     ("max.block.ms", "send() never blocks"),
     ("compression.type", "records have no size, so compression changes nothing"),
@@ -162,6 +161,13 @@ const UNMODELLED: &[(&str, &str)] = &[
     ("partitioner.class", "custom partitioners are not modelled; `partitioner` picks a client's own (java, librdkafka-consistent-random, librdkafka-murmur2-random, kafkajs, kafkajs-legacy)"),
     ("fetch.min.bytes", "records have no size; a fetch answers as soon as one record is there"),
     ("max.partition.fetch.bytes", "records have no size; max.poll.records bounds a fetch"),
+];
+
+/// Kafka properties kafkasim models, written where they do not belong (or spelt as the
+/// scenario does not spell them), with where they go.
+#[rustfmt::skip]
+const ELSEWHERE: &[(&str, &str)] = &[
+    ("group.instance.id", "write `static: true` on the group: each member's group.instance.id is then its name"),
     ("min.insync.replicas", "it is a broker or topic setting: write it under cluster.config or a topic's config"),
     ("replication.factor", "a topic's replica count is its `replication_factor:` field"),
     ("unclean.leader.election.enable", "it is a broker or topic setting: write it under cluster.config or a topic's config"),
@@ -180,6 +186,11 @@ fn unknown_field_message(msg: &str) -> Option<String> {
     if let Some((_, instead)) = UNMODELLED.iter().find(|(p, _)| *p == field) {
         return Some(format!(
             "`{field}` is a real Kafka setting that kafkasim does not model yet: {instead} (README, Simplifications)"
+        ));
+    }
+    if let Some((_, there)) = ELSEWHERE.iter().find(|(p, _)| *p == field) {
+        return Some(format!(
+            "`{field}` is a real Kafka setting, but not here: {there}"
         ));
     }
     let expected: Vec<&str> = rest
