@@ -35,7 +35,9 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn yaml(ops: &[Op]) -> String {
+/// `slow`: each poll's records take longer than max.poll.interval.ms, so members leave by
+/// poll timeout and rejoin while joins and assignments are under way.
+fn yaml(ops: &[Op], slow: bool) -> String {
     let mut f = String::new();
     for op in ops {
         match *op {
@@ -52,18 +54,25 @@ fn yaml(ops: &[Op]) -> String {
         }
     }
     if f.is_empty() {
-        return format!("{}faults: []\n", header());
+        return format!("{}faults: []\n", header(slow));
     }
-    format!("{}faults:\n{f}", header())
+    format!("{}faults:\n{f}", header(slow))
 }
 
-fn header() -> String {
+fn header(slow: bool) -> String {
+    let (poll, time_ms) = match slow {
+        true => (
+            "heartbeat.interval.ms: 10, max.poll.interval.ms: 150, max.poll.records: 2",
+            100,
+        ),
+        false => ("heartbeat.interval.ms: 1000", 7),
+    };
     format!(
         "name: coop\ntitle: generated\nseed: 1\n\
          cluster: {{ brokers: 1, network: {{ latency_ms: {{ min: 1, max: 4 }} }}, config: {{ group.initial.rebalance.delay.ms: 0 }} }}\n\
          topics: [ {{ name: t, partitions: {PARTITIONS} }} ]\n\
          producers: [ {{ name: p, topic: t, send: {{ count: 200, every_ms: 50, keys: {{ pattern: \"k-{{n}}\", distinct: 12 }} }} }} ]\n\
-         consumer_groups:\n  - {{ name: g, topics: [t], members: 3, config: {{ auto.offset.reset: earliest, auto.commit.interval.ms: 300, partition.assignment.strategy: cooperative-sticky, session.timeout.ms: 6000, heartbeat.interval.ms: 1000 }}, processing: {{ time_ms: 7, effect: e }} }}\n\
+         consumer_groups:\n  - {{ name: g, topics: [t], members: 3, config: {{ auto.offset.reset: earliest, auto.commit.interval.ms: 300, partition.assignment.strategy: cooperative-sticky, session.timeout.ms: 6000, {poll} }}, processing: {{ time_ms: {time_ms}, effect: e }} }}\n\
          run: {{ until_ms: 40000 }}\n"
     )
 }
@@ -163,9 +172,10 @@ proptest! {
 
     #[test]
     fn no_partition_has_two_owners_in_one_generation_and_all_end_up_assigned(
-        ops in proptest::collection::vec(op(), 0..6)
+        ops in proptest::collection::vec(op(), 0..6),
+        slow in any::<bool>(),
     ) {
-        let text = yaml(&ops);
+        let text = yaml(&ops, slow);
         let sc = scenario::parse(&text).map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
         let mut owners = Owners::default();
         simulate_with(&sc, 1, &mut owners);

@@ -1430,7 +1430,7 @@ run: { until_ms: 2000 }
     assert_eq!(
         causes(&v, AnomalyKind::NoOffset),
         vec![
-            "strict-1 had no committed offset for p0 and auto.offset.reset=none, so poll() threw NoOffsetForPartitionException at t=2ms; strict-1 stopped consuming (closed and left the group), and the records of p0 stay unprocessed (unprocessed_at_end) until a committed offset or a seek gives it a position"
+            "strict-1 had no committed offset for p0 and auto.offset.reset=none, so poll() threw NoOffsetForPartitionException at t=2ms; strict-1 stopped consuming (closed and left the group), and nobody reads p0 until a committed offset or a seek gives it a position (each of its records is counted under what happens to it next)"
         ]
     );
 }
@@ -1473,4 +1473,42 @@ run: { until_ms: 3000 }
         readers.into_iter().collect::<Vec<_>>(),
         vec!["g-2".to_string()]
     );
+}
+
+/// librdkafka with a manual commit of the positions (`before-processing`) and the
+/// background auto-commit of stored offsets: the timer commits a stored offset only past
+/// what the member already committed (librdkafka skips a stored offset that is not newer),
+/// so a partition's committed offset never moves back (it did: 5 -> 1, in a probe).
+#[test]
+fn librdkafkas_background_commit_never_moves_a_committed_offset_back() {
+    use kafkasim::trace::{Kind, Recorder};
+    let sc = scenario::parse(
+        r#"
+name: back
+title: manual and background commits
+cluster: { brokers: 1, network: { latency_ms: 1 }, config: { group.initial.rebalance.delay.ms: 0 } }
+topics: [ { name: t, partitions: 1 } ]
+producers: [ { name: p, topic: t, send: { count: 30, every_ms: 5, keys: { pattern: "k-{n}", distinct: 4 } } } ]
+consumer_groups:
+  - { name: g, topics: [t], client: librdkafka, config: { auto.offset.reset: earliest, max.poll.records: 5, auto.commit.interval.ms: 7 }, processing: { time_ms: 20, commit: before-processing } }
+run: { until_ms: 3000 }
+"#,
+    )
+    .expect("loads");
+    let mut rec = Recorder::default();
+    let (_, v) = kafkasim::simulate_with(&sc, sc.seed, &mut rec);
+    let committed: Vec<u64> = rec
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            Kind::Committed { offset, .. } => Some(offset.value()),
+            _ => None,
+        })
+        .collect();
+    assert!(committed.len() >= 3, "{committed:?}");
+    assert!(
+        committed.windows(2).all(|w| w[0] <= w[1]),
+        "committed offsets went back: {committed:?}"
+    );
+    assert_eq!(v.totals.get(Counter::RecordsProcessed), 30);
 }

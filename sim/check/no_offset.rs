@@ -37,7 +37,7 @@ impl Property for NoOffsetErrors {
             ),
         };
         let cause = format!(
-            "{why}; {m} stopped consuming (closed and left the group), and the records of {pn} stay unprocessed (unprocessed_at_end) until a committed offset or a seek gives it a position"
+            "{why}; {m} stopped consuming (closed and left the group), and nobody reads {pn} until a committed offset or a seek gives it a position (each of its records is counted under what happens to it next)"
         );
         found.group_anomaly(
             AnomalyKind::NoOffset,

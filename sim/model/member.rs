@@ -156,8 +156,10 @@ pub struct Member {
     /// librdkafka's offset store: the next offset to (auto-)commit, per assigned partition
     /// that has one (`rktp_stored_offset`).
     stored: Vec<(PartId, Offset)>,
-    /// The stored offsets the background timer last committed: only a changed one is
-    /// committed again.
+    /// Per partition, the highest offset this member committed since its assignment (by
+    /// the background timer or by a manual commit): the timer commits a stored offset only
+    /// past it, as librdkafka skips a stored offset that is not newer than the committed
+    /// one (`rd_kafka_cgrp_assigned_offsets_commit`), so commits never go backwards.
     stored_sent: Vec<(PartId, Offset)>,
 }
 
@@ -316,6 +318,11 @@ impl Member {
             since: self.last_poll,
         });
         self.left_group = true;
+        // The generation is cleared: a join under way, or one that completed while the
+        // handler held records, is void (Kafka discards its SyncGroup answer and the next
+        // poll rejoins as a new member).
+        self.join_pending = false;
+        self.pending_sync = None;
         out.cancel_timer(HEARTBEAT);
         // A static member only stops heartbeating: its session runs out instead.
         if !self.static_member {
@@ -358,7 +365,9 @@ impl Member {
             Msg::RejoinRequired { member, unknown } if member == self.me() => {
                 self.rejoin_required(unknown, out)
             }
-            Msg::SyncGroupResponse(sync) if sync.member == self.me() => {
+            // A member that left after a poll timeout throws away the answer to the join it
+            // made before: its generation is gone.
+            Msg::SyncGroupResponse(sync) if sync.member == self.me() && !self.left_group => {
                 if matches!(self.phase, Phase::Idle | Phase::Fetching | Phase::Joining) {
                     // Not busy with records: take it now; a fetch answer on its way is stale.
                     if self.phase == Phase::Fetching {
@@ -509,8 +518,11 @@ impl Member {
             self.auto_commit_consumed(out);
         }
         if self.left_group {
-            // Back in the loop after a poll timeout: heartbeats resume with the join.
+            // Back in the loop after a poll timeout: it rejoins as a new member (a new
+            // member id; a static member keeps its instance id), so no answer meant for the
+            // member it was can reach it; heartbeats resume with the join.
             self.left_group = false;
+            self.incarnation += 1;
             out.set_timer(HEARTBEAT, self.heartbeat_interval_ms, Timer::Heartbeat);
         }
         if self.cooperative && !reset {
@@ -576,11 +588,13 @@ impl Member {
     fn commit_stored(&mut self, out: &mut Out) {
         for i in 0..self.stored.len() {
             let (part, offset) = self.stored[i];
-            if !self.assignment.contains(&part) || self.stored_sent.contains(&(part, offset)) {
+            let committed = self
+                .stored_sent
+                .iter()
+                .any(|&(p, o)| p == part && o >= offset);
+            if !self.assignment.contains(&part) || committed {
                 continue;
             }
-            self.stored_sent.retain(|(p, _)| *p != part);
-            self.stored_sent.push((part, offset));
             self.send_commit(part, offset, true, false, true, out);
         }
     }
@@ -996,6 +1010,12 @@ impl Member {
                 sync,
             },
         );
+        if self.librdkafka {
+            match self.stored_sent.iter_mut().find(|(p, _)| *p == part) {
+                Some(s) => s.1 = s.1.max(offset),
+                None => self.stored_sent.push((part, offset)),
+            }
+        }
         true
     }
 

@@ -605,7 +605,8 @@ impl Cluster {
         let mut removed = std::mem::take(&mut self.removed);
         for ix in 0..self.parts.len() {
             let p = &mut self.parts[ix];
-            for r in 0..p.logs.len() {
+            // A partition not created yet has no replicas (and one empty log).
+            for r in 0..p.brokers.len() {
                 let broker = p.brokers[r];
                 if !self.brokers[broker as usize].up {
                     continue;
