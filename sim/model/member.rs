@@ -4,8 +4,9 @@
 //! Inputs: `RejoinRequired`, `SyncGroupResponse`, `ListOffsetsResponse`, `FetchResponse`
 //! and `OffsetCommitResponse` messages; `ProcessDone`, `StoreRetry`, `AutoCommit` and
 //! `Heartbeat` timers; `Control` (start, crash, restart, a graceful leave, an interrupted
-//! close). Outputs: JoinGroup, LeaveGroup, Heartbeat, Fetch, ListOffsets and OffsetCommit
-//! messages, timers, trace records.
+//! close, a seek: `KafkaConsumer.seek`, `seekToBeginning`, `seekToEnd`, `offsetsForTimes`).
+//! Outputs: JoinGroup, LeaveGroup, Heartbeat, Fetch, ListOffsets and OffsetCommit messages,
+//! timers, trace records.
 //!
 //! Rebalances follow `ConsumerCoordinator.onJoinPrepare` / `onJoinComplete` for the
 //! group's protocol. Eager (range, roundrobin, sticky): before joining, the member commits
