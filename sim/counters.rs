@@ -69,7 +69,7 @@ counters! {
     UnackedLost => "unacked_lost", Total: "acks=0 sends whose only request was dropped before it reached the log, or refused by its partition's leader (the producer never learns)",
     SkippedByReset => "skipped_by_reset", Group: "records the group never processed because an offset reset moved its position past them",
     UnprocessedAtEnd => "unprocessed_at_end", Group: "records still in the log and unprocessed when the run ended, with nothing past them: lag, not loss",
-    RecordsInLog => "records_in_log", Group: "records appended to the group's partitions and not truncated away, including those retention deleted (= records_processed + skipped_by_reset + skipped_by_retention + compacted + lost + unprocessed_at_end)",
+    RecordsInLog => "records_in_log", Group: "records appended to the group's partitions and not truncated away, including those retention deleted (= records_processed + skipped_by_reset + skipped_by_retention + skipped_by_seek + compacted + lost + unprocessed_at_end)",
     RecordsProcessed => "records_processed", Group: "records (partition offsets) the group processed at least once",
     CommandsRefused => "commands_refused", Service: "commands that reached a service while it was down: no order was placed",
     InFlightAtEnd => "in_flight_at_end", Total: "sends still unfinished when the run ended whose record had not reached the log: in their producer client (waiting to be sent, or for an answer), or an acks=0 request still on its way to the brokers",
@@ -85,6 +85,7 @@ counters! {
     NoOffsetErrors => "no_offset_errors", Group: "partitions a member found with no committed offset (or its position out of range) under auto.offset.reset=none: poll() threw and the member stopped consuming; their records stay unprocessed (unprocessed_at_end)",
     RebalancePauseMs => "rebalance_pause_ms", Group: "partition-milliseconds members spent not consuming partitions they owned because of a rebalance (eager: every owned partition, from the revocation before the join to the assignment; cooperative: only the moved ones, from their revocation to the next assignment), summed over members",
     PartitionsMoved => "partitions_moved", Group: "partitions handed to a different member than the one that last owned them, summed over generations",
+    SkippedBySeek => "skipped_by_seek", Group: "records the group never processed because a seek (a seek fault: to the end, an offset or a timestamp) moved a member's position forward past them",
 }
 
 /// A value for every counter, indexed by `Counter`.

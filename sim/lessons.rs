@@ -47,6 +47,7 @@ lessons![
     "static-membership-restart.yaml",
     "idempotent-consumer.yaml",
     "ttl-too-short.yaml",
+    "replay-by-seek.yaml",
     "effect-and-mark-not-atomic.yaml",
     "dual-write-loses-events.yaml",
     "outbox-survives-outage.yaml",

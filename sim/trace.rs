@@ -330,6 +330,15 @@ pub enum Kind {
         /// offset (retention deleted it) when below. None: no committed offset.
         out_of_range: Option<Offset>,
     },
+    /// A member sought a partition (a `seek` fault, carried out at the top of its poll
+    /// loop): its position moved from `from` to `offset`, which `to` chose.
+    Seek {
+        actor: ActorId,
+        part: PartId,
+        from: Offset,
+        offset: Offset,
+        to: crate::scenario::SeekTo,
+    },
     /// `auto.offset.reset=none` and a partition to reset: `poll()` threw
     /// (`NoOffsetForPartitionException`, or `OffsetOutOfRangeException`) and the member
     /// stopped consuming.
@@ -701,6 +710,7 @@ impl Kind {
             Kind::Generation { .. } => "generation",
             Kind::OffsetReset { .. } => "offset_reset",
             Kind::NoOffset { .. } => "no_offset",
+            Kind::Seek { .. } => "seek",
             Kind::Resume { .. } => "resume",
             Kind::Deliver { .. } => "deliver",
             Kind::ProcessStart { .. } => "process_start",

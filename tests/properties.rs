@@ -206,6 +206,7 @@ fn records_add_up(v: &Verdict, text: &str) -> Result<(), TestCaseError> {
             c(Counter::RecordsProcessed)
                 + c(Counter::SkippedByReset)
                 + c(Counter::SkippedByRetention)
+                + c(Counter::SkippedBySeek)
                 + c(Counter::Compacted)
                 + c(Counter::Lost)
                 + c(Counter::UnprocessedAtEnd),

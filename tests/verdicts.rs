@@ -1,6 +1,7 @@
 //! Every record accounted for: the issue's examples, each asserting the right value, and
 //! the identity `records_in_log = records_processed + skipped_by_reset +
-//! skipped_by_retention + lost + unprocessed_at_end` on every lesson and regression
+//! skipped_by_retention + skipped_by_seek + compacted + lost + unprocessed_at_end` on every
+//! lesson and regression
 //! scenario.
 
 use kafkasim::check::{AnomalyKind, Verdict};
@@ -48,6 +49,7 @@ fn assert_records_add_up(name: &str, v: &Verdict) {
             c(Counter::RecordsProcessed)
                 + c(Counter::SkippedByReset)
                 + c(Counter::SkippedByRetention)
+                + c(Counter::SkippedBySeek)
                 + c(Counter::Compacted)
                 + c(Counter::Lost)
                 + c(Counter::UnprocessedAtEnd),
@@ -1511,4 +1513,118 @@ run: { until_ms: 3000 }
         "committed offsets went back: {committed:?}"
     );
     assert_eq!(v.totals.get(Counter::RecordsProcessed), 30);
+}
+
+/// A forward seek: records it jumps over are `skipped_by_seek`, each naming the seek, and
+/// the records add up.
+#[test]
+fn records_a_seek_to_the_end_jumps_over_are_skipped_by_seek_with_the_seek_as_cause() {
+    // 40 records at t=0; 5 a poll, 100 ms each. The seek at t=1000 waits for the batch in
+    // hand (offsets 5..9) to finish: it is carried out at the next poll, t=1014, from 10.
+    let v = run(r#"
+name: seek-forward
+title: t
+cluster: { brokers: 1, network: { latency_ms: 1 }, config: { group.initial.rebalance.delay.ms: 0 } }
+topics: [ { name: t, partitions: 1 } ]
+producers:
+  - { name: p, topic: t, send: { count: 40, every_ms: 0 } }
+consumer_groups:
+  - name: billing
+    topics: [t]
+    config: { auto.offset.reset: earliest, max.poll.records: 5 }
+    processing: { time_ms: 100, commit: after-batch }
+faults:
+  - { at_ms: 1000, seek: billing, to: end }
+run: { until_ms: 6000 }
+"#);
+    assert_records_add_up("seek-forward", &v);
+    let g = &v.groups[0];
+    assert_eq!(g.counts.get(Counter::SkippedBySeek), 30);
+    assert_eq!(g.counts.get(Counter::RecordsProcessed), 10);
+    assert_eq!(g.counts.get(Counter::Lost), 0, "a seek is not a loss");
+    assert_eq!(
+        g.counts.get(Counter::SkippedOffsets),
+        0,
+        "nor a skipped offset"
+    );
+    let why = causes(&v, AnomalyKind::SkippedBySeek);
+    assert_eq!(why.len(), 30);
+    assert_eq!(
+        why[1],
+        "p0@11 (e-12) is in the log but billing never processed it: billing-1 sought p0 from 10 to 40 (to: end) at t=1014ms, past it"
+    );
+}
+
+/// A backward seek to a timestamp: the records read again are duplicate deliveries and,
+/// without a processed-id store, duplicate effects, both naming the seek as a replay.
+#[test]
+fn a_seek_back_to_a_timestamp_is_named_as_a_replay_in_duplicate_causes() {
+    // One record every 100 ms, each appended 1 ms after its send: p0@14 at t=1401, p0@15
+    // at t=1501. The earliest record at or after t=1450 is p0@15.
+    let v = run(r#"
+name: seek-back
+title: t
+cluster: { brokers: 1, network: { latency_ms: 1 }, config: { group.initial.rebalance.delay.ms: 0 } }
+topics: [ { name: t, partitions: 1 } ]
+producers:
+  - { name: p, topic: t, send: { count: 20, every_ms: 100 } }
+consumer_groups:
+  - name: billing
+    topics: [t]
+    config: { auto.offset.reset: earliest }
+    processing: { time_ms: 10 }
+faults:
+  - { at_ms: 3000, seek: billing, to: { timestamp_ms: 1450 } }
+run: { until_ms: 6000 }
+"#);
+    assert_records_add_up("seek-back", &v);
+    let g = &v.groups[0];
+    assert_eq!(
+        g.counts.get(Counter::DuplicateDeliveries),
+        5,
+        "p0@15..19 again"
+    );
+    assert_eq!(g.counts.get(Counter::DuplicateEffects), 5);
+    assert_eq!(g.counts.get(Counter::SkippedBySeek), 0);
+    assert_eq!(g.counts.get(Counter::RecordsProcessed), 20);
+    assert_eq!(
+        causes(&v, AnomalyKind::DuplicateDelivery)[0],
+        "p0@15 delivered again to billing-1 at t=3004ms: a replay: it sought p0 back from 20 to 15 (to: { timestamp_ms: 1450 }) at t=3002ms; p0 had no committed offset, so auto.offset.reset chose where to start"
+    );
+    assert_eq!(
+        causes(&v, AnomalyKind::DuplicateEffect)[0],
+        "eventId e-16 applied twice by billing: first by billing-1 at t=1512ms, again by billing-1 at t=3014ms (p0@15): p0@15 was delivered again in a replay: billing-1 sought p0 back from 20 to 15 (to: { timestamp_ms: 1450 }) at t=3002ms, and the group keeps no processed-id store to recognise it"
+    );
+}
+
+/// A forward seek undone by a later seek back: the records it had jumped over are read
+/// again, so what is left unread at the end is lag, not skipped.
+#[test]
+fn a_seek_back_undoes_an_earlier_forward_seek_in_the_accounting() {
+    let v = run(r#"
+name: seek-undo
+title: t
+cluster: { brokers: 1, network: { latency_ms: 1 }, config: { group.initial.rebalance.delay.ms: 0 } }
+topics: [ { name: t, partitions: 1 } ]
+producers:
+  - { name: p, topic: t, send: { count: 40, every_ms: 0 } }
+consumer_groups:
+  - name: billing
+    topics: [t]
+    config: { auto.offset.reset: earliest, max.poll.records: 5 }
+    processing: { time_ms: 100, commit: after-batch }
+faults:
+  - { at_ms: 1000, seek: billing, to: end }
+  - { at_ms: 3000, seek: billing, to: 3 }
+run: { until_ms: 6000 }
+"#);
+    assert_records_add_up("seek-undo", &v);
+    let g = &v.groups[0];
+    assert_eq!(g.counts.get(Counter::SkippedBySeek), 0);
+    assert_eq!(g.counts.get(Counter::UnprocessedAtEnd), 8, "p0@32..39: lag");
+    assert_eq!(
+        g.counts.get(Counter::DuplicateDeliveries),
+        7,
+        "p0@3..9 again"
+    );
 }

@@ -1,15 +1,16 @@
 //! Every record accounted for: each record in a group's partitions, when the run ends
 //! (those retention deleted included), is exactly one of processed, skipped by a reset,
-//! skipped by retention, lost, or still waiting.
+//! skipped by retention, skipped by a seek, compacted, lost, or still waiting.
 //!
 //! For a record the group never processed, the history says why, from what happened and
-//! in the order it happened: the first of an offset reset that moved the group's position
-//! past it (`skipped_by_reset`), retention deleting it (`skipped_by_retention`), the log
+//! in the order it happened: the first of a forward seek that moved a member's position
+//! from at or below it to past it (`skipped_by_seek`), an offset reset that moved the
+//! group's position past it (`skipped_by_reset`), retention deleting it (`skipped_by_retention`), the log
 //! cleaner removing it (`compacted`), and a commit that moved past it before it was
 //! processed (`lost`); with none, it is lag (`unprocessed_at_end`), not loss: a consumer
 //! that comes back would read it. So `records_in_log = records_processed +
-//! skipped_by_reset + skipped_by_retention + compacted + lost + unprocessed_at_end`, per
-//! group. No state of its own: it reads the history.
+//! skipped_by_reset + skipped_by_retention + skipped_by_seek + compacted + lost +
+//! unprocessed_at_end`, per group. No state of its own: it reads the history.
 
 use super::{AnomalyKind, Context, Findings, Property};
 use crate::check::facts::Crash;
@@ -22,6 +23,8 @@ pub struct Accounting;
 
 /// Why an unprocessed record was never processed: the first thing that moved past it.
 enum Past {
+    /// A forward seek: (when, from where, to where, by whom, what it asked for).
+    Seek(Time, Offset, Offset, ActorId, crate::scenario::SeekTo),
     /// (when, to where, by whom, the position found out of range if that is why).
     Reset(Time, Offset, ActorId, Option<Offset>),
     /// (when, to where, by whom, whether it was librdkafka's auto-commit of a stored
@@ -37,7 +40,8 @@ enum Past {
 impl Past {
     fn at(&self) -> Time {
         match *self {
-            Past::Reset(t, ..)
+            Past::Seek(t, ..)
+            | Past::Reset(t, ..)
             | Past::Commit(t, ..)
             | Past::Deleted(t, ..)
             | Past::Compacted(t, _) => t,
@@ -64,6 +68,9 @@ impl Property for Accounting {
                         None => found.count_group(g, Counter::UnprocessedAtEnd, 1),
                         Some(past) => {
                             let (kind, counter) = match past {
+                                Past::Seek(..) => {
+                                    (AnomalyKind::SkippedBySeek, Counter::SkippedBySeek)
+                                }
                                 Past::Reset(..) => {
                                     (AnomalyKind::SkippedByReset, Counter::SkippedByReset)
                                 }
@@ -92,18 +99,29 @@ impl Property for Accounting {
     }
 }
 
-/// The earliest of group `g`'s resets and commits, and retention, that moved past
-/// `offset` on `part`. At the same ms a reset comes before a commit, and both before a
-/// deletion: what the group did itself is named first.
+/// The earliest of group `g`'s seeks, resets and commits, and retention, that moved past
+/// `offset` on `part`. At the same ms a seek comes before a reset, a reset before a
+/// commit, and all of them before a deletion: what the group did itself is named first.
 fn moved_past(cx: &Context, g: usize, part: PartId, offset: Offset) -> Option<Past> {
     let facts = &cx.f.groups[g];
+    // A seek back over the record undoes whatever the group had done past it: from then
+    // on a member reads it again. Retention and the cleaner cannot be undone.
+    let since = facts.seeks[part.ix()]
+        .iter()
+        .rev()
+        .find(|&&(_, from, to, _, _)| to <= offset && offset < from)
+        .map_or(Time::ZERO, |s| s.0);
+    let seek = facts.seeks[part.ix()]
+        .iter()
+        .find(|&&(t, from, to, _, _)| t >= since && from <= offset && offset < to)
+        .map(|&(t, from, to, a, how)| Past::Seek(t, from, to, a, how));
     let reset = facts.resets[part.ix()]
         .iter()
-        .find(|&&(_, r, _, _)| r > offset)
+        .find(|&&(t, r, _, _)| t >= since && r > offset)
         .map(|&(t, r, a, o)| Past::Reset(t, r, a, o));
     let commit = facts.commits[part.ix()]
         .iter()
-        .find(|&&(_, c, _, _)| c > offset)
+        .find(|&&(t, c, _, _)| t >= since && c > offset)
         .map(|&(t, c, a, stored)| Past::Commit(t, c, a, stored));
     let deleted = cx.f.deletions[part.ix()]
         .iter()
@@ -112,7 +130,7 @@ fn moved_past(cx: &Context, g: usize, part: PartId, offset: Offset) -> Option<Pa
     let compacted = cx.f.compacted[part.ix()]
         .get(&offset)
         .map(|&(t, by)| Past::Compacted(t, by));
-    [reset, commit, deleted, compacted]
+    [seek, reset, commit, deleted, compacted]
         .into_iter()
         .flatten()
         .enumerate()
@@ -136,6 +154,11 @@ fn cause(
         group.name
     );
     match past {
+        Past::Seek(t, from, to, a, how) => format!(
+            "{head}: {} sought {pn} from {from} to {to} (to: {}) at t={t}ms, past it",
+            cx.name(a),
+            how.spelled()
+        ),
         Past::Reset(t, r, a, Some(from)) if from < r => format!(
             "{head}: {}'s position {from} in {pn} was below the log start offset after retention deleted records (OFFSET_OUT_OF_RANGE), and it reset to {r} (auto.offset.reset={}) at t={t}ms, past it",
             cx.name(a),

@@ -84,6 +84,20 @@ fn cause(
     offset: Offset,
 ) -> String {
     let pn = cx.t.part_name(part);
+    let commit = match cx.f.groups[g].committed[part.ix()] {
+        Some(c) => format!("last commit for {pn} was {c}"),
+        None => format!("{pn} had no committed offset, so auto.offset.reset chose where to start"),
+    };
+    // A backward seek by this member moved its position back over the record: a replay.
+    if let Some((t, from, to, _, how)) =
+        cx.f.groups[g].replay(part, actor, offset, (Time::ZERO, at))
+    {
+        return format!(
+            "{pn}@{offset} delivered again to {} at t={at}ms: a replay: it sought {pn} back from {from} to {to} (to: {}) at t={t}ms; {commit}",
+            cx.name(actor),
+            how.spelled()
+        );
+    }
     // A reset for a position past the log end (an election truncated the log) moved the
     // member back over records it had read.
     if let Some(&(t, r, _, _)) =
@@ -145,10 +159,6 @@ fn cause(
             "{} had it delivered before and the committed offset stayed behind it",
             cx.name(prev)
         )
-    };
-    let commit = match cx.f.groups[g].committed[part.ix()] {
-        Some(c) => format!("last commit for {pn} was {c}"),
-        None => format!("{pn} had no committed offset, so auto.offset.reset chose where to start"),
     };
     format!(
         "{pn}@{offset} delivered again to {} at t={at}ms: {what}; {commit}",

@@ -149,9 +149,16 @@ impl DuplicateEffects {
         );
         // How the eventId came back: the same log record delivered again, or another copy.
         let came_back = if reprocessed {
-            // Why it came back: the first member's crash, when one followed its effect.
-            let why = match cx.f.fates[first.ix()].crash_since(first_at) {
-                Some(Crash { at: t, point, .. }) => format!(
+            // Why it came back: a seek back over it (a replay), or the first member's
+            // crash, when one followed its effect.
+            let replay = cx.f.groups[g].replay(part, actor, offset, (first_at, at));
+            let why = match (replay, cx.f.fates[first.ix()].crash_since(first_at)) {
+                (Some((t, from, to, _, how)), _) => format!(
+                    " in a replay: {} sought {pn} back from {from} to {to} (to: {}) at t={t}ms",
+                    cx.name(actor),
+                    how.spelled()
+                ),
+                (None, Some(Crash { at: t, point, .. })) => format!(
                     " after {} crashed at t={t}ms{}, before committing past it",
                     cx.name(first),
                     point.map_or(String::new(), |p| format!(" (at {})", p.name()))

@@ -44,6 +44,10 @@ pub struct Fate {
 /// that is why).
 pub type Reset = (Time, Offset, ActorId, Option<Offset>);
 
+/// A seek: (time, the position it moved from, the offset it moved to, member, where the
+/// scenario asked it to go).
+pub type Seek = (Time, Offset, Offset, ActorId, crate::scenario::SeekTo);
+
 /// One group's view of its partitions and its effects.
 #[derive(Clone, Debug, Default)]
 pub struct GroupFacts {
@@ -51,15 +55,22 @@ pub struct GroupFacts {
     pub committed: Vec<Option<Offset>>,
     /// Per PartId: (time, offset, committer, whether it was librdkafka's auto-commit of a
     /// stored offset) of each accepted commit that raised the highest committed offset so
-    /// far, in order. The first commit past an offset is
-    /// always one of these, and a member re-committing the same offset adds nothing, so
-    /// the history grows with the offsets, not with the commits.
+    /// far, or moved the committed offset back, in order. The committed offset may move
+    /// back (a commit after a backward seek, or after a reset to an earlier offset), and
+    /// from such a commit on the history climbs again: so the first commit past an offset
+    /// after any moment is one of these (every commit before it since the last backward
+    /// one was at or below that offset). A member re-committing the same offset adds
+    /// nothing, so the history grows with the offsets and the backward moves, not with the
+    /// commits.
     pub commits: Vec<Vec<(Time, Offset, ActorId, bool)>>,
     /// Per PartId: the first offset the group reset to.
     pub start: Vec<Option<Offset>>,
     /// Per PartId: (time, offset, member, the position found out of range if that is
     /// why) of every offset reset, in order.
     pub resets: Vec<Vec<Reset>>,
+    /// Per PartId: every seek of a member of the group, in order (bounded by the seek
+    /// faults times the members).
+    pub seeks: Vec<Vec<Seek>>,
     /// Per PartId, per offset: processed (effect applied or absorbed) at least once.
     pub processed: Vec<Vec<bool>>,
     /// Per event: how many times the effect was applied.
@@ -137,6 +148,26 @@ pub struct Facts {
     stored_sent: BTreeMap<(ActorId, PartId), Offset>,
 }
 
+impl GroupFacts {
+    /// The latest seek by `actor` on `part` within `after..=before` that moved its position
+    /// back over `offset` (from past it to at or below it): why it read `offset` again.
+    pub fn replay(
+        &self,
+        part: PartId,
+        actor: ActorId,
+        offset: Offset,
+        (after, before): (Time, Time),
+    ) -> Option<Seek> {
+        self.seeks[part.ix()]
+            .iter()
+            .rev()
+            .find(|&&(t, from, to, a, _)| {
+                a == actor && after <= t && t <= before && to <= offset && offset < from
+            })
+            .copied()
+    }
+}
+
 impl Fate {
     /// The first crash at or after `t`: the one that ended the incarnation alive at `t`.
     pub fn crash_since(&self, t: Time) -> Option<Crash> {
@@ -159,6 +190,7 @@ impl Facts {
             commits: vec![Vec::new(); partitions],
             start: vec![None; partitions],
             resets: vec![Vec::new(); partitions],
+            seeks: vec![Vec::new(); partitions],
             processed: vec![Vec::new(); partitions],
             ..GroupFacts::default()
         };
@@ -202,6 +234,7 @@ impl Facts {
                 g.commits.resize(parts, Vec::new());
                 g.start.resize(parts, None);
                 g.resets.resize(parts, Vec::new());
+                g.seeks.resize(parts, Vec::new());
                 g.processed.resize(parts, Vec::new());
             }
         }
@@ -331,6 +364,14 @@ impl Facts {
                 g.start[part.ix()].get_or_insert(offset);
                 g.resets[part.ix()].push((at, offset, actor, out_of_range));
             }
+            Kind::Seek {
+                actor,
+                part,
+                from,
+                offset,
+                to,
+            } => self.groups[t.member_group(actor)].seeks[part.ix()]
+                .push((at, from, offset, actor, to)),
             Kind::Revoke { actor, .. } => {
                 let fate = &mut self.fates[actor.ix()];
                 fate.revoked = Some(at);
@@ -417,10 +458,11 @@ impl Facts {
                 actor,
             } => {
                 let g = &mut self.groups[group as usize];
+                let back = g.committed[part.ix()].is_some_and(|prev| offset < prev);
                 g.committed[part.ix()] = Some(offset);
                 let stored = self.stored_sent.get(&(actor, part)) == Some(&offset);
                 let history = &mut g.commits[part.ix()];
-                if history.last().is_none_or(|&(_, high, _, _)| offset > high) {
+                if back || history.last().is_none_or(|&(_, high, _, _)| offset > high) {
                     history.push((at, offset, actor, stored));
                 }
             }

@@ -56,6 +56,7 @@ pub enum AnomalyKind {
     SkippedByRetention,
     Compacted,
     NoOffset,
+    SkippedBySeek,
 }
 
 impl AnomalyKind {
@@ -81,6 +82,7 @@ impl AnomalyKind {
             AnomalyKind::SkippedByRetention => "skipped_by_retention",
             AnomalyKind::Compacted => "compacted",
             AnomalyKind::NoOffset => "no_offset",
+            AnomalyKind::SkippedBySeek => "skipped_by_seek",
         }
     }
 }
@@ -337,9 +339,10 @@ impl Properties {
                 self.deliveries.record(cx, ev, u, found);
                 self.skipped.record(cx, ev, u, found);
             }
-            Kind::OffsetReset { .. } | Kind::Resume { .. } | Kind::Revoke { .. } => {
-                self.skipped.record(cx, ev, u, found)
-            }
+            Kind::OffsetReset { .. }
+            | Kind::Resume { .. }
+            | Kind::Revoke { .. }
+            | Kind::Seek { .. } => self.skipped.record(cx, ev, u, found),
             Kind::NoOffset { .. } => self.no_offset.record(cx, ev, u, found),
             Kind::Effect { .. } => {
                 self.effects.record(cx, ev, u, found);

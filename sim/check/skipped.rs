@@ -1,6 +1,6 @@
 //! Skipped offsets: a member's deliveries on a partition jump forward within one
 //! assignment. State: the last delivered offset per (member, partition) since the member
-//! last resumed, reset or revoked it.
+//! last resumed, reset, sought or revoked it (a seek's jump is `skipped_by_seek`'s).
 
 use super::{AnomalyKind, Context, Findings, Property};
 use crate::check::facts::Update;
@@ -17,7 +17,9 @@ pub struct SkippedOffsets {
 impl Property for SkippedOffsets {
     fn record(&mut self, cx: &Context, ev: &TraceEvent, _: Update, found: &mut Findings) {
         match ev.kind {
-            Kind::OffsetReset { actor, part, .. } | Kind::Resume { actor, part, .. } => {
+            Kind::OffsetReset { actor, part, .. }
+            | Kind::Resume { actor, part, .. }
+            | Kind::Seek { actor, part, .. } => {
                 self.cursor.remove(&(actor, part));
             }
             Kind::Revoke { actor, .. } => self.cursor.retain(|(a, _), _| *a != actor),

@@ -11,7 +11,7 @@
 use crate::engine::{LinkState, Side, Time};
 use crate::model::cluster::BrokerControl;
 use crate::model::io::{class, Control, Endpoint, Timer, TimerKey};
-use crate::scenario::{Fault, FaultAction, MessageKind, MessageRule, Target};
+use crate::scenario::{Fault, FaultAction, MessageKind, MessageRule, SeekTo, Target};
 use crate::trace::{ActorId, Kind, Outage};
 use std::collections::BTreeMap;
 
@@ -63,6 +63,13 @@ pub enum FaultCommand {
     AddPartitions {
         topic: usize,
         partitions: u32,
+    },
+    /// Every member of `group` seeks (`topic`'s partitions, or just `partition` of it).
+    Seek {
+        group: usize,
+        to: SeekTo,
+        topic: Option<usize>,
+        partition: Option<u32>,
     },
     /// A client or group learns that `topic` has `partitions` (its metadata refresh).
     LearnPartitions {
@@ -276,6 +283,17 @@ impl FaultInjector {
                 who,
                 topic,
                 partitions,
+            }),
+            FaultAction::Seek {
+                group,
+                to,
+                topic,
+                partition,
+            } => cmds.push(FaultCommand::Seek {
+                group,
+                to,
+                topic,
+                partition,
             }),
             FaultAction::Leave { group, index } => cmds.push(FaultCommand::Control {
                 target: Target::Member { group, index },

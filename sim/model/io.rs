@@ -147,11 +147,12 @@ pub enum Msg {
         /// (`OFFSET_OUT_OF_RANGE`): the member resets them per auto.offset.reset.
         out_of_range: Vec<PartId>,
     },
-    /// Where to start a partition that has no committed offset.
+    /// Where to start a partition: per partition, the log start offset, the high
+    /// watermark, or the first offset at or after a timestamp (Kafka's `ListOffsets`
+    /// request carries a timestamp per partition: -2 earliest, -1 latest, or a time).
     ListOffsets {
         request_id: u32,
-        parts: Vec<PartId>,
-        reset: OffsetReset,
+        parts: Vec<(PartId, OffsetSpec)>,
     },
     ListOffsetsResponse {
         request_id: u32,
@@ -332,6 +333,30 @@ pub enum TimerOp {
     CancelAll,
 }
 
+/// What a ListOffsets request asks of a partition (Kafka's `OffsetSpec`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OffsetSpec {
+    /// The log start offset.
+    Earliest,
+    /// The high watermark: the end as a consumer sees it.
+    Latest,
+    /// The earliest offset below the high watermark whose record's timestamp is at or after
+    /// this many ms; the high watermark if there is none (`offsetsForTimes` answers null,
+    /// and the application seeks to the end).
+    ForTimestamp(u64),
+}
+
+impl OffsetSpec {
+    /// Where `auto.offset.reset` starts a partition.
+    pub fn of_reset(reset: OffsetReset) -> OffsetSpec {
+        match reset {
+            OffsetReset::Earliest => OffsetSpec::Earliest,
+            OffsetReset::Latest => OffsetSpec::Latest,
+            OffsetReset::None => unreachable!("auto.offset.reset=none sends no ListOffsets"),
+        }
+    }
+}
+
 /// Crash, restart and leave commands from the fault injector to a process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
@@ -351,6 +376,12 @@ pub enum Control {
     /// A relay's mark transactions fail and roll back until `until` (`mark_fails`).
     MarkFails {
         until: Time,
+    },
+    /// A member seeks its assigned partitions among `parts` (`first`, and the `count`
+    /// after it; every assigned partition when None) at the top of its next poll.
+    Seek {
+        to: crate::scenario::SeekTo,
+        parts: Option<(PartId, u32)>,
     },
 }
 

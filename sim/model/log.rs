@@ -380,6 +380,17 @@ impl PartitionLog {
         &live[start..end]
     }
 
+    /// The first offset below `below` whose record (not a hole) has a timestamp at or
+    /// after `timestamp_ms`: `UnifiedLog.fetchOffsetByTimestamp` over append times, which
+    /// never decrease along the log, so a binary search finds it. None if no such record.
+    pub fn offset_for_timestamp(&self, timestamp_ms: u64, below: Offset) -> Option<Offset> {
+        let live = self.live();
+        let first = live.partition_point(|e| e.timestamp_ms() < timestamp_ms);
+        let i = first + live[first..].iter().position(|e| !e.is_hole())?;
+        let offset = Offset(self.log_start_offset.0 + i as u64);
+        (offset < below).then_some(offset)
+    }
+
     /// The event at `offset`, if the log holds it.
     pub fn get(&self, offset: Offset) -> Option<EventIx> {
         let i = offset.0.checked_sub(self.log_start_offset.0)?;
@@ -506,6 +517,27 @@ mod tests {
             log.append(EventIx(e), Time(10 * u64::from(e)));
         }
         log.set_high_watermark(log.log_end_offset());
+    }
+
+    #[test]
+    fn a_timestamp_finds_the_first_record_at_or_after_it_below_the_bound() {
+        let mut log = log_with(4, None, None);
+        // Records at 0, 10, …, 90 ms, offsets 0..10.
+        fill(&mut log, 0..10);
+        let hw = log.high_watermark();
+        assert_eq!(log.offset_for_timestamp(0, hw), Some(Offset(0)));
+        assert_eq!(log.offset_for_timestamp(35, hw), Some(Offset(4)), "40 ms");
+        assert_eq!(
+            log.offset_for_timestamp(40, hw),
+            Some(Offset(4)),
+            "at, not after"
+        );
+        assert_eq!(log.offset_for_timestamp(91, hw), None, "none that late");
+        assert_eq!(
+            log.offset_for_timestamp(35, Offset(4)),
+            None,
+            "only offsets below the bound (the high watermark) are answered"
+        );
     }
 
     #[test]

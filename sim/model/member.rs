@@ -4,8 +4,9 @@
 //! Inputs: `RejoinRequired`, `SyncGroupResponse`, `ListOffsetsResponse`, `FetchResponse`
 //! and `OffsetCommitResponse` messages; `ProcessDone`, `StoreRetry`, `AutoCommit` and
 //! `Heartbeat` timers; `Control` (start, crash, restart, a graceful leave, an interrupted
-//! close). Outputs: JoinGroup, LeaveGroup, Heartbeat, Fetch, ListOffsets and OffsetCommit
-//! messages, timers, trace records.
+//! close, a seek: `KafkaConsumer.seek`, `seekToBeginning`, `seekToEnd`, `offsetsForTimes`).
+//! Outputs: JoinGroup, LeaveGroup, Heartbeat, Fetch, ListOffsets and OffsetCommit messages,
+//! timers, trace records.
 //!
 //! Rebalances follow `ConsumerCoordinator.onJoinPrepare` / `onJoinComplete` for the
 //! group's protocol. Eager (range, roundrobin, sticky): before joining, the member commits
@@ -38,12 +39,12 @@
 
 use crate::model::armed::Crashes;
 use crate::model::io::{
-    Control, Endpoint, FetchRequest, MemberRef, Msg, Out, SyncGroup, Timer, TimerKey,
+    Control, Endpoint, FetchRequest, MemberRef, Msg, OffsetSpec, Out, SyncGroup, Timer, TimerKey,
 };
 use crate::model::log::{Offset, Record};
 use crate::model::store::{Check, Marked, Store};
 use crate::scenario::{
-    ClientProfile, CommitMode, CrashPoint, GroupSpec, OffsetReset, StoreUnavailable,
+    ClientProfile, CommitMode, CrashPoint, GroupSpec, OffsetReset, SeekTo, StoreUnavailable,
 };
 use crate::trace::{ActorId, Kind, PartId};
 
@@ -161,6 +162,12 @@ pub struct Member {
     /// past it, as librdkafka skips a stored offset that is not newer than the committed
     /// one (`rd_kafka_cgrp_assigned_offsets_commit`), so commits never go backwards.
     stored_sent: Vec<(PartId, Offset)>,
+    /// Seeks asked for (a `seek` fault) and not yet carried out: the application's poll
+    /// loop calls `seek` before its next `poll()`, never while it handles records
+    /// (`KafkaConsumer` is not safe for use from another thread).
+    seeks: Vec<(PartId, SeekTo)>,
+    /// Seeks waiting for their ListOffsets answer, with the position each started from.
+    seeking: Vec<(PartId, SeekTo, Offset)>,
 }
 
 impl Member {
@@ -208,6 +215,8 @@ impl Member {
             auto_offset_store: spec.config.enable_auto_offset_store,
             stored: Vec::new(),
             stored_sent: Vec::new(),
+            seeks: Vec::new(),
+            seeking: Vec::new(),
         }
     }
 
@@ -267,6 +276,8 @@ impl Member {
         self.closing = false;
         self.left_group = false;
         self.poll_timer_armed = false;
+        self.seeks.clear();
+        self.seeking.clear();
         self.last_poll = out.now;
         self.next_auto_commit = out.now.after(self.auto_commit_interval_ms);
         out.set_timer(HEARTBEAT, self.heartbeat_interval_ms, Timer::Heartbeat);
@@ -345,6 +356,7 @@ impl Member {
                 self.start(out);
             }
             Control::Leave if self.live() => self.wakeup(out),
+            Control::Seek { to, parts } if self.live() => self.seek(to, parts, out),
             Control::CloseInterrupted if self.live() => {
                 let unhandled = self.unhandled();
                 out.trace(Kind::CloseInterrupted {
@@ -377,6 +389,15 @@ impl Member {
                 } else {
                     self.pending_sync = Some(*sync);
                 }
+            }
+            Msg::ListOffsetsResponse {
+                request_id,
+                offsets,
+            } if self.phase == Phase::Resetting
+                && request_id == self.request_id
+                && !self.seeking.is_empty() =>
+            {
+                self.on_seek_offsets(offsets, out)
             }
             Msg::ListOffsetsResponse {
                 request_id,
@@ -474,6 +495,9 @@ impl Member {
         if (self.rejoin || self.left_group || self.unknown) && self.join_prepare(out) {
             return;
         }
+        if !self.seeks.is_empty() && self.apply_seeks(out) {
+            return;
+        }
         self.maybe_auto_commit(out);
         if self.assignment.is_empty() {
             self.phase = Phase::Idle;
@@ -536,6 +560,8 @@ impl Member {
         });
         let owned = std::mem::take(&mut self.assignment);
         self.positions.clear();
+        // Revoked partitions lose their positions, and so any seek not yet carried out.
+        self.seeks.clear();
         // A lost partition (no generation) is not a rebalance pause: it was already
         // someone else's.
         self.paused = (!reset && !owned.is_empty()).then_some((out.now, owned.len() as u32));
@@ -714,6 +740,7 @@ impl Member {
         });
         self.assignment.retain(|p| !revoked.contains(p));
         self.positions.retain(|(p, _)| !revoked.contains(p));
+        self.seeks.retain(|(p, _)| !revoked.contains(p));
         self.paused = Some((out.now, revoked.len() as u32));
         self.rejoin = true;
     }
@@ -727,14 +754,105 @@ impl Member {
         if self.reset == OffsetReset::None {
             return self.no_offset(parts, out);
         }
+        let spec = OffsetSpec::of_reset(self.reset);
         out.send(
             Endpoint::Cluster,
             Msg::ListOffsets {
                 request_id: self.request_id,
-                parts,
-                reset: self.reset,
+                parts: parts.into_iter().map(|p| (p, spec)).collect(),
             },
         );
+    }
+
+    /// A `seek` fault: remember a seek of each assigned partition among `parts` (every
+    /// assigned one if None), to be carried out at the top of the next poll, as an
+    /// application's poll loop calls `seek` before `poll()`. A member waiting for a fetch
+    /// polls again at once (the fetch answer is stale: Kafka's fetcher drops data for a
+    /// partition whose position moved); one handling records finishes them first. A member
+    /// with nothing assigned (not yet, or during an eager rebalance) does nothing.
+    fn seek(&mut self, to: SeekTo, parts: Option<(PartId, u32)>, out: &mut Out) {
+        let within = |p: PartId| parts.is_none_or(|(first, n)| p.0 >= first.0 && p.0 - first.0 < n);
+        let mut any = false;
+        for &part in self.assignment.iter().filter(|&&p| within(p)) {
+            self.seeks.retain(|(p, _)| *p != part);
+            self.seeks.push((part, to));
+            any = true;
+        }
+        if any && matches!(self.phase, Phase::Idle | Phase::Fetching) {
+            self.poll(out);
+        }
+    }
+
+    /// The seeks asked for, at the top of a poll. `seek(offset)` (`KafkaConsumer.seek`)
+    /// sets the position at once, with no round trip: if it is out of range, the next
+    /// fetch says so (OFFSET_OUT_OF_RANGE) and `auto.offset.reset` decides. The others ask
+    /// the brokers first (`seekToBeginning` and `seekToEnd` leave the partition awaiting a
+    /// reset, which the poll resolves with ListOffsets; `offsetsForTimes` is a ListOffsets
+    /// with a timestamp), so they have no position meanwhile and auto-commit skips them.
+    /// Returns true when a ListOffsets went out: the poll goes on once it is answered.
+    fn apply_seeks(&mut self, out: &mut Out) -> bool {
+        let mut ask = Vec::new();
+        for (part, to) in std::mem::take(&mut self.seeks) {
+            let Some(i) = self.positions.iter().position(|(p, _)| *p == part) else {
+                continue;
+            };
+            let from = self.positions[i].1;
+            let spec = match to {
+                SeekTo::Offset(o) => {
+                    self.positions[i].1 = Offset(o);
+                    out.trace(Kind::Seek {
+                        actor: self.actor,
+                        part,
+                        from,
+                        offset: Offset(o),
+                        to,
+                    });
+                    continue;
+                }
+                SeekTo::Beginning => OffsetSpec::Earliest,
+                SeekTo::End => OffsetSpec::Latest,
+                SeekTo::Timestamp(ts) => OffsetSpec::ForTimestamp(ts),
+            };
+            ask.push((part, spec));
+            self.seeking.push((part, to, from));
+        }
+        if ask.is_empty() {
+            return false;
+        }
+        self.resetting = ask.iter().map(|&(p, _)| p).collect();
+        self.request_id += 1;
+        self.phase = Phase::Resetting;
+        self.maybe_auto_commit(out);
+        out.send(
+            Endpoint::Cluster,
+            Msg::ListOffsets {
+                request_id: self.request_id,
+                parts: ask,
+            },
+        );
+        true
+    }
+
+    /// The ListOffsets answer for the seeks under way: each partition's position moves to
+    /// the offset found, and the poll goes on.
+    fn on_seek_offsets(&mut self, offsets: Vec<(PartId, Offset)>, out: &mut Out) {
+        self.resetting.clear();
+        for (part, to, from) in std::mem::take(&mut self.seeking) {
+            let Some(&(_, offset)) = offsets.iter().find(|(p, _)| *p == part) else {
+                continue;
+            };
+            if let Some(p) = self.positions.iter_mut().find(|(p, _)| *p == part) {
+                p.1 = offset;
+                out.trace(Kind::Seek {
+                    actor: self.actor,
+                    part,
+                    from,
+                    offset,
+                    to,
+                });
+            }
+        }
+        self.poll(out);
     }
 
     /// `auto.offset.reset=none`: `poll()` throws instead of resetting `parts`
@@ -813,6 +931,8 @@ impl Member {
         self.positions.clear();
         self.stored.clear();
         self.stored_sent.clear();
+        self.seeks.clear();
+        self.seeking.clear();
         self.pending_commits = 0;
     }
 
@@ -1087,6 +1207,8 @@ impl Member {
         self.assignment.clear();
         self.positions.clear();
         self.batch.clear();
+        self.seeks.clear();
+        self.seeking.clear();
     }
 }
 
@@ -1278,14 +1400,11 @@ mod tests {
             [Kind::Assigned { generation: 1, .. }]
         ));
         let request_id = match &out.sends[..] {
-            [(
-                Endpoint::Cluster,
-                Msg::ListOffsets {
-                    request_id,
-                    parts,
-                    reset: OffsetReset::Latest,
-                },
-            )] if parts[..] == [PartId(0)] => *request_id,
+            [(Endpoint::Cluster, Msg::ListOffsets { request_id, parts })]
+                if parts[..] == [(PartId(0), OffsetSpec::Latest)] =>
+            {
+                *request_id
+            }
             other => panic!("expected one ListOffsets, got {other:?}"),
         };
         assert_eq!(m.phase(), Phase::Resetting);
@@ -2212,5 +2331,138 @@ mod tests {
             assert!(m.stored.is_empty());
             assert_eq!(m.phase(), Phase::Down);
         }
+    }
+
+    /// The ListOffsets requests in `out`.
+    fn list_offsets(out: &Out) -> Vec<(u32, Vec<(PartId, OffsetSpec)>)> {
+        out.sends
+            .iter()
+            .filter_map(|(_, m)| match m {
+                Msg::ListOffsets { request_id, parts } => Some((*request_id, parts.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_seek_to_an_offset_while_waiting_for_a_fetch_fetches_again_from_it_at_once() {
+        let (mut m, old) = fetching(CommitMode::AfterBatch);
+        let mut out = Out::at(Time(50));
+        let seek = Control::Seek {
+            to: SeekTo::Offset(1),
+            parts: None,
+        };
+        m.on_control(seek, &mut out);
+        assert_eq!(
+            out.trace,
+            vec![Kind::Seek {
+                actor: ACTOR,
+                part: PartId(0),
+                from: Offset(4),
+                offset: Offset(1),
+                to: SeekTo::Offset(1),
+            }]
+        );
+        let f = fetches(&out);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].positions, vec![(PartId(0), Offset(1))]);
+        assert!(f[0].fetch_id != old, "the old fetch's answer is stale");
+        // The stale answer is ignored.
+        let mut out = Out::at(Time(60));
+        m.on_message(
+            Msg::FetchResponse {
+                fetch_id: old,
+                records: vec![record(4, 4)],
+                out_of_range: Vec::new(),
+            },
+            None,
+            &mut out,
+        );
+        assert!(out.trace.is_empty());
+        assert_eq!(m.phase(), Phase::Fetching);
+    }
+
+    #[test]
+    fn a_seek_to_a_timestamp_waits_for_the_batch_in_hand_then_asks_list_offsets() {
+        let mut m = processing(CommitMode::AfterBatch, vec![record(4, 4), record(5, 5)]);
+        let mut out = Out::at(Time(101));
+        let seek = Control::Seek {
+            to: SeekTo::Timestamp(30),
+            parts: Some((PartId(0), 1)),
+        };
+        m.on_control(seek, &mut out);
+        assert!(
+            out.sends.is_empty() && out.trace.is_empty(),
+            "handling records"
+        );
+        // Both records handled; the batch's commit, then the poll carries out the seek.
+        let mut out = Out::at(Time(105));
+        m.on_timer(Timer::ProcessDone, None, &mut out);
+        let mut out = Out::at(Time(110));
+        m.on_timer(Timer::ProcessDone, None, &mut out);
+        let mut out = Out::at(Time(112));
+        m.on_message(
+            Msg::OffsetCommitResponse {
+                member: me(),
+                accepted: true,
+            },
+            None,
+            &mut out,
+        );
+        let asked = list_offsets(&out);
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0].1, vec![(PartId(0), OffsetSpec::ForTimestamp(30))]);
+        assert!(fetches(&out).is_empty(), "no fetch before the answer");
+        assert_eq!(m.phase(), Phase::Resetting);
+
+        let mut out = Out::at(Time(115));
+        m.on_message(
+            Msg::ListOffsetsResponse {
+                request_id: asked[0].0,
+                offsets: vec![(PartId(0), Offset(2))],
+            },
+            None,
+            &mut out,
+        );
+        assert_eq!(
+            out.trace,
+            vec![Kind::Seek {
+                actor: ACTOR,
+                part: PartId(0),
+                from: Offset(6),
+                offset: Offset(2),
+                to: SeekTo::Timestamp(30),
+            }]
+        );
+        assert_eq!(fetches(&out)[0].positions, vec![(PartId(0), Offset(2))]);
+    }
+
+    #[test]
+    fn a_member_with_nothing_assigned_ignores_a_seek() {
+        let mut m = started(CommitMode::AfterBatch);
+        let mut out = Out::at(Time(5));
+        let seek = Control::Seek {
+            to: SeekTo::Beginning,
+            parts: None,
+        };
+        m.on_control(seek, &mut out);
+        assert!(out.sends.is_empty() && out.trace.is_empty());
+        // Its assignment, later, starts where the group's commit says, not at a seek.
+        let mut out = Out::at(Time(10));
+        m.on_message(sync(1, vec![(PartId(0), Some(Offset(4)))]), None, &mut out);
+        assert_eq!(fetches(&out)[0].positions, vec![(PartId(0), Offset(4))]);
+        assert!(!out.trace.iter().any(|k| matches!(k, Kind::Seek { .. })));
+    }
+
+    #[test]
+    fn a_seek_outside_the_partitions_named_does_nothing() {
+        let (mut m, _) = fetching(CommitMode::AfterBatch);
+        let mut out = Out::at(Time(50));
+        let seek = Control::Seek {
+            to: SeekTo::End,
+            parts: Some((PartId(1), 2)),
+        };
+        m.on_control(seek, &mut out);
+        assert!(out.sends.is_empty() && out.trace.is_empty());
     }
 }

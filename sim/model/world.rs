@@ -12,7 +12,7 @@ use crate::engine::{EntryId, Network, PathId, Queue, Time};
 use crate::model::cluster::Cluster;
 use crate::model::coordinator::{Coordinator, GroupTopic};
 use crate::model::faults::{FaultCommand, FaultInjector, Isolation};
-use crate::model::io::{Endpoint, Msg, Out, Timer, TimerKey, TimerOp};
+use crate::model::io::{Control, Endpoint, Msg, Out, Timer, TimerKey, TimerOp};
 use crate::model::log::Offset;
 use crate::model::member::Member;
 use crate::model::partitioning::Partitioner;
@@ -899,6 +899,27 @@ impl<K: TraceSink> World<'_, K> {
                     }
                     _ => unreachable!("only processes take controls"),
                 });
+            }
+            FaultCommand::Seek {
+                group,
+                to,
+                topic,
+                partition,
+            } => {
+                let parts = topic.map(|t| {
+                    let first = self.first_part[t];
+                    match partition {
+                        Some(p) => (PartId(first.0 + p), 1),
+                        None => (first, self.topic_partitions[t]),
+                    }
+                });
+                let control = Control::Seek { to, parts };
+                for i in 0..self.slots[group].len() {
+                    let m = self.slots[group][i];
+                    self.dispatch(Who::Member(m), |w, out| {
+                        w.members[m as usize].on_control(control, out)
+                    });
+                }
             }
             FaultCommand::Join { group, members } => {
                 for _ in 0..members {

@@ -666,6 +666,28 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
                     .name()
             ),
         ),
+        Kind::Seek {
+            actor,
+            part,
+            from,
+            offset,
+            to,
+        } => (
+            n(actor),
+            "seek",
+            format!(
+                "{} from {from} to {offset} (to: {}){}",
+                t.part_name(part),
+                to.spelled(),
+                if offset > from {
+                    format!(": offsets {from}..{} are skipped", offset.value() - 1)
+                } else if offset < from {
+                    format!(": offsets {offset}..{} are read again", from.value() - 1)
+                } else {
+                    String::new()
+                }
+            ),
+        ),
         Kind::NoOffset {
             actor,
             part,

@@ -302,6 +302,21 @@ fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
         FaultAction::LearnPartitions { .. } => {
             unreachable!("derived by the driver, never in a scenario's faults")
         }
+        FaultAction::Seek {
+            group,
+            to,
+            topic,
+            partition,
+        } => {
+            let mut s = format!("seek: {}, to: {}", sc.groups[*group].name, to.spelled());
+            if let Some(t) = topic {
+                let _ = write!(s, ", topic: {}", q(&sc.topics[*t].name));
+            }
+            if let Some(p) = partition {
+                let _ = write!(s, ", partition: {p}");
+            }
+            s
+        }
         FaultAction::Leave { group, index } => format!("leave: {}", sc.member_name(*group, *index)),
         FaultAction::CloseInterrupted { group, index } => {
             format!("close_interrupted: {}", sc.member_name(*group, *index))

@@ -60,6 +60,10 @@ pub(super) fn yaml_diagnostic(e: &serde_saphyr::Error, source: &str) -> Diagnost
             "expected a latency in ms (`2`) or a range (`{ min: 1, max: 3 }`)",
         ),
         (
+            "data did not match any variant of untagged enum RawSeekTo",
+            "expected beginning, end, an offset (`40`) or a timestamp (`{ timestamp_ms: 5000 }`)",
+        ),
+        (
             ", set DuplicateKeyPolicy in Options if acceptable",
             " (each key may appear once)",
         ),

@@ -767,6 +767,43 @@ pub enum FaultAction {
         topic: usize,
         partitions: u32,
     },
+    /// Each live, assigned member of `group` seeks its partitions (`topic`'s, or only
+    /// `partition` of it; every assigned one when both are None) `to` somewhere, from its
+    /// poll loop: `KafkaConsumer.seekToBeginning`, `seekToEnd`, `seek`, or
+    /// `offsetsForTimes` then `seek`.
+    Seek {
+        group: usize,
+        to: SeekTo,
+        topic: Option<usize>,
+        partition: Option<u32>,
+    },
+}
+
+/// Where a `seek` fault moves a position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SeekTo {
+    /// `seekToBeginning`: the log start offset (ListOffsets, earliest).
+    Beginning,
+    /// `seekToEnd`: the high watermark (ListOffsets, latest).
+    End,
+    /// `seek(partition, offset)`: no round trip; a position out of range is found by the
+    /// next fetch (OFFSET_OUT_OF_RANGE) and reset per `auto.offset.reset`.
+    Offset(u64),
+    /// `offsetsForTimes` (ListOffsets with a timestamp), then `seek`: the earliest offset
+    /// whose timestamp is at or after `timestamp_ms`, or the end if there is none.
+    Timestamp(u64),
+}
+
+impl SeekTo {
+    /// As the scenario writes it: `beginning`, `end`, `40`, `{ timestamp_ms: 5000 }`.
+    pub fn spelled(self) -> String {
+        match self {
+            SeekTo::Beginning => "beginning".to_string(),
+            SeekTo::End => "end".to_string(),
+            SeekTo::Offset(o) => o.to_string(),
+            SeekTo::Timestamp(ts) => format!("{{ timestamp_ms: {ts} }}"),
+        }
+    }
 }
 
 /// Who refreshes its metadata: a producer client (of a producer, a service, or a service's
@@ -1091,6 +1128,7 @@ impl Validator {
         }
         sc.faults.sort_by_key(|f| f.at_ms);
         self.partition_growth(&mut sc, &raw);
+        self.seek_partitions(&sc, &raw);
         sc.expect = self.expect(raw.expect.as_ref(), &sc.groups, &sc.services);
         if self.problems.is_empty() {
             Ok(sc)
@@ -2269,12 +2307,13 @@ impl Validator {
             f.kafka_outage.is_some(),
             f.store_outage.is_some(),
             f.mark_fails.is_some(),
+            f.seek.is_some(),
         ];
         if actions.iter().filter(|a| **a).count() != 1 {
             bad!(
                 self,
                 f.at_ms,
-                "expected exactly one of crash, restart, join, add_partitions, leave, close_interrupted, shutdown, isolate_broker, messages, isolate, kafka_outage, store_outage, mark_fails in this fault"
+                "expected exactly one of crash, restart, join, add_partitions, leave, close_interrupted, shutdown, isolate_broker, messages, isolate, kafka_outage, store_outage, mark_fails, seek in this fault"
             );
             return None;
         }
@@ -2423,6 +2462,8 @@ impl Validator {
                 index,
                 for_ms: self.duration(f)?,
             }
+        } else if let Some(g) = &f.seek {
+            self.seek(sc, f, g)?
         } else {
             let s = f.store_outage.as_ref().expect("one action is present");
             let group = self.group_ref(sc, s)?;
@@ -2517,6 +2558,136 @@ impl Validator {
         })
     }
 
+    /// `seek: GROUP` with `to:`, and `topic:` / `partition:` to narrow it.
+    fn seek(&mut self, sc: &Scenario, f: &RawFault, g: &S<String>) -> Option<FaultAction> {
+        let group = self.group_ref(sc, g)?;
+        let Some(to) = &f.to else {
+            bad!(
+                self,
+                g,
+                "seek needs to: beginning, end, an offset, or {{ timestamp_ms: T }}"
+            );
+            return None;
+        };
+        let to = match &to.value {
+            RawSeekTo::Word(w) if w == "beginning" => SeekTo::Beginning,
+            RawSeekTo::Word(w) if w == "end" => SeekTo::End,
+            RawSeekTo::Word(w) => {
+                bad!(
+                    self,
+                    to,
+                    "expected beginning, end, an offset (`40`) or a timestamp (`{{ timestamp_ms: 5000 }}`), got {w:?}"
+                );
+                return None;
+            }
+            RawSeekTo::Offset(o) => {
+                if *o > limits::RECORDS {
+                    bad!(
+                        self,
+                        to,
+                        "expected an offset of at most {}, got {o}",
+                        limits::RECORDS
+                    );
+                }
+                SeekTo::Offset(*o)
+            }
+            RawSeekTo::Timestamp(RawTimestamp { timestamp_ms }) => {
+                if *timestamp_ms > limits::TIME_MS {
+                    bad!(
+                        self,
+                        to,
+                        "expected a timestamp_ms of at most {}, got {timestamp_ms}",
+                        limits::TIME_MS
+                    );
+                }
+                SeekTo::Timestamp(*timestamp_ms)
+            }
+        };
+        let reads = &sc.groups[group].topics;
+        let topic = match &f.topic {
+            Some(t) => {
+                let topic = self.topic_ref(sc, t)?;
+                if !reads.contains(&topic) {
+                    bad!(
+                        self,
+                        t,
+                        "group {:?} does not read topic {:?}: it can seek only the partitions it is assigned",
+                        g.value,
+                        t.value
+                    );
+                    return None;
+                }
+                Some(topic)
+            }
+            None if f.partition.is_some() && reads.len() > 1 => {
+                let names: Vec<&str> = reads.iter().map(|&t| sc.topics[t].name.as_str()).collect();
+                bad!(
+                    self,
+                    g,
+                    "group {:?} reads several topics ({}): a seek with partition needs topic: too",
+                    g.value,
+                    names.join(", ")
+                );
+                return None;
+            }
+            None => f.partition.as_ref().and(reads.first().copied()),
+        };
+        let partition = f
+            .partition
+            .as_ref()
+            .map(|p| p.value.min(u64::from(u32::MAX)) as u32);
+        Some(FaultAction::Seek {
+            group,
+            to,
+            topic,
+            partition,
+        })
+    }
+
+    /// A seek's `partition` must exist when the seek happens: the topic's count, raised by
+    /// the `add_partitions` faults at or before it.
+    fn seek_partitions(&mut self, sc: &Scenario, raw: &RawScenario) {
+        for f in &raw.faults {
+            let (Some(g), Some(p)) = (&f.seek, &f.partition) else {
+                continue;
+            };
+            let Some(group) = sc.groups.iter().position(|x| x.name == g.value) else {
+                continue;
+            };
+            let topic = match &f.topic {
+                Some(t) => sc.topic_index(&t.value),
+                None if sc.groups[group].topics.len() == 1 => {
+                    sc.groups[group].topics.first().copied()
+                }
+                None => None,
+            };
+            let Some(t) = topic else { continue };
+            let count = raw
+                .faults
+                .iter()
+                .filter(|a| a.at_ms.value <= f.at_ms.value)
+                .filter(|a| {
+                    a.add_partitions
+                        .as_ref()
+                        .is_some_and(|n| n.value == sc.topics[t].name)
+                })
+                .filter_map(|a| a.partitions.as_ref().map(|n| n.value))
+                .fold(u64::from(sc.topics[t].partitions), u64::max);
+            if p.value >= count {
+                bad!(
+                    self,
+                    p,
+                    "topic {:?} has {count} partition{} (0 … {}) at t={}ms, got partition {}",
+                    sc.topics[t].name,
+                    if count == 1 { "" } else { "s" },
+                    count - 1,
+                    f.at_ms.value,
+                    p.value
+                );
+            }
+        }
+    }
+
     fn duration(&mut self, f: &RawFault) -> Option<u64> {
         match &f.for_ms {
             Some(d) => Some(self.range(d, 1, limits::TIME_MS, "for_ms")),
@@ -2554,6 +2725,17 @@ impl Validator {
         if !matches!(action, FaultAction::AddPartitions { .. }) {
             if let Some(p) = &f.partitions {
                 bad!(self, p, "partitions only applies to add_partitions");
+            }
+        }
+        if !matches!(action, FaultAction::Seek { .. }) {
+            if let Some(t) = &f.to {
+                bad!(self, t, "to only applies to seek");
+            }
+            if let Some(t) = &f.topic {
+                bad!(self, t, "topic only applies to seek");
+            }
+            if let Some(p) = &f.partition {
+                bad!(self, p, "partition only applies to seek");
             }
         }
         if !matches!(action, FaultAction::Isolate { .. }) {

@@ -366,6 +366,30 @@ pub struct RawFault {
     pub delay_ms: Option<S<u64>>,
     #[serde(default)]
     pub for_ms: Option<S<u64>>,
+    /// `seek: GROUP` with `to:` and optionally `topic:` and `partition:`.
+    #[serde(default)]
+    pub seek: Option<S<String>>,
+    #[serde(default)]
+    pub to: Option<S<RawSeekTo>>,
+    #[serde(default)]
+    pub topic: Option<S<String>>,
+    #[serde(default)]
+    pub partition: Option<S<u64>>,
+}
+
+/// `to: beginning`, `to: end`, `to: 40` or `to: { timestamp_ms: 5000 }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawSeekTo {
+    Offset(u64),
+    Word(String),
+    Timestamp(RawTimestamp),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimestamp {
+    pub timestamp_ms: u64,
 }
 
 #[derive(Debug, Deserialize)]

@@ -32,10 +32,11 @@
 
 use crate::engine::Time;
 use crate::model::io::{
-    Endpoint, FetchRequest, Msg, Out, Produce, ProduceBatch, ProduceResults, Timer, TimerKey,
+    Endpoint, FetchRequest, Msg, OffsetSpec, Out, Produce, ProduceBatch, ProduceResults, Timer,
+    TimerKey,
 };
 use crate::model::log::{Offset, PartitionLog, Record};
-use crate::scenario::{Acks, OffsetReset, Scenario};
+use crate::scenario::{Acks, Scenario};
 use crate::trace::{Kind, PartId, SendError};
 use fetcher::ReplicaState;
 use std::collections::BTreeMap;
@@ -329,6 +330,20 @@ impl Cluster {
         &p.logs[p.leader.unwrap_or(0)]
     }
 
+    /// ListOffsets for one partition, as its leader answers it (`Partition
+    /// .fetchOffsetForTimestamp`): the log start offset, the high watermark, or the first
+    /// offset below the high watermark whose timestamp is at or after the one asked for
+    /// (the high watermark when there is none).
+    fn list_offset(&self, p: PartId, spec: OffsetSpec) -> Offset {
+        let hw = self.parts[p.ix()].high_watermark;
+        let log = self.log(p);
+        match spec {
+            OffsetSpec::Earliest => log.log_start_offset(),
+            OffsetSpec::Latest => hw,
+            OffsetSpec::ForTimestamp(ts) => log.offset_for_timestamp(ts, hw).unwrap_or(hw),
+        }
+    }
+
     pub fn on_message(&mut self, from: Endpoint, msg: Msg, out: &mut Out) {
         match (from, msg) {
             (Endpoint::Client(_), Msg::Produce(p)) => self.produce(from, p, out),
@@ -339,28 +354,10 @@ impl Cluster {
             (Endpoint::Broker(_), Msg::ReplicaFetchResponse(response)) => {
                 self.on_replica_fetch_response(*response, out)
             }
-            (
-                Endpoint::Member(_),
-                Msg::ListOffsets {
-                    request_id,
-                    parts,
-                    reset,
-                },
-            ) => {
+            (Endpoint::Member(_), Msg::ListOffsets { request_id, parts }) => {
                 let offsets = parts
                     .iter()
-                    .map(|&p| {
-                        let log = self.log(p);
-                        let o = match reset {
-                            OffsetReset::Earliest => log.log_start_offset(),
-                            OffsetReset::Latest => self.parts[p.ix()].high_watermark,
-                            // The member throws instead of asking (member.rs).
-                            OffsetReset::None => {
-                                unreachable!("auto.offset.reset=none sends no ListOffsets")
-                            }
-                        };
-                        (p, o)
-                    })
+                    .map(|&(p, spec)| (p, self.list_offset(p, spec)))
                     .collect();
                 out.send(
                     from,
