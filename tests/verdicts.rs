@@ -1628,3 +1628,104 @@ run: { until_ms: 6000 }
         "p0@3..9 again"
     );
 }
+
+/// Every anomaly's causal chain (what `kafkasim explain` tells) is in time order, ends
+/// in exactly one visible effect, and each link that cites a crash, a commit, a reset, a
+/// seek, a send or an application is a record of the trace at that very ms, by the actor
+/// the link names: the story is built from what happened, never guessed.
+#[test]
+fn every_causal_link_is_a_record_of_the_trace() {
+    use kafkasim::trace::Kind;
+    let mut checked = 0;
+    for path in scenario_files(&["scenarios", "tests/regressions", "tests/verdicts"]) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let sc = scenario::parse(&text).unwrap();
+        let mut all = kafkasim::trace::Recorder::default();
+        let (run, v) = kafkasim::simulate_with(&sc, sc.seed, &mut all);
+        let t = &run.tables;
+        for a in &v.anomalies {
+            let where_ = format!("{}: {} {:?}", path.display(), a.kind.name(), a.chain);
+            assert!(!a.chain.is_empty(), "{where_}: no chain");
+            assert!(
+                a.chain.windows(2).all(|w| w[0].at <= w[1].at),
+                "{where_}: not in time order"
+            );
+            assert_eq!(
+                a.chain.iter().filter(|l| l.effect).count(),
+                1,
+                "{where_}: one effect"
+            );
+            for l in a.chain.iter().filter(|l| !l.effect) {
+                // The actor a link starts with, and the record kind its verb stands for.
+                let is = |k: &Kind| -> bool {
+                    let named = |actor| {
+                        let name = t.actor_name(actor);
+                        l.text.starts_with(&format!("{name} "))
+                            || l.text.starts_with(&format!("{name}'s "))
+                    };
+                    match (*k, l.text.as_str()) {
+                        (Kind::Crash { actor, .. }, s) if s.contains(" crashed") => named(actor),
+                        (Kind::Committed { actor, offset, .. }, s)
+                            if s.contains(&format!(" committed offset {offset} for ")) =>
+                        {
+                            named(actor) || s.starts_with("the close committed")
+                        }
+                        (Kind::OffsetReset { actor, offset, .. }, s)
+                            if s.contains(&format!("reset to {offset} ")) =>
+                        {
+                            named(actor)
+                        }
+                        (Kind::Seek { actor, .. }, s) if s.contains(" sought ") => named(actor),
+                        (Kind::Send { actor, event, .. }, s)
+                            if s.contains(&format!(" sent {} (", t.event_id(event))) =>
+                        {
+                            named(actor)
+                        }
+                        (Kind::DbCommit { actor, event, .. }, s)
+                            if s.contains(&format!(" committed {} (", t.event_id(event))) =>
+                        {
+                            named(actor)
+                        }
+                        (Kind::Effect { actor, event, .. }, s)
+                            if s.contains(&format!(" applied eventId {}", t.event_id(event))) =>
+                        {
+                            named(actor)
+                        }
+                        _ => false,
+                    }
+                };
+                let cites = [
+                    " crashed",
+                    " committed offset ",
+                    "reset to ",
+                    " sought ",
+                    " sent e-",
+                    " committed e-",
+                    " applied eventId ",
+                ]
+                .iter()
+                .any(|m| l.text.contains(m));
+                // A link about an actor starts with its name; others (a summary of the
+                // copies in the log, say) are checked by the tests of the cause sentence.
+                let about_an_actor = t.actors.iter().any(|(_, name)| {
+                    l.text.starts_with(&format!("{name} "))
+                        || l.text.starts_with(&format!("{name}'s "))
+                });
+                if !cites || !(about_an_actor || l.text.starts_with("the close committed")) {
+                    continue;
+                }
+                assert!(
+                    all.events.iter().any(|e| e.at == l.at && is(&e.kind)),
+                    "{where_}: no record at t={}ms for the link {:?}",
+                    l.at,
+                    l.text
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 50,
+        "the chains cited records ({checked} checked)"
+    );
+}

@@ -12,7 +12,7 @@
 //! skipped_by_reset + skipped_by_retention + skipped_by_seek + compacted + lost +
 //! unprocessed_at_end`, per group. No state of its own: it reads the history.
 
-use super::{AnomalyKind, Context, Findings, Property};
+use super::{AnomalyKind, Context, Findings, Link, Property};
 use crate::check::facts::Crash;
 use crate::counters::Counter;
 use crate::engine::Time;
@@ -81,7 +81,7 @@ impl Property for Accounting {
                                 Past::Compacted(..) => (AnomalyKind::Compacted, Counter::Compacted),
                             };
                             found.count_group(g, counter, 1);
-                            let cause = cause(cx, g, part, offset, event, past);
+                            let cause = cause(cx, g, part, offset, event, past, end);
                             found.group_anomaly(
                                 kind,
                                 g,
@@ -145,62 +145,113 @@ fn cause(
     offset: Offset,
     event: EventIx,
     past: Past,
-) -> String {
+    end: Time,
+) -> (String, Vec<Link>) {
     let pn = cx.t.part_name(part);
     let group = &cx.sc.groups[g];
+    let id = cx.t.event_id(event);
     let head = format!(
-        "{pn}@{offset} ({}) is in the log but {} never processed it",
-        cx.t.event_id(event),
+        "{pn}@{offset} ({id}) is in the log but {} never processed it",
         group.name
     );
-    match past {
-        Past::Seek(t, from, to, a, how) => format!(
-            "{head}: {} sought {pn} from {from} to {to} (to: {}) at t={t}ms, past it",
-            cx.name(a),
-            how.spelled()
+    let mut chain = vec![Link::effect(
+        end,
+        format!(
+            "the run ended, and {} had never processed {pn}@{offset} ({id})",
+            group.name
         ),
-        Past::Reset(t, r, a, Some(from)) if from < r => format!(
-            "{head}: {}'s position {from} in {pn} was below the log start offset after retention deleted records (OFFSET_OUT_OF_RANGE), and it reset to {r} (auto.offset.reset={}) at t={t}ms, past it",
-            cx.name(a),
-            group.config.auto_offset_reset.name()
-        ),
-        Past::Reset(t, r, a, Some(_)) => format!(
-            "{head}: {}'s position in {pn} was past the log end after a new leader's shorter log (OFFSET_OUT_OF_RANGE), and it reset to {r} (auto.offset.reset={}) at t={t}ms, past it",
-            cx.name(a),
-            group.config.auto_offset_reset.name()
-        ),
-        Past::Reset(t, r, a, None) => format!(
-            "{head}: {} had no committed offset for {pn} and reset to {r} (auto.offset.reset={}) at t={t}ms, past it",
-            cx.name(a),
-            group.config.auto_offset_reset.name()
-        ),
-        Past::Compacted(t, by) => compacted_cause(cx, g, part, offset, event, t, by),
-        Past::Deleted(t, start, breach) => deleted_cause(cx, g, part, offset, event, (t, start, breach)),
-        Past::Commit(t, c, a, stored) => {
-            if let Some((ti, unhandled)) = cx.f.fates[a.ix()].interrupted.filter(|&(ti, _)| ti <= t) {
-                return format!(
-                    "{head}: {}'s close() interrupted its batch at t={ti}ms, leaving {unhandled} record{} it had been handed unhandled, and the close committed offset {c} past them (stored at t={t}ms)",
-                    cx.name(a),
-                    if unhandled == 1 { "" } else { "s" }
-                );
-            }
-            if stored {
-                return stored_cause(cx, g, (part, offset), &head, (t, c, a));
-            }
-            let crash = match cx.f.fates[a.ix()].crash_since(t) {
-                Some(Crash { at: ct, point: p, .. }) => format!(
-                    "; {} then crashed at t={ct}ms{}",
-                    cx.name(a),
-                    p.map_or(String::new(), |p| format!(" at {}", p.name()))
-                ),
-                _ => String::new(),
-            };
-            format!(
-                "{head}: {} committed offset {c} at t={t}ms, past it, before processing it{crash}",
-                cx.name(a)
-            )
+    )];
+    let reset = group.config.auto_offset_reset.name();
+    let cause = match past {
+        Past::Seek(t, from, to, a, how) => {
+            let sought = format!(
+                "{} sought {pn} from {from} to {to} (to: {})",
+                cx.name(a),
+                how.spelled()
+            );
+            chain.push(Link::new(t, format!("{sought}, past {pn}@{offset}")));
+            format!("{head}: {sought} at t={t}ms, past it")
         }
-    }
+        Past::Reset(t, r, a, Some(from)) if from < r => {
+            let why = format!(
+                "{}'s position {from} in {pn} was below the log start offset after retention deleted records (OFFSET_OUT_OF_RANGE), and it reset to {r} (auto.offset.reset={reset})",
+                cx.name(a)
+            );
+            chain.push(Link::new(t, format!("{why}, past {pn}@{offset}")));
+            format!("{head}: {why} at t={t}ms, past it")
+        }
+        Past::Reset(t, r, a, Some(_)) => {
+            let why = format!(
+                "{}'s position in {pn} was past the log end after a new leader's shorter log (OFFSET_OUT_OF_RANGE), and it reset to {r} (auto.offset.reset={reset})",
+                cx.name(a)
+            );
+            chain.push(Link::new(t, format!("{why}, past {pn}@{offset}")));
+            format!("{head}: {why} at t={t}ms, past it")
+        }
+        Past::Reset(t, r, a, None) => {
+            let why = format!(
+                "{} had no committed offset for {pn} and reset to {r} (auto.offset.reset={reset})",
+                cx.name(a)
+            );
+            chain.push(Link::new(t, format!("{why}, past {pn}@{offset}")));
+            format!("{head}: {why} at t={t}ms, past it")
+        }
+        Past::Compacted(t, by) => compacted_cause(cx, g, (part, offset, event), t, by, &mut chain),
+        Past::Deleted(t, start, breach) => {
+            deleted_cause(cx, g, (part, offset, event), (t, start, breach), &mut chain)
+        }
+        Past::Commit(t, c, a, stored) => {
+            if let Some((ti, unhandled)) = cx.f.fates[a.ix()].interrupted.filter(|&(ti, _)| ti <= t)
+            {
+                let records = if unhandled == 1 { "record" } else { "records" };
+                chain.push(Link::new(
+                    ti,
+                    format!(
+                        "{}'s close() interrupted its batch, leaving {unhandled} {records} it had been handed unhandled, {pn}@{offset} among them",
+                        cx.name(a)
+                    ),
+                ));
+                chain.push(Link::new(
+                    t,
+                    format!("the close committed offset {c} for {pn}, past them"),
+                ));
+                format!(
+                    "{head}: {}'s close() interrupted its batch at t={ti}ms, leaving {unhandled} {records} it had been handed unhandled, and the close committed offset {c} past them (stored at t={t}ms)",
+                    cx.name(a),
+                )
+            } else if stored {
+                stored_cause(cx, g, (part, offset), &head, (t, c, a), &mut chain)
+            } else {
+                chain.push(Link::new(
+                    t,
+                    format!(
+                        "{} committed offset {c} for {pn}, past {pn}@{offset}, before processing it",
+                        cx.name(a)
+                    ),
+                ));
+                let crash = match cx.f.fates[a.ix()].crash_since(t) {
+                    Some(
+                        crash @ Crash {
+                            at: ct, point: p, ..
+                        },
+                    ) => {
+                        chain.push(cx.crash_link(a, &crash));
+                        format!(
+                            "; {} then crashed at t={ct}ms{}",
+                            cx.name(a),
+                            p.map_or(String::new(), |p| format!(" at {}", p.name()))
+                        )
+                    }
+                    _ => String::new(),
+                };
+                format!(
+                    "{head}: {} committed offset {c} at t={t}ms, past it, before processing it{crash}",
+                    cx.name(a)
+                )
+            }
+        }
+    };
+    (cause, chain)
 }
 
 /// A record librdkafka's background auto-commit moved past: the offset store took its
@@ -212,14 +263,26 @@ fn stored_cause(
     (part, offset): (PartId, Offset),
     head: &str,
     (t, c, a): (Time, Offset, ActorId),
+    chain: &mut Vec<Link>,
 ) -> String {
     let config = &cx.sc.groups[g].config;
+    chain.push(Link::new(
+        t,
+        format!(
+            "{} committed offset {c} for {pn}, past {pn}@{offset}, by librdkafka's background auto-commit: the offset store had taken it when the record was handed to the application, before it was processed",
+            cx.name(a),
+            pn = cx.t.part_name(part)
+        ),
+    ));
     let why = format!(
         "{head}: librdkafka's background auto-commit (every auto.commit.interval.ms={}) committed offset {c} for {} at t={t}ms, past it: the offset store (enable.auto.offset.store={}) had taken it when the record was handed to the application, before it was processed",
         config.auto_commit_interval_ms,
         cx.name(a),
         config.enable_auto_offset_store
     );
+    if let Some(crash) = cx.f.fates[a.ix()].crash_since(t) {
+        chain.push(cx.crash_link(a, &crash));
+    }
     match cx.f.fates[a.ix()].crash_since(t) {
         Some(Crash {
             at,
@@ -240,10 +303,9 @@ fn stored_cause(
 fn deleted_cause(
     cx: &Context,
     g: usize,
-    part: PartId,
-    offset: Offset,
-    event: EventIx,
+    (part, offset, event): (PartId, Offset, EventIx),
     (t, start, breach): (Time, Offset, Breach),
+    chain: &mut Vec<Link>,
 ) -> String {
     let pn = cx.t.part_name(part);
     let group = &cx.sc.groups[g];
@@ -260,6 +322,14 @@ fn deleted_cause(
         }
     };
     let limit = limit.map_or(String::new(), |v| format!(" ({v})"));
+    chain.push(Link::new(
+        t,
+        format!(
+            "{} deleted the segments of {pn} below offset {start}{limit}, {pn}@{offset} ({}) with them",
+            breach.name(),
+            cx.t.event_id(event)
+        ),
+    ));
     let head = format!(
         "{} ({pn}@{offset}) was deleted by {}{limit} at t={t}ms, with the segments below offset {start}, before {} processed it",
         cx.t.event_id(event),
@@ -271,6 +341,14 @@ fn deleted_cause(
         .iter()
         .find(|&&(tr, r, _, from)| tr >= t && from.is_some_and(|f| f < r));
     if let Some(&(tr, r, a, Some(from))) = reset {
+        chain.push(Link::new(
+            tr,
+            format!(
+                "{} was at offset {from}, below the log start, got OFFSET_OUT_OF_RANGE and reset to {r} (auto.offset.reset={})",
+                cx.name(a),
+                group.config.auto_offset_reset.name()
+            ),
+        ));
         return format!(
             "{head}; {} was at offset {from}, below the log start, got OFFSET_OUT_OF_RANGE and reset to {r} (auto.offset.reset={}) at t={tr}ms",
             cx.name(a),
@@ -289,11 +367,10 @@ fn deleted_cause(
 fn compacted_cause(
     cx: &Context,
     g: usize,
-    part: PartId,
-    offset: Offset,
-    event: EventIx,
+    (part, offset, event): (PartId, Offset, EventIx),
     t: Time,
     by: Option<Offset>,
+    chain: &mut Vec<Link>,
 ) -> String {
     let pn = cx.t.part_name(part);
     let group = &cx.sc.groups[g];
@@ -312,6 +389,13 @@ fn compacted_cause(
                 .delete_retention_ms
         ),
     };
+    chain.push(Link::new(
+        t,
+        format!(
+            "the log cleaner removed {pn}@{offset} ({}): {why}",
+            cx.t.event_id(event)
+        ),
+    ));
     let start = group.start_at_ms;
     let group_then = if start > t.ms() {
         format!("{} started later, at t={start}ms", group.name)

@@ -4,7 +4,7 @@
 //! State: the marks and store failures seen per eventId, and every application of the
 //! few eventIds applied more than once.
 
-use super::{AnomalyKind, Context, Findings, Property, Reapplied};
+use super::{AnomalyKind, Context, Findings, Link, Property, Reapplied};
 use crate::check::facts::{Crash, Facts, Update};
 use crate::counters::Counter;
 use crate::engine::Time;
@@ -128,7 +128,7 @@ impl DuplicateEffects {
         actor: ActorId,
         event: EventIx,
         (part, offset, reprocessed): (PartId, Offset, bool),
-    ) -> String {
+    ) -> (String, Vec<Link>) {
         let st = &self.groups[g];
         let (first, first_at) = cx.f.groups[g].first_done[event.ix()];
         let id = cx.t.event_id(event);
@@ -141,6 +141,19 @@ impl DuplicateEffects {
             n => format!("{n} times"),
         };
         let pn = cx.t.part_name(part);
+        let mut chain = vec![
+            Link::new(
+                first_at,
+                format!("{} applied eventId {id}{key}", cx.name(first)),
+            ),
+            Link::effect(
+                at,
+                format!(
+                    "{} applied eventId {id} again, from {pn}@{offset}: a duplicate effect",
+                    cx.name(actor)
+                ),
+            ),
+        ];
         let head = format!(
             "eventId {id}{key} applied {times} by {}: first by {} at t={first_at}ms, again by {} at t={at}ms ({pn}@{offset})",
             group.name,
@@ -153,21 +166,43 @@ impl DuplicateEffects {
             // crash, when one followed its effect.
             let replay = cx.f.groups[g].replay(part, actor, offset, (first_at, at));
             let why = match (replay, cx.f.fates[first.ix()].crash_since(first_at)) {
-                (Some((t, from, to, _, how)), _) => format!(
-                    " in a replay: {} sought {pn} back from {from} to {to} (to: {}) at t={t}ms",
-                    cx.name(actor),
-                    how.spelled()
-                ),
-                (None, Some(Crash { at: t, point, .. })) => format!(
-                    " after {} crashed at t={t}ms{}, before committing past it",
-                    cx.name(first),
-                    point.map_or(String::new(), |p| format!(" (at {})", p.name()))
-                ),
-                _ => String::new(),
+                (Some((t, from, to, _, how)), _) => {
+                    let sought = format!(
+                        "{} sought {pn} back from {from} to {to} (to: {})",
+                        cx.name(actor),
+                        how.spelled()
+                    );
+                    chain.push(Link::new(t, format!("{sought}: a replay")));
+                    chain.push(Link::new(
+                        at,
+                        format!("{pn}@{offset} was delivered again, in the replay"),
+                    ));
+                    format!(" in a replay: {sought} at t={t}ms")
+                }
+                (None, Some(c @ Crash { at: t, point, .. })) => {
+                    chain.push(cx.crash_link(first, &c));
+                    chain.push(Link::new(
+                        at,
+                        format!("{pn}@{offset} was delivered again, the crash having come before a commit past it"),
+                    ));
+                    format!(
+                        " after {} crashed at t={t}ms{}, before committing past it",
+                        cx.name(first),
+                        point.map_or(String::new(), |p| format!(" (at {})", p.name()))
+                    )
+                }
+                _ => {
+                    chain.push(Link::new(at, format!("{pn}@{offset} was delivered again")));
+                    String::new()
+                }
             };
             format!("{pn}@{offset} was delivered again{why}")
         } else {
             let why = cx.f.why_copy(cx.t, event, part, offset);
+            chain.push(Link::new(
+                at,
+                format!("{pn}@{offset} is another copy of eventId {id} in the log: {why}"),
+            ));
             if cx.f.first_append[event.ix()] == (part, offset) {
                 format!(
                     "{pn}@{offset}, the first of its copies in the log, was processed after a later copy ({why}), not a redelivery"
@@ -177,45 +212,98 @@ impl DuplicateEffects {
             }
         };
         let Some(idem) = &group.idempotency else {
-            return format!(
+            chain.push(Link::new(
+                at,
+                format!(
+                    "{} keeps no processed-id store, so nothing recognised eventId {id}",
+                    group.name
+                ),
+            ));
+            let cause = format!(
                 "{head}: {came_back}, and the group keeps no processed-id store to recognise it"
             );
+            return (cause, chain);
         };
         if let Some(&(t, _)) = st
             .unchecked
             .get(&event)
             .filter(|&&(t, who)| who == actor && t > first_at && t <= at)
         {
-            return format!(
+            chain.push(Link::new(
+                t,
+                format!(
+                    "the processed-id store was unreachable when {} checked eventId {id}, and on_store_unavailable=apply-anyway applied it without the check",
+                    cx.name(actor)
+                ),
+            ));
+            let cause = format!(
                 "{head}: {came_back}; the processed-id store was unreachable when {} checked it at t={t}ms, and on_store_unavailable=apply-anyway applied it without the check",
                 cx.name(actor)
             );
+            return (cause, chain);
         }
-        if let Some(&(_, expires)) = st.marks.get(&event) {
+        if let Some(&(marked, expires)) = st.marks.get(&event) {
             if let Some(expires) = expires.filter(|&e| e <= at) {
                 let ttl = idem.ttl_ms.unwrap_or(0);
-                return format!(
+                chain.push(Link::new(
+                    marked,
+                    format!("eventId {id} was marked processed, for {ttl} ms (its TTL)"),
+                ));
+                chain.push(Link::new(
+                    expires,
+                    format!("the processed-id of eventId {id} expired"),
+                ));
+                let cause = format!(
                     "{head}: {came_back}; its processed-id had expired at t={expires}ms ({ttl} ms TTL), before it was processed again at t={at}ms"
                 );
+                return (cause, chain);
             }
-            return format!("{head}: {came_back}; it was marked, but the mark was not seen");
+            chain.push(Link::new(
+                marked,
+                format!("eventId {id} was marked processed, but the mark was not seen"),
+            ));
+            let cause = format!("{head}: {came_back}; it was marked, but the mark was not seen");
+            return (cause, chain);
         }
         if let Some(&t) = st.unmarked.get(&event) {
-            return format!(
+            chain.push(Link::new(
+                t,
+                format!(
+                    "the processed-id store was unreachable when the mark of eventId {id} was written, so the id was never marked"
+                ),
+            ));
+            let cause = format!(
                 "{head}: {came_back}; the processed-id store was unreachable when the mark was written at t={t}ms, so the id was never marked"
             );
+            return (cause, chain);
         }
-        match cx.f.fates[first.ix()].crash_since(first_at) {
-            Some(Crash {
-                at: t,
-                point: Some(p),
-                ..
-            }) => format!(
-                "{head}: the id was never marked: {} crashed at t={t}ms at {}, after the effect and before the mark",
-                cx.name(first),
-                p.name()
-            ),
-            _ => format!("{head}: the id was never marked processed"),
-        }
+        let cause = match cx.f.fates[first.ix()].crash_since(first_at) {
+            Some(
+                c @ Crash {
+                    at: t,
+                    point: Some(p),
+                    ..
+                },
+            ) => {
+                chain.push(cx.crash_link(first, &c));
+                chain.push(Link::new(
+                    t,
+                    format!("the crash came after the effect and before the mark, so eventId {id} was never marked"),
+                ));
+                format!(
+                    "{head}: the id was never marked: {} crashed at t={t}ms at {}, after the effect and before the mark",
+                    cx.name(first),
+                    p.name()
+                )
+            }
+            _ => {
+                chain.push(Link::new(
+                    at,
+                    format!("eventId {id} was never marked processed"),
+                ));
+                format!("{head}: the id was never marked processed")
+            }
+        };
+        (cause, chain)
     }
 }

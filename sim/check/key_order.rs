@@ -4,7 +4,7 @@
 //! two producers, or to two topics, have no order to keep. State: per group, key, source
 //! and topic, the highest event first processed so far.
 
-use super::{AnomalyKind, Context, Findings, Property};
+use super::{AnomalyKind, Context, Findings, Link, Property};
 use crate::check::facts::Update;
 use crate::counters::Counter;
 use crate::trace::{ActorId, EventIx, Kind, TraceEvent, NO_KEY};
@@ -84,14 +84,31 @@ impl Property for KeyOrder {
         } else {
             "it was redelivered after the later event had been processed".to_string()
         };
-        let cause = format!(
-            "{} ({}) first processed by {} at t={}ms, after {} of the same key, which was produced later: {why}",
+        let (id, later, k) = (
             cx.t.event_id(event),
-            cx.t.keys[key as usize],
+            cx.t.event_id(high),
+            &cx.t.keys[key as usize],
+        );
+        let cause = format!(
+            "{id} ({k}) first processed by {} at t={}ms, after {later} of the same key, which was produced later: {why}",
             cx.name(actor),
             ev.at,
-            cx.t.event_id(high)
         );
+        let (first, first_at) = cx.f.groups[g].first_done[high.ix()];
+        let mut chain = vec![cx.origin_link(event), cx.origin_link(high)];
+        if first != ActorId::NONE {
+            chain.push(Link::new(
+                first_at,
+                format!("{} processed {later} first", cx.name(first)),
+            ));
+        }
+        chain.push(Link::effect(
+            ev.at,
+            format!(
+                "{} processed {id} after {later}, out of order for key {k}: {why}",
+                cx.name(actor)
+            ),
+        ));
         found.group_anomaly(
             AnomalyKind::KeyOrderViolation,
             g,
@@ -99,7 +116,7 @@ impl Property for KeyOrder {
             Some(ep),
             Some(eo),
             Some(event),
-            cause,
+            (cause, chain),
         );
     }
 }

@@ -8,7 +8,7 @@
 //! first record in each topic (a handful); per sender, its metadata refreshes; per topic,
 //! when partitions were added.
 
-use super::{Anomaly, AnomalyKind, Context, Findings, Property};
+use super::{Anomaly, AnomalyKind, Context, Findings, Link, Property};
 use crate::check::facts::Update;
 use crate::counters::Counter;
 use crate::engine::Time;
@@ -120,6 +120,7 @@ impl Property for KeySplits {
                 part: Some(part),
                 offset: None,
                 event: Some(event),
+                chain: vec![cx.origin_link(event), Link::effect(ev.at, cause.clone())],
                 cause,
             });
             return;
@@ -156,6 +157,7 @@ impl Property for KeySplits {
             part: Some(part),
             offset: None,
             event: Some(event),
+            chain: vec![cx.origin_link(event), Link::effect(ev.at, cause.clone())],
             cause,
         });
     }

@@ -6,7 +6,7 @@
 //! per-event append count is in the shared history (`Facts::appends`). Judged on each
 //! `append` record.
 
-use super::{Anomaly, AnomalyKind, Context, Findings, Property};
+use super::{Anomaly, AnomalyKind, Context, Findings, Link, Property};
 use crate::check::facts::Update;
 use crate::counters::Counter;
 use crate::trace::{Kind, TraceEvent};
@@ -52,6 +52,19 @@ impl Property for LogDuplicates {
             part: Some(part),
             offset: Some(offset),
             event: Some(event),
+            chain: vec![
+                cx.origin_link(event),
+                Link::effect(
+                    ev.at,
+                    format!(
+                        "{} appended {} again at {}@{offset}: {}",
+                        cx.name(sender),
+                        cx.t.event_id(event),
+                        cx.t.part_name(part),
+                        cx.f.why_copy(cx.t, event, part, offset)
+                    ),
+                ),
+            ],
             cause,
         });
     }

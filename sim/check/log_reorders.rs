@@ -7,7 +7,7 @@
 //! what a consumer made of it. State: per key, one entry per (source, partition) that sent
 //! it (a handful, scanned linearly): the highest event appended so far, where, and by whom.
 
-use super::{Anomaly, AnomalyKind, Context, Findings, Property};
+use super::{Anomaly, AnomalyKind, Context, Findings, Link, Property};
 use crate::check::facts::{Update, RETRIED_CLOSED, RETRIED_OTHER, RETRIED_TIMEOUT};
 use crate::counters::Counter;
 use crate::model::log::Offset;
@@ -121,6 +121,11 @@ impl Property for LogReorders {
             part: Some(part),
             offset: Some(offset),
             event: Some(event),
+            chain: vec![
+                cx.origin_link(event),
+                cx.origin_link(high.event),
+                Link::effect(ev.at, cause.clone()),
+            ],
             cause,
         });
     }

@@ -97,6 +97,40 @@ pub struct Anomaly {
     pub offset: Option<Offset>,
     pub event: Option<EventIx>,
     pub cause: String,
+    /// The causal chain behind `cause`, in time order: each fact the checker used to
+    /// build the sentence, with when it happened, ending with the anomaly itself (what the
+    /// reader sees). `kafkasim explain` tells it as a story. Empty for an anomaly kept
+    /// without one (none today).
+    pub chain: Vec<Link>,
+}
+
+/// One link of an anomaly's causal chain: something that happened at `at` (ms), as the
+/// trace told the checker, in one plain sentence without the time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub at: Time,
+    pub text: String,
+    /// The anomaly itself, what the reader sees: the chain's last link.
+    pub effect: bool,
+}
+
+impl Link {
+    /// A fact the cause rests on.
+    pub fn new(at: Time, text: impl Into<String>) -> Link {
+        Link {
+            at,
+            text: text.into(),
+            effect: false,
+        }
+    }
+
+    /// The visible effect: sorted after every cause at the same ms.
+    pub fn effect(at: Time, text: impl Into<String>) -> Link {
+        Link {
+            effect: true,
+            ..Link::new(at, text)
+        }
+    }
 }
 
 /// An eventId whose effect a group applied more than once, with every application.
@@ -180,7 +214,10 @@ impl Findings<'_> {
     /// Adds an anomaly. Past twice `ANOMALIES_KEPT`, the latest by (time, kind) are
     /// dropped and counted, so memory stays bounded whatever a run finds; the ones kept
     /// are the same as sorting everything and keeping the first `ANOMALIES_KEPT`.
-    pub fn push(&mut self, a: Anomaly) {
+    pub fn push(&mut self, mut a: Anomaly) {
+        // A chain reads from the first cause to the effect: in time order, and at one ms
+        // in the order the property found them.
+        a.chain.sort_by_key(|l| (l.at, l.effect));
         self.anomalies.push(a);
         if self.anomalies.len() >= 2 * ANOMALIES_KEPT {
             self.keep_earliest();
@@ -227,7 +264,7 @@ impl Findings<'_> {
         part: Option<PartId>,
         offset: Option<Offset>,
         event: Option<EventIx>,
-        cause: String,
+        (cause, chain): (String, Vec<Link>),
     ) {
         self.push(Anomaly {
             kind,
@@ -237,6 +274,7 @@ impl Findings<'_> {
             offset,
             event,
             cause,
+            chain,
         });
     }
 }
@@ -258,6 +296,63 @@ pub struct Context<'a> {
 impl Context<'_> {
     pub fn name(&self, a: ActorId) -> &str {
         self.t.actor_name(a)
+    }
+
+    /// The commit that set group `g`'s committed offset of `part` as it stood at `at`, as
+    /// a link: when it was stored, the offset and the committer. None: no commit yet.
+    pub fn commit_link(&self, g: usize, part: PartId, at: Time) -> Option<Link> {
+        let &(t, c, a, stored) = self.f.groups[g]
+            .commits
+            .get(part.ix())?
+            .iter()
+            .rev()
+            .find(|c| c.0 <= at)?;
+        let how = if stored {
+            " (librdkafka's auto-commit of its stored offset)"
+        } else {
+            ""
+        };
+        Some(Link::new(
+            t,
+            format!(
+                "{} committed offset {c} for {}{how}: the group's committed offset there",
+                self.name(a),
+                self.t.part_name(part)
+            ),
+        ))
+    }
+
+    /// Where an event began, as a link: its producer's `send()`, or its service's database
+    /// commit (the envelope's `occurredAt`).
+    pub fn origin_link(&self, e: EventIx) -> Link {
+        let env = &self.t.envelopes[e.ix()];
+        let key = self
+            .t
+            .key_of(e)
+            .map_or("a null key".to_string(), |k| format!("key {k}"));
+        let did = match self.t.actors[env.source.ix()].0 {
+            crate::trace::Actor::Service(_) => "committed",
+            _ => "sent",
+        };
+        Link::new(
+            env.occurred_at,
+            format!(
+                "{} {did} {} ({key})",
+                self.name(env.source),
+                self.t.event_id(e)
+            ),
+        )
+    }
+
+    /// A crash as a link: "X crashed at after-process-before-commit".
+    pub fn crash_link(&self, a: ActorId, c: &facts::Crash) -> Link {
+        let point = c
+            .point
+            .map_or(String::new(), |p| format!(" at {}", p.name()));
+        let during = c.during.map_or(String::new(), |(p, o, _)| {
+            format!(", in the middle of {}@{o}", self.t.part_name(p))
+        });
+        Link::new(c.at, format!("{} crashed{point}{during}", self.name(a)))
     }
 }
 

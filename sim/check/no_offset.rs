@@ -5,7 +5,7 @@
 //! is counted and named; the partition's records stay unprocessed, which the accounting
 //! counts as `unprocessed_at_end`. No state of its own.
 
-use super::{AnomalyKind, Context, Findings, Property};
+use super::{AnomalyKind, Context, Findings, Link, Property};
 use crate::check::facts::Update;
 use crate::counters::Counter;
 use crate::trace::{Kind, TraceEvent};
@@ -39,6 +39,7 @@ impl Property for NoOffsetErrors {
         let cause = format!(
             "{why}; {m} stopped consuming (closed and left the group), and nobody reads {pn} until a committed offset or a seek gives it a position (each of its records is counted under what happens to it next)"
         );
+        let chain = vec![Link::effect(ev.at, why.clone())];
         found.group_anomaly(
             AnomalyKind::NoOffset,
             g,
@@ -46,7 +47,7 @@ impl Property for NoOffsetErrors {
             Some(part),
             None,
             None,
-            cause,
+            (cause, chain),
         );
     }
 }

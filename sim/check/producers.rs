@@ -4,7 +4,7 @@
 //! stopped in the middle of (`in_flight_at_end`). State: which
 //! events were sent with acks=0 (a bit per event), and the first drop of each event.
 
-use super::{Anomaly, AnomalyKind, Context, Findings, Property};
+use super::{Anomaly, AnomalyKind, Context, Findings, Link, Property};
 use crate::check::facts::Update;
 use crate::counters::Counter;
 use crate::engine::Time;
@@ -220,6 +220,13 @@ impl Property for Producers {
                 cx.t.event_id(event),
                 cx.name(source)
             );
+            let chain = vec![
+                cx.origin_link(event),
+                Link::effect(
+                    end,
+                    format!("the run ended while {} {state}", cx.t.event_id(event)),
+                ),
+            ];
             found.push(Anomaly {
                 kind: AnomalyKind::InFlightAtEnd,
                 scope: cx.name(source).to_string(),
@@ -228,6 +235,7 @@ impl Property for Producers {
                 offset: None,
                 event: Some(event),
                 cause,
+                chain,
             });
         }
         // acks=0 sends whose request was still on its way when the run ended: the client
@@ -251,11 +259,22 @@ impl Property for Producers {
                     cx.t.event_id(event),
                     cx.name(source)
                 ),
+                chain: vec![
+                    cx.origin_link(event),
+                    Link::effect(
+                        end,
+                        format!(
+                            "the run ended while the acks=0 request of {} was still on its way to the brokers",
+                            cx.t.event_id(event)
+                        ),
+                    ),
+                ],
             });
         }
         for f in &self.failed {
             let why = crate::report::gave_up(cx.sc, cx.t, f.actor, f.limit, f.elapsed_ms);
             let (p, o) = cx.f.first_append[f.event.ix()];
+            let mut landed_link = None;
             let landed = if f.own_landed {
                 "; an attempt of its own had already reached the log when it gave up: its answer was late or lost".to_string()
             } else if f.appended_before {
@@ -264,6 +283,19 @@ impl Property for Producers {
                     cx.t.part_name(p)
                 )
             } else if let Some((t, p, o, own)) = f.landed_after {
+                let by = if own {
+                    "an attempt of its own, still on its way when it gave up,"
+                } else {
+                    "a later send"
+                };
+                landed_link = Some(Link::new(
+                    t,
+                    format!(
+                        "{by} put {} in the log after all, at {}@{o}",
+                        cx.t.event_id(f.event),
+                        cx.t.part_name(p)
+                    ),
+                ));
                 if own {
                     format!(
                         "; an attempt of its own, still on its way when it gave up, reached the log at t={t}ms, at {}@{o} (Kafka reports such a send failed too)",
@@ -286,6 +318,20 @@ impl Property for Producers {
                 crate::report::attempts_text(f.attempts),
                 f.elapsed_ms
             );
+            let mut chain = vec![
+                cx.origin_link(f.event),
+                Link::effect(
+                    f.at,
+                    format!(
+                        "{} gave up on {} {} in {} ms: {why}",
+                        cx.name(f.actor),
+                        cx.t.event_id(f.event),
+                        crate::report::attempts_text(f.attempts),
+                        f.elapsed_ms
+                    ),
+                ),
+            ];
+            chain.extend(landed_link);
             found.push(Anomaly {
                 kind: AnomalyKind::SendFailed,
                 scope: cx.name(f.actor).to_string(),
@@ -294,6 +340,7 @@ impl Property for Producers {
                 offset: None,
                 event: Some(f.event),
                 cause,
+                chain,
             });
         }
         for (&event, &(at, actor, part, why)) in &self.dropped {
@@ -312,6 +359,16 @@ impl Property for Producers {
                     "dropped"
                 }
             );
+            let chain = vec![
+                cx.origin_link(event),
+                Link::effect(
+                    at,
+                    format!(
+                        "its acks=0 request to {} was lost ({why}); acks=0 never resends",
+                        cx.t.part_name(part)
+                    ),
+                ),
+            ];
             found.push(Anomaly {
                 kind: AnomalyKind::UnackedLost,
                 scope: cx.name(actor).to_string(),
@@ -320,6 +377,7 @@ impl Property for Producers {
                 offset: None,
                 event: Some(event),
                 cause,
+                chain,
             });
         }
     }

@@ -8,7 +8,7 @@
 //! latest election per partition, and (only when some topic has more than one replica)
 //! when and by whom each event was acknowledged, to name both in a loss's cause.
 
-use super::{Anomaly, AnomalyKind, Context, Findings, Property};
+use super::{Anomaly, AnomalyKind, Context, Findings, Link, Property};
 use crate::check::facts::Update;
 use crate::counters::Counter;
 use crate::engine::Time;
@@ -87,6 +87,25 @@ impl Property for Replication {
                             self.appended_by[event.ix()] + 1,
                             cx.t.part_name(part)
                         );
+                        let id = cx.t.event_id(event);
+                        let chain = vec![
+                            cx.origin_link(event),
+                            Link::new(
+                                t,
+                                format!(
+                                    "{leader} became leader of {} without {id}: the log now ends at offset {to}",
+                                    cx.t.part_name(part)
+                                ),
+                            ),
+                            Link::effect(
+                                ev.at,
+                                format!(
+                                    "{} got an acknowledgement of {id}, sent by broker-{} before it went down: an acknowledged record that is not in the log",
+                                    cx.name(actor),
+                                    self.appended_by[event.ix()] + 1
+                                ),
+                            ),
+                        ];
                         found.push(Anomaly {
                             kind: AnomalyKind::AckedLost,
                             scope: cx.name(actor).to_string(),
@@ -95,6 +114,7 @@ impl Property for Replication {
                             offset: None,
                             event: Some(event),
                             cause,
+                            chain,
                         });
                     }
                 }
@@ -177,7 +197,8 @@ impl Property for Replication {
                         continue;
                     };
                     found.totals.bump(Counter::AckedLost);
-                    let cause = loss_cause(cx, self, part, to, event, acked_at, sender, ev.at);
+                    let (cause, chain) =
+                        loss_cause(cx, self, part, to, event, acked_at, sender, ev.at);
                     found.push(Anomaly {
                         kind: AnomalyKind::AckedLost,
                         scope: cx.name(sender).to_string(),
@@ -186,6 +207,7 @@ impl Property for Replication {
                         offset: None,
                         event: Some(event),
                         cause,
+                        chain,
                     });
                 }
             }
@@ -212,7 +234,10 @@ fn loss_cause(
     acked_at: Time,
     sender: ActorId,
     at: Time,
-) -> String {
+) -> (String, Vec<Link>) {
+    let id = cx.t.event_id(event);
+    let pn = cx.t.part_name(part);
+    let mut chain = vec![cx.origin_link(event)];
     let acks = match cx.t.actors[sender.ix()].0 {
         crate::trace::Actor::Producer(p) => cx.sc.producers[p as usize].config.acks,
         crate::trace::Actor::Service(s) | crate::trace::Actor::Relay { service: s, .. } => {
@@ -221,6 +246,15 @@ fn loss_cause(
         crate::trace::Actor::Member { .. } => unreachable!("members do not produce"),
     };
     let appender = r.appended_by[event.ix()];
+    chain.push(Link::new(
+        acked_at,
+        format!(
+            "{} got {id} acknowledged (acks={}) after broker-{} appended it",
+            cx.name(sender),
+            acks.kafka_name(),
+            appender + 1
+        ),
+    ));
     let (leader, why) = match r.elected[part.ix()] {
         Some((_, b, true)) => (
             format!("broker-{}", b + 1),
@@ -235,11 +269,25 @@ fn loss_cause(
                 .get(&appender)
                 .filter(|&&cut| down.is_none_or(|&down| cut < down));
             let why = match cut {
-                Some(t) => format!(
+                Some(&t) => {
+                    chain.push(Link::new(
+                        t,
+                        format!(
+                            "broker-{} was cut off from its followers and the controller, and went on leading until it was fenced",
+                            appender + 1
+                        ),
+                    ));
+                    format!(
                     "broker-{} had been cut off from its followers and the controller since t={t}ms, so they could not copy it, and it went on leading until it was fenced",
                     appender + 1
-                ),
-                None => "its followers had not copied it before its leader went down".to_string(),
+                )
+                }
+                None => {
+                    if let Some(&t) = down {
+                        chain.push(Link::new(t, format!("broker-{} went down", appender + 1)));
+                    }
+                    "its followers had not copied it before its leader went down".to_string()
+                }
             };
             (format!("broker-{}", b + 1), why)
         }
@@ -248,12 +296,17 @@ fn loss_cause(
             "the new leader lacked it".to_string(),
         ),
     };
-    format!(
-        "{} was acknowledged to {} at t={acked_at}ms (acks={}) after broker-{} appended it, and lost at t={at}ms when {leader} became leader of {} without it ({why}): the partition's log now ends at offset {to}",
-        cx.t.event_id(event),
+    chain.push(Link::effect(
+        at,
+        format!(
+            "{leader} became leader of {pn} without {id} ({why}): the log now ends at offset {to}, and the acknowledged {id} is lost"
+        ),
+    ));
+    let cause = format!(
+        "{id} was acknowledged to {} at t={acked_at}ms (acks={}) after broker-{} appended it, and lost at t={at}ms when {leader} became leader of {pn} without it ({why}): the partition's log now ends at offset {to}",
         cx.name(sender),
         acks.kafka_name(),
         r.appended_by[event.ix()] + 1,
-        cx.t.part_name(part)
-    )
+    );
+    (cause, chain)
 }

@@ -3,7 +3,7 @@
 //! State: each service's committed orders (time, event) and the relays that published
 //! each event; judged when the run ends.
 
-use super::{Anomaly, AnomalyKind, Context, Findings, Property};
+use super::{Anomaly, AnomalyKind, Context, Findings, Link, Property};
 use crate::check::facts::{Crash, Facts, Update};
 use crate::counters::Counter;
 use crate::engine::Time;
@@ -59,7 +59,7 @@ impl Property for Services {
         }
     }
 
-    fn finish(&mut self, cx: &Context, _: Time, found: &mut Findings) {
+    fn finish(&mut self, cx: &Context, end: Time, found: &mut Findings) {
         for (s, spec) in cx.sc.services.iter().enumerate() {
             let consumers: Vec<usize> = (0..cx.sc.groups.len())
                 .filter(|&g| cx.sc.groups[g].topics.contains(&spec.topic))
@@ -83,7 +83,7 @@ impl Property for Services {
                         AnomalyKind::CommittedWithoutEvent,
                         &spec.name,
                         at,
-                        event,
+                        (event, end),
                         cause,
                     );
                     continue;
@@ -102,7 +102,7 @@ impl Property for Services {
                         AnomalyKind::PublishedDuplicate,
                         &spec.name,
                         at,
-                        event,
+                        (event, end),
                         cause,
                     );
                 }
@@ -128,7 +128,7 @@ impl Property for Services {
                         AnomalyKind::NotApplied,
                         &spec.name,
                         at,
-                        event,
+                        (event, end),
                         cause,
                     );
                 }
@@ -146,10 +146,13 @@ fn push(
     kind: AnomalyKind,
     scope: &str,
     at: Time,
-    event: EventIx,
+    (event, end): (EventIx, Time),
     cause: String,
 ) {
     let (p, o) = cx.f.first_append[event.ix()];
+    // The order's commit, then what the checker found about its event; `at` is the
+    // commit itself, so the finding is told at the end of the run.
+    let chain = vec![cx.origin_link(event), Link::effect(end, cause.clone())];
     found.push(Anomaly {
         kind,
         scope: scope.to_string(),
@@ -158,6 +161,7 @@ fn push(
         offset: (p != PartId::NONE).then_some(o),
         event: Some(event),
         cause,
+        chain,
     });
 }
 

@@ -2,7 +2,7 @@
 //! assignment. State: the last delivered offset per (member, partition) since the member
 //! last resumed, reset, sought or revoked it (a seek's jump is `skipped_by_seek`'s).
 
-use super::{AnomalyKind, Context, Findings, Property};
+use super::{AnomalyKind, Context, Findings, Link, Property};
 use crate::check::facts::Update;
 use crate::counters::Counter;
 use crate::model::log::Offset;
@@ -43,6 +43,13 @@ impl Property for SkippedOffsets {
                         "{} jumped from {pn}@{last} to {pn}@{offset} within one assignment",
                         cx.name(actor)
                     );
+                    let chain = vec![Link::effect(
+                        ev.at,
+                        format!(
+                            "{} was delivered {pn}@{offset} right after {pn}@{last}: {skipped} offsets skipped within one assignment",
+                            cx.name(actor)
+                        ),
+                    )];
                     found.group_anomaly(
                         AnomalyKind::SkippedOffset,
                         g,
@@ -50,7 +57,7 @@ impl Property for SkippedOffsets {
                         Some(part),
                         Some(offset),
                         None,
-                        cause,
+                        (cause, chain),
                     );
                 }
             }

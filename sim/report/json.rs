@@ -3,7 +3,7 @@
 //! from the trace tables; nothing here judges anything.
 
 use super::{is_group_counter, is_service_counter, row};
-use crate::check::Verdict;
+use crate::check::{Anomaly, Verdict};
 use crate::counters::Counter;
 use crate::json::Json;
 use crate::model::RunResult;
@@ -123,28 +123,7 @@ pub fn json(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict) -> String {
     j.key("anomalies").open_array();
     for a in &v.anomalies {
         j.open_object();
-        j.field_str("kind", a.kind.name());
-        j.field_str("scope", &a.scope);
-        j.field_num("at_ms", a.at.ms());
-        match a.part {
-            Some(p) => j.field_str("partition", &tp(t, p)),
-            None => j.key("partition").null(),
-        };
-        j.key("offset").opt_num(a.offset.map(|o| o.value()));
-        match a.event {
-            Some(e) => {
-                j.field_str("event_id", &t.event_id(e));
-                match t.key_of(e) {
-                    Some(k) => j.field_str("key", k),
-                    None => j.key("key").null(),
-                };
-            }
-            None => {
-                j.key("event_id").null();
-                j.key("key").null();
-            }
-        }
-        j.field_str("cause", &a.cause);
+        anomaly_fields(&mut j, t, a);
         j.close_object();
     }
     j.close_array();
@@ -210,4 +189,42 @@ fn envelope(j: &mut Json, t: &Tables, e: EventIx) {
             .close_object();
     }
     j.close_object();
+}
+
+/// One anomaly's fields, as `run --format json` and `explain --format json` write them:
+/// `kind`, `scope`, `at_ms`, `partition`, `offset`, `event_id`, `key`, `cause`, and
+/// `chain`, its causal chain in time order: `[{"at_ms", "text", "effect"}]`, the last with
+/// `effect: true` being what the reader sees.
+pub fn anomaly_fields(j: &mut Json, t: &Tables, a: &Anomaly) {
+    j.field_str("kind", a.kind.name());
+    j.field_str("scope", &a.scope);
+    j.field_num("at_ms", a.at.ms());
+    match a.part {
+        Some(p) => j.field_str("partition", &tp(t, p)),
+        None => j.key("partition").null(),
+    };
+    j.key("offset").opt_num(a.offset.map(|o| o.value()));
+    match a.event {
+        Some(e) => {
+            j.field_str("event_id", &t.event_id(e));
+            match t.key_of(e) {
+                Some(k) => j.field_str("key", k),
+                None => j.key("key").null(),
+            };
+        }
+        None => {
+            j.key("event_id").null();
+            j.key("key").null();
+        }
+    }
+    j.field_str("cause", &a.cause);
+    j.key("chain").open_array();
+    for l in &a.chain {
+        j.open_object();
+        j.field_num("at_ms", l.at.ms());
+        j.field_str("text", &l.text);
+        j.key("effect").bool(l.effect);
+        j.close_object();
+    }
+    j.close_array();
 }
