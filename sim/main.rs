@@ -59,6 +59,18 @@ enum Command {
         #[arg(long)]
         resolved: bool,
     },
+    /// Tell each anomaly as a short causal story, from its first cause to what you see.
+    Explain {
+        file: String,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Tell every anomaly the verdict kept, not only the first 20.
+        #[arg(long)]
+        all: bool,
+    },
     /// Print an embedded lesson's YAML, to copy and change.
     Show { lesson: String },
     /// Run every scenario under the paths; one line each; exit 1 if any fails.
@@ -172,6 +184,12 @@ fn main() -> ExitCode {
             timeline,
             ..
         }) => run(&file, seed, format, trace.as_deref(), timeline),
+        Some(Command::Explain {
+            file,
+            seed,
+            format,
+            all,
+        }) => explain(&file, seed, format, all),
         Some(Command::Show { lesson }) => match lessons::find(&lesson) {
             Some(l) => {
                 say!("{}", l.source);
@@ -450,6 +468,53 @@ fn run(
     }
     // The report is complete on stdout before the closing line goes to stderr, so the two
     // never run together when both go to one place.
+    let _ = std::io::stdout().flush();
+    if verdict.pass {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("expectations failed; reproduce with: {reproduce}");
+        ExitCode::from(1)
+    }
+}
+
+/// `kafkasim explain`: the run's anomalies as stories; exit code as `run`'s.
+fn explain(file: &str, seed: Option<u64>, format: Format, all: bool) -> ExitCode {
+    let (name, text) = match load(file) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let sc = match scenario::parse(&text) {
+        Ok(sc) => sc,
+        Err(problems) => {
+            eprint!("{}", diag::render(&name, &text, &problems));
+            return ExitCode::from(2);
+        }
+    };
+    let seed = seed.unwrap_or(sc.seed);
+    let reproduce = format!("kafkasim explain {name} --seed {seed}");
+    let (result, verdict) = simulate(&sc, seed);
+    match format {
+        Format::Text => say!(
+            "{}",
+            report::explain_text(
+                &sc,
+                seed,
+                &result.tables,
+                &verdict,
+                &report::ExplainOptions {
+                    reproduce: &reproduce,
+                    limit: (!all).then_some(report::STORIES_SHOWN),
+                }
+            )
+        ),
+        Format::Json => say!(
+            "{}",
+            report::explain_json(&sc, seed, &result.tables, &verdict)
+        ),
+    }
     let _ = std::io::stdout().flush();
     if verdict.pass {
         ExitCode::SUCCESS

@@ -5,10 +5,12 @@
 //! Nothing here runs the model or judges anything; it only reads and formats. Names are
 //! looked up here and nowhere earlier, so the hot path never formats a string.
 
+mod explain;
 mod json;
 mod resolved;
 
-pub use json::{json, jsonl_line, Jsonl};
+pub use explain::{explain_json, explain_text, ExplainOptions, STORIES_SHOWN};
+pub use json::{anomaly_fields, json, jsonl_line, Jsonl};
 pub use resolved::resolved;
 
 use crate::check::Verdict;
@@ -1212,7 +1214,7 @@ const CAUSE_WIDTH: usize = 88;
 
 /// `text` broken into lines of at most `width` characters, at spaces (a longer word gets a
 /// line of its own).
-fn wrap(text: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split(' ') {
