@@ -88,6 +88,15 @@ pub enum Parting {
 }
 
 impl WhatIf<'_> {
+    /// When the timelines part at row `i`: the earlier of the two runs' rows there.
+    fn parted_ms(&self, i: usize) -> u64 {
+        let t = |s: &Side| s.rows.get(i).map(|r| r.0.ms());
+        match (t(&self.before), t(&self.after)) {
+            (Some(x), Some(y)) => x.min(y),
+            (x, y) => x.or(y).unwrap_or(0),
+        }
+    }
+
     /// Where the timelines part.
     pub fn parting(&self) -> Parting {
         let (b, a) = (&self.before, &self.after);
@@ -321,10 +330,15 @@ fn timelines(o: &mut String, w: &WhatIf) {
         }
         Parting::At(i) => i,
     };
-    let t = b.rows.get(at).or(a.rows.get(at)).map_or(0, |r| r.0.ms());
+    let t = w.parted_ms(at);
+    let same = match at {
+        0 => "they differ from the first row".to_string(),
+        1 => "the row before it is the same in both runs".to_string(),
+        n => format!("the {n} rows before it are the same in both runs"),
+    };
     let _ = writeln!(
         o,
-        "\nWhere the timelines part: row {}, t={t}ms (the {at} rows before it are the same in both runs)",
+        "\nWhere the timelines part: row {}, t={t}ms ({same})",
         at + 1
     );
     let _ = writeln!(
@@ -402,8 +416,7 @@ pub fn json(w: &WhatIf) -> String {
         Parting::At(i) => {
             j.open_object();
             j.field_num("row", i as u64 + 1);
-            let t = b.rows.get(i).or(a.rows.get(i)).map_or(0, |r| r.0.ms());
-            j.field_num("t_ms", t);
+            j.field_num("t_ms", w.parted_ms(i));
             j.key("before");
             row_json(&mut j, b.rows.get(i));
             j.key("after");
