@@ -15,6 +15,7 @@ pub use set::{apply, render_problems, Change, Edited};
 
 use crate::check::Verdict;
 use crate::counters::{Counter, Counts, Scope};
+use crate::diag;
 use crate::engine::Time;
 use crate::json::Json;
 use crate::scenario::Scenario;
@@ -140,7 +141,8 @@ pub fn text(w: &WhatIf) -> String {
     let _ = writeln!(o, "{seed} · reproduce: {}", w.reproduce);
     let _ = writeln!(o, "\nWhat if");
     for c in w.changes {
-        let _ = writeln!(o, "  {}: {} → {}", c.path, c.before_text(), c.after);
+        let after = set::clip(&diag::one_line(&c.after), 60);
+        let _ = writeln!(o, "  {}: {} → {after}", c.path, c.before_text());
     }
     verdicts(&mut o, b, a);
     counters(&mut o, b, a);

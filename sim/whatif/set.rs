@@ -50,16 +50,25 @@ pub struct Edited {
     pub changes: Vec<Change>,
 }
 
+/// The most `--set` values one comparison takes (each one parses the edited text again).
+pub const SETS: usize = 100;
+
 /// Applies each `PATH=VALUE` of `sets`, in order, to `original` (a scenario file that
 /// loaded; `resolved` is its `run --resolved` text, where defaults are looked up). Errors
 /// are one line naming the `--set` and the part of it that did not resolve.
 pub fn apply(original: &str, resolved: &str, sets: &[String]) -> Result<Edited, String> {
+    if sets.len() > SETS {
+        return Err(format!(
+            "{} --set values; a comparison takes at most {SETS}",
+            sets.len()
+        ));
+    }
     let first = tree::parse(original).map_err(|e| format!("the scenario's YAML: {e}"))?;
     let defaults = tree::parse(resolved).ok();
     let mut text = original.to_string();
     let mut changes: Vec<Change> = Vec::new();
     for arg in sets {
-        let shown = diag::one_line(arg);
+        let shown = clip(&diag::one_line(arg), 200);
         let fail = |msg: String| format!("--set {shown}: {msg}");
         let (path, value) = arg
             .split_once('=')
@@ -96,8 +105,18 @@ pub fn apply(original: &str, resolved: &str, sets: &[String]) -> Result<Edited, 
     Ok(Edited { text, changes })
 }
 
+/// The most parts a path may have, and its most bytes: far more than any place in a
+/// scenario needs, and few enough that matching dotted keys stays quick.
+pub const PATH_PARTS: usize = 64;
+pub const PATH_BYTES: usize = 1000;
+
 /// A path's parts: dot-separated, none empty.
 fn segments(path: &str) -> Result<Vec<String>, String> {
+    if path.len() > PATH_BYTES || path.split('.').count() > PATH_PARTS {
+        return Err(format!(
+            "the path is longer than any in a scenario (at most {PATH_PARTS} parts and {PATH_BYTES} bytes)"
+        ));
+    }
     let segs: Vec<String> = path.split('.').map(str::to_string).collect();
     if path.is_empty() || segs.iter().any(|s| s.is_empty()) {
         return Err(format!(
@@ -472,11 +491,15 @@ fn written(text: &str, n: &Node) -> String {
         _ => text.get(n.start..n.end).unwrap_or("").to_string(),
     };
     let one: Vec<&str> = raw.split_whitespace().collect();
-    let one = diag::one_line(&one.join(" "));
-    if one.chars().count() > 60 {
-        format!("{}…", one.chars().take(59).collect::<String>())
+    clip(&diag::one_line(&one.join(" ")), 60)
+}
+
+/// `s` cut to at most `n` characters, the last of them `…` when cut.
+pub(super) fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() > n {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
     } else {
-        one
+        s.to_string()
     }
 }
 
