@@ -53,6 +53,109 @@ pub fn outputs(file: &str, sc: &Scenario) -> Outputs {
     }
 }
 
+/// What `check --golden` has to say about one scenario.
+pub struct Checked {
+    /// Its line (`PASS  …` or `FAIL  …`), any note line, and any diffs.
+    pub text: String,
+    /// Every expectation holds and, without `--update`, both golden files match.
+    pub pass: bool,
+    /// Golden files written or rewritten (`--update`).
+    pub written: usize,
+    /// Golden files `--update` found already equal.
+    pub unchanged: usize,
+}
+
+/// Compares `out` with the golden files `DIR/NAME.txt` and `DIR/NAME.json`, or with
+/// `update` writes those that are missing or differ. `file` is the scenario's path as
+/// shown. Errors: a golden file that cannot be read or written.
+pub fn check_one(
+    file: &str,
+    out: &Outputs,
+    (dir, name): (&Path, &Path),
+    update: bool,
+) -> Result<Checked, String> {
+    let mut problems: Vec<String> = out
+        .verdict
+        .expectations
+        .iter()
+        .filter(|e| !e.holds)
+        .map(|e| e.describe())
+        .collect();
+    let mut c = Checked {
+        text: String::new(),
+        pass: true,
+        written: 0,
+        unchanged: 0,
+    };
+    let (mut notes, mut missing, mut differ, mut diffs) =
+        (Vec::new(), Vec::new(), Vec::new(), String::new());
+    for (ext, actual, is_json) in [("txt", &out.text, false), ("json", &out.json, true)] {
+        let path = self::file(dir, name, ext);
+        let shown = diag::visible(&path.display().to_string());
+        let old = read(&path, actual.len())
+            .map_err(|e| format!("{shown}: cannot read the golden file: {e}"))?;
+        let same = old.as_deref() == Some(actual.as_bytes());
+        match (update, old) {
+            (true, _) if same => {
+                c.unchanged += 1;
+                notes.push(format!("{shown} unchanged"));
+            }
+            (true, old) => {
+                let parent = path.parent().unwrap_or(Path::new("."));
+                std::fs::create_dir_all(parent)
+                    .and_then(|()| std::fs::write(&path, actual))
+                    .map_err(|e| format!("{shown}: cannot write the golden file: {e}"))?;
+                c.written += 1;
+                let what = if old.is_some() { "updated" } else { "written" };
+                notes.push(format!("{shown} {what}"));
+            }
+            (false, None) => missing.push(shown),
+            (false, Some(_)) if same => {}
+            (false, Some(old)) => {
+                let json_flag = if is_json { " --format json" } else { "" };
+                let this_run = format!("kafkasim run {file}{json_flag}");
+                diffs.push_str(&diff(&old, actual, (&shown, &this_run), is_json, "    "));
+                differ.push(shown);
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let (files, them) = if missing.len() == 1 {
+            ("file", "it")
+        } else {
+            ("files", "them")
+        };
+        problems.push(format!(
+            "golden {files} missing: {} (--update writes {them})",
+            missing.join(", ")
+        ));
+    }
+    if !differ.is_empty() {
+        problems.push(format!("output differs from {}", differ.join(", ")));
+    }
+    let expectations = out.verdict.expectations.len();
+    let note = if update {
+        notes.join(", ")
+    } else {
+        "golden files match".to_string()
+    };
+    c.pass = problems.is_empty();
+    let file = diag::visible(file);
+    if c.pass {
+        let _ = writeln!(
+            c.text,
+            "PASS  {file}  ({expectations} expectations; {note})"
+        );
+    } else {
+        let _ = writeln!(c.text, "FAIL  {file}  {}", problems.join("; "));
+        if update {
+            let _ = writeln!(c.text, "      ({note})");
+        }
+    }
+    c.text.push_str(&diffs);
+    Ok(c)
+}
+
 /// Each file's golden name, without extension: its path relative to the PATH argument (a
 /// folder) it was found under, or, for a file given directly, its file name. Errors when
 /// two files would share one name.

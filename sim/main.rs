@@ -614,89 +614,18 @@ fn check_golden(paths: &[PathBuf], dir: &Path, update: bool) -> ExitCode {
             }
         };
         let out = golden::outputs(&name, &sc);
-        let mut problems: Vec<String> = out
-            .verdict
-            .expectations
-            .iter()
-            .filter(|e| !e.holds)
-            .map(|e| e.describe())
-            .collect();
-        let (mut notes, mut missing, mut differ) = (Vec::new(), Vec::new(), Vec::new());
-        let mut diffs = String::new();
-        for (ext, actual, is_json) in [("txt", &out.text, false), ("json", &out.json, true)] {
-            let path = golden::file(dir, golden_name, ext);
-            let shown = diag::visible(&path.display().to_string());
-            let old = match golden::read(&path, actual.len()) {
-                Ok(old) => old,
-                Err(e) => {
-                    eprintln!("{shown}: cannot read the golden file: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let same = old.as_deref() == Some(actual.as_bytes());
-            match (update, &old) {
-                (true, _) if same => {
-                    unchanged += 1;
-                    notes.push(format!("{shown} unchanged"));
-                }
-                (true, _) => {
-                    let parent = path.parent().unwrap_or(Path::new("."));
-                    if let Err(e) =
-                        std::fs::create_dir_all(parent).and_then(|()| std::fs::write(&path, actual))
-                    {
-                        eprintln!("{shown}: cannot write the golden file: {e}");
-                        return ExitCode::from(2);
-                    }
-                    written += 1;
-                    let what = if old.is_some() { "updated" } else { "written" };
-                    notes.push(format!("{shown} {what}"));
-                }
-                (false, None) => missing.push(shown),
-                (false, Some(_)) if same => {}
-                (false, Some(old)) => {
-                    differ.push(shown);
-                    let this_run = if is_json {
-                        format!("kafkasim run {name} --format json")
-                    } else {
-                        format!("kafkasim run {name}")
-                    };
-                    diffs.push_str(&golden::diff(
-                        old,
-                        actual,
-                        (&path.display().to_string(), &this_run),
-                        is_json,
-                        "    ",
-                    ));
-                }
+        match golden::check_one(&name, &out, (dir, golden_name), update) {
+            Ok(r) => {
+                failed += usize::from(!r.pass);
+                written += r.written;
+                unchanged += r.unchanged;
+                say!("{}", r.text);
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
             }
         }
-        if !missing.is_empty() {
-            problems.push(format!(
-                "golden {} missing: {} (--update writes {})",
-                if missing.len() == 1 { "file" } else { "files" },
-                missing.join(", "),
-                if missing.len() == 1 { "it" } else { "them" }
-            ));
-        }
-        if !differ.is_empty() {
-            problems.push(format!("output differs from {}", differ.join(", ")));
-        }
-        let expectations = out.verdict.expectations.len();
-        let golden_note = if update {
-            notes.join(", ")
-        } else {
-            "golden files match".to_string()
-        };
-        if problems.is_empty() {
-            sayln!("PASS  {name}  ({expectations} expectations; {golden_note})");
-        } else {
-            failed += 1;
-            sayln!("FAIL  {name}  {}", problems.join("; "));
-            if update {
-                sayln!("      ({golden_note})");
-            }
-        }
-        say!("{diffs}");
     }
     let golden_summary = if update {
         format!("; golden files: {written} written, {unchanged} unchanged")

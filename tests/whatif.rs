@@ -277,3 +277,18 @@ fn the_text_comparison_reads_like_a_document() {
         insta::assert_snapshot!("auto-commit-off", text);
     });
 }
+
+#[test]
+fn a_run_cut_short_parts_where_its_timeline_ends() {
+    let args = ["scenarios/auto-commit.yaml", "--set", "run.until_ms=4000"];
+    let text = ok(&args);
+    assert!(
+        text.ends_with("    7011  before  analytics-2            poll         p1@4..15 (12 records)\n          after   (the timeline ends here)\n"),
+        "{text}"
+    );
+    let j = json(&args);
+    assert_eq!(j["parted_at"]["after"], serde_json::Value::Null);
+    assert_eq!(j["parted_at"]["before"]["event"], "expired");
+    assert_eq!(j["parted_at"]["t_ms"], 7005);
+    assert_eq!(j["after"]["end_ms"], 4000);
+}

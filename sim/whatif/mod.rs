@@ -107,7 +107,8 @@ impl WhatIf<'_> {
             .zip(&a.rows)
             .take_while(|(x, y)| x == y)
             .count();
-        let complete = |s: &Side| s.rows_total <= ROWS_COMPARED && s.rows.len() == s.rows_total;
+        // Every row of the run was kept.
+        let complete = |s: &Side| s.rows_total <= ROWS_COMPARED;
         if shared < b.rows.len().min(a.rows.len()) {
             Parting::At(shared)
         } else if complete(b) && complete(a) {
