@@ -15,6 +15,7 @@ pub mod check;
 pub mod counters;
 pub mod diag;
 pub mod engine;
+pub mod golden;
 pub mod json;
 pub mod lessons;
 pub mod model;
@@ -23,6 +24,7 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod trace;
+pub mod whatif;
 
 use check::{Checker, Verdict};
 use model::{RunResult, World};

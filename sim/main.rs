@@ -7,7 +7,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use kafkasim::assignor;
 use kafkasim::assignor::flags::{assign_input, AssignFlags, AssignInput};
 use kafkasim::partitioner::PartitionerKind;
-use kafkasim::{bench, diag, lessons, report, scenario, simulate, simulate_with};
+use kafkasim::{bench, diag, golden, lessons, report, scenario, simulate, simulate_with, whatif};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -77,6 +78,28 @@ enum Command {
     Check {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Also compare each scenario's text report and JSON verdict with its golden files
+        /// in this folder (DIR/NAME.txt and DIR/NAME.json) and show a diff where they differ.
+        #[arg(long, value_name = "DIR")]
+        golden: Option<PathBuf>,
+        /// Write (or overwrite) the golden files instead of comparing with them.
+        #[arg(long, requires = "golden")]
+        update: bool,
+    },
+    /// What if: run a scenario as written and with settings changed, on the same seed, and
+    /// compare verdicts, counters and timelines.
+    Diff {
+        /// A YAML file, or the name of an embedded lesson.
+        file: String,
+        /// A setting to change: a dot-separated path and a YAML value, e.g.
+        /// consumer_groups.payment-service.config.enable.auto.commit=true; repeat for more.
+        #[arg(long = "set", value_name = "PATH=VALUE", required = true)]
+        sets: Vec<String>,
+        /// Run both with this seed instead of the scenario's.
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Show each key's hash and partition, as a client's partitioner computes them.
     Partition {
@@ -203,7 +226,22 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Some(Command::Check { paths }) => check(&paths),
+        Some(Command::Check {
+            paths,
+            golden: None,
+            ..
+        }) => check(&paths),
+        Some(Command::Check {
+            paths,
+            golden: Some(dir),
+            update,
+        }) => check_golden(&paths, &dir, update),
+        Some(Command::Diff {
+            file,
+            sets,
+            seed,
+            format,
+        }) => diff(&file, &sets, seed, format),
         Some(Command::Partition {
             partitions,
             partitioner,
@@ -600,6 +638,141 @@ fn check(paths: &[PathBuf]) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// `kafkasim check PATH... --golden DIR [--update]`: `check`, plus each scenario's text
+/// report and JSON verdict compared with (or, with `update`, written to) its golden files.
+fn check_golden(paths: &[PathBuf], dir: &Path, update: bool) -> ExitCode {
+    let files = scenario_files(paths);
+    let names = match golden::names(paths, &files) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if files.is_empty() {
+        let shown: Vec<String> = paths
+            .iter()
+            .map(|p| diag::visible(&p.display().to_string()))
+            .collect();
+        eprintln!(
+            "no scenario files (*.yaml, *.yml) found under {}",
+            shown.join(", ")
+        );
+    }
+    let (mut failed, mut written, mut unchanged) = (0, 0, 0);
+    for (f, golden_name) in files.iter().zip(&names) {
+        let name = f.display().to_string();
+        let sc = match load(&name).and_then(|(_, text)| {
+            scenario::parse(&text).map_err(|p| {
+                let first = diag::render(&name, &text, &p[..1]);
+                first.lines().next().unwrap_or("").to_string()
+            })
+        }) {
+            Ok(sc) => sc,
+            Err(e) => {
+                failed += 1;
+                sayln!("ERROR {e}");
+                continue;
+            }
+        };
+        let out = golden::outputs(&name, &sc);
+        match golden::check_one(&name, &out, (dir, golden_name), update) {
+            Ok(r) => {
+                failed += usize::from(!r.pass);
+                written += r.written;
+                unchanged += r.unchanged;
+                say!("{}", r.text);
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let golden_summary = if update {
+        format!("; golden files: {written} written, {unchanged} unchanged")
+    } else {
+        String::new()
+    };
+    sayln!(
+        "{} passed, {} failed{golden_summary}",
+        files.len() - failed,
+        failed
+    );
+    if failed == 0 && !files.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `kafkasim diff FILE --set PATH=VALUE...`: the scenario as written ("before") and with
+/// every `--set` applied ("after"), each run once on the same seed, compared.
+fn diff(file: &str, sets: &[String], seed: Option<u64>, format: Format) -> ExitCode {
+    let (name, text) = match load(file) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let before = match scenario::parse(&text) {
+        Ok(sc) => sc,
+        Err(problems) => {
+            eprint!("{}", diag::render(&name, &text, &problems));
+            return ExitCode::from(2);
+        }
+    };
+    let edited = match whatif::apply(&text, &report::resolved(&before), sets) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let after = match scenario::parse(&edited.text) {
+        Ok(sc) => sc,
+        Err(problems) => {
+            eprint!("{}", whatif::render_problems(&name, &edited, &problems));
+            return ExitCode::from(2);
+        }
+    };
+    let (seed_before, seed_after) = (seed.unwrap_or(before.seed), seed.unwrap_or(after.seed));
+    let mut reproduce = format!("kafkasim diff {}", shell_word(&name));
+    for s in sets {
+        let _ = write!(reproduce, " --set {}", shell_word(s));
+    }
+    // A `--set seed=…` gives the runs two seeds; `--seed` would make them one again.
+    if seed_before == seed_after {
+        let _ = write!(reproduce, " --seed {seed_before}");
+    }
+    let w = whatif::WhatIf {
+        name: &before.name,
+        reproduce: &reproduce,
+        changes: &edited.changes,
+        before: whatif::run(&before, seed_before),
+        after: whatif::run(&after, seed_after),
+    };
+    match format {
+        Format::Text => say!("{}", whatif::text(&w)),
+        Format::Json => say!("{}", whatif::json(&w)),
+    }
+    ExitCode::SUCCESS
+}
+
+/// `s` as one shell word, single-quoted when it holds anything but plain characters, and
+/// with anything unsafe on a terminal shown as U+FFFD.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./=:,@%+-".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", diag::one_line(&s.replace('\'', r"'\''")))
     }
 }
 
