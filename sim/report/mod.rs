@@ -32,14 +32,18 @@ pub struct Timeline {
     limit: Option<usize>,
     kept: Vec<TraceEvent>,
     rows: usize,
+    /// The last record that is a row's, kept or not: rows are counted alike past the limit.
+    last: Option<TraceEvent>,
 }
 
 impl Timeline {
+    /// Keeps the records of the first `limit` rows (every row when None).
     pub fn new(limit: Option<usize>) -> Timeline {
         Timeline {
             limit,
             kept: Vec::new(),
             rows: 0,
+            last: None,
         }
     }
 
@@ -62,9 +66,10 @@ impl TraceSink for Timeline {
             return;
         }
         let continues = matches!(
-            (self.kept.last(), ev.kind, self.rows <= self.limit.unwrap_or(usize::MAX)),
-            (Some(prev), Kind::Deliver { .. }, true) if continues_row(prev, ev)
+            (self.last, ev.kind),
+            (Some(prev), Kind::Deliver { .. }) if continues_row(&prev, ev)
         );
+        self.last = Some(*ev);
         if !continues {
             self.rows += 1;
         }
@@ -218,6 +223,18 @@ pub struct Row {
 /// assignments taken) are skipped; a poll's records on one partition in one ms are one
 /// row (`p0@3..7 (5 records)`).
 pub fn timeline_rows(sc: &Scenario, t: &Tables, evs: &[TraceEvent]) -> Vec<Row> {
+    rows_of(sc, t, evs, true)
+}
+
+/// `timeline_rows`, where a gap in a poll's offsets is either the log cleaner's
+/// (`compacted_gaps`: one row, "the offsets between were compacted away") or a filter's
+/// (each run of consecutive offsets its own row).
+pub(crate) fn rows_of(
+    sc: &Scenario,
+    t: &Tables,
+    evs: &[TraceEvent],
+    compacted_gaps: bool,
+) -> Vec<Row> {
     let mut rows = Vec::new();
     let mut i = 0;
     while i < evs.len() {
@@ -239,7 +256,12 @@ pub fn timeline_rows(sc: &Scenario, t: &Tables, evs: &[TraceEvent]) -> Vec<Row> 
                 ..
             }) = evs.get(j).map(|e| e.kind)
             {
-                if a != actor || p != part || o <= last || evs[j].at != at {
+                let gap = if compacted_gaps {
+                    o <= last
+                } else {
+                    o != last.next()
+                };
+                if a != actor || p != part || gap || evs[j].at != at {
                     break;
                 }
                 last = o;

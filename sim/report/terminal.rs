@@ -9,7 +9,7 @@
 //! `Timeline` sink keeps the records of at most `KEEP_ROWS` rows (`--timeline auto`), and at
 //! most `timeline_limit` lines are printed per part.
 
-use super::{banner, head, tail, timeline_rows, Paint, Row, TextOptions, Timeline, Tone};
+use super::{banner, head, rows_of, tail, timeline_rows, Paint, Row, TextOptions, Timeline, Tone};
 use crate::check::{Anomaly, AnomalyKind, Verdict};
 use crate::diag;
 use crate::engine::Time;
@@ -1024,7 +1024,8 @@ impl<'a> Prepared<'a> {
             records: Vec::new(),
             kinds: Vec::new(),
         };
-        for row in timeline_rows(self.input.sc, t, &sub) {
+        // A key filter leaves gaps in a poll's offsets that are not the cleaner's.
+        for row in rows_of(self.input.sc, t, &sub, filter.key.is_none()) {
             if filter.row(&row) {
                 part.ends.push(orig[row.records.end - 1]);
                 part.records
@@ -1172,6 +1173,7 @@ fn print_lines(
     lines: &[Line],
     limit: Option<usize>,
     rows_beyond: usize,
+    filtered: bool,
     paint: Paint,
 ) -> (Vec<String>, String) {
     let shown = limit.unwrap_or(usize::MAX).min(lines.len());
@@ -1185,6 +1187,9 @@ fn print_lines(
         .sum::<usize>()
         + rows_beyond;
     let mut note = String::new();
+    if filtered && lines.is_empty() && rows_beyond == 0 {
+        let _ = writeln!(note, "   (no row here passes the filters)");
+    }
     if hidden > 0 {
         let _ = writeln!(
             note,
@@ -1266,15 +1271,14 @@ pub fn render(input: &Input, view: &View, paint: Paint) -> Result<Screen, String
     let whole = p.part(&filter, 0..kept_records);
     let mut heading = String::new();
     let _ = writeln!(heading, "{}", paint.paint(Tone::Heading, HEADING));
-    let mut selection = String::new();
-    if view.filters() || view.around.is_some() {
-        let _ = writeln!(
-            selection,
-            "showing {{shown}} of {} rows: {}",
-            input.kept.rows(),
-            view.flags()
-        );
-    }
+    // "showing 23 of 310 rows: --key order-1", counted over the part of the run shown.
+    let selection = |shown: usize, of: usize, part: &str| {
+        if view.filters() || view.around.is_some() {
+            format!("showing {shown} of {of} rows{part}: {}\n", view.flags())
+        } else {
+            String::new()
+        }
+    };
     let columns = column_header();
     match until {
         None => {
@@ -1314,11 +1318,11 @@ pub fn render(input: &Input, view: &View, paint: Paint) -> Result<Screen, String
             let shown_rows = range.len();
             let lines = p.lines(&whole, range, view.fold, marker);
             let beyond = if narrowed { 0 } else { unkept };
-            let (printed, note) = print_lines(&lines, limit, beyond, paint);
+            let (printed, note) = print_lines(&lines, limit, beyond, view.filters(), paint);
             let o = &mut screen.head;
             o.push_str(&notice);
             o.push_str(&heading);
-            o.push_str(&selection.replace("{shown}", &shown_rows.to_string()));
+            o.push_str(&selection(shown_rows, input.kept.rows(), ""));
             o.push_str(&columns);
             for l in printed {
                 o.push_str(&l);
@@ -1328,21 +1332,26 @@ pub fn render(input: &Input, view: &View, paint: Paint) -> Result<Screen, String
         Some((m, target)) => {
             let before = p.part(&filter, 0..target.cut);
             let after = p.part(&filter, target.cut..kept_records);
-            let shown_rows = before.rows.len() + after.rows.len();
-            let selection = selection.replace("{shown}", &shown_rows.to_string());
+            // Unfiltered rows on each side of the cut.
+            let rows_before = target.row.map_or(0, |r| r + 1);
+            let rows_after = input.kept.rows().saturating_sub(rows_before);
             let lines = p.lines(&before, 0..before.rows.len(), view.fold, None);
-            let (printed, note) = print_lines(&lines, limit, 0, paint);
+            let (printed, note) = print_lines(&lines, limit, 0, view.filters(), paint);
             let o = &mut screen.head;
             o.push_str(&notice);
             o.push_str(&heading);
-            o.push_str(&selection);
+            o.push_str(&selection(
+                before.rows.len(),
+                rows_before,
+                " up to the breakpoint",
+            ));
             o.push_str(&columns);
             for l in printed {
                 o.push_str(&l);
             }
             o.push_str(&note);
             let lines = p.lines(&after, 0..after.rows.len(), view.fold, None);
-            let (printed, note) = print_lines(&lines, limit, 0, paint);
+            let (printed, note) = print_lines(&lines, limit, 0, view.filters(), paint);
             screen.rest = printed;
             screen.rest_note = note;
             let what = if target.what.is_empty() {
@@ -1372,7 +1381,11 @@ pub fn render(input: &Input, view: &View, paint: Paint) -> Result<Screen, String
                 )
             );
             resume_head.push_str(&heading);
-            resume_head.push_str(&selection);
+            resume_head.push_str(&selection(
+                after.rows.len(),
+                rows_after,
+                " after the breakpoint",
+            ));
             resume_head.push_str(&columns);
             screen.stop = Some(Stop {
                 line: format!(
