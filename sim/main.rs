@@ -165,8 +165,8 @@ enum Format {
 /// `--color`: whether the text report is coloured.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum ColorWhen {
-    /// On a terminal that wants colour: anstream's detection (NO_COLOR, CLICOLOR,
-    /// CLICOLOR_FORCE, TERM).
+    /// Colour on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE=1 forces it (anstream
+    /// decides, from NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM).
     Auto,
     Always,
     Never,
