@@ -77,7 +77,7 @@ enum Command {
         #[arg(long, value_name = "WHEN", value_parser = report::terminal::Moment::parse, conflicts_with = "until")]
         around: Option<report::terminal::Moment>,
         /// Rows shown on each side of --around.
-        #[arg(long, value_name = "N", default_value_t = report::terminal::DEFAULT_CONTEXT)]
+        #[arg(long, value_name = "N", default_value_t = report::terminal::DEFAULT_CONTEXT, requires = "around")]
         context: usize,
         /// Show every row of the timeline: do not fold repeated rows into one (×N).
         #[arg(long)]

@@ -701,6 +701,7 @@ fn flags_that_cannot_apply_are_usage_errors() {
         (&["--until", "soon"], "expected first-duplicate, first-loss"),
         (&["--around", "12 ms"], "expected first-duplicate"),
         (&["--resume"], "--until"),
+        (&["--context", "3"], "--around"),
         (
             &["--until", "rebalance", "--around", "5ms"],
             "cannot be used with",

@@ -738,6 +738,9 @@ struct Index {
     passes: BTreeMap<(u8, usize, PartId), Vec<(usize, Offset)>>,
     /// (row, group, partition, from, to) of every seek.
     seeks: Vec<(usize, usize, PartId, Offset, Offset)>,
+    /// The first `leader` or `truncated` row of each (time, partition): where an
+    /// election loses acknowledged records.
+    elections: BTreeMap<(Time, PartId), usize>,
 }
 
 impl Index {
@@ -753,6 +756,9 @@ impl Index {
                 }
             }
             let first = events[row.records.start].kind;
+            if let Kind::LeaderChange { part, .. } | Kind::LogTruncated { part, .. } = first {
+                ix.elections.entry((row.at, part)).or_insert(r);
+            }
             let pass = match first {
                 Kind::Committed {
                     group,
@@ -855,15 +861,7 @@ impl<'a> Prepared<'a> {
                 .iter()
                 .find(|&&(_, sg, sp, from, to)| Some(sg) == g && sp == p && from <= o && o < to)
                 .map(|s| s.0),
-            (AnomalyKind::AckedLost, Some(p), _) => {
-                let start = self.rows.partition_point(|r| r.at < a.at);
-                (start..self.rows.len())
-                    .take_while(|&r| self.rows[r].at == a.at)
-                    .find(|&r| {
-                        matches!(self.events[self.rows[r].records.start].kind,
-                            Kind::LeaderChange { part, .. } | Kind::LogTruncated { part, .. } if part == p)
-                    })
-            }
+            (AnomalyKind::AckedLost, Some(p), _) => self.index.elections.get(&(a.at, p)).copied(),
             (AnomalyKind::PublishedDuplicate, ..) => by_event(a.event)
                 .iter()
                 .filter(|&&r| {
@@ -895,7 +893,9 @@ impl<'a> Prepared<'a> {
                     by_event(a.event).to_vec()
                 } else {
                     let start = self.rows.partition_point(|r| r.at < a.at);
-                    (start..self.rows.len()).take(10_000).collect()
+                    // Anomalies without an eventId are few (one per member and partition at
+                    // most); the look is bounded all the same.
+                    (start..self.rows.len()).take(1000).collect()
                 };
                 candidates
                     .iter()
