@@ -183,9 +183,13 @@ fn quoted(s: &str) -> String {
 
 /// What a text report is made from.
 pub struct Input<'a> {
+    /// The validated scenario that was run.
     pub sc: &'a Scenario,
+    /// The seed it ran with (printed in the banner).
     pub seed: u64,
+    /// How the run ended, and its tables (names, envelopes, assignments).
     pub run: &'a RunResult,
+    /// The checker's verdict: counts, anomalies (where breakpoints stop), expectations.
     pub verdict: &'a Verdict,
     /// The timeline sink the run wrote to.
     pub kept: &'a Timeline,
