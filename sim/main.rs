@@ -59,6 +59,37 @@ enum Command {
         /// do not run it.
         #[arg(long)]
         resolved: bool,
+        /// Colour: auto (on a terminal, unless NO_COLOR is set), always, or never.
+        #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
+        color: ColorWhen,
+        /// Timeline: only rows of records with this key (the summary stays whole).
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+        /// Timeline: only rows about this partition: p0, 0 (partition 0 of every topic) or
+        /// topic-0.
+        #[arg(long, value_name = "P")]
+        partition: Option<String>,
+        /// Timeline: only rows of this actor; a group also selects its members, a service
+        /// its relays.
+        #[arg(long, value_name = "NAME")]
+        actor: Option<String>,
+        /// Timeline: only the rows around first-duplicate, first-loss, first-anomaly,
+        /// rebalance or a time such as 1500ms.
+        #[arg(long, value_name = "WHEN", value_parser = report::terminal::Moment::parse, conflicts_with = "until")]
+        around: Option<report::terminal::Moment>,
+        /// Rows shown on each side of --around.
+        #[arg(long, value_name = "N", default_value_t = report::terminal::DEFAULT_CONTEXT, requires = "around")]
+        context: usize,
+        /// Show every row of the timeline: do not fold repeated rows into one (×N).
+        #[arg(long)]
+        no_fold: bool,
+        /// Stop the timeline at first-duplicate, first-loss, first-anomaly, rebalance or a
+        /// time such as 1500ms, and hold back what happens next (predict, then reveal).
+        #[arg(long, value_name = "WHEN", value_parser = report::terminal::Moment::parse)]
+        until: Option<report::terminal::Moment>,
+        /// With --until: print from the breakpoint on, then the summary and the verdict.
+        #[arg(long, requires = "until")]
+        resume: bool,
     },
     /// Tell each anomaly as a short causal story, from its first cause to what you see.
     Explain {
@@ -166,6 +197,44 @@ enum Format {
     Json,
 }
 
+/// `--color`: whether the text report is coloured.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ColorWhen {
+    /// Colour on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE=1 forces it (anstream
+    /// decides, from NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM).
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    fn choice(self) -> anstream::ColorChoice {
+        match self {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        }
+    }
+}
+
+/// How `run` presents the text report: colour, the timeline's filters and folding, and a
+/// breakpoint.
+struct Presentation {
+    color: ColorWhen,
+    view: report::terminal::View,
+    resume: bool,
+}
+
+impl Default for Presentation {
+    fn default() -> Presentation {
+        Presentation {
+            color: ColorWhen::Auto,
+            view: report::terminal::View::default(),
+            resume: false,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Timeline {
     Auto,
@@ -177,7 +246,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => {
-            let code = run(lessons::DEFAULT, None, Format::Text, None, Timeline::Auto);
+            let code = run(
+                lessons::DEFAULT,
+                None,
+                Format::Text,
+                None,
+                Timeline::Auto,
+                &Presentation::default(),
+            );
             sayln!();
             sayln!("Next: `kafkasim list` shows every lesson; `kafkasim run FILE` runs one (a lesson's name or your own YAML file);");
             sayln!("      `kafkasim run FILE --seed N` replays it with another seed; `kafkasim --help` shows the rest.");
@@ -205,8 +281,37 @@ fn main() -> ExitCode {
             format,
             trace,
             timeline,
-            ..
-        }) => run(&file, seed, format, trace.as_deref(), timeline),
+            color,
+            key,
+            partition,
+            actor,
+            around,
+            context,
+            no_fold,
+            until,
+            resume,
+            resolved: false,
+        }) => {
+            let shown = Presentation {
+                color,
+                view: report::terminal::View {
+                    key,
+                    partition,
+                    actor,
+                    around,
+                    context,
+                    fold: !no_fold,
+                    until,
+                },
+                resume,
+            };
+            let to_stdout = trace.as_deref().is_some_and(|p| p.as_os_str() == "-");
+            if let Some(e) = presentation_error(&shown, format, to_stdout, timeline) {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+            run(&file, seed, format, trace.as_deref(), timeline, &shown)
+        }
         Some(Command::Explain {
             file,
             seed,
@@ -408,12 +513,47 @@ fn not_utf8(file: &str, bytes: &[u8], at: usize) -> String {
     )
 }
 
+/// Flags that shape the text timeline, given where they change nothing: a usage error.
+fn presentation_error(
+    shown: &Presentation,
+    format: Format,
+    to_stdout: bool,
+    timeline: Timeline,
+) -> Option<String> {
+    let v = &shown.view;
+    let named = [
+        (v.key.is_some(), "--key"),
+        (v.partition.is_some(), "--partition"),
+        (v.actor.is_some(), "--actor"),
+        (v.around.is_some(), "--around"),
+        (v.until.is_some(), "--until"),
+        (!v.fold, "--no-fold"),
+    ];
+    let flag = named.iter().find(|f| f.0).map(|f| f.1)?;
+    if format == Format::Json {
+        Some(format!(
+            "{flag} shapes the text timeline; it cannot be used with --format json"
+        ))
+    } else if to_stdout {
+        Some(format!(
+            "{flag} shapes the text timeline; it cannot be used with --trace - (which prints no report)"
+        ))
+    } else if timeline == Timeline::None {
+        Some(format!(
+            "{flag} shapes the text timeline; it cannot be used with --timeline none"
+        ))
+    } else {
+        None
+    }
+}
+
 fn run(
     file: &str,
     seed: Option<u64>,
     format: Format,
     trace: Option<&Path>,
     timeline: Timeline,
+    shown: &Presentation,
 ) -> ExitCode {
     let (name, text) = match load(file) {
         Ok(x) => x,
@@ -432,7 +572,14 @@ fn run(
     let seed = seed.unwrap_or(sc.seed);
     let reproduce = format!("kafkasim run {name} --seed {seed}");
     let limit = match timeline {
-        Timeline::Auto => Some(1000),
+        Timeline::Auto => Some(report::terminal::SHOW_ROWS),
+        Timeline::Full => None,
+        Timeline::None => Some(0),
+    };
+    // The sink keeps more rows than are shown, so that folding, filters and breakpoints
+    // have rows to work with; still a bounded number (`KEEP_ROWS`).
+    let keep_rows = match timeline {
+        Timeline::Auto => Some(report::terminal::KEEP_ROWS),
         Timeline::Full => None,
         Timeline::None => Some(0),
     };
@@ -450,7 +597,7 @@ fn run(
     };
     // Only the text report needs timeline rows; nothing keeps the whole trace.
     let keep = if format == Format::Text && !to_stdout {
-        limit
+        keep_rows
     } else {
         Some(0)
     };
@@ -471,25 +618,34 @@ fn run(
             (r, v, jsonl.finish())
         }
     };
+    let mut held_back = false;
     if to_stdout {
         let pass = if verdict.pass { "pass" } else { "fail" };
         eprintln!("seed {seed} · verdict {pass} · reproduce: {reproduce}");
     } else {
         match format {
-            Format::Text => say!(
-                "{}",
-                report::text(
-                    &sc,
+            Format::Text => {
+                let opts = report::TextOptions {
+                    reproduce: &reproduce,
+                    timeline_limit: limit,
+                };
+                let input = report::terminal::Input {
+                    sc: &sc,
                     seed,
-                    &result,
-                    &verdict,
-                    &rows,
-                    &report::TextOptions {
-                        reproduce: &reproduce,
-                        timeline_limit: limit,
+                    run: &result,
+                    verdict: &verdict,
+                    kept: &rows,
+                    opts: &opts,
+                };
+                match show_text(&input, shown) {
+                    Ok(Shown::Whole) => {}
+                    Ok(Shown::HeldBack) => held_back = true,
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return ExitCode::from(2);
                     }
-                )
-            ),
+                }
+            }
             Format::Json => say!("{}", report::json(&sc, seed, &result, &verdict)),
         }
     }
@@ -507,7 +663,9 @@ fn run(
     // The report is complete on stdout before the closing line goes to stderr, so the two
     // never run together when both go to one place.
     let _ = std::io::stdout().flush();
-    if verdict.pass {
+    // A breakpoint holds the verdict back, and its exit code with it: the rest is revealed
+    // on request.
+    if verdict.pass || held_back {
         ExitCode::SUCCESS
     } else {
         eprintln!("expectations failed; reproduce with: {reproduce}");
@@ -559,6 +717,59 @@ fn explain(file: &str, seed: Option<u64>, format: Format, all: bool) -> ExitCode
     } else {
         eprintln!("expectations failed; reproduce with: {reproduce}");
         ExitCode::from(1)
+    }
+}
+
+/// Whether the text report was printed whole, or held back at a breakpoint.
+enum Shown {
+    Whole,
+    HeldBack,
+}
+
+/// Prints the text report as `shown` asks: whole, up to a breakpoint, from it on, or up
+/// to it and then row by row when a reader sits at a terminal. Styles go through anstream,
+/// which strips them unless stdout is a terminal that wants colour (or `--color always`).
+/// An error is a filter naming nothing in this run (exit 2).
+fn show_text(input: &report::terminal::Input, shown: &Presentation) -> Result<Shown, String> {
+    use std::io::IsTerminal;
+    let screen = report::terminal::render(input, &shown.view, report::Paint::ANSI)?;
+    let mut out = anstream::AutoStream::new(std::io::stdout().lock(), shown.color.choice());
+    let Some(stop) = &screen.stop else {
+        let _ = out.write_all(screen.whole().as_bytes());
+        return Ok(Shown::Whole);
+    };
+    if shown.resume {
+        let _ = out.write_all(screen.resumed().as_bytes());
+        return Ok(Shown::Whole);
+    }
+    let stepping = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    if !stepping {
+        let _ = out.write_all(screen.stopped(report::Paint::ANSI).as_bytes());
+        return Ok(Shown::HeldBack);
+    }
+    let _ = out.write_all(screen.head.as_bytes());
+    let _ = out.write_all(stop.line.as_bytes());
+    let stepped = report::terminal::step(
+        &screen.rest,
+        &mut std::io::stdin().lock(),
+        &mut out,
+        report::Paint::ANSI,
+    );
+    match stepped {
+        Ok(report::terminal::Stepped::Finished) => {
+            let _ = out.write_all(screen.rest_note.as_bytes());
+            let _ = out.write_all(screen.tail.as_bytes());
+            Ok(Shown::Whole)
+        }
+        Ok(report::terminal::Stepped::Quit) | Err(_) => {
+            let _ = writeln!(
+                out,
+                "{}",
+                report::Paint::ANSI
+                    .paint(report::Tone::Stop, &format!("  The rest: {}", stop.reveal))
+            );
+            Ok(Shown::HeldBack)
+        }
     }
 }
 

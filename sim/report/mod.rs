@@ -8,10 +8,13 @@
 mod explain;
 mod json;
 mod resolved;
+mod style;
+pub mod terminal;
 
 pub use explain::{explain_json, explain_text, ExplainOptions, STORIES_SHOWN};
 pub use json::{anomaly_fields, json, jsonl_line, Jsonl};
 pub use resolved::resolved;
+pub use style::{Paint, Tone};
 
 use crate::check::Verdict;
 use crate::counters::{Counter, Scope};
@@ -31,14 +34,18 @@ pub struct Timeline {
     limit: Option<usize>,
     kept: Vec<TraceEvent>,
     rows: usize,
+    /// The last record that is a row's, kept or not: rows are counted alike past the limit.
+    last: Option<TraceEvent>,
 }
 
 impl Timeline {
+    /// Keeps the records of the first `limit` rows (every row when None).
     pub fn new(limit: Option<usize>) -> Timeline {
         Timeline {
             limit,
             kept: Vec::new(),
             rows: 0,
+            last: None,
         }
     }
 
@@ -61,9 +68,10 @@ impl TraceSink for Timeline {
             return;
         }
         let continues = matches!(
-            (self.kept.last(), ev.kind, self.rows <= self.limit.unwrap_or(usize::MAX)),
-            (Some(prev), Kind::Deliver { .. }, true) if continues_row(prev, ev)
+            (self.last, ev.kind),
+            (Some(prev), Kind::Deliver { .. }) if continues_row(&prev, ev)
         );
+        self.last = Some(*ev);
         if !continues {
             self.rows += 1;
         }
@@ -117,6 +125,9 @@ pub struct TextOptions<'a> {
     pub timeline_limit: Option<usize>,
 }
 
+/// The whole text report, plain: banner, lesson, notes, the timeline (repeated rows
+/// folded, at most `opts.timeline_limit` rows), how the run ended, summary, committed
+/// offsets, side-effect ledger, anomalies and verdict (README "Output legend").
 pub fn text(
     sc: &Scenario,
     seed: u64,
@@ -125,9 +136,24 @@ pub fn text(
     timeline_rows: &Timeline,
     opts: &TextOptions,
 ) -> String {
-    let mut o = String::new();
-    let _ = writeln!(o, "kafkasim · {} — {}", sc.name, sc.title);
-    let _ = writeln!(o, "seed {seed} · reproduce: {}", opts.reproduce);
+    let input = terminal::Input {
+        sc,
+        seed,
+        run,
+        verdict: v,
+        kept: timeline_rows,
+        opts,
+    };
+    match terminal::render(&input, &terminal::View::default(), Paint::PLAIN) {
+        Ok(screen) => screen.whole(),
+        // The default view has no filter or breakpoint to resolve, so it cannot fail.
+        Err(e) => unreachable!("the default view failed: {e}"),
+    }
+}
+
+/// The banner, the lesson and the notes: what every text report opens with.
+pub(crate) fn head(o: &mut String, sc: &Scenario, seed: u64, opts: &TextOptions, paint: Paint) {
+    banner(o, sc, seed, opts, paint);
     if !sc.lesson.trim().is_empty() {
         o.push('\n');
         for line in sc.lesson.trim_end().lines() {
@@ -141,9 +167,18 @@ pub fn text(
     if !notes(sc).is_empty() {
         o.push('\n');
     }
-    if opts.timeline_limit != Some(0) {
-        timeline(&mut o, sc, &run.tables, timeline_rows);
-    }
+}
+
+/// `kafkasim · name — title` and the seed with the command that reproduces the run.
+pub(crate) fn banner(o: &mut String, sc: &Scenario, seed: u64, opts: &TextOptions, paint: Paint) {
+    let title = format!("kafkasim · {} — {}", sc.name, sc.title);
+    let _ = writeln!(o, "{}", paint.paint(Tone::Heading, &title));
+    let _ = writeln!(o, "seed {seed} · reproduce: {}", opts.reproduce);
+}
+
+/// Everything after the timeline: how the run ended, summary, committed offsets,
+/// side-effect ledger, anomalies, verdict.
+pub(crate) fn tail(o: &mut String, sc: &Scenario, run: &RunResult, v: &Verdict, paint: Paint) {
     let _ = writeln!(
         o,
         "\nRun ended: {} at t={}ms after {} events.",
@@ -151,12 +186,11 @@ pub fn text(
         run.end_ms,
         run.events
     );
-    summary(&mut o, v);
-    committed(&mut o, &run.tables, v);
-    ledger(&mut o, sc, &run.tables, v);
-    anomalies(&mut o, v);
-    verdict(&mut o, v);
-    o
+    summary(o, v, paint);
+    committed(o, &run.tables, v);
+    ledger(o, sc, &run.tables, v, paint);
+    anomalies(o, v, paint);
+    verdict(o, v, paint);
 }
 
 /// One row of the timeline: time, actor, verb, detail.
@@ -165,6 +199,44 @@ pub fn rows(
     t: &Tables,
     evs: &[TraceEvent],
 ) -> Vec<(crate::engine::Time, String, &'static str, String)> {
+    timeline_rows(sc, t, evs)
+        .into_iter()
+        .map(|r| (r.at, r.actor, r.verb, r.detail))
+        .collect()
+}
+
+/// One row of the text timeline and the trace records it tells.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// Simulated time of its (first) record.
+    pub at: crate::engine::Time,
+    /// The `actor` column: a producer, member, group, `broker-N`, `kafka`, … (README).
+    pub actor: String,
+    /// The `event` column: one word (README's table of timeline event words).
+    pub verb: &'static str,
+    pub detail: String,
+    /// The records it tells, as indices into the slice given to `timeline_rows`: one,
+    /// or a poll's consecutive deliveries of one partition.
+    pub records: std::ops::Range<usize>,
+}
+
+/// The timeline rows of `evs`, in order, each with the records it tells. Records with
+/// no row of their own (commit requests, processing starts, compacted records,
+/// assignments taken) are skipped; a poll's records on one partition in one ms are one
+/// row (`p0@3..7 (5 records)`).
+pub fn timeline_rows(sc: &Scenario, t: &Tables, evs: &[TraceEvent]) -> Vec<Row> {
+    rows_of(sc, t, evs, true)
+}
+
+/// `timeline_rows`, where a gap in a poll's offsets is either the log cleaner's
+/// (`compacted_gaps`: one row, "the offsets between were compacted away") or a filter's
+/// (each run of consecutive offsets its own row).
+pub(crate) fn rows_of(
+    sc: &Scenario,
+    t: &Tables,
+    evs: &[TraceEvent],
+    compacted_gaps: bool,
+) -> Vec<Row> {
     let mut rows = Vec::new();
     let mut i = 0;
     while i < evs.len() {
@@ -186,7 +258,12 @@ pub fn rows(
                 ..
             }) = evs.get(j).map(|e| e.kind)
             {
-                if a != actor || p != part || o <= last || evs[j].at != at {
+                let gap = if compacted_gaps {
+                    o <= last
+                } else {
+                    o != last.next()
+                };
+                if a != actor || p != part || gap || evs[j].at != at {
                     break;
                 }
                 last = o;
@@ -203,13 +280,25 @@ pub fn rows(
                     j - i
                 )
             };
-            rows.push((at, t.actor_name(actor).to_string(), "poll", detail));
+            rows.push(Row {
+                at,
+                actor: t.actor_name(actor).to_string(),
+                verb: "poll",
+                detail,
+                records: i..j,
+            });
             i = j;
             continue;
         }
         if shown(evs[i].kind) {
-            if let Some((who, verb, detail)) = row(sc, t, evs[i].kind) {
-                rows.push((at, who, verb, detail));
+            if let Some((actor, verb, detail)) = row(sc, t, evs[i].kind) {
+                rows.push(Row {
+                    at,
+                    actor,
+                    verb,
+                    detail,
+                    records: i..i + 1,
+                });
             }
         }
         i += 1;
@@ -334,26 +423,7 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
         } => (
             n(actor),
             "retry",
-            format!(
-                "{} attempt {} after {}",
-                t.event_id(event),
-                attempt + 1,
-                match error {
-                    SendError::Timeout => "request.timeout.ms without an answer",
-                    SendError::OutOfOrderSequence =>
-                        "OutOfOrderSequence (an earlier batch still in flight is missing)",
-                    SendError::ConnectionClosed =>
-                        "the connection closed (another request on it timed out)",
-                    SendError::InvalidProducerEpoch =>
-                        "InvalidProducerEpoch (the batch is from an older epoch)",
-                    SendError::NotLeaderOrFollower =>
-                        "NotLeaderOrFollower (the partition's leader moved or is down)",
-                    SendError::NotEnoughReplicas =>
-                        "NotEnoughReplicas (the ISR is smaller than min.insync.replicas)",
-                    SendError::ConnectionRefused =>
-                        "the brokers refused the connection (nothing was sent)",
-                }
-            ),
+            retry_detail(&t.event_id(event), &(attempt + 1).to_string(), error),
         ),
         Kind::SendFailed {
             actor,
@@ -374,11 +444,7 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
         Kind::RequestDropped { actor, event, part } => (
             n(actor),
             "dropped",
-            format!(
-                "produce request {} → {} lost on the way: no broker will answer it",
-                t.event_id(event),
-                t.part_name(part)
-            ),
+            dropped_detail(&t.event_id(event), &t.part_name(part), false),
         ),
         Kind::Append {
             event,
@@ -394,17 +460,7 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
         Kind::Rejected { event, part, error } => (
             "kafka".to_string(),
             "refused",
-            format!(
-                "{} → {}: {}",
-                t.event_id(event),
-                t.part_name(part),
-                match error {
-                    SendError::NotEnoughReplicas => {
-                        "NotEnoughReplicas: acks=all, and the ISR is smaller than min.insync.replicas; nothing appended"
-                    }
-                    _ => "NotLeaderOrFollower: the partition has no live leader; nothing appended",
-                }
-            ),
+            rejected_detail(&t.event_id(event), &t.part_name(part), error),
         ),
         Kind::BrokerDown { broker, clean } => (
             b(broker),
@@ -1041,7 +1097,7 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
         Kind::RelayPublish { actor, event } => (
             n(actor),
             "publish",
-            format!("outbox row {} → Kafka", t.event_id(event)),
+            publish_detail(&t.event_id(event), false),
         ),
         Kind::RelayMark {
             actor,
@@ -1063,10 +1119,7 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
         Kind::RelayMarkFailed { actor, event } => (
             n(actor),
             "mark-fail",
-            format!(
-                "marking outbox row {} PUBLISHED failed and rolled back: the row stays PENDING",
-                t.event_id(event)
-            ),
+            mark_failed_detail(&t.event_id(event), false),
         ),
         Kind::MarkFailing { actor, until } => (
             n(actor),
@@ -1079,33 +1132,72 @@ fn row(sc: &Scenario, t: &Tables, k: Kind) -> Option<(String, &'static str, Stri
         Kind::StoreUnavailable { actor, event } => (
             n(actor),
             "store-err",
-            format!(
-                "processed-id store unreachable while handling {}",
-                t.event_id(event)
-            ),
+            store_err_detail(&t.event_id(event)),
         ),
     })
 }
 
-fn timeline(o: &mut String, sc: &Scenario, t: &Tables, kept: &Timeline) {
-    let rows = rows(sc, t, kept.events());
-    let _ = writeln!(o, "Timeline (t in ms; see README for the legend)");
-    let _ = writeln!(o, "{:>8}  {:<22} {:<12} detail", "t", "actor", "event");
-    let shown = kept.limit.unwrap_or(usize::MAX).min(rows.len());
-    for (at, who, verb, detail) in &rows[..shown] {
-        let _ = writeln!(o, "{:>8}  {who:<22} {verb:<12} {detail}", at.ms());
-    }
-    if shown < kept.rows() {
-        let _ = writeln!(
-            o,
-            "   … {} more rows (use --timeline full, or --trace FILE.jsonl for every event)",
-            kept.rows() - shown
-        );
+// The details of the rows that fold (`terminal.rs`), written once for one eventId and
+// for a folded row's list of them (`ids`: "e-4" or "e-4, e-5, e-9"; `many`: more than one).
+
+pub(crate) fn retry_detail(ids: &str, attempt: &str, error: SendError) -> String {
+    format!(
+        "{ids} attempt {attempt} after {}",
+        match error {
+            SendError::Timeout => "request.timeout.ms without an answer",
+            SendError::OutOfOrderSequence =>
+                "OutOfOrderSequence (an earlier batch still in flight is missing)",
+            SendError::ConnectionClosed =>
+                "the connection closed (another request on it timed out)",
+            SendError::InvalidProducerEpoch =>
+                "InvalidProducerEpoch (the batch is from an older epoch)",
+            SendError::NotLeaderOrFollower =>
+                "NotLeaderOrFollower (the partition's leader moved or is down)",
+            SendError::NotEnoughReplicas =>
+                "NotEnoughReplicas (the ISR is smaller than min.insync.replicas)",
+            SendError::ConnectionRefused => "the brokers refused the connection (nothing was sent)",
+        }
+    )
+}
+
+pub(crate) fn dropped_detail(ids: &str, part: &str, many: bool) -> String {
+    if many {
+        format!("produce requests {ids} → {part} lost on the way: no broker will answer them")
+    } else {
+        format!("produce request {ids} → {part} lost on the way: no broker will answer it")
     }
 }
 
-fn summary(o: &mut String, v: &Verdict) {
-    let _ = writeln!(o, "\nSummary");
+pub(crate) fn rejected_detail(ids: &str, part: &str, error: SendError) -> String {
+    format!(
+        "{ids} → {part}: {}",
+        match error {
+            SendError::NotEnoughReplicas => {
+                "NotEnoughReplicas: acks=all, and the ISR is smaller than min.insync.replicas; nothing appended"
+            }
+            _ => "NotLeaderOrFollower: the partition has no live leader; nothing appended",
+        }
+    )
+}
+
+pub(crate) fn publish_detail(ids: &str, many: bool) -> String {
+    format!("outbox row{} {ids} → Kafka", if many { "s" } else { "" })
+}
+
+pub(crate) fn mark_failed_detail(ids: &str, many: bool) -> String {
+    if many {
+        format!("marking outbox rows {ids} PUBLISHED failed and rolled back: the rows stay PENDING")
+    } else {
+        format!("marking outbox row {ids} PUBLISHED failed and rolled back: the row stays PENDING")
+    }
+}
+
+pub(crate) fn store_err_detail(ids: &str) -> String {
+    format!("processed-id store unreachable while handling {ids}")
+}
+
+fn summary(o: &mut String, v: &Verdict, paint: Paint) {
+    let _ = writeln!(o, "\n{}", paint.paint(Tone::Heading, "Summary"));
     let mut head = format!("  {:<24} {:>8}", "counter", "total");
     for g in &v.groups {
         let _ = write!(head, "  {:>18}", clip(&g.name, 18));
@@ -1178,7 +1270,7 @@ fn committed(o: &mut String, t: &Tables, v: &Verdict) {
 }
 
 /// The side-effect ledger: which eventIds had their effect applied more than once.
-fn ledger(o: &mut String, sc: &Scenario, t: &Tables, v: &Verdict) {
+fn ledger(o: &mut String, sc: &Scenario, t: &Tables, v: &Verdict, paint: Paint) {
     for (spec, g) in sc.groups.iter().zip(&v.groups) {
         let _ = writeln!(
             o,
@@ -1194,15 +1286,19 @@ fn ledger(o: &mut String, sc: &Scenario, t: &Tables, v: &Verdict) {
                 .iter()
                 .map(|(at, a)| format!("{} t={at}ms", t.actor_name(*a)))
                 .collect();
-            let _ = writeln!(
-                o,
-                "  {} {} {} ×{}: {}",
+            // Wrapped as a cause is: a list of many applications runs past a projector.
+            let line = format!(
+                "{} {} {} ×{}: {}",
                 spec.processing.effect,
                 t.key_of(r.event).unwrap_or("null key"),
                 t.event_id(r.event),
                 r.applications.len(),
                 who.join(", ")
             );
+            for (i, part) in wrap(&line, CAUSE_WIDTH).iter().enumerate() {
+                let indent = if i == 0 { "  " } else { "      " };
+                let _ = writeln!(o, "{indent}{}", paint.paint(Tone::Loss, part));
+            }
         }
     }
 }
@@ -1233,16 +1329,21 @@ pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-fn anomalies(o: &mut String, v: &Verdict) {
+fn anomalies(o: &mut String, v: &Verdict, paint: Paint) {
     let left_out: u64 = v.anomalies_left_out.iter().map(|k| k.1).sum();
-    let _ = writeln!(o, "\nAnomalies ({})", v.anomalies.len() as u64 + left_out);
+    let heading = format!("Anomalies ({})", v.anomalies.len() as u64 + left_out);
+    let _ = writeln!(o, "\n{}", paint.paint(Tone::Heading, &heading));
     if v.anomalies.is_empty() {
         let _ = writeln!(o, "  none");
     }
     // The kind on its own line and the cause wrapped under it, indented: readable on a
     // projector, where a 260-character line is not.
     for a in v.anomalies.iter().take(ANOMALIES_SHOWN) {
-        let _ = writeln!(o, "  {}", a.kind.name());
+        let _ = writeln!(
+            o,
+            "  {}",
+            paint.paint(terminal::anomaly_tone(a.kind), a.kind.name())
+        );
         for line in wrap(&a.cause, CAUSE_WIDTH) {
             let _ = writeln!(o, "      {line}");
         }
@@ -1270,8 +1371,18 @@ fn anomalies(o: &mut String, v: &Verdict) {
     }
 }
 
-fn verdict(o: &mut String, v: &Verdict) {
-    let _ = writeln!(o, "\nVerdict: {}", if v.pass { "PASS" } else { "FAIL" });
+fn verdict(o: &mut String, v: &Verdict, paint: Paint) {
+    let (word, tone) = if v.pass {
+        ("PASS", Tone::Pass)
+    } else {
+        ("FAIL", Tone::Fail)
+    };
+    let _ = writeln!(
+        o,
+        "\n{} {}",
+        paint.paint(Tone::Heading, "Verdict:"),
+        paint.paint(tone, word)
+    );
     if v.expectations.is_empty() {
         let _ = writeln!(o, "  (the scenario has no expect: block)");
     }
@@ -1284,10 +1395,14 @@ fn verdict(o: &mut String, v: &Verdict) {
         .unwrap_or(0)
         .max(24);
     for e in &v.expectations {
+        let mark = if e.holds {
+            paint.paint(Tone::Pass, "ok  ")
+        } else {
+            paint.paint(Tone::Fail, "FAIL")
+        };
         let _ = writeln!(
             o,
-            "  {} {:<width$} expected {:<6} actual {}",
-            if e.holds { "ok  " } else { "FAIL" },
+            "  {mark} {:<width$} expected {:<6} actual {}",
             e.expectation.name.as_str(),
             e.expectation.condition.to_string(),
             e.actual
