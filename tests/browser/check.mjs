@@ -98,7 +98,12 @@ try {
     const text = await cause.innerText();
     check(text.length > 40, `its cause reads: ${text.slice(0, 90).replace(/\s+/g, ' ')}…`);
   }
-  await page.evaluate(() => window.scrollTo(0, 0));
+  // The screenshot starts at the controls: the current row, the partitions and the
+  // timeline, as a projector shows them while stepping.
+  await page.evaluate(() => {
+    const intro = document.querySelector('.intro');
+    window.scrollTo(0, intro.getBoundingClientRect().bottom + window.scrollY);
+  });
   await page.screenshot({ path: shotPath });
   console.log(`screenshot ${shotPath}`);
   check(dialogs.length === 0, 'still no dialog after clicking around');
