@@ -510,23 +510,22 @@ fn page(
     let mut kept: BTreeSet<usize> = (0..plan.groups.len().min(ROWS_EMBEDDED)).collect();
     kept.extend(anomaly_groups.iter().flatten().copied());
     let kept: Vec<usize> = kept.into_iter().collect();
-    let row_of_group: BTreeMap<usize, u32> = kept
-        .iter()
-        .enumerate()
-        .map(|(r, &g)| (g, r as u32))
-        .collect();
 
     let lanes_ix = lane_index(sc, t, evs);
     let mut colours = KeyColours::default();
     let mut rows_out = Vec::with_capacity(kept.len());
     let mut previous: Option<usize> = None;
+    let mut shown_groups: Vec<usize> = Vec::with_capacity(kept.len());
     for &g in &kept {
         let range = plan.groups[g].clone();
         let first = plan.shown[range.start];
+        // `rows()` makes exactly one row of a group; should it make none, the group is
+        // left out, and `shown_groups` keeps the rows and their groups in step.
         let rendered = rows(sc, t, &plan.shown[range]);
         let Some((at, actor, verb, detail)) = rendered.into_iter().next() else {
             continue;
         };
+        shown_groups.push(g);
         let (part, offset) = concerns(&first.kind);
         let gap = match previous {
             None => g,
@@ -546,6 +545,11 @@ fn page(
         });
     }
 
+    let row_of_group: BTreeMap<usize, u32> = shown_groups
+        .iter()
+        .enumerate()
+        .map(|(r, &g)| (g, r as u32))
+        .collect();
     let mut anomalies = Vec::with_capacity(embedded.len());
     for (i, (a, g)) in embedded.iter().zip(&anomaly_groups).enumerate() {
         let row = g.and_then(|g| row_of_group.get(&g).copied());
@@ -570,7 +574,7 @@ fn page(
     // part of, or the next kept row (so a change never shows before its time). Records
     // after the last kept row show with it when every row was kept, else not at all.
     let all_kept = kept.len() == plan.groups.len();
-    let row_ends: Vec<usize> = kept
+    let row_ends: Vec<usize> = shown_groups
         .iter()
         .map(|&g| plan.source[plan.groups[g].end - 1])
         .collect();
