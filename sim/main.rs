@@ -162,7 +162,10 @@ fn main() -> ExitCode {
             let code = run(lessons::DEFAULT, None, Format::Text, None, Timeline::Auto);
             sayln!();
             sayln!("Next: `kafkasim list` shows every lesson; `kafkasim run FILE` runs one (a lesson's name or your own YAML file);");
-            sayln!("      `kafkasim run FILE --seed N` replays it with another seed; `kafkasim --help` shows the rest.");
+            sayln!("      `kafkasim run FILE --seed N` replays it with another seed; `kafkasim report FILE` writes it as one");
+            sayln!(
+                "      HTML page to step through (report.html); `kafkasim --help` shows the rest."
+            );
             code
         }
         Some(Command::Run {
