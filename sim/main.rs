@@ -1,6 +1,6 @@
-//! The `kafkasim` command line: run a scenario, check a folder of them, show partitions,
-//! show a group's assignment (`assign`), list the embedded lessons, measure the simulator
-//! (`bench`). Exit codes: 0 all expectations hold, 1 one fails,
+//! The `kafkasim` command line: run a scenario, check a folder of them, write a run's HTML
+//! page (`report`), show partitions, show a group's assignment (`assign`), list the
+//! embedded lessons, measure the simulator (`bench`). Exit codes: 0 all expectations hold, 1 one fails,
 //! 2 the input is unusable (with `FILE:LINE:COL: message` and a snippet).
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -102,6 +102,23 @@ enum Command {
         /// Tell every anomaly the verdict kept, not only the first 20.
         #[arg(long)]
         all: bool,
+    },
+    /// Write one self-contained HTML page of a run: topology, partition lanes, ownership,
+    /// timeline with anomalies and their causes, summary and verdict, with a time slider.
+    Report {
+        /// A YAML file, or the name of an embedded lesson (as for `run`).
+        file: String,
+        /// Where to write the page; `-` writes it to stdout.
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "PATH",
+            default_value = "report.html"
+        )]
+        output: PathBuf,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Print an embedded lesson's YAML, to copy and change.
     Show { lesson: String },
@@ -256,7 +273,10 @@ fn main() -> ExitCode {
             );
             sayln!();
             sayln!("Next: `kafkasim list` shows every lesson; `kafkasim run FILE` runs one (a lesson's name or your own YAML file);");
-            sayln!("      `kafkasim run FILE --seed N` replays it with another seed; `kafkasim --help` shows the rest.");
+            sayln!("      `kafkasim run FILE --seed N` replays it with another seed; `kafkasim report FILE` writes it as one");
+            sayln!(
+                "      HTML page to step through (report.html); `kafkasim --help` shows the rest."
+            );
             code
         }
         Some(Command::Run {
@@ -318,6 +338,7 @@ fn main() -> ExitCode {
             format,
             all,
         }) => explain(&file, seed, format, all),
+        Some(Command::Report { file, output, seed }) => report_command(&file, &output, seed),
         Some(Command::Show { lesson }) => match lessons::find(&lesson) {
             Some(l) => {
                 say!("{}", l.source);
@@ -770,6 +791,77 @@ fn show_text(input: &report::terminal::Input, shown: &Presentation) -> Result<Sh
             );
             Ok(Shown::HeldBack)
         }
+    }
+}
+
+/// `kafkasim report`: runs the scenario as `run` does, with a sink that keeps the trace
+/// the page needs, and writes the page. Exit codes as `run`'s; an output that cannot be
+/// written is 2.
+fn report_command(file: &str, output: &Path, seed: Option<u64>) -> ExitCode {
+    let (name, text) = match load(file) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let sc = match scenario::parse(&text) {
+        Ok(sc) => sc,
+        Err(problems) => {
+            eprint!("{}", diag::render(&name, &text, &problems));
+            return ExitCode::from(2);
+        }
+    };
+    let seed = seed.unwrap_or(sc.seed);
+    let reproduce = format!("kafkasim run {name} --seed {seed}");
+    let to_stdout = output.as_os_str() == "-";
+    let shown = diag::visible(&output.display().to_string());
+    // Created before the run, so a path that cannot be written is found at once.
+    let mut out: Box<dyn Write> = if to_stdout {
+        Box::new(std::io::stdout().lock())
+    } else {
+        match std::fs::File::create(output) {
+            Ok(f) => Box::new(std::io::BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("{shown}: cannot write the report: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let mut capture = report::Capture::new();
+    let (result, verdict) = simulate_with(&sc, seed, &mut capture);
+    let opts = report::HtmlOptions {
+        reproduce: &reproduce,
+    };
+    let page = match report::html(&sc, seed, &result, &verdict, &capture, &opts) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let written = out.write_all(page.as_bytes()).and_then(|()| out.flush());
+    match written {
+        Ok(()) => {}
+        // A reader that stopped early (`-o - | head`) is not an error.
+        Err(e) if to_stdout && e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("{shown}: cannot write the report: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let pass = if verdict.pass { "pass" } else { "fail" };
+    let line = format!("seed {seed} · verdict {pass} · reproduce: {reproduce}");
+    if to_stdout {
+        eprintln!("{line}");
+    } else {
+        sayln!("wrote {shown} · {line}");
+    }
+    if verdict.pass {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("expectations failed; reproduce with: {reproduce}");
+        ExitCode::from(1)
     }
 }
 

@@ -1,11 +1,13 @@
 //! Every output of a run, derived from the trace records and the verdict: the text
-//! timeline and summary (here), the JSON document and the JSONL stream (`json.rs`), and the
-//! resolved scenario (`resolved.rs`).
+//! timeline and summary (here), the JSON document and the JSONL stream (`json.rs`), the
+//! interactive HTML page (`html.rs`, with its template `report.html.j2`), and the resolved
+//! scenario (`resolved.rs`).
 //!
 //! Nothing here runs the model or judges anything; it only reads and formats. Names are
 //! looked up here and nowhere earlier, so the hot path never formats a string.
 
 mod explain;
+pub mod html;
 mod json;
 mod resolved;
 mod style;
@@ -13,6 +15,7 @@ pub mod terminal;
 
 pub use explain::{explain_json, explain_text, ExplainOptions, STORIES_SHOWN};
 pub use json::{anomaly_fields, json, jsonl_line, Jsonl};
+pub use html::{html, Capture, HtmlOptions};
 pub use resolved::resolved;
 pub use style::{Paint, Tone};
 
