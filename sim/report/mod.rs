@@ -14,8 +14,8 @@ mod style;
 pub mod terminal;
 
 pub use explain::{explain_json, explain_text, ExplainOptions, STORIES_SHOWN};
-pub use json::{anomaly_fields, json, jsonl_line, Jsonl};
 pub use html::{html, Capture, HtmlOptions};
+pub use json::{anomaly_fields, json, jsonl_line, Jsonl};
 pub use resolved::resolved;
 pub use style::{Paint, Tone};
 
