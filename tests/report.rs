@@ -94,6 +94,14 @@ fn every_lessons_page_builds_and_its_timeline_says_what_the_text_timeline_says()
         assert_eq!(anomalies.len(), verdict.anomalies.len(), "{name}");
         for (a, v) in anomalies.iter().zip(&verdict.anomalies) {
             assert_eq!(a["cause"].as_str().unwrap(), v.cause, "{name}");
+            // Its causal chain, link for link, the effect last, as `explain` tells it.
+            let chain = a["chain"].as_array().unwrap();
+            assert_eq!(chain.len(), v.chain.len(), "{name}");
+            for (l, vl) in chain.iter().zip(&v.chain) {
+                assert_eq!(l["t"].as_u64().unwrap(), vl.at.ms(), "{name}");
+                assert_eq!(l["text"].as_str().unwrap(), vl.text, "{name}");
+                assert_eq!(l["effect"].as_bool().unwrap(), vl.effect, "{name}");
+            }
             let row = a["row"]
                 .as_u64()
                 .unwrap_or_else(|| panic!("{name}: {a} has no row"));

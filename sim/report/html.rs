@@ -257,8 +257,19 @@ struct AnomalyData {
     event: Option<String>,
     key: Option<String>,
     cause: String,
+    /// Its causal chain, from the first cause to the effect (`Anomaly::chain`): what
+    /// `kafkasim explain` tells.
+    chain: Vec<LinkData>,
     /// The index of the timeline row it points at, if that row is embedded.
     row: Option<u32>,
+}
+
+/// One link of an anomaly's causal chain: when (ms), what, and whether it is the effect.
+#[derive(Serialize)]
+struct LinkData {
+    t: u64,
+    text: String,
+    effect: bool,
 }
 
 #[derive(Serialize)]
@@ -566,6 +577,15 @@ fn page(
             event: a.event.map(|e| t.event_id(e)),
             key: a.event.and_then(|e| t.key_of(e).map(str::to_string)),
             cause: a.cause.clone(),
+            chain: a
+                .chain
+                .iter()
+                .map(|l| LinkData {
+                    t: l.at.ms(),
+                    text: l.text.clone(),
+                    effect: l.effect,
+                })
+                .collect(),
             row,
         });
     }

@@ -97,6 +97,9 @@ try {
     check(await cause.count() === 1, 'clicking the anomaly row reveals its cause');
     const text = await cause.innerText();
     check(text.length > 40, `its cause reads: ${text.slice(0, 90).replace(/\s+/g, ' ')}…`);
+    const effect = cause.locator('ol.chain li.effect');
+    check(await effect.count() >= 1 && (await effect.first().innerText()).startsWith('So, at t='),
+      'the cause shows its causal chain, ending with the effect');
   }
   // The screenshot starts at the controls: the current row, the partitions and the
   // timeline, as a projector shows them while stepping.
