@@ -108,6 +108,8 @@ enum Command {
     },
     /// List the embedded lessons with their titles.
     List,
+    /// Print the JSON Schema (draft-07) of the scenario format, for editors.
+    Schema,
     /// Measure the simulator on the reference workload: throughput, memory, a bare-heap baseline.
     Bench {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -235,6 +237,10 @@ fn main() -> ExitCode {
             scale,
             records,
         }) => bench_command(format, scale, records),
+        Some(Command::Schema) => {
+            say!("{}", scenario::schema::json());
+            ExitCode::SUCCESS
+        }
     }
 }
 
