@@ -45,8 +45,18 @@ enum Command {
         /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        /// text: the report; json: the JSON document; mermaid: a sequence diagram of the
+        /// run (windows around its anomalies, or its first rows).
+        #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+        format: RunFormat,
+        /// With --format mermaid: draw the first N timeline rows (at most 500).
+        #[arg(long, value_name = "N", conflicts_with = "window",
+              value_parser = clap::value_parser!(u64).range(1..=report::sequence::MAX_ROWS as u64))]
+        events: Option<u64>,
+        /// With --format mermaid: draw W rows either side of each anomaly (at most 25).
+        #[arg(long, value_name = "W",
+              value_parser = clap::value_parser!(u64).range(0..=report::sequence::MAX_WINDOW as u64))]
+        window: Option<u64>,
         /// Also stream every trace event to this file as the run goes, one JSON object per
         /// line; `-` streams it to stdout instead of the report.
         #[arg(long, value_name = "FILE.jsonl")]
@@ -110,6 +120,14 @@ enum Command {
     List,
     /// Print the JSON Schema (draft-07) of the scenario format, for editors.
     Schema,
+    /// Draw a scenario's topology (brokers, topics, producers, services, databases, relays,
+    /// groups, stores) as Mermaid or Graphviz DOT. Nothing runs.
+    Graph {
+        /// A YAML file, or the name of an embedded lesson.
+        file: String,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+    },
     /// Measure the simulator on the reference workload: throughput, memory, a bare-heap baseline.
     Bench {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -134,6 +152,19 @@ enum Format {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum RunFormat {
+    Text,
+    Json,
+    Mermaid,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Timeline {
     Auto,
     Full,
@@ -144,7 +175,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => {
-            let code = run(lessons::DEFAULT, None, Format::Text, None, Timeline::Auto);
+            let code = run(lessons::DEFAULT, None, Output::Text(Timeline::Auto), None);
             sayln!();
             sayln!("Next: `kafkasim list` shows every lesson; `kafkasim run FILE` runs one (a lesson's name or your own YAML file);");
             sayln!("      `kafkasim run FILE --seed N` replays it with another seed; `kafkasim --help` shows the rest.");
@@ -172,8 +203,29 @@ fn main() -> ExitCode {
             format,
             trace,
             timeline,
+            events,
+            window,
             ..
-        }) => run(&file, seed, format, trace.as_deref(), timeline),
+        }) => {
+            let output = match (format, events, window) {
+                (RunFormat::Mermaid, Some(n), _) => {
+                    Output::Mermaid(report::sequence::Selection::First(n as usize))
+                }
+                (RunFormat::Mermaid, None, Some(w)) => {
+                    Output::Mermaid(report::sequence::Selection::Windows(w as usize))
+                }
+                (RunFormat::Mermaid, None, None) => {
+                    Output::Mermaid(report::sequence::Selection::Auto)
+                }
+                (_, Some(_), _) | (_, _, Some(_)) => {
+                    eprintln!("--events and --window go with --format mermaid");
+                    return ExitCode::from(2);
+                }
+                (RunFormat::Text, None, None) => Output::Text(timeline),
+                (RunFormat::Json, None, None) => Output::Json,
+            };
+            run(&file, seed, output, trace.as_deref())
+        }
         Some(Command::Show { lesson }) => match lessons::find(&lesson) {
             Some(l) => {
                 say!("{}", l.source);
@@ -237,6 +289,20 @@ fn main() -> ExitCode {
             scale,
             records,
         }) => bench_command(format, scale, records),
+        Some(Command::Graph { file, format }) => match load_scenario(&file) {
+            Ok((_, sc)) => {
+                let topology = report::graph::topology(&sc);
+                match format {
+                    GraphFormat::Mermaid => say!("{}", report::graph::mermaid(&topology)),
+                    GraphFormat::Dot => say!("{}", report::graph::dot(&topology)),
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprint!("{}", if e.ends_with('\n') { e } else { e + "\n" });
+                ExitCode::from(2)
+            }
+        },
         Some(Command::Schema) => {
             say!("{}", scenario::schema::json());
             ExitCode::SUCCESS
@@ -336,6 +402,13 @@ fn load(file: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Loads and validates a scenario as `run` does; `Err` is the message for stderr (exit 2).
+fn load_scenario(file: &str) -> Result<(String, scenario::Scenario), String> {
+    let (name, text) = load(file)?;
+    let sc = scenario::parse(&text).map_err(|p| diag::render(&name, &text, &p))?;
+    Ok((name, sc))
+}
+
 /// Where the first byte that is not UTF-8 sits, with its line shown as best it can be.
 fn not_utf8(file: &str, bytes: &[u8], at: usize) -> String {
     let before = &bytes[..at];
@@ -358,13 +431,16 @@ fn not_utf8(file: &str, bytes: &[u8], at: usize) -> String {
     )
 }
 
-fn run(
-    file: &str,
-    seed: Option<u64>,
-    format: Format,
-    trace: Option<&Path>,
-    timeline: Timeline,
-) -> ExitCode {
+/// What `run` prints on stdout.
+enum Output {
+    /// The text report, with this much of the timeline.
+    Text(Timeline),
+    Json,
+    /// A Mermaid sequence diagram of these rows.
+    Mermaid(report::sequence::Selection),
+}
+
+fn run(file: &str, seed: Option<u64>, output: Output, trace: Option<&Path>) -> ExitCode {
     let (name, text) = match load(file) {
         Ok(x) => x,
         Err(e) => {
@@ -381,10 +457,10 @@ fn run(
     };
     let seed = seed.unwrap_or(sc.seed);
     let reproduce = format!("kafkasim run {name} --seed {seed}");
-    let limit = match timeline {
-        Timeline::Auto => Some(1000),
-        Timeline::Full => None,
-        Timeline::None => Some(0),
+    let limit = match output {
+        Output::Text(Timeline::Auto) => Some(1000),
+        Output::Text(Timeline::Full) => None,
+        _ => Some(0),
     };
     let to_stdout = trace.is_some_and(|p| p.as_os_str() == "-");
     let writer: Option<Box<dyn Write>> = match trace {
@@ -398,14 +474,21 @@ fn run(
             }
         },
     };
-    // Only the text report needs timeline rows; nothing keeps the whole trace.
-    let keep = if format == Format::Text && !to_stdout {
+    // Only the text report needs timeline rows, and only a diagram its recording (both
+    // bounded); nothing keeps the whole trace.
+    let keep = if matches!(output, Output::Text(_)) && !to_stdout {
         limit
     } else {
         Some(0)
     };
     let mut rows = report::Timeline::new(keep);
+    let mut recording = report::sequence::Recording::default();
+    let diagram = matches!(output, Output::Mermaid(_)) && !to_stdout;
     let (result, verdict, trace_result) = match writer {
+        None if diagram => {
+            let (r, v) = simulate_with(&sc, seed, &mut recording);
+            (r, v, Ok(()))
+        }
         None => {
             // Nothing to keep (JSON, or no timeline): the checker alone sees the records.
             let (r, v) = if keep == Some(0) {
@@ -417,7 +500,12 @@ fn run(
         }
         Some(w) => {
             let mut jsonl = report::Jsonl::new(&sc, w);
-            let (r, v) = simulate_with(&sc, seed, kafkasim::trace::Pair(&mut rows, &mut jsonl));
+            let sinks = kafkasim::trace::Pair(&mut rows, &mut jsonl);
+            let (r, v) = if diagram {
+                simulate_with(&sc, seed, kafkasim::trace::Pair(sinks, &mut recording))
+            } else {
+                simulate_with(&sc, seed, sinks)
+            };
             (r, v, jsonl.finish())
         }
     };
@@ -425,8 +513,8 @@ fn run(
         let pass = if verdict.pass { "pass" } else { "fail" };
         eprintln!("seed {seed} · verdict {pass} · reproduce: {reproduce}");
     } else {
-        match format {
-            Format::Text => say!(
+        match output {
+            Output::Text(_) => say!(
                 "{}",
                 report::text(
                     &sc,
@@ -440,7 +528,13 @@ fn run(
                     }
                 )
             ),
-            Format::Json => say!("{}", report::json(&sc, seed, &result, &verdict)),
+            Output::Json => say!("{}", report::json(&sc, seed, &result, &verdict)),
+            Output::Mermaid(selection) => say!(
+                "{}",
+                report::sequence::mermaid(
+                    &sc, seed, &result, &verdict, &recording, selection, &reproduce
+                )
+            ),
         }
     }
     // A reader that stopped early (`--trace - | head`) is not an error, as for every

@@ -5,8 +5,10 @@
 //! Nothing here runs the model or judges anything; it only reads and formats. Names are
 //! looked up here and nowhere earlier, so the hot path never formats a string.
 
+pub mod graph;
 mod json;
 mod resolved;
+pub mod sequence;
 
 pub use json::{json, jsonl_line, Jsonl};
 pub use resolved::resolved;
@@ -74,7 +76,7 @@ impl TraceSink for Timeline {
 /// Whether a record is a timeline row: a commit request is shown by the coordinator's
 /// `commit` row once stored, and a record's processing by its `effect` row.
 /// A member's `assigned` record is told by the `generation` row.
-fn shown(k: Kind) -> bool {
+pub fn shown(k: Kind) -> bool {
     // A cleaner pass is one row (`LogCleaned`), not one per record it removed.
     !matches!(
         k,
@@ -163,6 +165,25 @@ pub fn rows(
     t: &Tables,
     evs: &[TraceEvent],
 ) -> Vec<(crate::engine::Time, String, &'static str, String)> {
+    row_spans(sc, t, evs)
+        .into_iter()
+        .map(|r| (r.at, r.actor, r.verb, r.detail))
+        .collect()
+}
+
+/// A timeline row with the records it tells: `evs[span]` (one record, or a poll's run of
+/// deliveries on one partition).
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub span: std::ops::Range<usize>,
+    pub at: crate::engine::Time,
+    pub actor: String,
+    pub verb: &'static str,
+    pub detail: String,
+}
+
+/// The timeline rows of `evs`, each with the span of records it tells.
+pub fn row_spans(sc: &Scenario, t: &Tables, evs: &[TraceEvent]) -> Vec<Row> {
     let mut rows = Vec::new();
     let mut i = 0;
     while i < evs.len() {
@@ -201,13 +222,25 @@ pub fn rows(
                     j - i
                 )
             };
-            rows.push((at, t.actor_name(actor).to_string(), "poll", detail));
+            rows.push(Row {
+                span: i..j,
+                at,
+                actor: t.actor_name(actor).to_string(),
+                verb: "poll",
+                detail,
+            });
             i = j;
             continue;
         }
         if shown(evs[i].kind) {
-            if let Some((who, verb, detail)) = row(sc, t, evs[i].kind) {
-                rows.push((at, who, verb, detail));
+            if let Some((actor, verb, detail)) = row(sc, t, evs[i].kind) {
+                rows.push(Row {
+                    span: i..i + 1,
+                    at,
+                    actor,
+                    verb,
+                    detail,
+                });
             }
         }
         i += 1;
