@@ -347,7 +347,8 @@ fn plan(
                     _ => ranges.push((lo, hi)),
                 }
             }
-            note = format!("{w} rows either side of each anomaly and crash");
+            let rows = if w == 1 { "row" } else { "rows" };
+            note = format!("{w} {rows} either side of each anomaly and crash");
         }
         (None, sel) => {
             let n = match sel {
