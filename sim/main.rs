@@ -53,7 +53,7 @@ enum Command {
         #[arg(long, value_name = "N", conflicts_with = "window",
               value_parser = clap::value_parser!(u64).range(1..=report::sequence::MAX_ROWS as u64))]
         events: Option<u64>,
-        /// With --format mermaid: draw W rows either side of each anomaly (at most 25).
+        /// With --format mermaid: draw W rows either side of each anomaly and crash (at most 25).
         #[arg(long, value_name = "W",
               value_parser = clap::value_parser!(u64).range(0..=report::sequence::MAX_WINDOW as u64))]
         window: Option<u64>,
