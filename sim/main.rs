@@ -46,8 +46,18 @@ enum Command {
         /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        /// text: the report; json: the JSON document; mermaid: a sequence diagram of the
+        /// run (windows around its anomalies, or its first rows).
+        #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+        format: RunFormat,
+        /// With --format mermaid: draw the first N timeline rows (at most 500).
+        #[arg(long, value_name = "N", conflicts_with = "window",
+              value_parser = clap::value_parser!(u64).range(1..=report::sequence::MAX_ROWS as u64))]
+        events: Option<u64>,
+        /// With --format mermaid: draw W rows either side of each anomaly and crash (at most 25).
+        #[arg(long, value_name = "W",
+              value_parser = clap::value_parser!(u64).range(0..=report::sequence::MAX_WINDOW as u64))]
+        window: Option<u64>,
         /// Also stream every trace event to this file as the run goes, one JSON object per
         /// line; `-` streams it to stdout instead of the report.
         #[arg(long, value_name = "FILE.jsonl")]
@@ -206,6 +216,16 @@ enum Command {
         )]
         records: u64,
     },
+    /// Print the JSON Schema (draft-07) of the scenario format, for editors.
+    Schema,
+    /// Draw a scenario's topology (brokers, topics, producers, services, databases, relays,
+    /// groups, stores) as Mermaid or Graphviz DOT. Nothing runs.
+    Graph {
+        /// A YAML file, or the name of an embedded lesson.
+        file: String,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -253,6 +273,19 @@ impl Default for Presentation {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum RunFormat {
+    Text,
+    Json,
+    Mermaid,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Timeline {
     Auto,
     Full,
@@ -266,9 +299,8 @@ fn main() -> ExitCode {
             let code = run(
                 lessons::DEFAULT,
                 None,
-                Format::Text,
+                Output::Text(Timeline::Auto),
                 None,
-                Timeline::Auto,
                 &Presentation::default(),
             );
             sayln!();
@@ -283,10 +315,8 @@ fn main() -> ExitCode {
             file,
             resolved: true,
             ..
-        }) => match load(&file).and_then(|(name, text)| {
-            scenario::parse(&text).map_err(|p| diag::render(&name, &text, &p))
-        }) {
-            Ok(sc) => {
+        }) => match load_scenario(&file) {
+            Ok((_, sc)) => {
                 say!("{}", report::resolved(&sc));
                 ExitCode::SUCCESS
             }
@@ -299,6 +329,8 @@ fn main() -> ExitCode {
             file,
             seed,
             format,
+            events,
+            window,
             trace,
             timeline,
             color,
@@ -325,12 +357,29 @@ fn main() -> ExitCode {
                 },
                 resume,
             };
+            let output = match (format, events, window) {
+                (RunFormat::Mermaid, Some(n), _) => {
+                    Output::Mermaid(report::sequence::Selection::First(n as usize))
+                }
+                (RunFormat::Mermaid, None, Some(w)) => {
+                    Output::Mermaid(report::sequence::Selection::Windows(w as usize))
+                }
+                (RunFormat::Mermaid, None, None) => {
+                    Output::Mermaid(report::sequence::Selection::Auto)
+                }
+                (_, Some(_), _) | (_, _, Some(_)) => {
+                    eprintln!("--events and --window go with --format mermaid");
+                    return ExitCode::from(2);
+                }
+                (RunFormat::Text, None, None) => Output::Text(timeline),
+                (RunFormat::Json, None, None) => Output::Json,
+            };
             let to_stdout = trace.as_deref().is_some_and(|p| p.as_os_str() == "-");
-            if let Some(e) = presentation_error(&shown, format, to_stdout, timeline) {
+            if let Some(e) = presentation_error(&shown, &output, to_stdout) {
                 eprintln!("{e}");
                 return ExitCode::from(2);
             }
-            run(&file, seed, format, trace.as_deref(), timeline, &shown)
+            run(&file, seed, output, trace.as_deref(), &shown)
         }
         Some(Command::Explain {
             file,
@@ -417,6 +466,24 @@ fn main() -> ExitCode {
             scale,
             records,
         }) => bench_command(format, scale, records),
+        Some(Command::Graph { file, format }) => match load_scenario(&file) {
+            Ok((_, sc)) => {
+                let topology = report::graph::topology(&sc);
+                match format {
+                    GraphFormat::Mermaid => say!("{}", report::graph::mermaid(&topology)),
+                    GraphFormat::Dot => say!("{}", report::graph::dot(&topology)),
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprint!("{}", if e.ends_with('\n') { e } else { e + "\n" });
+                ExitCode::from(2)
+            }
+        },
+        Some(Command::Schema) => {
+            say!("{}", scenario::schema::json());
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -512,6 +579,13 @@ fn load(file: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Loads and validates a scenario as `run` does; `Err` is the message for stderr (exit 2).
+fn load_scenario(file: &str) -> Result<(String, scenario::Scenario), String> {
+    let (name, text) = load(file)?;
+    let sc = scenario::parse(&text).map_err(|p| diag::render(&name, &text, &p))?;
+    Ok((name, sc))
+}
+
 /// Where the first byte that is not UTF-8 sits, with its line shown as best it can be.
 fn not_utf8(file: &str, bytes: &[u8], at: usize) -> String {
     let before = &bytes[..at];
@@ -535,12 +609,7 @@ fn not_utf8(file: &str, bytes: &[u8], at: usize) -> String {
 }
 
 /// Flags that shape the text timeline, given where they change nothing: a usage error.
-fn presentation_error(
-    shown: &Presentation,
-    format: Format,
-    to_stdout: bool,
-    timeline: Timeline,
-) -> Option<String> {
+fn presentation_error(shown: &Presentation, output: &Output, to_stdout: bool) -> Option<String> {
     let v = &shown.view;
     let named = [
         (v.key.is_some(), "--key"),
@@ -551,15 +620,20 @@ fn presentation_error(
         (!v.fold, "--no-fold"),
     ];
     let flag = named.iter().find(|f| f.0).map(|f| f.1)?;
-    if format == Format::Json {
+    if let Output::Json | Output::Mermaid(_) = output {
+        let format = if let Output::Json = output {
+            "json"
+        } else {
+            "mermaid"
+        };
         Some(format!(
-            "{flag} shapes the text timeline; it cannot be used with --format json"
+            "{flag} shapes the text timeline; it cannot be used with --format {format}"
         ))
     } else if to_stdout {
         Some(format!(
             "{flag} shapes the text timeline; it cannot be used with --trace - (which prints no report)"
         ))
-    } else if timeline == Timeline::None {
+    } else if let Output::Text(Timeline::None) = output {
         Some(format!(
             "{flag} shapes the text timeline; it cannot be used with --timeline none"
         ))
@@ -568,41 +642,42 @@ fn presentation_error(
     }
 }
 
+/// What `run` prints on stdout.
+enum Output {
+    /// The text report, with this much of the timeline.
+    Text(Timeline),
+    Json,
+    /// A Mermaid sequence diagram of these rows.
+    Mermaid(report::sequence::Selection),
+}
+
 fn run(
     file: &str,
     seed: Option<u64>,
-    format: Format,
+    output: Output,
     trace: Option<&Path>,
-    timeline: Timeline,
     shown: &Presentation,
 ) -> ExitCode {
-    let (name, text) = match load(file) {
+    let (name, sc) = match load_scenario(file) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let sc = match scenario::parse(&text) {
-        Ok(sc) => sc,
-        Err(problems) => {
-            eprint!("{}", diag::render(&name, &text, &problems));
+            eprint!("{}", if e.ends_with('\n') { e } else { e + "\n" });
             return ExitCode::from(2);
         }
     };
     let seed = seed.unwrap_or(sc.seed);
     let reproduce = format!("kafkasim run {name} --seed {seed}");
-    let limit = match timeline {
-        Timeline::Auto => Some(report::terminal::SHOW_ROWS),
-        Timeline::Full => None,
-        Timeline::None => Some(0),
+    let limit = match output {
+        Output::Text(Timeline::Auto) => Some(report::terminal::SHOW_ROWS),
+        Output::Text(Timeline::Full) => None,
+        _ => Some(0),
     };
     // The sink keeps more rows than are shown, so that folding, filters and breakpoints
     // have rows to work with; still a bounded number (`KEEP_ROWS`).
-    let keep_rows = match timeline {
-        Timeline::Auto => Some(report::terminal::KEEP_ROWS),
-        Timeline::Full => None,
-        Timeline::None => Some(0),
+    let keep_rows = match output {
+        Output::Text(Timeline::Auto) => Some(report::terminal::KEEP_ROWS),
+        Output::Text(Timeline::Full) => None,
+        _ => Some(0),
     };
     let to_stdout = trace.is_some_and(|p| p.as_os_str() == "-");
     let writer: Option<Box<dyn Write>> = match trace {
@@ -616,14 +691,21 @@ fn run(
             }
         },
     };
-    // Only the text report needs timeline rows; nothing keeps the whole trace.
-    let keep = if format == Format::Text && !to_stdout {
+    // Only the text report needs timeline rows, and only a diagram its recording (both
+    // bounded); nothing keeps the whole trace.
+    let keep = if matches!(output, Output::Text(_)) && !to_stdout {
         keep_rows
     } else {
         Some(0)
     };
     let mut rows = report::Timeline::new(keep);
+    let mut recording = report::sequence::Recording::default();
+    let diagram = matches!(output, Output::Mermaid(_)) && !to_stdout;
     let (result, verdict, trace_result) = match writer {
+        None if diagram => {
+            let (r, v) = simulate_with(&sc, seed, &mut recording);
+            (r, v, Ok(()))
+        }
         None => {
             // Nothing to keep (JSON, or no timeline): the checker alone sees the records.
             let (r, v) = if keep == Some(0) {
@@ -635,7 +717,12 @@ fn run(
         }
         Some(w) => {
             let mut jsonl = report::Jsonl::new(&sc, w);
-            let (r, v) = simulate_with(&sc, seed, kafkasim::trace::Pair(&mut rows, &mut jsonl));
+            let sinks = kafkasim::trace::Pair(&mut rows, &mut jsonl);
+            let (r, v) = if diagram {
+                simulate_with(&sc, seed, kafkasim::trace::Pair(sinks, &mut recording))
+            } else {
+                simulate_with(&sc, seed, sinks)
+            };
             (r, v, jsonl.finish())
         }
     };
@@ -644,8 +731,8 @@ fn run(
         let pass = if verdict.pass { "pass" } else { "fail" };
         eprintln!("seed {seed} · verdict {pass} · reproduce: {reproduce}");
     } else {
-        match format {
-            Format::Text => {
+        match output {
+            Output::Text(_) => {
                 let opts = report::TextOptions {
                     reproduce: &reproduce,
                     timeline_limit: limit,
@@ -667,7 +754,13 @@ fn run(
                     }
                 }
             }
-            Format::Json => say!("{}", report::json(&sc, seed, &result, &verdict)),
+            Output::Json => say!("{}", report::json(&sc, seed, &result, &verdict)),
+            Output::Mermaid(selection) => say!(
+                "{}",
+                report::sequence::mermaid(
+                    &sc, seed, &result, &verdict, &recording, selection, &reproduce
+                )
+            ),
         }
     }
     // A reader that stopped early (`--trace - | head`) is not an error, as for every
@@ -696,17 +789,10 @@ fn run(
 
 /// `kafkasim explain`: the run's anomalies as stories; exit code as `run`'s.
 fn explain(file: &str, seed: Option<u64>, format: Format, all: bool) -> ExitCode {
-    let (name, text) = match load(file) {
+    let (name, sc) = match load_scenario(file) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let sc = match scenario::parse(&text) {
-        Ok(sc) => sc,
-        Err(problems) => {
-            eprint!("{}", diag::render(&name, &text, &problems));
+            eprint!("{}", if e.ends_with('\n') { e } else { e + "\n" });
             return ExitCode::from(2);
         }
     };
@@ -798,17 +884,10 @@ fn show_text(input: &report::terminal::Input, shown: &Presentation) -> Result<Sh
 /// the page needs, and writes the page. Exit codes as `run`'s; an output that cannot be
 /// written is 2.
 fn report_command(file: &str, output: &Path, seed: Option<u64>) -> ExitCode {
-    let (name, text) = match load(file) {
+    let (name, sc) = match load_scenario(file) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let sc = match scenario::parse(&text) {
-        Ok(sc) => sc,
-        Err(problems) => {
-            eprint!("{}", diag::render(&name, &text, &problems));
+            eprint!("{}", if e.ends_with('\n') { e } else { e + "\n" });
             return ExitCode::from(2);
         }
     };

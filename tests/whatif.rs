@@ -243,7 +243,7 @@ fn a_bad_value_is_located_in_the_edited_text_and_names_its_set() {
     let mut lines = err.lines().skip(1);
     assert_eq!(
         lines.next(),
-        Some("scenarios/auto-commit.yaml:22:35: invalid boolean (written by --set consumer_groups.analytics.config.enable.auto.commit=maybe)")
+        Some("scenarios/auto-commit.yaml:23:35: invalid boolean (written by --set consumer_groups.analytics.config.enable.auto.commit=maybe)")
     );
     assert!(
         lines

@@ -7,9 +7,11 @@
 //! looked up here and nowhere earlier, so the hot path never formats a string.
 
 mod explain;
+pub mod graph;
 pub mod html;
 mod json;
 mod resolved;
+pub mod sequence;
 mod style;
 pub mod terminal;
 
@@ -87,7 +89,7 @@ impl TraceSink for Timeline {
 /// Whether a record is a timeline row: a commit request is shown by the coordinator's
 /// `commit` row once stored, and a record's processing by its `effect` row.
 /// A member's `assigned` record is told by the `generation` row.
-fn shown(k: Kind) -> bool {
+pub fn shown(k: Kind) -> bool {
     // A cleaner pass is one row (`LogCleaned`), not one per record it removed.
     !matches!(
         k,

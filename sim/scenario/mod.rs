@@ -7,6 +7,7 @@
 
 mod errors;
 pub mod raw;
+pub mod schema;
 
 use crate::counters::{Counter, Scope};
 use crate::diag::Diagnostic;
@@ -930,6 +931,42 @@ impl Scenario {
 
 /// Reads and validates a scenario from its text. `Err` holds every problem found.
 pub fn parse(source: &str) -> Result<Scenario, Vec<Diagnostic>> {
+    let raw = read_shape(source)?;
+    Validator::default().scenario(raw)
+}
+
+/// Stage one alone: the text as YAML, deserialized into the file's shape (`raw`) by serde.
+/// `Err` holds the one problem that stopped it: a file too large or empty, YAML that does
+/// not parse or breaks the budgets (nesting, aliases, size, one document), or a shape
+/// error (an unknown field, a wrong type, a missing field). Names, ranges, references and
+/// spellings are stage two's (`parse`). `kafkasim schema` describes this shape, and
+/// tests/schema.rs holds the two to each other.
+pub fn read_shape(source: &str) -> Result<RawScenario, Vec<Diagnostic>> {
+    read_with_budgets(source, false)
+}
+
+/// The file as plain YAML data (JSON values), read under the same budgets as stage one
+/// but into no fixed shape: what a JSON Schema validator, such as an editor's, checks
+/// against `kafkasim schema`. `Err` when stage one would refuse the text before looking
+/// at its shape (too large, not YAML, over a budget); an empty file is `null`.
+///
+/// Plain scalars are read as the loader reads them into its fields, not as YAML 1.1 would
+/// guess: only `true`/`false` are booleans (`y` and `no` are text, as in YAML 1.2, which
+/// editors follow), and a number with a leading zero (`05`) is text, since the loader
+/// refuses it as a number.
+pub fn read_value(source: &str) -> Result<serde_json::Value, Vec<Diagnostic>> {
+    if source.trim().is_empty() && source.len() <= limits::FILE_BYTES {
+        return Ok(serde_json::Value::Null);
+    }
+    read_with_budgets(source, true)
+}
+
+/// Deserializes `source` into `T` under the YAML budgets (size, nesting, aliases,
+/// documents) that keep a hostile file cheap; `untyped` for a `T` that takes any value.
+fn read_with_budgets<T: serde::de::DeserializeOwned>(
+    source: &str,
+    untyped: bool,
+) -> Result<T, Vec<Diagnostic>> {
     if source.len() > limits::FILE_BYTES {
         return Err(vec![Diagnostic::new(
             1,
@@ -954,10 +991,11 @@ pub fn parse(source: &str) -> Result<Scenario, Vec<Diagnostic>> {
             max_total_scalar_bytes: 1 << 20,
             max_documents: 1,
         },
+        strict_booleans: untyped,
+        leading_zero_numbers_as_strings: untyped,
     };
-    let raw: RawScenario = serde_saphyr::from_str_with_options(source, options)
-        .map_err(|e| vec![errors::yaml_diagnostic(&e, source)])?;
-    Validator::default().scenario(raw)
+    serde_saphyr::from_str_with_options(source, options)
+        .map_err(|e| vec![errors::yaml_diagnostic(&e, source)])
 }
 
 fn at(loc: &Location) -> (u64, u64) {

@@ -4,14 +4,43 @@
 //! No meaning is checked here (that is `validate`), and no defaults are applied beyond
 //! "absent"; every `Option` is resolved to Kafka's default in stage two, in one place.
 
+use super::schema as sch;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-pub type S<T> = Spanned<T>;
+/// A value with where it was written (`value`, `referenced`, `defined`, through `Deref`).
+///
+/// A newtype over serde-saphyr's `Spanned` rather than an alias, only so that it can
+/// implement `JsonSchema` (a foreign trait cannot be implemented for a foreign type): its
+/// schema is `T`'s, as its serde form is `T`'s.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct S<T>(pub Spanned<T>);
 
-#[derive(Debug, Deserialize)]
+impl<T: JsonSchema> JsonSchema for S<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        generator.subschema_for::<T>()
+    }
+}
+
+impl<T> std::ops::Deref for S<T> {
+    type Target = Spanned<T>;
+    fn deref(&self) -> &Spanned<T> {
+        &self.0
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
+    #[schemars(schema_with = "sch::name")]
     pub name: S<String>,
     pub title: S<String>,
     #[serde(default)]
@@ -32,10 +61,11 @@ pub struct RawScenario {
     #[serde(default)]
     pub run: Option<RawRun>,
     #[serde(default)]
+    #[schemars(schema_with = "sch::expect")]
     pub expect: Option<RawExpect>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCluster {
     #[serde(default)]
@@ -46,28 +76,28 @@ pub struct RawCluster {
     pub config: Option<RawBrokerConfig>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNetwork {
     pub latency_ms: S<RawLatency>,
 }
 
 /// `latency_ms: 2` or `latency_ms: { min: 1, max: 3 }`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawLatency {
     Fixed(u64),
     Range(RawRange),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRange {
     pub min: u64,
     pub max: u64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBrokerConfig {
     #[serde(rename = "group.initial.rebalance.delay.ms", default)]
@@ -93,7 +123,7 @@ pub struct RawBrokerConfig {
 }
 
 /// A topic's own configuration, overriding the brokers' defaults.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTopicConfig {
     #[serde(rename = "min.insync.replicas", default)]
@@ -112,14 +142,16 @@ pub struct RawTopicConfig {
     pub segment_ms: Option<S<u64>>,
     /// `delete`, `compact`, or `compact,delete`.
     #[serde(rename = "cleanup.policy", default)]
+    #[schemars(schema_with = "sch::cleanup_policy")]
     pub cleanup_policy: Option<S<String>>,
     #[serde(rename = "delete.retention.ms", default)]
     pub delete_retention_ms: Option<S<u64>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTopic {
+    #[schemars(schema_with = "sch::name")]
     pub name: S<String>,
     #[serde(default)]
     pub partitions: Option<S<u64>>,
@@ -129,20 +161,23 @@ pub struct RawTopic {
     pub config: Option<RawTopicConfig>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawProducer {
+    #[schemars(schema_with = "sch::name")]
     pub name: S<String>,
+    #[schemars(schema_with = "sch::name")]
     pub topic: S<String>,
     #[serde(default)]
     pub config: Option<RawProducerConfig>,
     pub send: RawSend,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawProducerConfig {
     #[serde(default)]
+    #[schemars(schema_with = "sch::acks")]
     pub acks: Option<S<RawScalar>>,
     #[serde(rename = "enable.idempotence", default)]
     pub enable_idempotence: Option<S<bool>>,
@@ -161,20 +196,21 @@ pub struct RawProducerConfig {
     #[serde(rename = "batch.size", default)]
     pub batch_size: Option<S<u64>>,
     #[serde(default)]
+    #[schemars(schema_with = "sch::partitioner")]
     pub partitioner: Option<S<String>>,
     #[serde(rename = "metadata.max.age.ms", default)]
     pub metadata_max_age_ms: Option<S<u64>>,
 }
 
 /// A YAML scalar that Kafka lets be a number or a word (`acks: all`, `acks: 1`).
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum RawScalar {
     Int(i64),
     Text(String),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSend {
     pub count: S<u64>,
@@ -186,13 +222,14 @@ pub struct RawSend {
     #[serde(default)]
     pub keys: Option<RawKeys>,
     #[serde(default)]
+    #[schemars(schema_with = "sch::opt_name")]
     pub event_type: Option<S<String>>,
     /// Every N-th send is a tombstone (a null value).
     #[serde(default)]
     pub tombstone_every: Option<S<u64>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawKeys {
     pub pattern: S<String>,
@@ -200,10 +237,12 @@ pub struct RawKeys {
     pub distinct: Option<S<u64>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGroup {
+    #[schemars(schema_with = "sch::name")]
     pub name: S<String>,
+    #[schemars(schema_with = "sch::names")]
     pub topics: Vec<S<String>>,
     #[serde(default)]
     pub members: Option<S<u64>>,
@@ -220,14 +259,16 @@ pub struct RawGroup {
     pub static_members: Option<S<bool>>,
     /// The client library the members run: `java` (default) or `librdkafka`.
     #[serde(default)]
+    #[schemars(schema_with = "sch::client")]
     pub client: Option<S<String>>,
     /// Per member, in member order: the topics it subscribes to (members past the list
     /// subscribe to `topics`).
     #[serde(default)]
+    #[schemars(schema_with = "sch::subscriptions")]
     pub subscriptions: Option<S<Vec<Vec<S<String>>>>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawConsumerConfig {
     #[serde(rename = "enable.auto.commit", default)]
@@ -235,8 +276,10 @@ pub struct RawConsumerConfig {
     #[serde(rename = "auto.commit.interval.ms", default)]
     pub auto_commit_interval_ms: Option<S<u64>>,
     #[serde(rename = "auto.offset.reset", default)]
+    #[schemars(schema_with = "sch::offset_reset")]
     pub auto_offset_reset: Option<S<String>>,
     #[serde(rename = "partition.assignment.strategy", default)]
+    #[schemars(schema_with = "sch::assignor")]
     pub partition_assignment_strategy: Option<S<String>>,
     #[serde(rename = "session.timeout.ms", default)]
     pub session_timeout_ms: Option<S<u64>>,
@@ -255,33 +298,40 @@ pub struct RawConsumerConfig {
     pub enable_auto_offset_store: Option<S<bool>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawProcessing {
     #[serde(default)]
     pub time_ms: Option<S<u64>>,
     #[serde(default)]
+    #[schemars(schema_with = "sch::opt_name")]
     pub effect: Option<S<String>>,
     #[serde(default)]
+    #[schemars(schema_with = "sch::commit")]
     pub commit: Option<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawIdempotency {
+    #[schemars(schema_with = "sch::store")]
     pub store: S<String>,
     #[serde(default)]
     pub ttl_ms: Option<S<u64>>,
     #[serde(default)]
+    #[schemars(schema_with = "sch::on_store_unavailable")]
     pub on_store_unavailable: Option<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawService {
+    #[schemars(schema_with = "sch::name")]
     pub name: S<String>,
+    #[schemars(schema_with = "sch::name")]
     pub topic: S<String>,
     pub commands: RawSend,
+    #[schemars(schema_with = "sch::publish")]
     pub publish: S<String>,
     #[serde(default)]
     pub database: Option<RawDatabase>,
@@ -291,14 +341,14 @@ pub struct RawService {
     pub relay: Option<RawRelay>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDatabase {
     #[serde(default)]
     pub commit_ms: Option<S<u64>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRelay {
     #[serde(default)]
@@ -308,19 +358,21 @@ pub struct RawRelay {
     #[serde(default)]
     pub count: Option<S<u64>>,
     #[serde(default)]
+    #[schemars(schema_with = "sch::mark")]
     pub mark: Option<S<String>>,
 }
 
 /// One scheduled fault. Exactly one action field (`crash`, `restart`, `join`, `leave`,
 /// `close_interrupted`, `isolate`, `kafka_outage`, `store_outage`, `mark_fails`) must be present; stage
 /// two checks that.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFault {
     pub at_ms: S<u64>,
     #[serde(default)]
     pub crash: Option<S<String>>,
     #[serde(default)]
+    #[schemars(schema_with = "sch::crash_point")]
     pub point: Option<S<String>>,
     #[serde(default)]
     pub on_record: Option<S<u64>>,
@@ -359,6 +411,7 @@ pub struct RawFault {
     /// A kind of message (`produce`, `fetch_response`, …) to `drop` or delay
     /// (`delay_ms`) for `for_ms`.
     #[serde(default)]
+    #[schemars(schema_with = "sch::message_kind")]
     pub messages: Option<S<String>>,
     #[serde(default)]
     pub drop: Option<S<bool>>,
@@ -370,15 +423,17 @@ pub struct RawFault {
     #[serde(default)]
     pub seek: Option<S<String>>,
     #[serde(default)]
+    #[schemars(schema_with = "sch::seek_to")]
     pub to: Option<S<RawSeekTo>>,
     #[serde(default)]
+    #[schemars(schema_with = "sch::opt_name")]
     pub topic: Option<S<String>>,
     #[serde(default)]
     pub partition: Option<S<u64>>,
 }
 
 /// `to: beginning`, `to: end`, `to: 40` or `to: { timestamp_ms: 5000 }`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawSeekTo {
     Offset(u64),
@@ -386,13 +441,13 @@ pub enum RawSeekTo {
     Timestamp(RawTimestamp),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTimestamp {
     pub timestamp_ms: u64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRun {
     #[serde(default)]
