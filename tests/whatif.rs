@@ -259,7 +259,7 @@ fn a_bad_value_is_located_in_the_edited_text_and_names_its_set() {
         "consumer_groups.analytics.idempotency.ttl_ms=5",
     ]);
     assert!(
-        err.contains(":24:20: missing field `store` (written by --set consumer_groups.analytics.idempotency.ttl_ms=5)"),
+        err.contains(":25:20: missing field `store` (written by --set consumer_groups.analytics.idempotency.ttl_ms=5)"),
         "{err}"
     );
 }
