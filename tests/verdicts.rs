@@ -32,6 +32,27 @@ fn scenario_files(dirs: &[&str]) -> Vec<std::path::PathBuf> {
     files
 }
 
+/// Every lesson, regression and verdict scenario run on its own seed with every trace
+/// record kept: (path, run, verdict, records).
+fn recorded_runs() -> impl Iterator<
+    Item = (
+        std::path::PathBuf,
+        kafkasim::model::RunResult,
+        Verdict,
+        Vec<kafkasim::trace::TraceEvent>,
+    ),
+> {
+    scenario_files(&["scenarios", "tests/regressions", "tests/verdicts"])
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("readable");
+            let sc = scenario::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
+            let mut all = kafkasim::trace::Recorder::default();
+            let (run, v) = kafkasim::simulate_with(&sc, sc.seed, &mut all);
+            (path, run, v, all.events)
+        })
+}
+
 fn causes(v: &Verdict, kind: AnomalyKind) -> Vec<&str> {
     v.anomalies
         .iter()
@@ -567,15 +588,11 @@ fn an_idempotent_producer_absorbs_the_closed_connection_retries() {
 #[test]
 fn every_crash_and_give_up_a_cause_names_is_in_the_trace() {
     let mut checked = 0;
-    for path in scenario_files(&["scenarios", "tests/regressions", "tests/verdicts"]) {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let sc = scenario::parse(&text).unwrap();
-        let mut all = kafkasim::trace::Recorder::default();
-        let (run, v) = kafkasim::simulate_with(&sc, sc.seed, &mut all);
+    for (path, run, v, events) in recorded_runs() {
         let t = &run.tables;
         // A record of that kind at that time, by an actor the sentence names.
         let happened = |cause: &str, at: u64, crash: bool| {
-            all.events.iter().any(|e| {
+            events.iter().any(|e| {
                 let actor = match e.kind {
                     kafkasim::trace::Kind::Crash { actor, .. } if crash => actor,
                     kafkasim::trace::Kind::SendFailed { actor, .. } if !crash => actor,
@@ -900,14 +917,9 @@ fn a_redelivery_names_the_crash_of_the_incarnation_that_had_it() {
 /// whose event a service never published). Checked against the trace's own records.
 #[test]
 fn every_event_that_never_reached_the_log_is_named() {
-    use kafkasim::trace::Recorder;
     let mut missing_seen = 0;
-    for path in scenario_files(&["scenarios", "tests/regressions", "tests/verdicts"]) {
-        let text = std::fs::read_to_string(&path).expect("readable");
-        let sc = scenario::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
-        let mut rec = Recorder::default();
-        let (_, v) = kafkasim::simulate_with(&sc, sc.seed, &mut rec);
-        for (event, named) in common::missing_events(&rec.events, &v) {
+    for (path, _, v, events) in recorded_runs() {
+        for (event, named) in common::missing_events(&events, &v) {
             missing_seen += 1;
             assert!(
                 named,
@@ -1637,11 +1649,7 @@ run: { until_ms: 6000 }
 fn every_causal_link_is_a_record_of_the_trace() {
     use kafkasim::trace::Kind;
     let mut checked = 0;
-    for path in scenario_files(&["scenarios", "tests/regressions", "tests/verdicts"]) {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let sc = scenario::parse(&text).unwrap();
-        let mut all = kafkasim::trace::Recorder::default();
-        let (run, v) = kafkasim::simulate_with(&sc, sc.seed, &mut all);
+    for (path, run, v, events) in recorded_runs() {
         let t = &run.tables;
         for a in &v.anomalies {
             let where_ = format!("{}: {} {:?}", path.display(), a.kind.name(), a.chain);
@@ -1715,7 +1723,7 @@ fn every_causal_link_is_a_record_of_the_trace() {
                     continue;
                 }
                 assert!(
-                    all.events.iter().any(|e| e.at == l.at && is(&e.kind)),
+                    events.iter().any(|e| e.at == l.at && is(&e.kind)),
                     "{where_}: no record at t={}ms for the link {:?}",
                     l.at,
                     l.text
