@@ -88,6 +88,21 @@ counters! {
     SkippedBySeek => "skipped_by_seek", Group: "records the group never processed because a seek (a seek fault: to the end, an offset or a timestamp) moved a member's position forward past them",
 }
 
+impl Counter {
+    /// What becomes of each record in a group's partitions, one counter each: every record
+    /// in the log ends in exactly one, so for every group `records_in_log` is their sum
+    /// (README §3.2, the identity).
+    pub const RECORD_FATES: [Counter; 7] = [
+        Counter::RecordsProcessed,
+        Counter::SkippedByReset,
+        Counter::SkippedByRetention,
+        Counter::SkippedBySeek,
+        Counter::Compacted,
+        Counter::Lost,
+        Counter::UnprocessedAtEnd,
+    ];
+}
+
 /// A value for every counter, indexed by `Counter`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Counts([u64; Counter::ALL.len()]);

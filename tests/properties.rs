@@ -203,13 +203,7 @@ fn records_add_up(v: &Verdict, text: &str) -> Result<(), TestCaseError> {
         let c = |k| g.counts.get(k);
         prop_assert_eq!(
             c(Counter::RecordsInLog),
-            c(Counter::RecordsProcessed)
-                + c(Counter::SkippedByReset)
-                + c(Counter::SkippedByRetention)
-                + c(Counter::SkippedBySeek)
-                + c(Counter::Compacted)
-                + c(Counter::Lost)
-                + c(Counter::UnprocessedAtEnd),
+            Counter::RECORD_FATES.iter().map(|&k| c(k)).sum::<u64>(),
             "group {} does not add up\n{}",
             g.name,
             text

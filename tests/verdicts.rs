@@ -67,13 +67,7 @@ fn assert_records_add_up(name: &str, v: &Verdict) {
         let c = |k| g.counts.get(k);
         assert_eq!(
             c(Counter::RecordsInLog),
-            c(Counter::RecordsProcessed)
-                + c(Counter::SkippedByReset)
-                + c(Counter::SkippedByRetention)
-                + c(Counter::SkippedBySeek)
-                + c(Counter::Compacted)
-                + c(Counter::Lost)
-                + c(Counter::UnprocessedAtEnd),
+            Counter::RECORD_FATES.iter().map(|&k| c(k)).sum::<u64>(),
             "{name}: group {} does not add up",
             g.name
         );
