@@ -1122,6 +1122,14 @@ fn diff(file: &str, sets: &[String], seed: Option<u64>, format: Format) -> ExitC
             return ExitCode::from(2);
         }
     };
+    // `--seed` overrides the file's seed in both runs, so a `--set seed=…` would be
+    // shown as a change and then ignored: refuse the pair rather than say what did not run.
+    if seed.is_some() && before.seed != after.seed {
+        eprintln!(
+            "--seed and a --set of `seed` contradict each other: --seed runs both scenarios on one seed; drop one of them"
+        );
+        return ExitCode::from(2);
+    }
     let (seed_before, seed_after) = (seed.unwrap_or(before.seed), seed.unwrap_or(after.seed));
     let mut reproduce = format!("kafkasim diff {}", shell_word(&name));
     for s in sets {

@@ -292,3 +292,37 @@ fn a_run_cut_short_parts_where_its_timeline_ends() {
     assert_eq!(j["parted_at"]["t_ms"], 7005);
     assert_eq!(j["after"]["end_ms"], 4000);
 }
+
+/// A value with characters of more than one byte, in a scenario that then fails to load,
+/// is located like any other (it panicked on a char boundary once).
+#[test]
+fn a_multibyte_value_that_breaks_the_scenario_is_located_not_a_panic() {
+    for sets in [
+        &["name=é"][..],
+        &["topics.0.name=é"],
+        &["title=日本語", "seed=-1"],
+        &["consumer_groups.0.name=ü"],
+    ] {
+        let mut args = vec!["scenarios/crash-before-commit.yaml"];
+        for set in sets {
+            args.extend(["--set", set]);
+        }
+        let err = refused(&args);
+        assert!(err.contains("does not load"), "{sets:?}: {err}");
+        assert!(err.contains(":") && err.contains(" | "), "located: {err}");
+    }
+}
+
+/// `--seed` runs both scenarios on one seed, so with a `--set seed=…` the change would be
+/// shown and not made: the pair is refused.
+#[test]
+fn seed_and_a_set_of_seed_together_are_refused() {
+    let err = refused(&[
+        "scenarios/crash-before-commit.yaml",
+        "--seed",
+        "3",
+        "--set",
+        "seed=7",
+    ]);
+    assert!(err.contains("contradict"), "{err}");
+}

@@ -519,9 +519,11 @@ fn shifted(span: (usize, usize), edited: (usize, usize), delta: isize) -> (usize
 /// The edited scenario's problems, each saying which `--set` wrote its line, or, on a line
 /// none wrote, that it follows from the --set values; rendered against the edited text.
 pub fn render_problems(file: &str, edited: &Edited, problems: &[Diagnostic]) -> String {
+    // Counted on bytes: a span's last byte may sit inside a multi-byte character.
     let line_of = |byte: usize| {
-        edited.text[..byte.min(edited.text.len())]
-            .matches('\n')
+        edited.text.as_bytes()[..byte.min(edited.text.len())]
+            .iter()
+            .filter(|&&b| b == b'\n')
             .count()
             + 1
     };
