@@ -949,7 +949,14 @@ fn scenario_files(paths: &[PathBuf]) -> Vec<PathBuf> {
     for p in paths {
         if p.is_dir() {
             let mut stack = vec![p.clone()];
+            // Each folder once, by its canonical path: a symlink back up the tree (`self ->
+            // .`) would otherwise be walked without end.
+            let mut seen = std::collections::BTreeSet::new();
             while let Some(dir) = stack.pop() {
+                let real = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+                if !seen.insert(real) {
+                    continue;
+                }
                 let Ok(entries) = std::fs::read_dir(&dir) else {
                     continue;
                 };

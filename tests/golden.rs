@@ -228,3 +228,23 @@ fn two_files_sharing_a_golden_name_and_update_without_golden_are_usage_errors() 
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--golden"));
 }
+
+/// A folder with symlinks back up the tree (`self -> .`, `sub/up -> ..`) is walked once:
+/// `check` used to follow them without end. Each scenario is checked once.
+#[cfg(unix)]
+#[test]
+fn check_walks_a_folder_with_symlink_loops_once() {
+    let dir = project();
+    let sc = dir.path().join("sc");
+    std::os::unix::fs::symlink(".", sc.join("self")).unwrap();
+    std::os::unix::fs::symlink("..", sc.join("orders/up")).unwrap();
+    let out = kafkasim(dir.path(), &["check", "sc"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = stdout(&out);
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("PASS")).count(),
+        2,
+        "{text}"
+    );
+    assert!(text.ends_with("2 passed, 0 failed\n"), "{text}");
+}

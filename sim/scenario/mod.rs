@@ -1111,11 +1111,18 @@ impl Validator {
         }
         self.unique_names(&raw);
         sc.run = self.run(raw.run.as_ref());
+        // Whether `until_ms` is the file's own (valid) value: an invalid one was reported and
+        // replaced, and the checks against the run's end would only repeat that.
+        let until_as_written = raw
+            .run
+            .as_ref()
+            .and_then(|r| r.until_ms.as_ref())
+            .is_none_or(|u| (1..=limits::TIME_MS).contains(&u.value));
         // A group that would start after the run ends would silently never exist.
         for raw_group in &raw.consumer_groups {
             let g = sc.groups.iter().find(|g| g.name == raw_group.name.value);
             if let (Some(g), Some(start)) = (g, raw_group.start_at_ms.as_ref()) {
-                if g.start_at_ms > sc.run.until_ms {
+                if until_as_written && g.start_at_ms > sc.run.until_ms {
                     bad!(
                         self,
                         start,
@@ -1152,7 +1159,7 @@ impl Validator {
         for f in &raw.faults {
             if let Some(fault) = self.fault(&sc, f) {
                 // A fault that never happens would silently leave out the lesson's point.
-                if fault.at_ms > sc.run.until_ms {
+                if until_as_written && fault.at_ms > sc.run.until_ms {
                     bad!(
                         self,
                         f.at_ms,
