@@ -31,6 +31,11 @@ pub mod limits {
     pub const NAMES: usize = 100;
     /// Partitions over all topics.
     pub const PARTITIONS_TOTAL: u64 = 10_000;
+    /// Partitions each consumer group subscribes to, summed over groups: every group keeps
+    /// its committed offsets, lag and processed records per partition, and the summary
+    /// prints a row per group and partition. 2800 groups of 10000 partitions each took
+    /// 5.7 GB and printed 249 MB before this bound.
+    pub const GROUP_PARTITIONS: u64 = 100_000;
     /// Distinct keys over all producers and services, and the bytes of their text: every
     /// key is built when the run starts.
     pub const KEYS_TOTAL: u64 = 1_000_000;
@@ -1083,6 +1088,17 @@ impl Validator {
             },
             expect: Vec::new(),
         };
+        // Each producer, group and service is a column of the summary and a set of clients
+        // and tables: at most `NAMES` of each, as for topics.
+        if let Some(p) = raw.producers.get(limits::NAMES) {
+            bad!(self, p.name, "expected at most {} producers", limits::NAMES);
+        }
+        if let Some(g) = raw.consumer_groups.get(limits::NAMES) {
+            bad!(self, g.name, "expected at most {} consumer groups", limits::NAMES);
+        }
+        if let Some(v) = raw.services.get(limits::NAMES) {
+            bad!(self, v.name, "expected at most {} services", limits::NAMES);
+        }
         let mut total_records = 0u64;
         for p in &raw.producers {
             if let Some(spec) = self.producer(&sc, p) {
@@ -2149,7 +2165,7 @@ impl Validator {
                 ),
             ));
         }
-        let (mut consumed, mut idle_work) = (0u64, 0u64);
+        let (mut consumed, mut idle_work, mut group_parts) = (0u64, 0u64, 0u64);
         for g in &sc.groups {
             let records: u64 = g.topics.iter().map(|&t| per_topic[t]).sum();
             let parts: u64 = g
@@ -2158,6 +2174,7 @@ impl Validator {
                 .map(|&t| u64::from(sc.topics[t].partitions))
                 .sum();
             consumed = consumed.saturating_add(records);
+            group_parts = group_parts.saturating_add(parts);
             let polls =
                 (sc.run.until_ms / g.config.fetch_max_wait_ms.max(1)).min(sc.run.max_events);
             idle_work = idle_work.saturating_add(parts.saturating_mul(polls));
@@ -2168,6 +2185,14 @@ impl Validator {
                 raw.topics,
                 "the groups would consume {consumed} records in all (each record once per group subscribed to its topic); at most {} are allowed",
                 limits::CONSUMED_RECORDS
+            );
+        }
+        if group_parts > limits::GROUP_PARTITIONS {
+            bad!(
+                self,
+                raw.consumer_groups[0].name,
+                "the consumer groups subscribe to {group_parts} partitions in all (each group's partitions, summed over groups); at most {} are allowed",
+                limits::GROUP_PARTITIONS
             );
         }
         if idle_work > limits::IDLE_POLL_WORK {
