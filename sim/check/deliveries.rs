@@ -126,9 +126,14 @@ fn cause(
             ),
         ));
         let cause = format!(
-            "{pn}@{offset} delivered again to {} at t={at}ms: a replay: it sought {pn} back from {from} to {to} (to: {}) at t={t}ms; {commit}",
+            "{pn}@{offset} delivered again to {} at t={at}ms: a replay: it sought {pn} back from {from} to {to} (to: {}) at t={t}ms; {}",
             cx.name(actor),
-            how.spelled()
+            how.spelled(),
+            // The seek chose the position, not auto.offset.reset.
+            match cx.f.groups[g].committed[part.ix()] {
+                Some(c) => format!("last commit for {pn} was {c}"),
+                None => format!("{pn} had no committed offset"),
+            }
         );
         return (cause, chain);
     }

@@ -141,19 +141,14 @@ impl DuplicateEffects {
             n => format!("{n} times"),
         };
         let pn = cx.t.part_name(part);
-        let mut chain = vec![
-            Link::new(
-                first_at,
-                format!("{} applied eventId {id}{key}", cx.name(first)),
-            ),
-            Link::effect(
-                at,
-                format!(
-                    "{} applied eventId {id} again, from {pn}@{offset}: a duplicate effect",
-                    cx.name(actor)
-                ),
-            ),
-        ];
+        // The first application, then what the store did (its links go first, so that at
+        // one ms a mark comes before the crash that followed it), then how the record came
+        // back (`back`), and the effect, which says how it was delivered.
+        let mut chain = vec![Link::new(
+            first_at,
+            format!("{} applied eventId {id}{key}", cx.name(first)),
+        )];
+        let mut back = Vec::new();
         let head = format!(
             "eventId {id}{key} applied {times} by {}: first by {} at t={first_at}ms, again by {} at t={at}ms ({pn}@{offset})",
             group.name,
@@ -172,36 +167,36 @@ impl DuplicateEffects {
                         cx.name(actor),
                         how.spelled()
                     );
-                    chain.push(Link::new(t, format!("{sought}: a replay")));
-                    chain.push(Link::new(
-                        at,
-                        format!("{pn}@{offset} was delivered again, in the replay"),
-                    ));
+                    back.push(Link::new(t, format!("{sought}: a replay")));
                     format!(" in a replay: {sought} at t={t}ms")
                 }
                 (None, Some(c @ Crash { at: t, point, .. })) => {
-                    chain.push(cx.crash_link(first, &c));
-                    chain.push(Link::new(
-                        at,
-                        format!("{pn}@{offset} was delivered again, the crash having come before a commit past it"),
-                    ));
+                    back.push(cx.crash_link(first, &c));
                     format!(
                         " after {} crashed at t={t}ms{}, before committing past it",
                         cx.name(first),
                         point.map_or(String::new(), |p| format!(" (at {})", p.name()))
                     )
                 }
-                _ => {
-                    chain.push(Link::new(at, format!("{pn}@{offset} was delivered again")));
-                    String::new()
-                }
+                _ => String::new(),
             };
+            back.push(Link::effect(
+                at,
+                format!(
+                    "{} applied eventId {id} again, from {pn}@{offset}, which was delivered again{}: a duplicate effect",
+                    cx.name(actor),
+                    if why.starts_with(" in a replay") { " in the replay" } else if why.is_empty() { "" } else { " after the crash, before a commit past it" }
+                ),
+            ));
             format!("{pn}@{offset} was delivered again{why}")
         } else {
             let why = cx.f.why_copy(cx.t, event, part, offset);
-            chain.push(Link::new(
+            back.push(Link::effect(
                 at,
-                format!("{pn}@{offset} is another copy of eventId {id} in the log: {why}"),
+                format!(
+                    "{} applied eventId {id} again, from {pn}@{offset}, another copy of it in the log ({why}): a duplicate effect",
+                    cx.name(actor)
+                ),
             ));
             if cx.f.first_append[event.ix()] == (part, offset) {
                 format!(
@@ -222,6 +217,7 @@ impl DuplicateEffects {
             let cause = format!(
                 "{head}: {came_back}, and the group keeps no processed-id store to recognise it"
             );
+            chain.append(&mut back);
             return (cause, chain);
         };
         if let Some(&(t, _)) = st
@@ -240,6 +236,7 @@ impl DuplicateEffects {
                 "{head}: {came_back}; the processed-id store was unreachable when {} checked it at t={t}ms, and on_store_unavailable=apply-anyway applied it without the check",
                 cx.name(actor)
             );
+            chain.append(&mut back);
             return (cause, chain);
         }
         if let Some(&(marked, expires)) = st.marks.get(&event) {
@@ -256,6 +253,7 @@ impl DuplicateEffects {
                 let cause = format!(
                     "{head}: {came_back}; its processed-id had expired at t={expires}ms ({ttl} ms TTL), before it was processed again at t={at}ms"
                 );
+                chain.append(&mut back);
                 return (cause, chain);
             }
             chain.push(Link::new(
@@ -263,6 +261,7 @@ impl DuplicateEffects {
                 format!("eventId {id} was marked processed, but the mark was not seen"),
             ));
             let cause = format!("{head}: {came_back}; it was marked, but the mark was not seen");
+            chain.append(&mut back);
             return (cause, chain);
         }
         if let Some(&t) = st.unmarked.get(&event) {
@@ -275,6 +274,7 @@ impl DuplicateEffects {
             let cause = format!(
                 "{head}: {came_back}; the processed-id store was unreachable when the mark was written at t={t}ms, so the id was never marked"
             );
+            chain.append(&mut back);
             return (cause, chain);
         }
         let cause = match cx.f.fates[first.ix()].crash_since(first_at) {
@@ -304,6 +304,7 @@ impl DuplicateEffects {
                 format!("{head}: the id was never marked processed")
             }
         };
+        chain.append(&mut back);
         (cause, chain)
     }
 }

@@ -218,6 +218,15 @@ impl Findings<'_> {
         // A chain reads from the first cause to the effect: in time order, and at one ms
         // in the order the property found them.
         a.chain.sort_by_key(|l| (l.at, l.effect));
+        // A fact two parts of a cause both rest on (a crash) is told once.
+        let mut i = 0;
+        while i < a.chain.len() {
+            if a.chain[..i].contains(&a.chain[i]) {
+                a.chain.remove(i);
+            } else {
+                i += 1;
+            }
+        }
         self.anomalies.push(a);
         if self.anomalies.len() >= 2 * ANOMALIES_KEPT {
             self.keep_earliest();

@@ -1094,7 +1094,12 @@ impl Validator {
             bad!(self, p.name, "expected at most {} producers", limits::NAMES);
         }
         if let Some(g) = raw.consumer_groups.get(limits::NAMES) {
-            bad!(self, g.name, "expected at most {} consumer groups", limits::NAMES);
+            bad!(
+                self,
+                g.name,
+                "expected at most {} consumer groups",
+                limits::NAMES
+            );
         }
         if let Some(v) = raw.services.get(limits::NAMES) {
             bad!(self, v.name, "expected at most {} services", limits::NAMES);
