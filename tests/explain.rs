@@ -145,3 +145,19 @@ fn an_unusable_file_exits_2_and_a_failing_expectation_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expectations failed"));
 }
+
+/// The root of a dual write's loss, the isolation that cut the service off, is a link of
+/// every story it caused (it was missing from the stories and from the cause sentence).
+#[test]
+fn a_dual_writes_loss_is_told_from_the_isolation_that_caused_it() {
+    let out = kafkasim(&["explain", "dual-write-loses-events", "--all"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let stories = text.matches("committed without event in order-service").count();
+    assert!(stories > 0, "{text}");
+    assert_eq!(
+        text.matches("At t=303ms, order-service was cut off from the brokers (isolate), until t=4303ms.")
+            .count(),
+        stories,
+        "{text}"
+    );
+}

@@ -7,7 +7,9 @@
 use crate::engine::Time;
 use crate::model::log::{Breach, Offset};
 use crate::scenario::CrashPoint;
-use crate::trace::{Actor, ActorId, EventIx, GaveUp, Kind, PartId, SendError, Tables, TraceEvent};
+use crate::trace::{
+    Actor, ActorId, EventIx, GaveUp, Kind, Outage, PartId, SendError, Tables, TraceEvent,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One crash of an actor, as its `crash` record told it.
@@ -129,6 +131,9 @@ pub struct Facts {
     /// Per PartId: the event at each offset, as the Append records built it (from offset
     /// 0: records retention deleted stay here, below `log_start`).
     pub logs: Vec<Vec<EventIx>>,
+    /// Every outage that cut clients off from the brokers (an isolation or every broker
+    /// down), as its records told it: (start, end if it ended, what). Bounded by the faults.
+    pub outages: Vec<(Time, Option<Time>, Outage)>,
     /// Per PartId: the log start offset, as `segments_deleted` records moved it.
     pub log_start: Vec<Offset>,
     /// Per PartId: (time, new log start offset, limit) of every retention deletion, in
@@ -245,6 +250,22 @@ impl Facts {
         let at = ev.at;
         let mut u = Update::default();
         match ev.kind {
+            Kind::OutageStart {
+                what: what @ (Outage::Kafka | Outage::Isolated(_)),
+                ..
+            } => self.outages.push((at, None, what)),
+            Kind::OutageEnd {
+                what: what @ (Outage::Kafka | Outage::Isolated(_)),
+            } => {
+                if let Some(o) = self
+                    .outages
+                    .iter_mut()
+                    .rev()
+                    .find(|o| o.2 == what && o.1.is_none())
+                {
+                    o.1 = Some(at);
+                }
+            }
             Kind::Send { actor, event, .. } => {
                 let open = &mut self.sending[event.ix()];
                 *open = open.saturating_add(1);

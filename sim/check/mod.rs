@@ -353,6 +353,51 @@ impl Context<'_> {
         )
     }
 
+    /// The first outage that cut `actor` off from the brokers at some moment of
+    /// `from..=to`: every broker down, or an isolation of the actor (a relay is cut off
+    /// with its service). As a link at the outage's start, and a clause for a cause
+    /// sentence ("order-service was cut off from the brokers (isolate) from t=303ms to
+    /// t=5303ms").
+    pub fn cut_off(&self, actor: ActorId, from: Time, to: Time) -> Option<(Link, String)> {
+        let client = match self.t.actors[actor.ix()].0 {
+            crate::trace::Actor::Relay { service, .. } => self
+                .t
+                .actors
+                .iter()
+                .position(|(a, _)| *a == crate::trace::Actor::Service(service))
+                .map_or(actor, |i| ActorId(i as u32)),
+            _ => actor,
+        };
+        let &(start, end, what) = self.f.outages.iter().find(|&&(start, end, what)| {
+            start <= to
+                && end.is_none_or(|e| e >= from)
+                && match what {
+                    crate::trace::Outage::Kafka => true,
+                    crate::trace::Outage::Isolated(a) => a == client,
+                    _ => false,
+                }
+        })?;
+        let how = match what {
+            crate::trace::Outage::Kafka => {
+                "every broker was unreachable (kafka_outage)".to_string()
+            }
+            _ => format!(
+                "{} was cut off from the brokers (isolate)",
+                self.name(client)
+            ),
+        };
+        let until = end.map_or("to the end of the run".to_string(), |e| {
+            format!("to t={e}ms")
+        });
+        Some((
+            Link::new(
+                start,
+                format!("{how}, until {}", until.trim_start_matches("to ")),
+            ),
+            format!("{how} from t={start}ms {until}"),
+        ))
+    }
+
     /// A crash as a link: "X crashed at after-process-before-commit".
     pub fn crash_link(&self, a: ActorId, c: &facts::Crash) -> Link {
         let point = c

@@ -310,8 +310,13 @@ impl Property for Producers {
             } else {
                 "; it never reached the log".to_string()
             };
+            // An outage that cut the sender off while it tried: the root of the give-up.
+            let cut = cx.cut_off(f.actor, cx.t.envelopes[f.event.ix()].occurred_at, f.at);
+            let cut_clause = cut
+                .as_ref()
+                .map_or(String::new(), |(_, c)| format!("; {c}"));
             let cause = format!(
-                "{} gave up on {} at t={}ms {} in {} ms: {why}{landed}",
+                "{} gave up on {} at t={}ms {} in {} ms: {why}{cut_clause}{landed}",
                 cx.name(f.actor),
                 cx.t.event_id(f.event),
                 f.at,
@@ -332,6 +337,7 @@ impl Property for Producers {
                 ),
             ];
             chain.extend(landed_link);
+            chain.extend(cut.map(|(l, _)| l));
             found.push(Anomaly {
                 kind: AnomalyKind::SendFailed,
                 scope: cx.name(f.actor).to_string(),

@@ -152,7 +152,11 @@ fn push(
     let (p, o) = cx.f.first_append[event.ix()];
     // The order's commit, then what the checker found about its event; `at` is the
     // commit itself, so the finding is told at the end of the run.
-    let chain = vec![cx.origin_link(event), Link::effect(end, cause.clone())];
+    let mut chain = vec![cx.origin_link(event), Link::effect(end, cause.clone())];
+    // What cut the sender off, when its send was given up: the root of a dual write's loss.
+    if kind == AnomalyKind::CommittedWithoutEvent {
+        chain.extend(cut_off(cx, event).map(|(l, _)| l));
+    }
     found.push(Anomaly {
         kind,
         scope: scope.to_string(),
@@ -214,8 +218,9 @@ impl Services {
     /// (`marked`: its outbox row was marked PUBLISHED, so it is not PENDING).
     fn send_fate(&self, cx: &Context, spec: &ServiceSpec, event: EventIx, marked: bool) -> String {
         if let Some(&(t, sender, limit, elapsed_ms)) = cx.f.failed.get(&event) {
+            let cut = cut_off(cx, event).map_or(String::new(), |(_, c)| format!("; {c}"));
             return format!(
-                "{} gave up on its send at t={t}ms: {}",
+                "{} gave up on its send at t={t}ms: {}{cut}",
                 cx.name(sender),
                 crate::report::gave_up(cx.sc, cx.t, sender, limit, elapsed_ms)
             );
@@ -274,4 +279,11 @@ impl Services {
             Publish::DualWrite => "no send of it reached the brokers".to_string(),
         }
     }
+}
+
+/// The outage that cut off the sender of `event`, a send it gave up, between the event's
+/// occurrence and the give-up (`Context::cut_off`).
+fn cut_off(cx: &Context, event: EventIx) -> Option<(Link, String)> {
+    let &(t, sender, ..) = cx.f.failed.get(&event)?;
+    cx.cut_off(sender, cx.t.envelopes[event.ix()].occurred_at, t)
 }
