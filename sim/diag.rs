@@ -26,19 +26,33 @@ impl Diagnostic {
 
 /// Renders diagnostics against the file's text, in line order.
 /// Whether `c` is safe to print on a terminal: no control character (which could move
-/// the cursor, clear the screen or set the window title), no bidirectional override and
-/// no zero-width mark (which could make text read as something it is not). Tabs are
-/// allowed where a caller allows them.
+/// the cursor, clear the screen or set the window title), no line or paragraph separator,
+/// and nothing that draws nothing: Unicode's default-ignorable code points
+/// (`Default_Ignorable_Code_Point` in DerivedCoreProperties.txt: zero-width marks and
+/// joiners, bidirectional controls and overrides, the soft hyphen, variation selectors,
+/// tags, invisible operators), which could make text read as something it is not, and
+/// the interlinear annotation marks. Tabs are allowed where a caller allows them.
 pub fn terminal_safe(c: char) -> bool {
     !(c.is_control()
         || matches!(
             c,
-            '\u{200B}'..='\u{200F}'
-                | '\u{202A}'..='\u{202E}'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{2066}'..='\u{2069}'
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
                 | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
         ))
 }
 
@@ -128,6 +142,41 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every invisible character the probe found printed raw (default-ignorable code
+    /// points beyond the zero-width marks and overrides) is unsafe; visible text, emoji
+    /// without a selector and accented letters are safe.
+    #[test]
+    fn default_ignorable_code_points_are_not_terminal_safe() {
+        for c in [
+            '\u{061C}',
+            '\u{2060}',
+            '\u{2064}',
+            '\u{206A}',
+            '\u{206F}',
+            '\u{00AD}',
+            '\u{034F}',
+            '\u{180E}',
+            '\u{FE00}',
+            '\u{FE0F}',
+            '\u{FFF9}',
+            '\u{FFFB}',
+            '\u{E0001}',
+            '\u{E007F}',
+            '\u{1D173}',
+            '\u{200B}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{FEFF}',
+            '\u{1B}',
+        ] {
+            assert!(!terminal_safe(c), "U+{:04X}", c as u32);
+        }
+        for c in ['a', 'é', '日', '❤', '€', ' ', '-'] {
+            assert!(terminal_safe(c), "{c}");
+        }
+        assert_eq!(visible("a\u{2062}b"), "a\u{FFFD}b");
+    }
 
     #[test]
     fn a_long_line_is_shown_around_the_column_with_the_caret_under_it() {

@@ -183,11 +183,18 @@ pub fn names(paths: &[PathBuf], files: &[PathBuf]) -> Result<Vec<PathBuf>, Strin
         };
         if let Some(k) = out.iter().position(|o| *o == stem) {
             if files[k] != *f {
+                let stem = diag::visible(&stem.display().to_string());
+                // Two files of one folder differ only in `.yaml` and `.yml`: a common
+                // folder does not help; a rename does.
+                let advice = if files[k].parent() == f.parent() {
+                    "rename one of them"
+                } else {
+                    "check their common folder instead"
+                };
                 return Err(format!(
-                    "{} and {} would share the golden files {}.txt and .json; check their common folder instead",
+                    "{} and {} would share the golden files {stem}.txt and {stem}.json; {advice}",
                     diag::visible(&files[k].display().to_string()),
                     diag::visible(&f.display().to_string()),
-                    diag::visible(&stem.display().to_string())
                 ));
             }
         }

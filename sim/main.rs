@@ -13,16 +13,28 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Prints to stdout; a closed pipe (`kafkasim list | head`) ends the output quietly
-/// instead of panicking.
+/// instead of panicking, and any other write error (a full disk, `> /dev/full`) is noted
+/// for `main` to report with exit 2.
 macro_rules! say {
     ($($arg:tt)*) => {{
-        let _ = write!(std::io::stdout().lock(), $($arg)*);
+        noted(write!(std::io::stdout().lock(), $($arg)*));
     }};
 }
 macro_rules! sayln {
     ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+        noted(writeln!(std::io::stdout().lock(), $($arg)*));
     }};
+}
+
+/// Set when writing to stdout failed other than by a closed pipe: the output is
+/// incomplete, so the command must not exit as if it had succeeded.
+static STDOUT_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Notes a failed write to stdout (a closed pipe is a reader that stopped: not a failure).
+fn noted(r: std::io::Result<()>) {
+    if r.is_err_and(|e| e.kind() != std::io::ErrorKind::BrokenPipe) {
+        STDOUT_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 use std::process::ExitCode;
 
@@ -293,7 +305,21 @@ enum Timeline {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let code = command(cli);
+    noted(std::io::stdout().flush());
+    if STDOUT_FAILED.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("cannot write to stdout (is the disk full?): the output is incomplete");
+        return ExitCode::from(2);
+    }
+    code
+}
+
+/// Carries out one command line; the exit code, unless stdout failed (`main`).
+fn command(cli: Cli) -> ExitCode {
     match cli.command {
         None => {
             let code = run(
@@ -487,6 +513,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// A command line clap could not take: its message with every character that could drive
+/// the terminal shown as `�` (clap echoes the value it refused), on stderr, with clap's
+/// exit code (2); `--help` and `--version` print as clap prints them.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        || matches!(
+            e.kind(),
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        )
+    {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let shown: Vec<String> = text.lines().map(diag::visible).collect();
+    eprintln!("{}", shown.join("\n"));
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+}
+
 fn bench_command(format: Format, scale: bool, records: u64) -> ExitCode {
     let plan = if scale {
         bench::Plan::Scale
@@ -565,7 +610,8 @@ fn load(file: &str) -> Result<(String, String), String> {
         }
         let text = String::from_utf8(bytes)
             .map_err(|e| not_utf8(file, e.as_bytes(), e.utf8_error().valid_up_to()))?;
-        return Ok((file.to_string(), text));
+        // The name is printed (reproduce lines, diagnostics): never a raw control byte.
+        return Ok((diag::visible(file), text));
     }
     match lessons::find(file) {
         Some(l) => Ok((
@@ -584,6 +630,15 @@ fn load_scenario(file: &str) -> Result<(String, scenario::Scenario), String> {
     let (name, text) = load(file)?;
     let sc = scenario::parse(&text).map_err(|p| diag::render(&name, &text, &p))?;
     Ok((name, sc))
+}
+
+/// Whether writing `output` would overwrite the scenario file `input` (the same file by
+/// its canonical path): `report -o s.yaml` or `--trace s.yaml` for `s.yaml` itself.
+fn writes_over(output: &Path, input: &str) -> bool {
+    match (std::fs::canonicalize(output), std::fs::canonicalize(input)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Where the first byte that is not UTF-8 sits, with its line shown as best it can be.
@@ -683,6 +738,13 @@ fn run(
     let writer: Option<Box<dyn Write>> = match trace {
         None => None,
         Some(_) if to_stdout => Some(Box::new(std::io::BufWriter::new(std::io::stdout()))),
+        Some(path) if writes_over(path, file) => {
+            eprintln!(
+                "{}: is the scenario being run; the trace would overwrite it (choose another --trace file)",
+                diag::visible(&path.display().to_string())
+            );
+            return ExitCode::from(2);
+        }
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => Some(Box::new(std::io::BufWriter::new(f))),
             Err(e) => {
@@ -776,7 +838,7 @@ fn run(
     }
     // The report is complete on stdout before the closing line goes to stderr, so the two
     // never run together when both go to one place.
-    let _ = std::io::stdout().flush();
+    noted(std::io::stdout().flush());
     // A breakpoint holds the verdict back, and its exit code with it: the rest is revealed
     // on request.
     if verdict.pass || held_back {
@@ -818,7 +880,7 @@ fn explain(file: &str, seed: Option<u64>, format: Format, all: bool) -> ExitCode
             report::explain_json(&sc, seed, &result.tables, &verdict)
         ),
     }
-    let _ = std::io::stdout().flush();
+    noted(std::io::stdout().flush());
     if verdict.pass {
         ExitCode::SUCCESS
     } else {
@@ -842,20 +904,20 @@ fn show_text(input: &report::terminal::Input, shown: &Presentation) -> Result<Sh
     let screen = report::terminal::render(input, &shown.view, report::Paint::ANSI)?;
     let mut out = anstream::AutoStream::new(std::io::stdout().lock(), shown.color.choice());
     let Some(stop) = &screen.stop else {
-        let _ = out.write_all(screen.whole().as_bytes());
+        noted(out.write_all(screen.whole().as_bytes()));
         return Ok(Shown::Whole);
     };
     if shown.resume {
-        let _ = out.write_all(screen.resumed().as_bytes());
+        noted(out.write_all(screen.resumed().as_bytes()));
         return Ok(Shown::Whole);
     }
     let stepping = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if !stepping {
-        let _ = out.write_all(screen.stopped(report::Paint::ANSI).as_bytes());
+        noted(out.write_all(screen.stopped(report::Paint::ANSI).as_bytes()));
         return Ok(Shown::HeldBack);
     }
-    let _ = out.write_all(screen.head.as_bytes());
-    let _ = out.write_all(stop.line.as_bytes());
+    noted(out.write_all(screen.head.as_bytes()));
+    noted(out.write_all(stop.line.as_bytes()));
     let stepped = report::terminal::step(
         &screen.rest,
         &mut std::io::stdin().lock(),
@@ -864,8 +926,8 @@ fn show_text(input: &report::terminal::Input, shown: &Presentation) -> Result<Sh
     );
     match stepped {
         Ok(report::terminal::Stepped::Finished) => {
-            let _ = out.write_all(screen.rest_note.as_bytes());
-            let _ = out.write_all(screen.tail.as_bytes());
+            noted(out.write_all(screen.rest_note.as_bytes()));
+            noted(out.write_all(screen.tail.as_bytes()));
             Ok(Shown::Whole)
         }
         Ok(report::terminal::Stepped::Quit) | Err(_) => {
@@ -895,6 +957,12 @@ fn report_command(file: &str, output: &Path, seed: Option<u64>) -> ExitCode {
     let reproduce = format!("kafkasim run {name} --seed {seed}");
     let to_stdout = output.as_os_str() == "-";
     let shown = diag::visible(&output.display().to_string());
+    if writes_over(output, file) {
+        eprintln!(
+            "{shown}: is the scenario being run; the report would overwrite it (choose another -o)"
+        );
+        return ExitCode::from(2);
+    }
     // Created before the run, so a path that cannot be written is found at once.
     let mut out: Box<dyn Write> = if to_stdout {
         Box::new(std::io::stdout().lock())
@@ -991,8 +1059,9 @@ fn check(paths: &[PathBuf]) -> ExitCode {
     }
     let mut failed = 0;
     for f in &files {
-        let name = f.display().to_string();
-        let line = match load(&name) {
+        let path = f.display().to_string();
+        let name = diag::visible(&path);
+        let line = match load(&path) {
             Err(e) => {
                 failed += 1;
                 format!("ERROR {e}")
@@ -1053,8 +1122,9 @@ fn check_golden(paths: &[PathBuf], dir: &Path, update: bool) -> ExitCode {
     }
     let (mut failed, mut written, mut unchanged) = (0, 0, 0);
     for (f, golden_name) in files.iter().zip(&names) {
-        let name = f.display().to_string();
-        let sc = match load(&name).and_then(|(_, text)| {
+        let path = f.display().to_string();
+        let name = diag::visible(&path);
+        let sc = match load(&path).and_then(|(_, text)| {
             scenario::parse(&text).map_err(|p| {
                 let first = diag::render(&name, &text, &p[..1]);
                 first.lines().next().unwrap_or("").to_string()

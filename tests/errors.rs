@@ -230,3 +230,90 @@ fn the_node_budget_is_named_as_such() {
     assert!(message.contains("more than 50000 YAML nodes"), "{message}");
     assert!(!message.contains("anchors"), "{message}");
 }
+
+/// A file name or a flag value holding control characters is never echoed raw, by any
+/// command: the reproduce lines of `run`, `explain` and `report`, `check`'s PASS lines and
+/// clap's usage errors show each such character as `�`.
+#[test]
+fn control_bytes_in_file_names_and_flag_values_never_reach_the_terminal() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("control-names");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let lesson = Path::new(ROOT).join("scenarios/crash-before-commit.yaml");
+    let file = dir.join("a\u{1b}[2Jb\u{7}.yaml");
+    std::fs::copy(&lesson, &file).unwrap();
+    let f = file.to_str().unwrap();
+    let d = dir.to_str().unwrap();
+    let html = dir.join("r.html");
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["run", f],
+        vec!["run", f, "--color", "always"],
+        vec!["explain", f],
+        vec!["report", f, "-o", html.to_str().unwrap()],
+        vec!["check", d],
+        vec!["run", f, "--until", "first-\u{1b}]0;X\u{7}"],
+        vec!["run", "\u{1b}[31mred"],
+    ];
+    for args in runs {
+        let out = Command::new(BIN)
+            .args(&args)
+            .current_dir(ROOT)
+            .output()
+            .unwrap();
+        // `--color always` may colour the report with the crate's own styles: strip those
+        // (ESC [ … m) and look for any other control byte.
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find('\u{1b}') {
+            let after = &rest[i + 1..];
+            let sgr = after.starts_with('[')
+                && after[1..].find('m').is_some_and(|m| {
+                    after[1..1 + m]
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || c == ';')
+                });
+            assert!(sgr, "{args:?}: a raw escape reached the output: {text:?}");
+            rest = after;
+        }
+        assert!(!text.contains('\u{7}'), "{args:?}: a raw BEL: {text:?}");
+        assert!(
+            out.status.code().is_some_and(|c| c <= 2),
+            "{args:?}: {out:?}"
+        );
+    }
+}
+
+/// Output that cannot be written is not a success: stdout on a full disk exits 2 with a
+/// message (a closed pipe stays quiet, as `head` expects), and a report or trace that would
+/// overwrite the scenario being run is refused before anything is written.
+#[test]
+fn unwritable_output_and_overwriting_the_scenario_exit_2() {
+    if Path::new("/dev/full").exists() {
+        for args in [&["schema"][..], &["list"], &["run", "crash-before-commit"]] {
+            let out = Command::new(BIN)
+                .args(args)
+                .stdout(std::fs::File::create("/dev/full").unwrap())
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write to stdout"));
+        }
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("overwrite");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("s.yaml");
+    std::fs::copy(Path::new(ROOT).join("scenarios/auto-commit.yaml"), &file).unwrap();
+    let before = std::fs::read(&file).unwrap();
+    let f = file.to_str().unwrap();
+    for args in [vec!["report", f, "-o", f], vec!["run", f, "--trace", f]] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("would overwrite it"));
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            before,
+            "{args:?}: the scenario is intact"
+        );
+    }
+}
