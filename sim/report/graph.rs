@@ -243,14 +243,16 @@ fn plural(n: usize, one: &str) -> String {
     }
 }
 
-/// Text for a DOT double-quoted string: `\` and `"` escaped, line breaks as DOT's `\n`,
-/// and every other control or invisible character shown as U+FFFD.
+/// Text for a DOT double-quoted string: `\` and `"` escaped, `&` as `&amp;` (Graphviz
+/// reads entities in labels, so `&amp;` written by a user would show as `&`), line breaks
+/// as DOT's `\n`, and every other control or invisible character shown as U+FFFD.
 pub fn dot_text(s: &str) -> String {
     let mut out = String::new();
     for c in crate::diag::visible(s).chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
+            '&' => out.push_str("&amp;"),
             '\t' => out.push(' '),
             c => out.push(c),
         }
@@ -398,4 +400,18 @@ fn mermaid_node(g: &Graph<Node, Edge>, n: NodeIndex) -> String {
         NodeKind::Producer | NodeKind::Service | NodeKind::Relay => ("(", ")"),
     };
     format!("n{}{open}\"{label}\"{close}", n.index())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What Graphviz would read as markup or an escape is escaped: a user's `&amp;` shows
+    /// as written, not as `&`.
+    #[test]
+    fn dot_text_escapes_quotes_backslashes_and_entities() {
+        assert_eq!(dot_text(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(dot_text("R&amp;D"), "R&amp;amp;D");
+        assert_eq!(dot_text("x\u{1b}y"), "x\u{FFFD}y");
+    }
 }
