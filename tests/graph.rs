@@ -343,6 +343,27 @@ fn a_run_without_anomalies_shows_its_first_rows_and_one_with_them_its_windows() 
 }
 
 #[test]
+fn the_comment_line_says_what_was_drawn_not_what_was_asked() {
+    // crash-before-commit has 87 rows: asking for 500 draws all 87.
+    let sc = lesson("crash-before-commit");
+    let m = sequence_of(&sc, Selection::First(500), "r");
+    let comment = m.lines().find(|l| l.contains("%% seed")).unwrap();
+    assert!(
+        comment.contains("· all 87 rows · 87 rows in all ·"),
+        "{comment}"
+    );
+    assert!(!comment.contains("first 500"), "{comment}");
+    let drawn = m.lines().filter(|l| l.contains(": t=")).count();
+    assert_eq!(drawn, 87, "every row is drawn");
+    let m = sequence_of(&sc, Selection::First(20), "r");
+    let comment = m.lines().find(|l| l.contains("%% seed")).unwrap();
+    assert!(
+        comment.contains("· the first 20 rows · 87 rows in all ·"),
+        "{comment}"
+    );
+}
+
+#[test]
 fn the_diagram_is_bounded_whatever_is_asked() {
     // Every row shown is a line; asking for more than MAX_ROWS gets MAX_ROWS.
     let sc = lesson("every-record-accounted");

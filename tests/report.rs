@@ -264,6 +264,98 @@ fn a_run_past_the_trace_bound_keeps_the_first_records_and_says_how_many_it_left_
     assert!(html.contains("later ones (the summary and the verdict count them all)"));
 }
 
+#[test]
+fn a_page_of_part_of_a_run_counts_every_row_and_marks_what_lies_past_it() {
+    // 60000 records and a crash at t=58000: the first TRACE_KEPT records end long before
+    // the crash (at about t=45000), so every duplicate lies past the rows the page holds.
+    let text = long_run(60_000, 58_000);
+    let sc = scenario::parse(&text).unwrap();
+    let mut rows = report::Timeline::new(Some(0));
+    let _ = simulate_with(&sc, sc.seed, &mut rows);
+    let (html, verdict) = page_of(&text);
+    assert!(verdict.pass, "the run has its duplicates");
+    let d = data(&html);
+    let limits = &d["limits"];
+    // Every row of the run, as the text timeline counts them; not only the captured ones.
+    assert_eq!(limits["rows_total"].as_u64(), Some(rows.rows() as u64));
+    let embedded = d["rows"].as_array().unwrap().len() as u64;
+    assert_eq!(
+        limits["rows_left_out"].as_u64(),
+        Some(rows.rows() as u64 - embedded)
+    );
+    assert!(html.contains(&format!(
+        "leaving out {} of the run's {} rows",
+        rows.rows() as u64 - embedded,
+        rows.rows()
+    )));
+    // Every duplicate is past the rows held, says so, and has no row to go to; an
+    // anomaly judged at the end sits on the row that appended its record, as always.
+    let span = limits["span_end_ms"].as_u64().unwrap();
+    let anomalies = d["anomalies"].as_array().unwrap();
+    let mut past = 0;
+    for a in anomalies {
+        if a["kind"].as_str().unwrap().starts_with("duplicate_") {
+            assert_eq!(a["row"], Value::Null, "{a}");
+        }
+        let has_row = a["row"] != Value::Null;
+        assert_eq!(a["past"], Value::Bool(!has_row), "{a}");
+        if !has_row {
+            assert!(a["t"].as_u64().unwrap() >= span, "{a}");
+            past += 1;
+        }
+    }
+    assert!(past > 0);
+    assert_eq!(limits["anomalies_past"].as_u64(), Some(past));
+    assert!(html.contains(&format!(
+        "{past} of the anomalies listed happen past the rows it holds"
+    )));
+    // Who consumed what: over the span the page holds, not "the whole run".
+    assert!(span < 58_000, "{span}");
+    assert_eq!(limits["whole"], Value::Bool(false));
+    assert!(
+        html.contains(&format!(
+            "who consumes it, over the rows this page holds (t=0 to {span} ms of {} ms)",
+            d["run"]["end_ms"]
+        )),
+        "the ownership band names its span"
+    );
+    assert!(!html.contains("who consumes it, over the whole run"));
+}
+
+#[test]
+fn a_lessons_page_holds_the_whole_run_and_says_so() {
+    let text = std::fs::read_to_string(root().join("scenarios/crash-before-commit.yaml")).unwrap();
+    let (html, _) = page_of(&text);
+    let d = data(&html);
+    assert_eq!(d["limits"]["whole"], Value::Bool(true));
+    assert!(html.contains("who consumes it, over the whole run"));
+    assert!(d["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["past"] == Value::Bool(false)));
+    assert!(!html.contains(r#"<p class="limits" id="limits">"#));
+}
+
+#[test]
+fn a_very_long_title_is_cut_and_wraps_in_the_header() {
+    let title = "x".repeat(100_000);
+    let (html, _) = page_of(&format!(
+        "name: long\ntitle: {title}\ntopics: [ {{ name: t, partitions: 1 }} ]\n"
+    ));
+    let h1 = &html[html.find("<h1>").unwrap() + 4..html.find("</h1>").unwrap()];
+    assert_eq!(h1.chars().count(), report::html::TITLE_SHOWN, "{h1}");
+    assert!(h1.ends_with('…'));
+    let tab = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
+    assert!(tab.chars().count() < report::html::TITLE_SHOWN + 40);
+    assert!(html.contains("header h1, header .sub { overflow-wrap: anywhere; }"));
+    // The data keeps the title whole.
+    assert_eq!(
+        data(&html)["scenario"]["title"].as_str(),
+        Some(title.as_str())
+    );
+}
+
 fn kafkasim(args: &[&str], dir: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_kafkasim"))
         .args(args)

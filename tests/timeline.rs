@@ -5,6 +5,7 @@
 //! snapshots/timeline/.
 
 use kafkasim::check::{AnomalyKind, Verdict};
+use kafkasim::counters::Counter;
 use kafkasim::model::RunResult;
 use kafkasim::report::terminal::{self, Moment, Screen, View};
 use kafkasim::report::{self, Paint, TextOptions, Timeline};
@@ -141,14 +142,30 @@ fn until_and_resume_together_show_every_row_of_the_run_once() {
                 let screen = render(&run, &view, None).unwrap();
                 let Some(stop) = &screen.stop else {
                     assert!(screen.head.contains("nothing to stop at"), "{path:?} {m:?}");
+                    // What `--until rebalance` says of rows not kept rests on this: a
+                    // second generation means a rebalance after the first.
+                    if m == Moment::Rebalance {
+                        assert!(
+                            run.verdict
+                                .groups
+                                .iter()
+                                .all(|g| g.counts.get(Counter::Rebalances) <= 1),
+                            "{path:?}"
+                        );
+                    }
                     continue;
                 };
                 stops += 1;
                 assert!(stop.line.starts_with("⏸ stopped at t="), "{}", stop.line);
+                // Rendered with every row (`--timeline full`): the reveal keeps every row
+                // too, and repeats --no-fold.
                 let flags = if fold { "" } else { " --no-fold" };
                 assert_eq!(
                     stop.reveal,
-                    format!("kafkasim run FILE{flags} --until {} --resume", m.spelled())
+                    format!(
+                        "kafkasim run FILE --timeline full{flags} --until {} --resume",
+                        m.spelled()
+                    )
                 );
                 let before = row_lines(&screen.head);
                 let after = row_lines(&screen.rest.concat());
@@ -171,6 +188,307 @@ fn until_and_resume_together_show_every_row_of_the_run_once() {
         }
     }
     assert!(stops > 100, "most lessons have most moments: {stops}");
+}
+
+#[test]
+fn a_moment_past_the_kept_rows_is_said_to_be_past_them_never_absent() {
+    // The sink keeps 20 of crash-before-commit's 87 rows: its first duplicate (t=9015),
+    // loss-free run aside, lies past them.
+    let run = run_file(&root().join("scenarios/crash-before-commit.yaml"), Some(20));
+    let first = run
+        .verdict
+        .anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::DuplicateDelivery)
+        .map(|a| a.at.ms())
+        .min()
+        .unwrap();
+    for m in [Moment::FirstDuplicate, Moment::FirstAnomaly] {
+        let view = View {
+            until: Some(m),
+            ..View::default()
+        };
+        let screen = render(&run, &view, Some(1000)).unwrap();
+        assert!(screen.stop.is_none(), "no kept row to stop at");
+        let head = &screen.head;
+        assert!(
+            head.contains(&format!("happens at t={first}ms"))
+                && head.contains("past the first 20 rows of 87 this run keeps"),
+            "{head}"
+        );
+        assert!(
+            head.contains(&format!(
+                "--timeline full looks at every row: kafkasim run FILE --timeline full --until {}",
+                m.spelled()
+            )),
+            "{head}"
+        );
+        assert!(
+            !head.contains("in this run, so"),
+            "never 'it did not happen': {head}"
+        );
+        // --around says the same.
+        let view = View {
+            around: Some(m),
+            ..View::default()
+        };
+        let head = render(&run, &view, Some(1000)).unwrap().head;
+        assert!(
+            head.contains("past the first 20 rows of 87 this run keeps"),
+            "{head}"
+        );
+    }
+    // The group rebalances after the crash, past the kept rows; a loss never happens, as
+    // the verdict (which sees every record) says.
+    let view = View {
+        until: Some(Moment::Rebalance),
+        ..View::default()
+    };
+    let head = render(&run, &view, Some(1000)).unwrap().head;
+    assert!(
+        head.contains("payment-service rebalances after its first generation")
+            && head.contains("past the first 20 rows"),
+        "{head}"
+    );
+    let view = View {
+        until: Some(Moment::FirstLoss),
+        ..View::default()
+    };
+    let head = render(&run, &view, Some(1000)).unwrap().head;
+    assert!(
+        head.contains("--until first-loss: no record is lost in this run"),
+        "{head}"
+    );
+}
+
+#[test]
+fn a_time_past_the_kept_rows_says_which_rows_neither_part_shows() {
+    let run = run_file(&root().join("scenarios/crash-before-commit.yaml"), Some(20));
+    let kept = row_lines(&render(&run, &unfolded(), None).unwrap().whole());
+    assert_eq!(kept.len(), 20);
+    let last_kept: u64 = kept[19].split_whitespace().next().unwrap().parse().unwrap();
+    let view = View {
+        until: Some(Moment::At(Time(5000))),
+        ..unfolded()
+    };
+    let screen = render(&run, &view, Some(1000)).unwrap();
+    let stop = screen.stop.as_ref().expect("a time in the run stops");
+    assert!(
+        stop.line.contains(&format!(
+            "⏸ stopped at t=5000ms, but this run keeps only its first 20 rows of 87, which end at t={last_kept}ms"
+        )) && stop
+            .line
+            .contains("kafkasim run FILE --timeline full --no-fold --until 5000ms shows them"),
+        "{}",
+        stop.line
+    );
+    assert_eq!(
+        stop.reveal,
+        "kafkasim run FILE --no-fold --until 5000ms --resume"
+    );
+    let resumed = screen.resumed();
+    assert!(
+        resumed.contains(&format!(
+            "The 20 rows this run keeps (of 87) all come before it, the last at t={last_kept}ms"
+        )),
+        "{resumed}"
+    );
+    assert!(resumed.contains("… 67 more rows"), "{resumed}");
+    // Together the two parts still show every kept row once, at any time.
+    for at in [0, 50, last_kept, 5000] {
+        let view = View {
+            until: Some(Moment::At(Time(at))),
+            ..unfolded()
+        };
+        let screen = render(&run, &view, Some(1000)).unwrap();
+        let joined: Vec<String> = row_lines(&screen.head)
+            .into_iter()
+            .chain(row_lines(&screen.rest.concat()))
+            .collect();
+        assert_eq!(joined, kept, "t={at}");
+        // A cut inside the kept rows: the resume counts the rows not kept after them.
+        if at < last_kept {
+            assert!(screen.rest_note.contains("… 67 more rows"), "t={at}");
+            assert!(!screen.stop.unwrap().line.contains("keeps only"), "t={at}");
+        }
+    }
+}
+
+#[test]
+fn a_time_at_the_end_of_the_run_stops_there() {
+    let run = run_file(&root().join("scenarios/crash-before-commit.yaml"), None);
+    let end = run.result.end_ms.ms();
+    let at = |ms: u64| {
+        let view = View {
+            until: Some(Moment::At(Time(ms))),
+            ..View::default()
+        };
+        render(&run, &view, None).unwrap()
+    };
+    let screen = at(end);
+    let stop = screen
+        .stop
+        .as_ref()
+        .expect("the end of the run is in the run");
+    assert_eq!(stop.line, format!("⏸ stopped at t={end}ms.\n"));
+    assert!(screen.rest.is_empty(), "nothing comes after the end");
+    let screen = at(end + 1);
+    assert!(screen.stop.is_none());
+    assert!(screen.head.contains(&format!(
+        "the run ended at t={end}ms, before t={}ms",
+        end + 1
+    )));
+    // A run that ends at t=0 stops at t=0.
+    let sc =
+        scenario::parse("name: empty\ntitle: Nothing\ntopics: [ { name: t, partitions: 1 } ]\n")
+            .unwrap();
+    let mut kept = Timeline::new(None);
+    let (result, verdict) = simulate_with(&sc, sc.seed, &mut kept);
+    assert_eq!(result.end_ms.ms(), 0);
+    let empty = Run {
+        sc,
+        result,
+        verdict,
+        kept,
+    };
+    let view = View {
+        until: Some(Moment::At(Time(0))),
+        ..View::default()
+    };
+    let screen = render(&empty, &view, None).unwrap();
+    assert_eq!(screen.stop.unwrap().line, "⏸ stopped at t=0ms.\n");
+    assert!(!screen.head.contains("before t=0ms"), "{}", screen.head);
+}
+
+#[test]
+fn the_reveal_repeats_the_flags_that_change_what_is_shown() {
+    let run = run_file(&root().join("scenarios/crash-before-commit.yaml"), None);
+    let view = View {
+        key: Some("order-2".into()),
+        fold: false,
+        until: Some(Moment::FirstDuplicate),
+        ..View::default()
+    };
+    let reveal = |limit| render(&run, &view, limit).unwrap().stop.unwrap().reveal;
+    assert_eq!(
+        reveal(Some(1000)),
+        "kafkasim run FILE --key order-2 --no-fold --until first-duplicate --resume"
+    );
+    assert_eq!(
+        reveal(None),
+        "kafkasim run FILE --timeline full --key order-2 --no-fold --until first-duplicate --resume",
+        "--timeline full shows every row: the reveal must too"
+    );
+}
+
+#[test]
+fn actor_words_are_offered_only_where_a_row_has_them() {
+    // crash-before-commit has no row whose actor is kafka, controller or network.
+    let run = run_file(&root().join("scenarios/crash-before-commit.yaml"), None);
+    let e = render(
+        &run,
+        &View {
+            actor: Some("kafka".into()),
+            ..View::default()
+        },
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("no row of this run has the actor 'kafka'"),
+        "{e}"
+    );
+    let e = render(
+        &run,
+        &View {
+            actor: Some("kafk".into()),
+            ..View::default()
+        },
+        None,
+    )
+    .unwrap_err();
+    assert!(!e.contains("kafka") && !e.contains("controller"), "{e}");
+    // acks1-leader-crash has them: --actor kafka selects exactly those rows.
+    let run = run_file(&root().join("scenarios/acks1-leader-crash.yaml"), None);
+    let all = row_lines(&render(&run, &unfolded(), None).unwrap().whole());
+    let kafka: Vec<&String> = all
+        .iter()
+        .filter(|l| l.split_whitespace().nth(1) == Some("kafka"))
+        .collect();
+    assert!(!kafka.is_empty());
+    let rows = row_lines(
+        &render(
+            &run,
+            &View {
+                actor: Some("kafka".into()),
+                ..unfolded()
+            },
+            None,
+        )
+        .unwrap()
+        .whole(),
+    );
+    assert_eq!(rows.iter().collect::<Vec<_>>(), kafka);
+    let e = render(
+        &run,
+        &View {
+            actor: Some("kafk".into()),
+            ..View::default()
+        },
+        None,
+    )
+    .unwrap_err();
+    assert!(e.contains("did you mean 'kafka'?"), "{e}");
+}
+
+#[test]
+fn the_side_effect_ledger_lists_the_first_eventids_and_counts_the_rest() {
+    // 200 records processed, then the group seeks back to the beginning: each of the 200
+    // eventIds is applied twice.
+    let text = r#"
+name: replay
+title: A replay
+topics: [ { name: t, partitions: 2 } ]
+producers:
+  - { name: p, topic: t, send: { count: 200, every_ms: 1 } }
+consumer_groups:
+  - name: g
+    topics: [t]
+    members: 1
+    config: { enable.auto.commit: false, auto.offset.reset: earliest }
+    processing: { time_ms: 0 }
+faults:
+  - { at_ms: 5000, seek: g, to: beginning }
+run: { until_ms: 8000 }
+"#;
+    let sc = scenario::parse(text).unwrap();
+    let mut kept = Timeline::new(Some(0));
+    let (result, verdict) = simulate_with(&sc, sc.seed, &mut kept);
+    assert_eq!(verdict.groups[0].reapplied.len(), 200);
+    let opts = TextOptions {
+        reproduce: "r",
+        timeline_limit: Some(0),
+    };
+    let out = report::text(&sc, sc.seed, &result, &verdict, &kept, &opts);
+    let ledger: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("  process "))
+        .collect();
+    assert_eq!(ledger.len(), report::LEDGER_SHOWN, "{out}");
+    assert!(
+        out.contains("  … 150 more eventIds applied more than once: each repeat is a duplicate_effect anomaly"),
+        "{out}"
+    );
+    // The JSON report has every one of them, as duplicate_effect anomalies.
+    let json: serde_json::Value =
+        serde_json::from_str(&report::json(&sc, sc.seed, &result, &verdict)).unwrap();
+    let effects = json["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "duplicate_effect")
+        .count();
+    assert_eq!(effects, 200);
 }
 
 #[test]

@@ -41,12 +41,20 @@ pub const ANOMALIES_EMBEDDED: usize = 1_000;
 const TEMPLATE: &str = include_str!("report.html.j2");
 const TEMPLATE_NAME: &str = "report.html.j2";
 
-/// A trace sink that keeps the first `TRACE_KEPT` records of a run for `html`, and counts
-/// the rest.
+/// Characters of the scenario's title the page shows in its header and tab (the rest is
+/// cut, ending in `…`).
+pub const TITLE_SHOWN: usize = 200;
+
+/// A trace sink that keeps the first `TRACE_KEPT` records of a run for `html`, counts the
+/// rest, and counts every timeline row of the run (kept or not), as the text timeline's
+/// `Timeline` sink does.
 #[derive(Debug, Default)]
 pub struct Capture {
     events: Vec<TraceEvent>,
     left_out: u64,
+    rows: u64,
+    /// The last record that is a row's, kept or not.
+    last: Option<TraceEvent>,
 }
 
 impl Capture {
@@ -63,10 +71,25 @@ impl Capture {
     pub fn left_out(&self) -> u64 {
         self.left_out
     }
+
+    /// Timeline rows of the whole run, kept or not.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
 }
 
 impl TraceSink for Capture {
     fn record(&mut self, _: &Tables, ev: &TraceEvent) {
+        if super::shown(ev.kind) {
+            let continues = matches!(
+                (self.last, ev.kind),
+                (Some(prev), Kind::Deliver { .. }) if continues_row(&prev, ev)
+            );
+            self.last = Some(*ev);
+            if !continues {
+                self.rows += 1;
+            }
+        }
         if self.events.len() < TRACE_KEPT {
             self.events.push(*ev);
         } else {
@@ -134,6 +157,8 @@ struct Page {
 struct Head {
     name: String,
     title: String,
+    /// The title as the header shows it: at most `TITLE_SHOWN` characters.
+    title_shown: String,
     /// The `lesson:` text in paragraphs (split at blank lines, lines joined with spaces).
     lesson: Vec<String>,
     seed: u64,
@@ -262,6 +287,9 @@ struct AnomalyData {
     chain: Vec<LinkData>,
     /// The index of the timeline row it points at, if that row is embedded.
     row: Option<u32>,
+    /// It has no row here because it happens past the rows the page holds (at or after
+    /// the last one, on a page that does not hold the whole run).
+    past: bool,
 }
 
 /// One link of an anomaly's causal chain: when (ms), what, and whether it is the effect.
@@ -306,15 +334,24 @@ struct Limits {
     anomalies_embedded_max: usize,
     /// Trace records past `TRACE_KEPT`, not in the page at all.
     trace_left_out: u64,
-    /// Timeline rows of the kept records, and how many of them the page leaves out.
-    rows_total: usize,
-    rows_left_out: usize,
+    /// Timeline rows of the whole run (those of records past `TRACE_KEPT` too), and how
+    /// many of them the page leaves out.
+    rows_total: u64,
+    rows_left_out: u64,
     /// Of those, the rows after the last row the page embeds (the others are counted by
     /// `Row::gap_before`).
-    rows_left_out_at_end: usize,
+    rows_left_out_at_end: u64,
+    /// Whether the page holds every row of the run.
+    whole: bool,
+    /// The time of the last row the page holds (ms): the span it shows is t=0 to this.
+    span_end_ms: u64,
     /// Anomalies in the verdict (kept with causes or counted), and how many the page lists.
     anomalies_total: u64,
     anomalies_embedded: usize,
+    /// Anomalies `run --format json` lists with their causes (`check::ANOMALIES_KEPT`).
+    anomalies_json_max: usize,
+    /// Of the listed anomalies, those past the rows the page holds (`AnomalyData::past`).
+    anomalies_past: usize,
 }
 
 /// The part, offset and event a record concerns, where it has them.
@@ -556,6 +593,12 @@ fn page(
         });
     }
 
+    // Rows of the run the page does not hold: those of the kept records it leaves out,
+    // and those of the records past `TRACE_KEPT`.
+    let rows_total = capture.rows().max(plan.groups.len() as u64);
+    let rows_beyond = rows_total - plan.groups.len() as u64;
+    let whole = kept.len() == plan.groups.len() && rows_beyond == 0;
+    let span_end_ms = rows_out.last().map_or(0, |r| r.t);
     let row_of_group: BTreeMap<usize, u32> = shown_groups
         .iter()
         .enumerate()
@@ -587,6 +630,7 @@ fn page(
                 })
                 .collect(),
             row,
+            past: row.is_none() && !whole && a.at.ms() >= span_end_ms,
         });
     }
 
@@ -633,12 +677,16 @@ fn page(
         owners.record(t, ev, r, &mut groups);
     }
 
-    let rows_left_out = plan.groups.len() - kept.len();
+    let rows_left_out = rows_total - rows_out.len() as u64;
+    let rows_left_out_at_end =
+        (plan.groups.len() - kept.last().map_or(0, |&g| g + 1)) as u64 + rows_beyond;
     let left_out: u64 = v.anomalies_left_out.iter().map(|k| k.1).sum();
+    let anomalies_past = anomalies.iter().filter(|a| a.past).count();
     Page {
         scenario: Head {
             name: sc.name.clone(),
             title: sc.title.clone(),
+            title_shown: shortened(&sc.title, TITLE_SHOWN),
             lesson: paragraphs(&sc.lesson),
             seed,
             reproduce: opts.reproduce.to_string(),
@@ -674,13 +722,27 @@ fn page(
             rows_embedded_max: ROWS_EMBEDDED,
             anomalies_embedded_max: ANOMALIES_EMBEDDED,
             trace_left_out: capture.left_out(),
-            rows_total: plan.groups.len(),
+            rows_total,
             rows_left_out,
-            rows_left_out_at_end: plan.groups.len() - kept.last().map_or(0, |&g| g + 1),
+            rows_left_out_at_end,
+            whole,
+            span_end_ms,
             anomalies_total: v.anomalies.len() as u64 + left_out,
             anomalies_embedded: embedded.len(),
+            anomalies_json_max: crate::check::ANOMALIES_KEPT,
+            anomalies_past,
         },
     }
+}
+
+/// `text` cut to at most `max` characters, ending in `…` when it was cut.
+fn shortened(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// `text` split into paragraphs at blank lines, each paragraph's lines joined by a space.

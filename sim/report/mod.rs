@@ -1274,8 +1274,17 @@ fn committed(o: &mut String, t: &Tables, v: &Verdict) {
     }
 }
 
-/// The side-effect ledger: which eventIds had their effect applied more than once.
+/// EventIds applied more than once that the text report's side-effect ledger lists, over
+/// all groups (each group's in eventId order); the rest are counted.
+pub const LEDGER_SHOWN: usize = 50;
+
+/// Applications of one eventId its ledger line names; the rest are counted.
+pub const APPLICATIONS_SHOWN: usize = 10;
+
+/// The side-effect ledger: which eventIds had their effect applied more than once (the
+/// first `LEDGER_SHOWN` of them over all groups, then how many more each group has).
 fn ledger(o: &mut String, sc: &Scenario, t: &Tables, v: &Verdict, paint: Paint) {
+    let mut budget = LEDGER_SHOWN;
     for (spec, g) in sc.groups.iter().zip(&v.groups) {
         let _ = writeln!(
             o,
@@ -1285,12 +1294,21 @@ fn ledger(o: &mut String, sc: &Scenario, t: &Tables, v: &Verdict, paint: Paint) 
         if g.reapplied.is_empty() {
             let _ = writeln!(o, "  every eventId applied at most once");
         }
-        for r in &g.reapplied {
-            let who: Vec<String> = r
+        let shown = g.reapplied.len().min(budget);
+        budget -= shown;
+        for r in &g.reapplied[..shown] {
+            let mut who: Vec<String> = r
                 .applications
                 .iter()
+                .take(APPLICATIONS_SHOWN)
                 .map(|(at, a)| format!("{} t={at}ms", t.actor_name(*a)))
                 .collect();
+            if r.applications.len() > APPLICATIONS_SHOWN {
+                who.push(format!(
+                    "… {} more",
+                    r.applications.len() - APPLICATIONS_SHOWN
+                ));
+            }
             // Wrapped as a cause is: a list of many applications runs past a projector.
             let line = format!(
                 "{} {} {} ×{}: {}",
@@ -1304,6 +1322,19 @@ fn ledger(o: &mut String, sc: &Scenario, t: &Tables, v: &Verdict, paint: Paint) 
                 let indent = if i == 0 { "  " } else { "      " };
                 let _ = writeln!(o, "{indent}{}", paint.paint(Tone::Loss, part));
             }
+        }
+        if shown < g.reapplied.len() {
+            let more = g.reapplied.len() - shown;
+            let what = if shown == 0 {
+                format!("  {more} eventIds applied more than once, not listed (the ledger lists {LEDGER_SHOWN} over all groups)")
+            } else {
+                format!("  … {more} more eventIds applied more than once")
+            };
+            let _ = writeln!(
+                o,
+                "{what}: each repeat is a duplicate_effect anomaly (--format json lists the first {} anomalies of a run; --trace FILE.jsonl has every effect)",
+                crate::check::ANOMALIES_KEPT
+            );
         }
     }
 }

@@ -320,13 +320,14 @@ enum Item {
 }
 
 /// The rows to draw, the gaps between them and where the anomalies go, with a phrase
-/// saying what was chosen.
+/// saying what was drawn. `whole`: `rows` are every row of the run (no record left out).
 fn plan(
     rows: &[Row],
     anchors: &[Option<usize>],
     crashes: &[usize],
     group_of: impl Fn(usize) -> (u8, String),
     selection: Selection,
+    whole: bool,
 ) -> (Vec<Item>, String) {
     let windows = match selection {
         Selection::Auto if anchors.iter().any(Option::is_some) => Some(DEFAULT_WINDOW),
@@ -355,11 +356,19 @@ fn plan(
                 Selection::First(n) => n.min(MAX_ROWS),
                 _ => DEFAULT_ROWS,
             };
-            ranges.push((0, n.min(rows.len())));
-            note = if matches!(sel, Selection::Windows(_)) {
-                format!("no anomalies to show: the first {n} rows")
+            // What was drawn, not what was asked: a run may have fewer rows.
+            let shown = n.min(rows.len());
+            ranges.push((0, shown));
+            let unit = if shown == 1 { "row" } else { "rows" };
+            let what = if shown == rows.len() && whole {
+                format!("all {shown} {unit}")
             } else {
-                format!("the first {n} rows")
+                format!("the first {shown} {unit}")
+            };
+            note = if matches!(sel, Selection::Windows(_)) {
+                format!("no anomalies to show: {what}")
+            } else {
+                what
             };
         }
     }
@@ -427,7 +436,14 @@ pub fn mermaid(
         .filter(|&r| is_crash(rec.kept[rows[r].records.start].kind))
         .collect();
     let group_of = |i: usize| (drawn[i].kind as u8, drawn[i].scope.clone());
-    let (items, note) = plan(&rows, &anchors, &crashes, group_of, selection);
+    let (items, note) = plan(
+        &rows,
+        &anchors,
+        &crashes,
+        group_of,
+        selection,
+        rec.left_out == 0,
+    );
 
     // Lanes: those the drawn rows and notes use, in lane order.
     let mut lanes: Vec<Lane> = vec![Lane::Kafka];
@@ -454,10 +470,19 @@ pub fn mermaid(
         sc.name, sc.title
     )));
     o.push_str("sequenceDiagram\n");
+    // Rows, not records: past `KEPT_RECORDS` the rows of the records left out are unknown.
+    let in_all = if rec.left_out == 0 {
+        format!("{} rows in all", rows.len())
+    } else {
+        format!(
+            "{} rows in the first {KEPT_RECORDS} records, then {} records not kept",
+            rows.len(),
+            rec.left_out
+        )
+    };
     let _ = writeln!(
         o,
-        "  %% seed {seed} · {note} · {} rows in all · reproduce: {}",
-        rows.len() as u64 + rec.left_out,
+        "  %% seed {seed} · {note} · {in_all} · reproduce: {}",
         crate::diag::one_line(reproduce)
     );
     for lane in &lanes {

@@ -11,6 +11,7 @@
 
 use super::{banner, head, rows_of, tail, timeline_rows, Paint, Row, TextOptions, Timeline, Tone};
 use crate::check::{Anomaly, AnomalyKind, Verdict};
+use crate::counters::Counter;
 use crate::diag;
 use crate::engine::Time;
 use crate::model::log::Offset;
@@ -86,7 +87,8 @@ impl Moment {
         }
     }
 
-    /// Why a run has no such moment, in plain words.
+    /// Why a run has no such moment, in plain words: only said when every row of the run
+    /// was looked at (or the verdict, which sees every record, says so).
     fn absent(self, run: &RunResult) -> String {
         match self {
             Moment::FirstDuplicate => {
@@ -461,7 +463,8 @@ fn some_of(names: &[String]) -> String {
     }
 }
 
-fn resolve(sc: &Scenario, t: &Tables, view: &View) -> Result<Filter, String> {
+fn resolve(input: &Input, view: &View) -> Result<Filter, String> {
+    let t = &input.run.tables;
     let mut f = Filter::default();
     if let Some(key) = &view.key {
         if !t.keys.iter().any(|k| k == key) {
@@ -485,7 +488,7 @@ fn resolve(sc: &Scenario, t: &Tables, view: &View) -> Result<Filter, String> {
         f.parts = Some(resolve_partition(t, p)?);
     }
     if let Some(a) = &view.actor {
-        f.actors = Some(resolve_actor(sc, t, a)?);
+        f.actors = Some(resolve_actor(input, a)?);
     }
     Ok(f)
 }
@@ -517,14 +520,38 @@ fn resolve_partition(t: &Tables, spec: &str) -> Result<BTreeSet<PartId>, String>
     Ok(found)
 }
 
+/// Actor column values that name no client, group or broker of the scenario: they are
+/// offered and accepted only where a row of the run has them.
+const ACTOR_WORDS: [&str; 3] = ["kafka", "controller", "network"];
+
 /// The actor column values `name` selects: itself, and for a group its members, for a
-/// service its relays.
-fn resolve_actor(sc: &Scenario, t: &Tables, name: &str) -> Result<BTreeSet<String>, String> {
+/// service its relays. The scenario's clients, groups, services and brokers are always
+/// names; `kafka`, `controller` and `network` are names when a kept row has them as its
+/// actor (or when rows were left out, which might).
+fn resolve_actor(input: &Input, name: &str) -> Result<BTreeSet<String>, String> {
+    let (sc, t) = (input.sc, &input.run.tables);
     let mut names: Vec<String> = t.actors.iter().map(|a| a.1.clone()).collect();
     names.extend(sc.groups.iter().map(|g| g.name.clone()));
     names.extend((1..=sc.cluster.brokers).map(|b| format!("broker-{b}")));
-    names.extend(["kafka", "controller", "network"].map(String::from));
+    let rows = timeline_rows(sc, t, input.kept.events());
+    let unkept = input.kept.rows() > rows.len();
+    let words: BTreeSet<&str> = rows
+        .iter()
+        .filter_map(|r| ACTOR_WORDS.iter().find(|w| **w == r.actor).copied())
+        .collect();
+    names.extend(
+        ACTOR_WORDS
+            .iter()
+            .filter(|w| unkept || words.contains(*w))
+            .map(|w| w.to_string()),
+    );
     if !names.iter().any(|n| n == name) {
+        if ACTOR_WORDS.contains(&name) {
+            return Err(format!(
+                "--actor: no row of this run has the actor '{name}' (actors: {})",
+                some_of(&names)
+            ));
+        }
         let hint = did_you_mean(name, names.iter().map(String::as_str));
         return Err(format!(
             "--actor: nothing in this run is called '{}' (actors: {}){hint}",
@@ -929,15 +956,21 @@ impl<'a> Prepared<'a> {
     }
 
     /// Where a moment is: the kept-trace index the timeline is cut after (exclusive end),
-    /// the row (if any), the time to name, and what happened. None: it never happens.
+    /// the row (if any), the time to name, and what happened. None: no kept row has it
+    /// (`missing` says why).
     fn find(&self, m: Moment) -> Option<Target> {
         let t = self.t();
-        let anomaly = |wanted: &dyn Fn(&Anomaly) -> bool, label: &str| {
+        let anomaly = |label: &str| {
             self.input
                 .verdict
                 .anomalies
                 .iter()
-                .filter(|a| wanted(a))
+                .filter(|a| {
+                    surely(m, a.kind)
+                        || (m == Moment::FirstLoss
+                            && a.kind == AnomalyKind::SendFailed
+                            && !self.appended(a.event))
+                })
                 .filter_map(|a| self.locate(a).map(|r| (r, a)))
                 .min_by_key(|&(r, a)| (r, a.at != self.rows[r].at, a.kind))
                 .map(|(r, a)| Target {
@@ -948,29 +981,9 @@ impl<'a> Prepared<'a> {
                 })
         };
         match m {
-            Moment::FirstDuplicate => anomaly(
-                &|a| {
-                    matches!(
-                        a.kind,
-                        AnomalyKind::DuplicateDelivery
-                            | AnomalyKind::DuplicateEffect
-                            | AnomalyKind::LogDuplicate
-                    )
-                },
-                "the first duplicate",
-            ),
-            Moment::FirstLoss => anomaly(
-                &|a| match a.kind {
-                    AnomalyKind::Lost
-                    | AnomalyKind::AckedLost
-                    | AnomalyKind::UnackedLost
-                    | AnomalyKind::CommittedWithoutEvent => true,
-                    AnomalyKind::SendFailed => !self.appended(a.event),
-                    _ => false,
-                },
-                "the first loss",
-            ),
-            Moment::FirstAnomaly => anomaly(&|_| true, "the first anomaly"),
+            Moment::FirstDuplicate | Moment::FirstLoss | Moment::FirstAnomaly => {
+                anomaly(moment_label(m))
+            }
             Moment::Rebalance => {
                 let mut started = BTreeSet::new();
                 self.rows.iter().enumerate().find_map(|(r, row)| {
@@ -995,7 +1008,8 @@ impl<'a> Prepared<'a> {
                 })
             }
             Moment::At(at) => {
-                if at >= self.input.run.end_ms {
+                // A time at the end of the run is in it: everything has happened by then.
+                if at > self.input.run.end_ms {
                     return None;
                 }
                 let r = self.rows.partition_point(|row| row.at <= at);
@@ -1007,6 +1021,99 @@ impl<'a> Prepared<'a> {
                     at,
                     what: String::new(),
                 })
+            }
+        }
+    }
+
+    /// Why no kept row has moment `m`, as a phrase, and whether keeping every row
+    /// (`--timeline full`) could find it. It is said never to happen only when every row
+    /// was looked at, or the verdict (which sees every record) has no such anomaly; when
+    /// the verdict has one past the kept rows, the phrase says when and what it is.
+    fn missing(&self, m: Moment) -> (String, bool) {
+        let all = self.input.kept.rows();
+        let kept = self.rows.len();
+        let unkept = all.saturating_sub(kept);
+        let keeps = format!("the first {kept} rows of {all} this run keeps");
+        let v = self.input.verdict;
+        let never = (m.absent(self.input.run), false);
+        match m {
+            Moment::At(_) => never,
+            Moment::Rebalance => {
+                let again = v
+                    .groups
+                    .iter()
+                    .map(|g| (g, g.counts.get(Counter::Rebalances)))
+                    .find(|&(_, n)| n >= 2);
+                match again {
+                    Some((g, n)) if unkept > 0 => (
+                        format!(
+                            "{} rebalances after its first generation ({n} generations in all), past {keeps}",
+                            diag::one_line(&g.name)
+                        ),
+                        true,
+                    ),
+                    _ if unkept > 0 => (
+                        format!("no group rebalances after its first generation in {keeps}"),
+                        true,
+                    ),
+                    _ => never,
+                }
+            }
+            Moment::FirstDuplicate | Moment::FirstLoss | Moment::FirstAnomaly => {
+                let label = moment_label(m);
+                let first = v
+                    .anomalies
+                    .iter()
+                    .filter(|a| surely(m, a.kind))
+                    .min_by_key(|a| (a.at, a.kind));
+                let later: u64 = v
+                    .anomalies_left_out
+                    .iter()
+                    .filter(|(k, _)| surely(m, *k))
+                    .map(|(_, n)| n)
+                    .sum();
+                let past_kept = |at: Option<Time>| {
+                    unkept > 0
+                        && match (at, self.rows.last()) {
+                            (Some(at), Some(last)) => at >= last.at,
+                            _ => true,
+                        }
+                };
+                match first {
+                    Some(a) => {
+                        let what = format!(
+                            "{label} happens at t={}ms — {}",
+                            a.at.ms(),
+                            describe(self.t(), a)
+                        );
+                        if past_kept(Some(a.at)) {
+                            (format!("{what}, past {keeps}"), true)
+                        } else {
+                            (format!("{what}, but no timeline row shows it"), unkept > 0)
+                        }
+                    }
+                    None if later > 0 => {
+                        let what = format!(
+                            "{label} happens in this run ({later} such anomalies, after the first {} the verdict keeps with their causes)",
+                            crate::check::ANOMALIES_KEPT
+                        );
+                        if past_kept(None) {
+                            (format!("{what}, past {keeps}"), true)
+                        } else {
+                            (format!("{what}, but no timeline row shows it"), false)
+                        }
+                    }
+                    // A send_failed may be a loss or not, depending on rows not kept.
+                    None if unkept > 0
+                        && m == Moment::FirstLoss
+                        && v.anomalies
+                            .iter()
+                            .any(|a| a.kind == AnomalyKind::SendFailed) =>
+                    {
+                        (format!("no record is lost in {keeps}"), true)
+                    }
+                    None => never,
+                }
             }
         }
     }
@@ -1132,6 +1239,39 @@ impl<'a> Prepared<'a> {
     }
 }
 
+/// Whether an anomaly of kind `k` is surely moment `m` (a `send_failed` is a loss only when
+/// its record never reached the log, which the rows tell).
+fn surely(m: Moment, k: AnomalyKind) -> bool {
+    match m {
+        Moment::FirstDuplicate => matches!(
+            k,
+            AnomalyKind::DuplicateDelivery
+                | AnomalyKind::DuplicateEffect
+                | AnomalyKind::LogDuplicate
+        ),
+        Moment::FirstLoss => matches!(
+            k,
+            AnomalyKind::Lost
+                | AnomalyKind::AckedLost
+                | AnomalyKind::UnackedLost
+                | AnomalyKind::CommittedWithoutEvent
+        ),
+        Moment::FirstAnomaly => true,
+        Moment::Rebalance | Moment::At(_) => false,
+    }
+}
+
+/// "the first duplicate": how a stop line names an anomaly moment.
+fn moment_label(m: Moment) -> &'static str {
+    match m {
+        Moment::FirstDuplicate => "the first duplicate",
+        Moment::FirstLoss => "the first loss",
+        Moment::FirstAnomaly => "the first anomaly",
+        Moment::Rebalance => "the first rebalance",
+        Moment::At(_) => "the moment",
+    }
+}
+
 /// Where the timeline is cut.
 struct Target {
     /// Kept records before the cut.
@@ -1213,14 +1353,30 @@ fn print_lines(
     (printed, note)
 }
 
+/// The command that shows `view` again: the reproduce command, `--timeline full` when this
+/// report keeps every row (or `full` asks for it), the filters and `--no-fold`, then
+/// `tail` (` --until 1500ms --resume`, …).
+fn command(input: &Input, view: &View, full: bool, tail: &str) -> String {
+    let mut c = input.opts.reproduce.to_string();
+    if full || input.opts.timeline_limit.is_none() {
+        c.push_str(" --timeline full");
+    }
+    let flags = view.flags();
+    if !flags.is_empty() {
+        c.push(' ');
+        c.push_str(&flags);
+    }
+    c.push_str(tail);
+    c
+}
+
 /// The text report for `view`, in parts. An error names a filter that matches nothing
 /// in this run (a usage error: exit 2).
 pub fn render(input: &Input, view: &View, paint: Paint) -> Result<Screen, String> {
     if view.until.is_some() && view.around.is_some() {
         return Err("--until and --around cannot be used together".into());
     }
-    let t = &input.run.tables;
-    let filter = resolve(input.sc, t, view)?;
+    let filter = resolve(input, view)?;
     let limit = input.opts.timeline_limit;
     let mut head_text = String::new();
     head(&mut head_text, input.sc, input.seed, input.opts, paint);
@@ -1242,31 +1398,34 @@ pub fn render(input: &Input, view: &View, paint: Paint) -> Result<Screen, String
     // the timeline, and named when something does.
     let unkept = input.kept.rows().saturating_sub(p.rows.len());
     let narrowed = view.filters() || view.around.is_some() || view.until.is_some();
-    let mut notice = String::new();
+    let mut kept_note = String::new();
     if narrowed && unkept > 0 {
         let _ = writeln!(
-            notice,
+            kept_note,
             "(only the first {} rows of {} were kept; filters and breakpoints see those: use --timeline full for all)",
             p.rows.len(),
             input.kept.rows()
         );
     }
+    let mut notice = kept_note.clone();
     let until = match view.until {
         Some(m) => match p.find(m) {
             Some(target) => Some((m, target)),
             None => {
-                let _ = writeln!(
-                    notice,
-                    "{}",
-                    paint.paint(
-                        Tone::Stop,
-                        &format!(
-                            "--until {}: {}, so there is nothing to stop at; here is the whole run.",
-                            m.spelled(),
-                            m.absent(input.run)
-                        )
-                    )
+                let (why, full) = p.missing(m);
+                let mut text = format!(
+                    "--until {}: {why}, so there is nothing to stop at{}; here is the whole run.",
+                    m.spelled(),
+                    if full { " here" } else { "" }
                 );
+                if full {
+                    let _ = write!(
+                        text,
+                        " --timeline full looks at every row: {}",
+                        command(input, view, true, &format!(" --until {}", m.spelled()))
+                    );
+                }
+                let _ = writeln!(notice, "{}", paint.paint(Tone::Stop, &text));
                 None
             }
         },
@@ -1284,6 +1443,13 @@ pub fn render(input: &Input, view: &View, paint: Paint) -> Result<Screen, String
         }
     };
     let columns = column_header();
+    // Rows not kept are counted with the rows not shown when the timeline shows the rest
+    // of the run as it is (no filter, no window).
+    let beyond = if view.filters() || view.around.is_some() {
+        0
+    } else {
+        unkept
+    };
     match until {
         None => {
             let mut range = 0..whole.rows.len();
@@ -1304,24 +1470,24 @@ pub fn render(input: &Input, view: &View, paint: Paint) -> Result<Screen, String
                         marker = last.filter(|_| target.row.is_some());
                     }
                     None => {
-                        let _ = writeln!(
-                            notice,
-                            "{}",
-                            paint.paint(
-                                Tone::Stop,
-                                &format!(
-                                    "--around {}: {}; the timeline is shown without it.",
-                                    m.spelled(),
-                                    m.absent(input.run)
-                                )
-                            )
+                        let (why, full) = p.missing(m);
+                        let mut text = format!(
+                            "--around {}: {why}; the timeline is shown without it.",
+                            m.spelled()
                         );
+                        if full {
+                            let _ = write!(
+                                text,
+                                " --timeline full looks at every row: {}",
+                                command(input, view, true, "")
+                            );
+                        }
+                        let _ = writeln!(notice, "{}", paint.paint(Tone::Stop, &text));
                     }
                 }
             }
             let shown_rows = range.len();
             let lines = p.lines(&whole, range, view.fold, marker);
-            let beyond = if narrowed { 0 } else { unkept };
             let (printed, note) = print_lines(&lines, limit, beyond, view.filters(), paint);
             let o = &mut screen.head;
             o.push_str(&notice);
@@ -1339,6 +1505,14 @@ pub fn render(input: &Input, view: &View, paint: Paint) -> Result<Screen, String
             // Unfiltered rows on each side of the cut.
             let rows_before = target.row.map_or(0, |r| r + 1);
             let rows_after = input.kept.rows().saturating_sub(rows_before);
+            // A time at or past the last row kept, in a run with rows left out: the rows
+            // after the kept ones, up to that time, are in neither part, and both say so.
+            let short = unkept > 0
+                && matches!(m, Moment::At(_))
+                && target
+                    .row
+                    .map_or(p.rows.is_empty(), |r| r + 1 == p.rows.len());
+            let last_kept = p.rows.last().map_or(0, |r| r.at.ms());
             let lines = p.lines(&before, 0..before.rows.len(), view.fold, None);
             let (printed, note) = print_lines(&lines, limit, 0, view.filters(), paint);
             let o = &mut screen.head;
@@ -1355,7 +1529,7 @@ pub fn render(input: &Input, view: &View, paint: Paint) -> Result<Screen, String
             }
             o.push_str(&note);
             let lines = p.lines(&after, 0..after.rows.len(), view.fold, None);
-            let (printed, note) = print_lines(&lines, limit, 0, view.filters(), paint);
+            let (printed, note) = print_lines(&lines, limit, beyond, view.filters(), paint);
             screen.rest = printed;
             screen.rest_note = note;
             let what = if target.what.is_empty() {
@@ -1363,13 +1537,8 @@ pub fn render(input: &Input, view: &View, paint: Paint) -> Result<Screen, String
             } else {
                 format!(", at {}", target.what)
             };
-            let flags = view.flags();
-            let reveal = format!(
-                "{}{}{flags} --until {} --resume",
-                input.opts.reproduce,
-                if flags.is_empty() { "" } else { " " },
-                m.spelled()
-            );
+            let until = format!(" --until {}", m.spelled());
+            let reveal = command(input, view, false, &format!("{until} --resume"));
             let mut resume_head = String::new();
             banner(&mut resume_head, input.sc, input.seed, input.opts, paint);
             let _ = writeln!(
@@ -1384,6 +1553,22 @@ pub fn render(input: &Input, view: &View, paint: Paint) -> Result<Screen, String
                     )
                 )
             );
+            if short {
+                let _ = writeln!(
+                    resume_head,
+                    "{}",
+                    paint.paint(
+                        Tone::Stop,
+                        &format!(
+                            "  The {} rows this run keeps (of {}) all come before it, the last at t={last_kept}ms; the rows after them are not kept: {} shows them.",
+                            p.rows.len(),
+                            input.kept.rows(),
+                            command(input, view, true, &format!("{until} --resume"))
+                        )
+                    )
+                );
+            }
+            resume_head.push_str(&kept_note);
             resume_head.push_str(&heading);
             resume_head.push_str(&selection(
                 after.rows.len(),
@@ -1391,14 +1576,20 @@ pub fn render(input: &Input, view: &View, paint: Paint) -> Result<Screen, String
                 " after the breakpoint",
             ));
             resume_head.push_str(&columns);
+            let line = if short {
+                format!(
+                    "⏸ stopped at t={}ms, but this run keeps only its first {} rows of {}, which end at t={last_kept}ms: the rows after them, up to t={}ms, are not shown ({} shows them).",
+                    target.at.ms(),
+                    p.rows.len(),
+                    input.kept.rows(),
+                    target.at.ms(),
+                    command(input, view, true, &until)
+                )
+            } else {
+                format!("⏸ stopped at t={}ms{what}.", target.at.ms())
+            };
             screen.stop = Some(Stop {
-                line: format!(
-                    "{}\n",
-                    paint.paint(
-                        Tone::Stop,
-                        &format!("⏸ stopped at t={}ms{what}.", target.at.ms())
-                    )
-                ),
+                line: format!("{}\n", paint.paint(Tone::Stop, &line)),
                 reveal,
                 resume_head,
             });
