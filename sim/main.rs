@@ -1,7 +1,9 @@
 //! The `kafkasim` command line: run a scenario, check a folder of them, write a run's HTML
 //! page (`report`), show partitions, show a group's assignment (`assign`), list the
-//! embedded lessons, measure the simulator (`bench`). Exit codes: 0 all expectations hold, 1 one fails,
-//! 2 the input is unusable (with `FILE:LINE:COL: message` and a snippet).
+//! embedded lessons, measure the simulator (`bench`), run a scenario on many seeds
+//! (`sweep`, `check --seeds`). Exit codes: 0 all expectations hold, 1 one fails,
+//! 2 the input is unusable (with `FILE:LINE:COL: message` and a snippet); `sweep` also 3,
+//! a bug in kafkasim (a run panicked, or two runs of one seed differed).
 
 use clap::{Parser, Subcommand, ValueEnum};
 use kafkasim::assignor;

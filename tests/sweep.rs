@@ -266,7 +266,7 @@ fn merges_that_do_not_fit_together_exit_2_naming_the_file() {
     // A file whose histograms do not add up to its seeds.
     let mut forged: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
-    forged["histograms"]["produced"] = serde_json::json!([[6, 1]]);
+    forged["histograms"]["produced"] = serde_json::json!({"6": 1});
     let forged_path = dir.path().join("forged.json");
     std::fs::write(&forged_path, forged.to_string()).unwrap();
     let cases: [(&[&str], &str); 5] = [
@@ -297,6 +297,22 @@ fn merges_that_do_not_fit_together_exit_2_naming_the_file() {
             stderr(&out)
         );
     }
+}
+
+#[test]
+fn a_merged_file_cannot_put_escape_codes_on_the_terminal() {
+    let out = kafkasim(&["sweep", CRASH, "--seeds", "0..4", "--format", "json"]);
+    let mut j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    j["title"] = "\u{1b}[2J\u{202e}cleared".into();
+    j["expectations"][0]["name"] = "lost\u{7}".into();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.json");
+    std::fs::write(&path, j.to_string()).unwrap();
+    let merged = kafkasim(&["sweep", "--merge", path.to_str().unwrap()]);
+    assert_eq!(merged.status.code(), Some(0));
+    let text = stdout(&merged);
+    assert!(text.contains("\u{fffd}[2J\u{fffd}cleared"), "{text}");
+    assert!(!text.contains(['\u{1b}', '\u{7}', '\u{202e}']));
 }
 
 #[test]

@@ -406,10 +406,11 @@ pub fn verify_text(checks: &[SeedCheck]) -> String {
     o
 }
 
-/// `serde` writes a map in the order its entries come: the counters in `Counter::ALL` order.
-struct Ordered<T>(Vec<(&'static str, T)>);
+/// `serde` writes a map in the order its entries come: the counters in `Counter::ALL`
+/// order, a histogram's values ascending.
+struct Ordered<T, K = &'static str>(Vec<(K, T)>);
 
-impl<T: Serialize> Serialize for Ordered<T> {
+impl<T: Serialize, K: Serialize> Serialize for Ordered<T, K> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
     }
@@ -485,7 +486,7 @@ struct Out<'a> {
     expectations: Vec<ExpectationOut>,
     counters: Ordered<StatsOut>,
     failing_seeds: Vec<FailingOut<'a>>,
-    histograms: Ordered<Vec<[u64; 2]>>,
+    histograms: Ordered<Ordered<u64, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verify: Option<Vec<VerifyOut<'a>>>,
 }
@@ -505,7 +506,7 @@ struct In {
     panicked: u64,
     expectations: Vec<ExpectationOut>,
     failing_seeds: Vec<FailingIn>,
-    histograms: BTreeMap<String, Vec<[u64; 2]>>,
+    histograms: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 /// The JSON document (README "Sweeps"), pretty-printed, with `verify`'s results when given.
@@ -562,8 +563,9 @@ pub fn json(s: &Summary, verify: Option<&[SeedCheck]>) -> String {
             Counter::ALL
                 .iter()
                 .map(|&c| {
-                    let pairs = t.values[c as usize].iter().map(|(&v, &n)| [v, n]).collect();
-                    (c.name(), pairs)
+                    let pairs = t.values[c as usize].iter();
+                    let pairs = pairs.map(|(&v, &n)| (v.to_string(), n)).collect();
+                    (c.name(), Ordered(pairs))
                 })
                 .collect(),
         ),
@@ -668,7 +670,7 @@ fn check_shard(shard: Option<ShardSet>) -> Result<Option<ShardSet>, String> {
 }
 
 fn tally_in(
-    histograms: &BTreeMap<String, Vec<[u64; 2]>>,
+    histograms: &BTreeMap<String, BTreeMap<String, u64>>,
     seeds: u64,
     failed: u64,
     panicked: u64,
@@ -698,20 +700,30 @@ fn tally_in(
         let pairs = histograms
             .get(c.name())
             .ok_or_else(|| format!("histograms: {} is missing", c.name()))?;
-        let ascending = pairs.windows(2).all(|w| w[0][0] < w[1][0]);
-        let counted = pairs.iter().try_fold(0u64, |sum, p| {
-            (p[1] > 0).then(|| sum.checked_add(p[1])).flatten()
-        });
-        if !ascending || counted != Some(seeds - panicked) {
-            return Err(format!(
-                "histograms: {} must list [value, seeds] pairs by ascending value, with seeds adding up to {}",
-                c.name(),
-                seeds - panicked
-            ));
+        let values: Option<BTreeMap<u64, u64>> = pairs
+            .iter()
+            .map(|(v, &n)| Some((canonical_u64(v)?, n)).filter(|_| n > 0))
+            .collect();
+        let counted = values
+            .as_ref()
+            .and_then(|vs| vs.values().try_fold(0u64, |sum, &n| sum.checked_add(n)));
+        match values {
+            Some(vs) if counted == Some(seeds - panicked) => tally.values[c as usize] = vs,
+            _ => {
+                return Err(format!(
+                    "histograms: {} must map each value (a whole number) to its seeds (above 0), adding up to {}",
+                    c.name(),
+                    seeds - panicked
+                ))
+            }
         }
-        tally.values[c as usize] = pairs.iter().map(|p| (p[0], p[1])).collect();
     }
     Ok(tally)
+}
+
+/// A whole number written as `u64::to_string` writes it: digits, no leading zero.
+fn canonical_u64(s: &str) -> Option<u64> {
+    s.parse::<u64>().ok().filter(|v| v.to_string() == s)
 }
 
 fn failing_in(list: Vec<FailingIn>, failed: u64) -> Result<Vec<Failing>, String> {
@@ -815,4 +827,61 @@ pub fn merge(parts: Vec<(String, Summary)>) -> Result<Summary, String> {
     }
     total.shard = (set.indices.len() as u64 != set.count).then_some(set);
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(shard: Option<ShardSet>, seeds: &[u64]) -> Summary {
+        let mut tally = Tally::new(1);
+        for &seed in seeds {
+            if seed % 3 == 0 {
+                tally.add(seed, Err(format!("boom {seed}")));
+            } else {
+                tally.seeds += 1;
+                tally.held[0] += seed % 2;
+                for (i, values) in tally.values.iter_mut().enumerate() {
+                    *values.entry(seed * i as u64 % 7).or_default() += 1;
+                }
+            }
+        }
+        Summary {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: "s".into(),
+            title: "t".into(),
+            file: "'my file.yaml'".into(),
+            source_fnv1a: 0xfeed,
+            range: SeedRange::parse("0..40").unwrap(),
+            shard,
+            expectations: vec![ExpectationLine {
+                name: "lost".into(),
+                condition: "0".into(),
+            }],
+            tally,
+        }
+    }
+
+    #[test]
+    fn a_summary_reads_back_from_its_json_exactly() {
+        let whole = summary(None, &(0..40).collect::<Vec<u64>>());
+        let back = from_json("w.json", &json(&whole, None)).unwrap();
+        assert_eq!(back, whole);
+        let odd: Vec<u64> = (0..40).filter(|s| s % 2 == 1).collect();
+        let set = ShardSet {
+            count: 2,
+            indices: vec![1],
+        };
+        let shard = summary(Some(set), &odd);
+        assert_eq!(from_json("s.json", &json(&shard, None)).unwrap(), shard);
+    }
+
+    #[test]
+    fn the_percentages_never_round_up_to_all_or_down_to_none() {
+        assert_eq!(percent(372, 1000), "37.2%");
+        assert_eq!(percent(9999, 10000), "99.9%");
+        assert_eq!(percent(10000, 10000), "100.0%");
+        assert_eq!(percent(1, 10000), "<0.1%");
+        assert_eq!(percent(0, 10000), "0.0%");
+    }
 }
