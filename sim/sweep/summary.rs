@@ -229,6 +229,13 @@ fn outcomes(o: &mut String, t: &Tally) {
 
 fn counters(o: &mut String, t: &Tally) {
     let ran = t.seeds - t.panicked;
+    if t.seeds == 0 {
+        let _ = writeln!(
+            o,
+            "\nCounters: no seeds (this shard of the range holds none)"
+        );
+        return;
+    }
     if ran == 0 {
         let _ = writeln!(o, "\nCounters: no seed ran to the end");
         return;
