@@ -7,7 +7,9 @@
 //! `report` turns them and the verdict into text, JSON or JSONL. Nothing in a run reads a
 //! clock, iterates a hash map or draws unseeded randomness, so a scenario and a seed
 //! always give the same bytes. (`bench` reads the wall clock, but only to time finished
-//! runs from outside; nothing it measures enters a run.)
+//! runs from outside; nothing it measures enters a run.) `sweep` runs one scenario on many
+//! seeds, on several threads, and tallies the outcomes so that the tally is the same
+//! whatever the threads.
 
 pub mod assignor;
 pub mod bench;
@@ -23,6 +25,7 @@ pub mod partitioner;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod sweep;
 pub mod trace;
 pub mod whatif;
 

@@ -1,13 +1,17 @@
 //! The `kafkasim` command line: run a scenario, check a folder of them, write a run's HTML
 //! page (`report`), show partitions, show a group's assignment (`assign`), list the
-//! embedded lessons, measure the simulator (`bench`). Exit codes: 0 all expectations hold, 1 one fails,
-//! 2 the input is unusable (with `FILE:LINE:COL: message` and a snippet).
+//! embedded lessons, measure the simulator (`bench`), run a scenario on many seeds
+//! (`sweep`, `check --seeds`). Exit codes: 0 all expectations hold, 1 one fails,
+//! 2 the input is unusable (with `FILE:LINE:COL: message` and a snippet); `sweep` also 3,
+//! a bug in kafkasim (a run panicked, or two runs of one seed differed).
 
 use clap::{Parser, Subcommand, ValueEnum};
 use kafkasim::assignor;
 use kafkasim::assignor::flags::{assign_input, AssignFlags, AssignInput};
 use kafkasim::partitioner::PartitionerKind;
-use kafkasim::{bench, diag, golden, lessons, report, scenario, simulate, simulate_with, whatif};
+use kafkasim::{
+    bench, diag, golden, lessons, report, scenario, simulate, simulate_with, sweep, whatif,
+};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -155,6 +159,49 @@ enum Command {
         /// Write (or overwrite) the golden files instead of comparing with them.
         #[arg(long, requires = "golden")]
         update: bool,
+        /// Require each scenario's expect: block to hold on every seed of this range: A..B
+        /// runs the seeds A to B-1 (0..100 is 100 seeds), A..=B runs A to B.
+        #[arg(long, value_name = "A..B", conflicts_with = "golden")]
+        seeds: Option<String>,
+        /// With --seeds: threads to run the seeds on (default: the machine's cores).
+        #[arg(long, value_name = "N", requires = "seeds",
+              value_parser = clap::value_parser!(u64).range(1..=sweep::MAX_JOBS as u64))]
+        jobs: Option<u64>,
+    },
+    /// Run one scenario on many seeds, in-process, and summarise the outcomes: how many
+    /// seeds showed each anomaly, each counter's min, median and max, the failing seeds.
+    Sweep {
+        /// A YAML file, or the name of an embedded lesson (as for `run`).
+        #[arg(required_unless_present = "merge")]
+        file: Option<String>,
+        /// The seeds: A..B runs A to B-1 (0..1000 is 1000 seeds), A..=B runs A to B; at
+        /// most 10000000.
+        #[arg(long, value_name = "A..B", required_unless_present = "merge")]
+        seeds: Option<String>,
+        /// Threads to run the seeds on (default: the machine's cores, at most one a seed).
+        /// The summary is the same whatever it is.
+        #[arg(long, value_name = "N",
+              value_parser = clap::value_parser!(u64).range(1..=sweep::MAX_JOBS as u64))]
+        jobs: Option<u64>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Run one shard of the seeds: those whose remainder divided by N is K (0 <= K < N).
+        /// Shards' JSON summaries merge with --merge.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Also run a sample of the seeds twice more each and compare their traces record
+        /// by record (a determinism self-check; exit 3 if two runs differ).
+        #[arg(long)]
+        verify: bool,
+        /// With --verify: how many seeds to re-run, spread evenly over the sweep's.
+        #[arg(long, value_name = "M", requires = "verify", default_value_t = 16,
+              value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        sample: u64,
+        /// Merge the JSON summaries of a sweep's shards (`--shard K/N --format json`) into
+        /// the summary of them all.
+        #[arg(long, value_name = "SUMMARY.json", num_args = 1..,
+              conflicts_with_all = ["file", "seeds", "shard", "verify", "jobs"])]
+        merge: Vec<PathBuf>,
     },
     /// What if: run a scenario as written and with settings changed, on the same seed, and
     /// compare verdicts, counters and timelines.
@@ -430,13 +477,45 @@ fn command(cli: Cli) -> ExitCode {
         Some(Command::Check {
             paths,
             golden: None,
+            seeds: None,
             ..
         }) => check(&paths),
         Some(Command::Check {
             paths,
+            seeds: Some(seeds),
+            jobs,
+            ..
+        }) => check_seeds(&paths, &seeds, jobs),
+        Some(Command::Check {
+            paths,
             golden: Some(dir),
             update,
+            ..
         }) => check_golden(&paths, &dir, update),
+        Some(Command::Sweep {
+            file,
+            seeds,
+            jobs,
+            format,
+            shard,
+            verify,
+            sample,
+            merge,
+        }) => {
+            if merge.is_empty() {
+                let verify = verify.then_some(sample);
+                let flags = SweepFlags {
+                    file: file.unwrap_or_default(),
+                    seeds: seeds.unwrap_or_default(),
+                    jobs,
+                    shard,
+                    verify,
+                };
+                sweep_command(&flags, format)
+            } else {
+                merge_command(&merge, format)
+            }
+        }
         Some(Command::Diff {
             file,
             sets,
@@ -1380,4 +1459,266 @@ fn assign_command(input: &AssignInput, format: Format) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `kafkasim sweep FILE --seeds A..B …`'s flags, as given.
+struct SweepFlags {
+    file: String,
+    seeds: String,
+    jobs: Option<u64>,
+    shard: Option<String>,
+    /// `--verify`, with its sample size.
+    verify: Option<u64>,
+}
+
+/// Threads for `seeds` seeds: `--jobs`, else the machine's cores; never more than the seeds.
+fn jobs_for(jobs: Option<u64>, seeds: u64) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = jobs.map_or(cores, |j| j as usize);
+    jobs.min(seeds.max(1) as usize).clamp(1, sweep::MAX_JOBS)
+}
+
+/// A progress bar on stderr when stderr is a terminal; otherwise one that draws nothing.
+/// It only shows progress: nothing it does reaches stdout or a summary.
+fn progress_bar(seeds: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(seeds);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} seeds, {eta} left",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// A panic in a seed's run is reported with its seed (`sweep::run_seed` catches it), so
+/// the default hook's message would only repeat it, once per seed: keep sweep threads quiet.
+fn quiet_sweep_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_sweep = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with(sweep::THREAD_NAME));
+        if !in_sweep {
+            default(info);
+        }
+    }));
+}
+
+/// Loads FILE as `run` does, keeping its text (the sweep's summary names it by hash).
+fn load_with_text(file: &str) -> Result<(String, String, scenario::Scenario), String> {
+    let (name, text) = load(file)?;
+    let sc = scenario::parse(&text).map_err(|p| diag::render(&name, &text, &p))?;
+    Ok((name, text, sc))
+}
+
+/// Prints a usage or input error and gives exit code 2.
+fn unusable(e: &str) -> ExitCode {
+    eprint!(
+        "{}",
+        if e.ends_with('\n') {
+            e.to_string()
+        } else {
+            format!("{e}\n")
+        }
+    );
+    ExitCode::from(2)
+}
+
+/// `kafkasim sweep FILE --seeds A..B [--jobs N] [--shard K/N] [--verify [--sample M]]`.
+/// Exit codes: 0 every seed passed, 1 some seed failed an expectation, 2 unusable input,
+/// 3 a run panicked or two runs of one seed differed (a bug in kafkasim).
+fn sweep_command(flags: &SweepFlags, format: Format) -> ExitCode {
+    let range = match sweep::SeedRange::parse(&flags.seeds) {
+        Ok(r) => r,
+        Err(e) => return unusable(&e),
+    };
+    let shard = match flags.shard.as_deref().map(sweep::Shard::parse).transpose() {
+        Ok(s) => s,
+        Err(e) => return unusable(&e),
+    };
+    let (name, text, sc) = match load_with_text(&flags.file) {
+        Ok(x) => x,
+        Err(e) => return unusable(&e),
+    };
+    let seeds = sweep::Seeds::of(range, shard);
+    let jobs = jobs_for(flags.jobs, seeds.len());
+    quiet_sweep_panics();
+    let bar = progress_bar(seeds.len());
+    let tally = sweep::run(&sc, seeds, jobs, &|n| bar.inc(n));
+    bar.finish_and_clear();
+    let summary = sweep::summary::Summary::new(&sc, &text, &shell_word(&name), range, shard, tally);
+    let checks = flags
+        .verify
+        .map(|m| sweep::verify::verify(&sc, &seeds.sample(m), jobs));
+    match format {
+        Format::Text => {
+            let mut out = sweep::summary::text(&summary);
+            if let Some(c) = &checks {
+                out.push_str(&sweep::summary::verify_text(c));
+            }
+            say!("{out}");
+        }
+        Format::Json => say!("{}", sweep::summary::json(&summary, checks.as_deref())),
+    }
+    let _ = std::io::stdout().flush();
+    let differ = checks.iter().flatten().find(|c| !c.identical());
+    if let Some(c) = differ {
+        eprintln!(
+            "bug: two runs of seed {} differ: kafkasim is not deterministic here; please report it with: kafkasim sweep {} --seeds {}..={} --verify --sample 1",
+            c.seed,
+            shell_word(&name),
+            c.seed,
+            c.seed
+        );
+        return ExitCode::from(3);
+    }
+    sweep_exit(&summary)
+}
+
+/// The exit code of a summary, with the reason on stderr.
+fn sweep_exit(summary: &sweep::summary::Summary) -> ExitCode {
+    let code = summary.exit_code();
+    let t = &summary.tally;
+    if code == 3 {
+        eprintln!(
+            "bug: kafkasim panicked on {} of {} seeds; the failing seeds' commands reproduce it",
+            t.panicked, t.seeds
+        );
+    } else if code == 1 {
+        eprintln!(
+            "expectations failed on {} of {} seeds; the first: {}",
+            t.failed,
+            t.seeds,
+            t.first_failing
+                .first()
+                .map_or(String::new(), |f| summary.seed_command(f.seed))
+        );
+    }
+    ExitCode::from(code)
+}
+
+/// Bytes a summary file to merge may have.
+const SUMMARY_BYTES: u64 = 1 << 30;
+
+/// `kafkasim sweep --merge A.json B.json …`: the shards' summaries merged into one, printed
+/// as text or JSON; exit code as the merged sweep's.
+fn merge_command(files: &[PathBuf], format: Format) -> ExitCode {
+    let mut parts = Vec::new();
+    for f in files {
+        let name = diag::visible(&f.display().to_string());
+        let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+        if size > SUMMARY_BYTES {
+            return unusable(&format!(
+                "{name}: {size} bytes; a sweep summary to merge may be at most {SUMMARY_BYTES}"
+            ));
+        }
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => return unusable(&format!("{name}: cannot read: {e}")),
+        };
+        match sweep::summary::from_json(&name, &text) {
+            Ok(s) => parts.push((name, s)),
+            Err(e) => return unusable(&e),
+        }
+    }
+    let summary = match sweep::summary::merge(parts) {
+        Ok(s) => s,
+        Err(e) => return unusable(&e),
+    };
+    match format {
+        Format::Text => say!("{}", sweep::summary::text(&summary)),
+        Format::Json => say!("{}", sweep::summary::json(&summary, None)),
+    }
+    let _ = std::io::stdout().flush();
+    sweep_exit(&summary)
+}
+
+/// `kafkasim check PATH... --seeds A..B`: each scenario's expect: block on every seed of the
+/// range; one line a file. Exit codes as `check`'s.
+fn check_seeds(paths: &[PathBuf], seeds: &str, jobs: Option<u64>) -> ExitCode {
+    let range = match sweep::SeedRange::parse(seeds) {
+        Ok(r) => r,
+        Err(e) => return unusable(&e),
+    };
+    let files = scenario_files(paths);
+    if files.is_empty() {
+        let shown: Vec<String> = paths
+            .iter()
+            .map(|p| diag::visible(&p.display().to_string()))
+            .collect();
+        eprintln!(
+            "no scenario files (*.yaml, *.yml) found under {}",
+            shown.join(", ")
+        );
+    }
+    quiet_sweep_panics();
+    let all = sweep::Seeds::of(range, None);
+    let jobs = jobs_for(jobs, all.len());
+    let mut failed = 0;
+    for f in &files {
+        let name = f.display().to_string();
+        let sc = match load(&name).and_then(|(_, text)| {
+            scenario::parse(&text).map_err(|p| {
+                let first = diag::render(&name, &text, &p[..1]);
+                first.lines().next().unwrap_or("").to_string()
+            })
+        }) {
+            Ok(sc) => sc,
+            Err(e) => {
+                failed += 1;
+                sayln!("ERROR {e}");
+                continue;
+            }
+        };
+        let bar = progress_bar(all.len());
+        let tally = sweep::run(&sc, all, jobs, &|n| bar.inc(n));
+        bar.finish_and_clear();
+        let shown = diag::visible(&name);
+        if tally.failed == 0 {
+            sayln!(
+                "PASS  {shown}  ({} expectations on {} seeds {range})",
+                sc.expect.len(),
+                tally.seeds
+            );
+            continue;
+        }
+        failed += 1;
+        let mut line = format!(
+            "FAIL  {shown}  on {} of {} seeds {range}",
+            tally.failed, tally.seeds
+        );
+        if let Some(first) = tally.first_failing.first() {
+            let _ = write!(
+                line,
+                "; seed {}: {}; reproduce: kafkasim run {} --seed {}",
+                first.seed,
+                first.failed.join("; "),
+                shell_word(&name),
+                first.seed
+            );
+        }
+        let more: Vec<String> = tally.first_failing[1..]
+            .iter()
+            .map(|f| f.seed.to_string())
+            .collect();
+        if !more.is_empty() {
+            let ellipsis = if tally.failed > tally.first_failing.len() as u64 {
+                ", …"
+            } else {
+                ""
+            };
+            let _ = write!(line, "; also seeds {}{ellipsis}", more.join(", "));
+        }
+        sayln!("{line}");
+    }
+    sayln!("{} passed, {} failed", files.len() - failed, failed);
+    if failed == 0 && !files.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
