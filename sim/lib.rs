@@ -11,6 +11,7 @@
 
 pub mod assignor;
 pub mod bench;
+pub mod chaos;
 pub mod check;
 pub mod counters;
 pub mod diag;
