@@ -226,11 +226,7 @@ pub fn report_lines(sc: &Scenario, seed: u64) -> Vec<String> {
     if !sc.chaos.faults.is_empty() {
         let drawn = draw(sc, seed);
         if drawn.is_empty() {
-            lines.push(format!(
-                "chaos: seed {seed} drew no fault (none of the {} chaos fault{} came up)",
-                sc.chaos.faults.len(),
-                if sc.chaos.faults.len() == 1 { "" } else { "s" }
-            ));
+            lines.push(nothing_drawn(sc, seed));
         } else {
             lines.push(format!("chaos: seed {seed} drew"));
             for d in &drawn {
@@ -238,7 +234,42 @@ pub fn report_lines(sc: &Scenario, seed: u64) -> Vec<String> {
             }
         }
     }
+    lines.extend(network_lines(sc));
+    lines
+}
+
+/// `report_lines`, one sentence each, for the HTML page's notes.
+pub fn notes(sc: &Scenario, seed: u64) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !sc.chaos.faults.is_empty() {
+        let drawn = draw(sc, seed);
+        if drawn.is_empty() {
+            notes.push(nothing_drawn(sc, seed));
+        }
+        for d in &drawn {
+            notes.push(format!(
+                "chaos: seed {seed} drew, at t={}ms: {}",
+                d.at_ms,
+                describe(sc, d)
+            ));
+        }
+    }
+    notes.extend(network_lines(sc));
+    notes
+}
+
+fn nothing_drawn(sc: &Scenario, seed: u64) -> String {
+    let n = sc.chaos.faults.len();
+    format!(
+        "chaos: seed {seed} drew no fault (none of the {n} chaos fault{} came up)",
+        if n == 1 { "" } else { "s" }
+    )
+}
+
+/// `chaos.network` in words, one line for jitter and one for drops.
+fn network_lines(sc: &Scenario) -> Vec<String> {
     let n = &sc.chaos.network;
+    let mut lines = Vec::new();
     if n.jitter_ms > 0 {
         lines.push(format!(
             "chaos: network jitter: every message up to {} ms late",
