@@ -203,7 +203,7 @@ impl Validator {
                     self,
                     s,
                     "expected a kind of message to drop ({}), got {:?}",
-                    droppable.join(", "),
+                    and_list(&droppable),
                     s.value
                 );
                 None
@@ -358,7 +358,7 @@ impl Validator {
             return None;
         }
         let action = self.chaos_action(sc, f);
-        self.chaos_fields(f, action.as_ref());
+        self.chaos_fields(f);
         Some(ChaosFault {
             probability: probability?,
             at_ms: at_ms?,
@@ -570,7 +570,7 @@ impl Validator {
     }
 
     /// Fields that belong to another action are mistakes worth naming.
-    fn chaos_fields(&mut self, f: &RawChaosFault, action: Option<&ChaosAction>) {
+    fn chaos_fields(&mut self, f: &RawChaosFault) {
         let crash = f.crash.is_some();
         if !crash {
             if let Some(p) = &f.point {
@@ -594,15 +594,7 @@ impl Validator {
                 bad!(self, r, "refused only applies to isolate");
             }
         }
-        let timed = matches!(
-            action,
-            Some(
-                ChaosAction::IsolateBroker { .. }
-                    | ChaosAction::Isolate { .. }
-                    | ChaosAction::KafkaOutage { .. }
-                    | ChaosAction::StoreOutage { .. }
-            )
-        ) || f.isolate_broker.is_some()
+        let timed = f.isolate_broker.is_some()
             || f.isolate.is_some()
             || f.kafka_outage.is_some()
             || f.store_outage.is_some();
