@@ -37,6 +37,7 @@ lessons![
     "adding-partitions-moves-keys.yaml",
     "crash-before-commit.yaml",
     "commit-before-processing.yaml",
+    "chaos-crash-point.yaml",
     "every-record-accounted.yaml",
     "retention-outruns-consumer.yaml",
     "compaction-rebuilds-state.yaml",

@@ -13,6 +13,7 @@
 
 pub mod assignor;
 pub mod bench;
+pub mod chaos;
 pub mod check;
 pub mod counters;
 pub mod diag;

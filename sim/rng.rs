@@ -24,6 +24,17 @@ pub enum Stream {
 /// from the network's per-path ids, which set bit 63.
 pub const PARTITIONER_STREAMS: u64 = 1 << 62;
 
+/// Sub-stream ids of the `chaos.faults` templates: `CHAOS_FAULT_STREAMS | index` (the
+/// template's place in the file). One stream per template, so that editing one template
+/// (its probability, a range) leaves every other template's draws unchanged. Bit 61 alone
+/// keeps them apart from every other id here.
+pub const CHAOS_FAULT_STREAMS: u64 = 1 << 61;
+
+/// Set on a network path's stream id (bit 63 and the two endpoints, `Network::stream_id`)
+/// to give the path a second stream, for `chaos.network`'s per-message jitter and drops:
+/// a scenario with network chaos keeps exactly its latency draws.
+pub const CHAOS_PATH_BIT: u64 = 1 << 62;
+
 pub struct SimRng {
     inner: ChaCha8Rng,
 }
@@ -59,6 +70,12 @@ impl SimRng {
                 return x % n;
             }
         }
+    }
+
+    /// True with probability `num / den` (`num <= den`, `den > 0`): one `below(den)` draw,
+    /// so `0 / d` is never and `d / d` always true, and each call draws the same amount.
+    pub fn chance(&mut self, num: u64, den: u64) -> bool {
+        self.below(den) < num
     }
 
     /// A uniform draw in `lo..=hi`.
@@ -139,6 +156,15 @@ mod tests {
                 assert_eq!(a.between(lo, hi), b.sample(&u));
             }
         }
+    }
+
+    #[test]
+    fn chance_is_never_at_zero_and_always_at_one() {
+        let mut rng = SimRng::new(3, Stream::Network);
+        assert!((0..1000).all(|_| !rng.chance(0, 7)));
+        assert!((0..1000).all(|_| rng.chance(7, 7)));
+        let hits = (0..4000).filter(|_| rng.chance(1, 4)).count();
+        assert!((800..1200).contains(&hits), "1/4 of 4000 draws, got {hits}");
     }
 
     #[test]

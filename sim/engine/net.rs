@@ -95,6 +95,8 @@ struct Path<A, M> {
     queue: VecDeque<(Time, M)>,
     /// The due time of the last message sent: the next one may not arrive before it.
     last_due: Time,
+    /// This path's chaos draws (`Network::disturb`), made on first use.
+    chaos: Option<SimRng>,
     /// The state of the most recent rule that matches this path, else Healthy.
     state: LinkState,
     /// True while the driver holds a head event for this path.
@@ -122,6 +124,8 @@ pub struct Network<A, M> {
     /// In the order they were set; the last match wins.
     rules: Vec<Rule<A>>,
     in_flight: usize,
+    /// `0 ..= jitter_ms` of `set_chaos`, prepared once for the draws.
+    jitter: Uniform,
 }
 
 impl<A: Address, M> Network<A, M> {
@@ -141,7 +145,40 @@ impl<A: Address, M> Network<A, M> {
             by_sparse_source: std::collections::BTreeMap::new(),
             rules: Vec::new(),
             in_flight: 0,
+            jitter: Uniform::new(0, 0),
         }
+    }
+
+    /// Network chaos: each message `disturb` is asked about is late by a draw in
+    /// `0 ..= jitter_ms`. Without it, `disturb` draws only drops.
+    pub fn set_chaos(&mut self, jitter_ms: u64) {
+        self.jitter = Uniform::new(0, jitter_ms);
+    }
+
+    /// Network chaos for one message about to go on the path `source -> target` (created
+    /// if new): None when it is lost, drawn with probability `drop = (num, den)` if given;
+    /// else the extra latency to add, drawn in `0 ..= jitter_ms` (`set_chaos`). Draws come
+    /// from the path's own chaos stream (its latency stream's id with
+    /// `rng::CHAOS_PATH_BIT` set), the drop first: the latencies it draws, and every other
+    /// path's draws, stay as they were.
+    pub fn disturb(&mut self, source: A, target: A, drop: Option<(u64, u64)>) -> Option<u64> {
+        let id = match self.path(source, target) {
+            Some(id) => id,
+            None => self.create(source, target),
+        };
+        let seed = self.seed;
+        let rng = self.paths[id.0 as usize].chaos.get_or_insert_with(|| {
+            SimRng::substream(
+                seed,
+                Self::stream_id(source, target) | crate::rng::CHAOS_PATH_BIT,
+            )
+        });
+        if let Some((num, den)) = drop {
+            if rng.chance(num, den) {
+                return None;
+            }
+        }
+        Some(rng.sample(&self.jitter))
     }
 
     /// The random stream of the path `(source, target)`:
@@ -323,6 +360,7 @@ impl<A: Address, M> Network<A, M> {
             source,
             target,
             rng,
+            chaos: None,
             queue: VecDeque::new(),
             last_due: Time::ZERO,
             state: rule_state(&self.rules, source, target),

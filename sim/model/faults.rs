@@ -99,6 +99,10 @@ pub struct FaultInjector {
     open: BTreeMap<Outage, (u32, Time)>,
     /// How many brokers the cluster has, for `isolate_broker`'s link rules.
     brokers: u32,
+    /// Restarts waiting for their target to go down (`RestartAfterDown`, from chaos
+    /// draws): the target and the ms from its going down to its restart, in the order the
+    /// faults fired.
+    restarts: Vec<(Target, u64)>,
 }
 
 const END: TimerKey = 1 << 32;
@@ -165,7 +169,38 @@ impl FaultInjector {
             holds: BTreeMap::new(),
             open: BTreeMap::new(),
             brokers,
+            restarts: Vec::new(),
         }
+    }
+
+    /// `target` went down (a crash, or a broker's crash or shutdown): the first restart
+    /// waiting for it is scheduled, `after_ms` from now, as a new `Restart` fault.
+    pub fn went_down(&mut self, target: Target, out: &mut crate::model::io::Out) {
+        let Some(i) = self.restarts.iter().position(|r| r.0 == target) else {
+            return;
+        };
+        let (_, after_ms) = self.restarts.remove(i);
+        let at = out.now.after(after_ms);
+        let index = self.faults.len();
+        self.faults.push(Fault {
+            at_ms: at.ms(),
+            action: FaultAction::Restart(target),
+        });
+        out.set_timer_at(
+            index as TimerKey,
+            at,
+            Timer::Fault {
+                index: index as u32,
+            },
+        );
+    }
+
+    /// Whether any fault waits for a target to go down: the driver tells `went_down`
+    /// only then.
+    pub fn restarts_after_down(&self) -> bool {
+        self.faults
+            .iter()
+            .any(|f| matches!(f.action, FaultAction::RestartAfterDown { .. }))
     }
 
     /// The link rules between `broker` and every other broker, now that it is cut off
@@ -274,6 +309,9 @@ impl FaultInjector {
             }
             FaultAction::AddPartitions { topic, partitions } => {
                 cmds.push(FaultCommand::AddPartitions { topic, partitions })
+            }
+            FaultAction::RestartAfterDown { target, after_ms } => {
+                self.restarts.push((target, after_ms))
             }
             FaultAction::LearnPartitions {
                 who,

@@ -189,6 +189,13 @@ pub struct World<'s, K: TraceSink> {
     lost_replica: Vec<Msg>,
     /// Live timers that do not keep the run alive (`Timer::background`).
     background: usize,
+    /// Whether a chaos draw waits for a target to go down (`RestartAfterDown`): only then
+    /// does `apply` look for crashes in the trace.
+    watch_down: bool,
+    /// Targets that went down in the last handler, for the fault injector.
+    went_down: Vec<Target>,
+    /// Whether `chaos.network` draws jitter or drops for each message.
+    chaos_net: bool,
 }
 
 impl<'s, K: TraceSink> World<'s, K> {
@@ -238,7 +245,13 @@ impl<'s, K: TraceSink> World<'s, K> {
             message_rules: Vec::new(),
             lost_replica: Vec::new(),
             background: 0,
+            watch_down: false,
+            went_down: Vec::new(),
+            chaos_net: sc.chaos.network.is_active(),
         };
+        if w.chaos_net {
+            w.net.set_chaos(sc.chaos.network.jitter_ms);
+        }
         w.build(seed);
         w
     }
@@ -378,7 +391,6 @@ impl<'s, K: TraceSink> World<'s, K> {
                 }
             }
         }
-        let mut isolations = BTreeMap::new();
         for (s, spec) in sc.services.iter().enumerate() {
             let actor = self.actor(Actor::Service(s as u16), spec.name.clone());
             let client = self.client(
@@ -423,13 +435,10 @@ impl<'s, K: TraceSink> World<'s, K> {
             }
             self.relays.push(relays);
         }
-        for (i, f) in sc.faults.iter().enumerate() {
-            if let FaultAction::Isolate { client, .. } = f.action {
-                isolations.insert(i, self.isolation(client));
-            }
-        }
         // A group that starts later gets its members by a join at its start, put before
-        // every scenario fault so that one at the same instant finds them there.
+        // every scenario fault so that one at the same instant finds them there. The
+        // seed's chaos draws come after the scenario's own faults, so at the same instant
+        // the file's fault acts first.
         let mut faults: Vec<crate::scenario::Fault> = sc
             .groups
             .iter()
@@ -443,15 +452,20 @@ impl<'s, K: TraceSink> World<'s, K> {
                 },
             })
             .collect();
-        let joins = faults.len();
         faults.extend(sc.faults.iter().cloned());
+        faults.extend(crate::chaos::faults(&crate::chaos::draw(sc, seed)));
         let learned = self.metadata_refreshes(sc);
         faults.extend(learned);
-        let isolations = isolations
-            .into_iter()
-            .map(|(i, iso)| (i + joins, iso))
+        let isolations = faults
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| match f.action {
+                FaultAction::Isolate { client, .. } => Some((i, self.isolation(client))),
+                _ => None,
+            })
             .collect();
         self.faults = FaultInjector::new(faults, isolations, sc.cluster.brokers);
+        self.watch_down = self.faults.restarts_after_down();
         let mut next = 2;
         let mut base = |n: usize| {
             let b = next;
@@ -602,6 +616,37 @@ impl<'s, K: TraceSink> World<'s, K> {
         self.apply(who, &mut out);
         self.out = Some(out);
         self.settle_lost_replica_messages();
+        if !self.went_down.is_empty() {
+            self.settle_went_down();
+        }
+    }
+
+    /// Tells the fault injector which targets went down, for the restarts waiting on them.
+    fn settle_went_down(&mut self) {
+        for t in std::mem::take(&mut self.went_down) {
+            self.dispatch(Who::Faults, |w, out| w.faults.went_down(t, out));
+        }
+    }
+
+    /// The target a trace record says went down: a member, service or relay that crashed,
+    /// or a broker that crashed or shut down.
+    fn down_target(&self, kind: Kind) -> Option<Target> {
+        match kind {
+            Kind::Crash { actor, .. } => match self.tables.actors[actor.ix()].0 {
+                Actor::Member { group, index } => Some(Target::Member {
+                    group: usize::from(group),
+                    index,
+                }),
+                Actor::Service(s) => Some(Target::Service(usize::from(s))),
+                Actor::Relay { service, index } => Some(Target::Relay {
+                    service: usize::from(service),
+                    index,
+                }),
+                Actor::Producer(_) => None,
+            },
+            Kind::BrokerDown { broker, .. } => Some(Target::Broker(broker)),
+            _ => None,
+        }
     }
 
     /// Hands the replica messages the network lost or delayed to the cluster.
@@ -619,6 +664,11 @@ impl<'s, K: TraceSink> World<'s, K> {
             self.tables.assignments.append(&mut out.new_assignments);
         }
         for &kind in &out.trace {
+            if self.watch_down {
+                if let Some(t) = self.down_target(kind) {
+                    self.went_down.push(t);
+                }
+            }
             let ev = TraceEvent { at: out.now, kind };
             self.sink.record(&self.tables, &ev);
         }
@@ -651,19 +701,39 @@ impl<'s, K: TraceSink> World<'s, K> {
                 .find(|r| r.1 == k)
                 .map(|r| r.2)
         });
-        let extra_ms = match rule {
+        let replica = matches!(msg, Msg::ReplicaFetch(_) | Msg::ReplicaFetchResponse(_));
+        let mut extra_ms = match rule {
             Some(MessageRule::Drop) => {
                 self.lost(now, from, msg);
                 return;
             }
             Some(MessageRule::Delay(ms)) => {
-                if matches!(msg, Msg::ReplicaFetch(_) | Msg::ReplicaFetchResponse(_)) {
+                if replica {
                     self.lost_replica.push(msg.clone());
                 }
                 ms
             }
             None => 0,
         };
+        if self.chaos_net {
+            let drop = kind_of(&msg)
+                .and_then(|k| self.sc.chaos.network.drop_ratio(k))
+                .map(|r| (r.num, r.den));
+            match self.net.disturb(from, to, drop) {
+                None => {
+                    self.lost(now, from, msg);
+                    return;
+                }
+                Some(jitter_ms) => {
+                    // A late replica message, like a delayed one, may outlast its
+                    // follower's fetch timeout: the cluster is told, as for a delay.
+                    if jitter_ms > 0 && replica && rule.is_none() {
+                        self.lost_replica.push(msg.clone());
+                    }
+                    extra_ms += jitter_ms;
+                }
+            }
+        }
         if let Some((path, at)) = self.net.send_after(now, from, to, msg, extra_ms) {
             self.queue.push_fixed(at, Ev::Deliver(path));
         }

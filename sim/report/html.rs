@@ -691,7 +691,10 @@ fn page(
             seed,
             reproduce: opts.reproduce.to_string(),
         },
-        notes: super::notes(sc),
+        notes: super::notes(sc)
+            .into_iter()
+            .chain(crate::chaos::notes(sc, seed))
+            .collect(),
         run: RunHead {
             outcome: run.outcome.name(),
             end_ms: run.end_ms.ms(),

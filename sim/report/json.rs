@@ -71,6 +71,10 @@ pub fn json(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict) -> String {
         j.str(&note);
     }
     j.close_array();
+    // Only a scenario with chaos has the key, so every other document stays as it was.
+    if sc.chaos.is_active() {
+        chaos(&mut j, sc, seed);
+    }
     j.key("expectations").open_array();
     for e in &v.expectations {
         j.open_object();
@@ -136,6 +140,23 @@ pub fn json(sc: &Scenario, seed: u64, run: &RunResult, v: &Verdict) -> String {
     let mut s = j.finish();
     s.push('\n');
     s
+}
+
+/// `chaos`: the faults this seed drew, in time order, each with `at_ms`, `chaos_fault`
+/// (its template's index in `chaos.faults`), `fault` (as `faults:` would spell it, without
+/// `at_ms`), `restart_after_ms` (or null) and `text` (the report's sentence).
+fn chaos(j: &mut Json, sc: &Scenario, seed: u64) {
+    j.key("chaos").open_array();
+    for d in crate::chaos::draw(sc, seed) {
+        j.open_object();
+        j.field_num("at_ms", d.at_ms);
+        j.field_num("chaos_fault", d.template as u64);
+        j.field_str("fault", &super::resolved::fault_text(sc, &d.action));
+        j.key("restart_after_ms").opt_num(d.restart_after_ms);
+        j.field_str("text", &crate::chaos::describe(sc, &d));
+        j.close_object();
+    }
+    j.close_array();
 }
 
 /// One record as a JSON line (without the newline): names resolved, the envelope

@@ -159,6 +159,10 @@ pub fn text(
 /// The banner, the lesson and the notes: what every text report opens with.
 pub(crate) fn head(o: &mut String, sc: &Scenario, seed: u64, opts: &TextOptions, paint: Paint) {
     banner(o, sc, seed, opts, paint);
+    // What this seed's chaos drew: part of what the reader must know before the timeline.
+    for line in crate::chaos::report_lines(sc, seed) {
+        let _ = writeln!(o, "{line}");
+    }
     if !sc.lesson.trim().is_empty() {
         o.push('\n');
         for line in sc.lesson.trim_end().lines() {

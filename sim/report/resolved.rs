@@ -258,6 +258,7 @@ pub fn resolved(sc: &Scenario) -> String {
             fault_text(sc, &f.action)
         );
     }
+    chaos(&mut o, sc);
     let _ = writeln!(
         o,
         "run: {{ until_ms: {}, max_events: {} }}",
@@ -274,7 +275,122 @@ pub fn resolved(sc: &Scenario) -> String {
     o
 }
 
-fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
+/// The `chaos:` section, every default filled in; nothing when it asks for nothing.
+fn chaos(o: &mut String, sc: &Scenario) {
+    let c = &sc.chaos;
+    if !c.is_active() {
+        return;
+    }
+    let _ = writeln!(o, "chaos:");
+    if !c.faults.is_empty() {
+        let _ = writeln!(o, "  faults:");
+    }
+    for f in &c.faults {
+        let _ = writeln!(
+            o,
+            "    - {{ probability: \"{}\", at_ms: {}, {} }}",
+            f.probability.spelled(),
+            f.at_ms.spelled(),
+            chaos_action(sc, &f.action)
+        );
+    }
+    let n = &c.network;
+    if n.is_active() {
+        let drops: Vec<String> = n
+            .drop
+            .iter()
+            .map(|(k, r)| format!("{}: \"{}\"", k.name(), r.spelled()))
+            .collect();
+        let _ = writeln!(
+            o,
+            "  network: {{ jitter_ms: {}, drop: {{ {} }} }}",
+            n.jitter_ms,
+            drops.join(", ")
+        );
+    }
+}
+
+/// `[a, b]`, or `a` alone when it is the only one.
+fn list(names: Vec<String>) -> String {
+    match names.as_slice() {
+        [one] => one.clone(),
+        _ => format!("[{}]", names.join(", ")),
+    }
+}
+
+fn chaos_action(sc: &Scenario, a: &crate::scenario::ChaosAction) -> String {
+    use crate::scenario::{ChaosAction, Client, Span};
+    let brokers = |b: &[u32]| list(b.iter().map(|b| format!("broker-{}", b + 1)).collect());
+    let restart = |r: &Option<Span>| {
+        r.map_or(String::new(), |r| {
+            format!(", restart_after_ms: {}", r.spelled())
+        })
+    };
+    match a {
+        ChaosAction::Crash {
+            targets,
+            points,
+            on_record,
+            restart_after_ms,
+        } => {
+            let mut s = format!(
+                "crash: {}",
+                list(targets.iter().map(|t| q(&sc.target_name(*t))).collect())
+            );
+            if !points.is_empty() {
+                let _ = write!(
+                    s,
+                    ", point: {}",
+                    list(points.iter().map(|p| p.name().to_string()).collect())
+                );
+            }
+            if let Some(n) = on_record {
+                let _ = write!(s, ", on_record: {}", n.spelled());
+            }
+            s + &restart(restart_after_ms)
+        }
+        ChaosAction::Shutdown {
+            brokers: b,
+            restart_after_ms,
+        } => format!("shutdown: {}{}", brokers(b), restart(restart_after_ms)),
+        ChaosAction::IsolateBroker { brokers: b, for_ms } => {
+            format!(
+                "isolate_broker: {}, for_ms: {}",
+                brokers(b),
+                for_ms.spelled()
+            )
+        }
+        ChaosAction::Isolate {
+            clients,
+            for_ms,
+            refused,
+        } => format!(
+            "isolate: {}, for_ms: {}{}",
+            list(
+                clients
+                    .iter()
+                    .map(|c| match c {
+                        Client::Producer(p) => q(&sc.producers[*p].name),
+                        Client::Service(s) => q(&sc.services[*s].name),
+                    })
+                    .collect()
+            ),
+            for_ms.spelled(),
+            if *refused { ", refused: true" } else { "" }
+        ),
+        ChaosAction::KafkaOutage { for_ms } => {
+            format!("kafka_outage: true, for_ms: {}", for_ms.spelled())
+        }
+        ChaosAction::StoreOutage { groups, for_ms } => format!(
+            "store_outage: {}, for_ms: {}",
+            list(groups.iter().map(|g| q(&sc.groups[*g].name)).collect()),
+            for_ms.spelled()
+        ),
+    }
+}
+
+/// A fault's action as `faults:` spells it, without `at_ms`: `crash: payments-1, point: …`.
+pub(crate) fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
     use crate::scenario::{Client, FaultAction};
     match a {
         FaultAction::Crash {
@@ -299,8 +415,8 @@ fn fault_text(sc: &Scenario, a: &crate::scenario::FaultAction) -> String {
             "add_partitions: {}, partitions: {partitions}",
             q(&sc.topics[*topic].name)
         ),
-        FaultAction::LearnPartitions { .. } => {
-            unreachable!("derived by the driver, never in a scenario's faults")
+        FaultAction::LearnPartitions { .. } | FaultAction::RestartAfterDown { .. } => {
+            unreachable!("derived by the driver or a chaos draw, never in a scenario's faults")
         }
         FaultAction::Seek {
             group,

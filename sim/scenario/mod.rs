@@ -52,6 +52,10 @@ pub mod limits {
     /// again (and without idempotence appends them again), so the event budget alone does
     /// not bound the network or the logs. Appended records are at most this many.
     pub const PRODUCED_COPIES: u64 = 20_000_000;
+    /// Faults in `chaos.faults`: each draws at most one fault and one restart per run.
+    pub const CHAOS_FAULTS: u64 = 100;
+    /// Names one chaos fault may choose among (`crash: [a, b, …]`, `point: […]`).
+    pub const CHAOS_CHOICES: usize = 1_000;
 }
 
 pub const DEFAULT_UNTIL_MS: u64 = 60_000;
@@ -90,6 +94,8 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     pub run: RunSpec,
     pub expect: Vec<Expectation>,
+    /// Faults each seed draws for itself, and network chaos (`chaos:`); empty without one.
+    pub chaos: ChaosSpec,
 }
 
 #[derive(Clone, Debug)]
@@ -773,6 +779,13 @@ pub enum FaultAction {
         topic: usize,
         partitions: u32,
     },
+    /// Not written in scenarios: a chaos draw's `restart_after_ms` (`crate::chaos`). From
+    /// its time on, the next time `target` goes down (a crash, a broker's crash or
+    /// shutdown), a `Restart` of it follows `after_ms` later.
+    RestartAfterDown {
+        target: Target,
+        after_ms: u64,
+    },
     /// Each live, assigned member of `group` seeks its partitions (`topic`'s, or only
     /// `partition` of it; every assigned one when both are None) `to` somewhere, from its
     /// poll loop: `KafkaConsumer.seekToBeginning`, `seekToEnd`, `seek`, or
@@ -1059,6 +1072,10 @@ macro_rules! bad {
     }};
 }
 
+// After `bad!`, which it uses.
+mod chaos;
+pub use chaos::{ChaosAction, ChaosFault, ChaosNetwork, ChaosSpec, Ratio, Span, RATIO_DEN_MAX};
+
 impl Validator {
     fn scenario(mut self, raw: RawScenario) -> Result<Scenario, Vec<Diagnostic>> {
         self.name(&raw.name, "scenario name");
@@ -1087,6 +1104,7 @@ impl Validator {
                 max_events: DEFAULT_MAX_EVENTS,
             },
             expect: Vec::new(),
+            chaos: ChaosSpec::default(),
         };
         // Each producer, group and service is a column of the summary and a set of clients
         // and tables: at most `NAMES` of each, as for topics.
@@ -1195,6 +1213,7 @@ impl Validator {
         sc.faults.sort_by_key(|f| f.at_ms);
         self.partition_growth(&mut sc, &raw);
         self.seek_partitions(&sc, &raw);
+        sc.chaos = self.chaos(&sc, raw.chaos.as_ref());
         sc.expect = self.expect(raw.expect.as_ref(), &sc.groups, &sc.services);
         if self.problems.is_empty() {
             Ok(sc)

@@ -63,6 +63,9 @@ pub struct RawScenario {
     #[serde(default)]
     #[schemars(schema_with = "sch::expect")]
     pub expect: Option<RawExpect>,
+    /// Faults drawn anew from each seed (README §1.11).
+    #[serde(default)]
+    pub chaos: Option<RawChaos>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -482,5 +485,215 @@ impl<'de> Deserialize<'de> for RawExpect {
             }
         }
         d.deserialize_map(Pairs)
+    }
+}
+
+/// `chaos:`: faults that each seed draws for itself, and per-message network chaos.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawChaos {
+    #[serde(default)]
+    pub faults: Vec<RawChaosFault>,
+    #[serde(default)]
+    pub network: Option<RawChaosNetwork>,
+}
+
+/// One chaos fault: a fault whose numbers may be ranges (`[lo, hi]`) and whose names may
+/// be lists, which a seed draws with `probability`. Exactly one action field (`crash`,
+/// `shutdown`, `isolate_broker`, `isolate`, `kafka_outage`, `store_outage`); stage two
+/// checks that.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawChaosFault {
+    /// `N/D`, `0` or `1` (default 1).
+    #[serde(default)]
+    #[schemars(schema_with = "sch::ratio")]
+    pub probability: Option<S<RawRatio>>,
+    #[schemars(schema_with = "sch::span")]
+    pub at_ms: S<RawSpan>,
+    #[serde(default)]
+    #[schemars(schema_with = "sch::opt_names")]
+    pub crash: Option<S<RawNames>>,
+    #[serde(default)]
+    #[schemars(schema_with = "sch::crash_points")]
+    pub point: Option<S<RawNames>>,
+    #[serde(default)]
+    #[schemars(schema_with = "sch::opt_span")]
+    pub on_record: Option<S<RawSpan>>,
+    /// With `crash` or `shutdown`: restart the target this long after it goes down.
+    #[serde(default)]
+    #[schemars(schema_with = "sch::opt_span")]
+    pub restart_after_ms: Option<S<RawSpan>>,
+    #[serde(default)]
+    #[schemars(schema_with = "sch::opt_names")]
+    pub shutdown: Option<S<RawNames>>,
+    #[serde(default)]
+    #[schemars(schema_with = "sch::opt_names")]
+    pub isolate_broker: Option<S<RawNames>>,
+    #[serde(default)]
+    #[schemars(schema_with = "sch::opt_names")]
+    pub isolate: Option<S<RawNames>>,
+    #[serde(default)]
+    pub refused: Option<S<bool>>,
+    #[serde(default)]
+    pub kafka_outage: Option<S<bool>>,
+    #[serde(default)]
+    #[schemars(schema_with = "sch::opt_names")]
+    pub store_outage: Option<S<RawNames>>,
+    #[serde(default)]
+    #[schemars(schema_with = "sch::opt_span")]
+    pub for_ms: Option<S<RawSpan>>,
+}
+
+/// `chaos.network`: per-message chaos on every path.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawChaosNetwork {
+    /// Extra latency per message, drawn in `0 ..= jitter_ms`.
+    #[serde(default)]
+    pub jitter_ms: Option<S<u64>>,
+    /// Per message kind, the ratio of its messages lost: `{ produce: 1/100 }`.
+    #[serde(default)]
+    #[schemars(schema_with = "sch::drop_ratios")]
+    pub drop: Option<RawPairs<RawRatio>>,
+}
+
+/// A probability as written: `1/4` (text), `0` or `1`, or a decimal, which stage two
+/// refuses with the reason (integer ratios draw the same everywhere).
+#[derive(Debug, Clone)]
+pub enum RawRatio {
+    Int(i64),
+    Text(String),
+    Decimal(f64),
+}
+
+impl<'de> Deserialize<'de> for RawRatio {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Ratio;
+        impl serde::de::Visitor<'_> for Ratio {
+            type Value = RawRatio;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a probability: a ratio N/D such as 1/4, or 0 or 1")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawRatio, E> {
+                Ok(RawRatio::Int(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawRatio, E> {
+                Ok(RawRatio::Int(v))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RawRatio, E> {
+                Ok(RawRatio::Decimal(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawRatio, E> {
+                Ok(RawRatio::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(Ratio)
+    }
+}
+
+/// A number (`500`) or an inclusive range written `[lo, hi]`, as written; stage two checks
+/// that a range has two numbers in order.
+#[derive(Debug, Clone)]
+pub enum RawSpan {
+    Fixed(u64),
+    Range(Vec<u64>),
+}
+
+impl<'de> Deserialize<'de> for RawSpan {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Span;
+        impl<'de> serde::de::Visitor<'de> for Span {
+            type Value = RawSpan;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a whole number or a range [lo, hi]")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawSpan, E> {
+                Ok(RawSpan::Fixed(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawSpan, E> {
+                u64::try_from(v).map(RawSpan::Fixed).map_err(|_| {
+                    E::custom(format!(
+                        "expected a whole number (0 or more) or a range [lo, hi], got {v}"
+                    ))
+                })
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawSpan, A::Error> {
+                let mut values = Vec::new();
+                // Two belong here; a few more are read only to say how many there were.
+                while let Some(v) = seq.next_element::<u64>()? {
+                    if values.len() < 16 {
+                        values.push(v);
+                    }
+                }
+                Ok(RawSpan::Range(values))
+            }
+        }
+        d.deserialize_any(Span)
+    }
+}
+
+/// One name (`payments-1`) or a list of names (`[payments-1, payments-2]`). Each name in a
+/// list keeps its own span; a single name has the span of the field's value.
+#[derive(Debug)]
+pub enum RawNames {
+    One(String),
+    Many(Vec<S<String>>),
+}
+
+impl<'de> Deserialize<'de> for RawNames {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Names;
+        impl<'de> serde::de::Visitor<'de> for Names {
+            type Value = RawNames;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a name or a list of names")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawNames, E> {
+                Ok(RawNames::One(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawNames, A::Error> {
+                let mut names = Vec::new();
+                while let Some(n) = seq.next_element::<S<String>>()? {
+                    names.push(n);
+                }
+                Ok(RawNames::Many(names))
+            }
+        }
+        d.deserialize_any(Names)
+    }
+}
+
+/// `key: value` pairs in file order, each with its span (`chaos.network.drop`): the keys
+/// are checked in stage two, so an unknown one is reported with its line and the reason.
+#[derive(Debug, Default)]
+pub struct RawPairs<V>(pub Vec<(S<String>, S<V>)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for RawPairs<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Pairs<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Pairs<V> {
+            type Value = RawPairs<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of key: value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<RawPairs<V>, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(key) = m.next_key::<S<String>>()? {
+                    pairs.push((key, m.next_value()?));
+                }
+                Ok(RawPairs(pairs))
+            }
+        }
+        d.deserialize_map(Pairs(std::marker::PhantomData))
     }
 }

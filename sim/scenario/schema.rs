@@ -211,3 +211,84 @@ pub fn expect(generator: &mut SchemaGenerator) -> Schema {
         "additionalProperties": false
     })
 }
+
+/// A chaos fault's `probability`: an integer ratio `N/D` (as text, with N at most D), or
+/// `0` or `1`.
+pub fn ratio(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "A probability as an integer ratio N/D (1/4, 3/10), or 0 or 1.",
+        "anyOf": [
+            { "type": "integer", "enum": [0, 1] },
+            { "type": "string", "pattern": "^\\s*[0-9]+\\s*/\\s*[0-9]+\\s*$" },
+            { "type": "null" }
+        ]
+    })
+}
+
+/// A number of ms or records, or an inclusive range `[lo, hi]` to draw from.
+fn span_schema(nullable: bool) -> Schema {
+    let mut any = vec![
+        json!({ "type": "integer", "minimum": 0 }),
+        json!({
+            "type": "array",
+            "items": { "type": "integer", "minimum": 0 },
+            "minItems": 2,
+            "maxItems": 2
+        }),
+    ];
+    if nullable {
+        any.push(json!({ "type": "null" }));
+    }
+    json_schema!({
+        "description": "A whole number, or a range [lo, hi] that each seed draws from.",
+        "anyOf": any
+    })
+}
+
+/// A chaos fault's `at_ms` (required).
+pub fn span(_: &mut SchemaGenerator) -> Schema {
+    span_schema(false)
+}
+
+/// A chaos fault's `on_record`, `for_ms`, `restart_after_ms`.
+pub fn opt_span(_: &mut SchemaGenerator) -> Schema {
+    span_schema(true)
+}
+
+/// A chaos fault's target: a name or a list of names to draw one from.
+pub fn opt_names(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [
+            { "type": "string", "pattern": NAME_PATTERN },
+            { "type": "array", "items": { "type": "string", "pattern": NAME_PATTERN }, "minItems": 1 },
+            { "type": "null" }
+        ]
+    })
+}
+
+/// A chaos crash's `point`: a crash point or a list of them to draw one from.
+pub fn crash_points(_: &mut SchemaGenerator) -> Schema {
+    let names: Vec<&str> = CrashPoint::ALL.iter().map(|p| p.name()).collect();
+    json_schema!({
+        "anyOf": [
+            { "type": "string", "enum": names },
+            { "type": "array", "items": { "type": "string", "enum": names }, "minItems": 1 },
+            { "type": "null" }
+        ]
+    })
+}
+
+/// `chaos.network.drop`: a ratio per kind of message that can be lost.
+pub fn drop_ratios(generator: &mut SchemaGenerator) -> Schema {
+    let properties: serde_json::Map<String, Value> = MessageKind::ALL
+        .iter()
+        .filter(|k| k.droppable())
+        .map(|k| (k.name().to_string(), ratio(generator).to_value()))
+        .collect();
+    json_schema!({
+        "description": "Per kind of message, the ratio of its messages the network loses.",
+        "type": ["object", "null"],
+        "properties": properties,
+        "additionalProperties": false
+    })
+}

@@ -44,6 +44,9 @@ pub(super) enum Ty {
     Relay,
     Fault,
     Run,
+    Chaos,
+    ChaosFault,
+    ChaosNetwork,
 }
 
 impl Ty {
@@ -69,6 +72,9 @@ impl Ty {
         Ty::Relay,
         Ty::Fault,
         Ty::Run,
+        Ty::Chaos,
+        Ty::ChaosFault,
+        Ty::ChaosNetwork,
     ];
 
     /// The field names the file may write here, as serde reads them.
@@ -93,6 +99,9 @@ impl Ty {
             Ty::Relay => fields_of::<RawRelay>(),
             Ty::Fault => fields_of::<RawFault>(),
             Ty::Run => fields_of::<RawRun>(),
+            Ty::Chaos => fields_of::<RawChaos>(),
+            Ty::ChaosFault => fields_of::<RawChaosFault>(),
+            Ty::ChaosNetwork => fields_of::<RawChaosNetwork>(),
         }
     }
 
@@ -108,6 +117,10 @@ impl Ty {
             (Ty::Scenario, "faults") => SeqOf(Ty::Fault),
             (Ty::Scenario, "run") => Struct(Ty::Run),
             (Ty::Scenario, "expect") => FreeMap,
+            (Ty::Scenario, "chaos") => Struct(Ty::Chaos),
+            (Ty::Chaos, "faults") => SeqOf(Ty::ChaosFault),
+            (Ty::Chaos, "network") => Struct(Ty::ChaosNetwork),
+            (Ty::ChaosNetwork, "drop") => FreeMap,
             (Ty::Cluster, "network") => Struct(Ty::Network),
             (Ty::Cluster, "config") => Struct(Ty::BrokerConfig),
             (Ty::Topic, "config") => Struct(Ty::TopicConfig),
@@ -191,9 +204,9 @@ mod tests {
                 .filter(|f| ty.child(f) != Shape::Leaf)
                 .count();
         }
-        // `Ty::child` has 21 pairs holding a structure; a pair whose field name is not a
+        // `Ty::child` has 25 pairs holding a structure; a pair whose field name is not a
         // real field (a typo, a renamed field) would not be counted here.
-        assert_eq!(structured, 21);
+        assert_eq!(structured, 25);
     }
 
     #[test]
