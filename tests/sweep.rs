@@ -533,3 +533,44 @@ fn shard_and_sample_pick_the_documented_seeds() {
     assert_eq!(all.sample(4), [0, 25, 50, 75]);
     assert_eq!(all.sample(1000).len(), 100);
 }
+
+/// "The duplicate shows up in N% of runs; here is the seed of the first": each counter's
+/// first seed above zero is the lowest seed whose own run has it, on the chaos lesson
+/// whose crash each seed draws, and in the JSON too.
+#[test]
+fn each_outcome_names_the_first_seed_that_shows_it() {
+    let sc = lesson("scenarios/chaos-crash-point.yaml");
+    let first = (20..80)
+        .find(|&seed| simulate(&sc, seed).1.totals.get(Counter::DuplicateEffects) > 0)
+        .expect("some seed of 20..80 charges an order twice");
+    let out = kafkasim(&[
+        "sweep",
+        "scenarios/chaos-crash-point.yaml",
+        "--seeds",
+        "20..80",
+    ]);
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .skip_while(|l| !l.starts_with("  duplicate effects in "))
+        .nth(1)
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        line,
+        format!("    the first: kafkasim run scenarios/chaos-crash-point.yaml --seed {first}")
+    );
+    let json = kafkasim(&[
+        "sweep",
+        "scenarios/chaos-crash-point.yaml",
+        "--seeds",
+        "20..80",
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["counters"]["duplicate_effects"]["first_seed"], first);
+    assert_eq!(
+        doc["counters"]["lost"]["first_seed"],
+        serde_json::Value::Null
+    );
+}

@@ -215,6 +215,9 @@ pub struct Tally {
     pub values: Vec<BTreeMap<u64, u64>>,
     /// The lowest `FAILING_KEPT` failing seeds, in seed order.
     pub first_failing: Vec<Failing>,
+    /// For each counter (`Counter::ALL` order): the lowest seed whose run ended with it
+    /// above zero ("the duplicate shows up in 23% of runs; here is the first").
+    pub first_with: Vec<Option<u64>>,
 }
 
 /// A counter's distribution over the seeds that ran to the end.
@@ -239,6 +242,7 @@ impl Tally {
             held: vec![0; expectations],
             values: vec![BTreeMap::new(); Counter::ALL.len()],
             first_failing: Vec::new(),
+            first_with: vec![None; Counter::ALL.len()],
         }
     }
 
@@ -248,7 +252,12 @@ impl Tally {
         let failed = match run {
             Ok(v) => {
                 for (i, &c) in Counter::ALL.iter().enumerate() {
-                    *self.values[i].entry(v.totals.get(c)).or_default() += 1;
+                    let value = v.totals.get(c);
+                    *self.values[i].entry(value).or_default() += 1;
+                    if value > 0 {
+                        let first = &mut self.first_with[i];
+                        *first = Some(first.map_or(seed, |f| f.min(seed)));
+                    }
                 }
                 for (held, e) in self.held.iter_mut().zip(&v.expectations) {
                     *held += u64::from(e.holds);
@@ -299,6 +308,12 @@ impl Tally {
         }
         for f in other.first_failing {
             self.keep_failing(f);
+        }
+        for (mine, theirs) in self.first_with.iter_mut().zip(other.first_with) {
+            *mine = match (*mine, theirs) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
         }
     }
 

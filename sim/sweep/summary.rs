@@ -177,7 +177,7 @@ pub fn text(s: &Summary) -> String {
     if let Some(r) = s.reproduce() {
         let _ = writeln!(o, "reproduce: {}", one_line(&r));
     }
-    outcomes(&mut o, t);
+    outcomes(&mut o, s);
     counters(&mut o, t);
     expectations(&mut o, s);
     failing(&mut o, s);
@@ -193,7 +193,8 @@ fn shards_phrase(set: &ShardSet) -> String {
     }
 }
 
-fn outcomes(o: &mut String, t: &Tally) {
+fn outcomes(o: &mut String, s: &Summary) {
+    let t = &s.tally;
     let _ = writeln!(o, "\nOutcomes");
     if t.panicked > 0 {
         let _ = writeln!(
@@ -218,6 +219,9 @@ fn outcomes(o: &mut String, t: &Tally) {
             t.seeds,
             percent(st.seeds_with, t.seeds)
         );
+        if let Some(first) = t.first_with[c as usize] {
+            let _ = writeln!(o, "    the first: {}", s.seed_command(first));
+        }
     }
     let none = if any {
         "  no other anomaly counter was above zero on any seed"
@@ -429,6 +433,14 @@ struct StatsOut {
     median: Option<u64>,
     max: Option<u64>,
     seeds_with: u64,
+    /// The lowest seed where it was above zero (null: none).
+    first_seed: Option<u64>,
+}
+
+/// What `--merge` reads back of a counter besides its histogram.
+#[derive(Deserialize)]
+struct CounterIn {
+    first_seed: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -513,6 +525,7 @@ struct In {
     panicked: u64,
     expectations: Vec<ExpectationOut>,
     failing_seeds: Vec<FailingIn>,
+    counters: BTreeMap<String, CounterIn>,
     histograms: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
@@ -552,6 +565,7 @@ pub fn json(s: &Summary, verify: Option<&[SeedCheck]>) -> String {
                         median: st.map(|s| s.median),
                         max: st.map(|s| s.max),
                         seeds_with: st.map_or(0, |s| s.seeds_with),
+                        first_seed: t.first_with[c as usize],
                     };
                     (c.name(), stats)
                 })
@@ -650,6 +664,10 @@ pub fn from_json(name: &str, text: &str) -> Result<Summary, String> {
             .collect(),
         tally: Tally {
             first_failing: failing_in(i.failing_seeds, i.failed).map_err(bad)?,
+            first_with: Counter::ALL
+                .iter()
+                .map(|c| i.counters.get(c.name()).and_then(|k| k.first_seed))
+                .collect(),
             ..tally
         },
     };
@@ -781,6 +799,20 @@ fn check_seeds(s: &Summary) -> Result<(), String> {
     if let Some(f) = s.tally.first_failing.iter().find(|f| !covered(f.seed)) {
         return Err(format!("failing seed {} is not one this sweep ran", f.seed));
     }
+    // A first seed for each counter some seed had above zero, and one this sweep ran.
+    for (&c, first) in Counter::ALL.iter().zip(&s.tally.first_with) {
+        let above = s.tally.stats(c).is_some_and(|st| st.seeds_with > 0);
+        match *first {
+            Some(seed) if !above || !covered(seed) => return Err(format!(
+                "counters: {}'s first_seed {seed} is not a seed this sweep ran with it above zero",
+                c.name()
+            )),
+            None if above => {
+                return Err(format!("counters: {} has no first_seed", c.name()));
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 
@@ -849,7 +881,11 @@ mod tests {
                 tally.seeds += 1;
                 tally.held[0] += seed % 2;
                 for (i, values) in tally.values.iter_mut().enumerate() {
-                    *values.entry(seed * i as u64 % 7).or_default() += 1;
+                    let value = seed * i as u64 % 7;
+                    *values.entry(value).or_default() += 1;
+                    if value > 0 && tally.first_with[i].is_none_or(|f| seed < f) {
+                        tally.first_with[i] = Some(seed);
+                    }
                 }
             }
         }
