@@ -42,7 +42,7 @@ fn recorded_runs() -> impl Iterator<
         Vec<kafkasim::trace::TraceEvent>,
     ),
 > {
-    scenario_files(&["scenarios", "tests/regressions", "tests/verdicts"])
+    scenario_files(&["scenarios", "scenarios/regressions", "tests/verdicts"])
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path).expect("readable");
@@ -212,7 +212,7 @@ run: { until_ms: 5000 }
 
 #[test]
 fn the_record_counters_add_up_for_every_lesson_and_regression() {
-    let files = scenario_files(&["scenarios", "tests/regressions", "tests/verdicts"]);
+    let files = scenario_files(&["scenarios", "scenarios/regressions", "tests/verdicts"]);
     assert!(files.len() >= 17, "the lessons and regressions were found");
     for path in files {
         let text = std::fs::read_to_string(&path).expect("readable");
