@@ -68,6 +68,11 @@ pub struct GroupFacts {
     /// Per PartId: (time, offset, member, the position found out of range if that is
     /// why) of every offset reset, in order.
     pub resets: Vec<Vec<Reset>>,
+    /// Per PartId: the resets whose position a fetch found out of range (past the log end
+    /// after a truncation, or below the log start after retention), in order: the few
+    /// that causes look for, kept apart so that finding one does not read every reset
+    /// (a rebalance livelock resets at every assignment).
+    pub out_of_range_resets: Vec<Vec<Reset>>,
     /// Per PartId: every seek of a member of the group, in order (bounded by the seek
     /// faults times the members).
     pub seeks: Vec<Vec<Seek>>,
@@ -190,6 +195,7 @@ impl Facts {
             commits: vec![Vec::new(); partitions],
             start: vec![None; partitions],
             resets: vec![Vec::new(); partitions],
+            out_of_range_resets: vec![Vec::new(); partitions],
             seeks: vec![Vec::new(); partitions],
             processed: vec![Vec::new(); partitions],
             ..GroupFacts::default()
@@ -234,6 +240,7 @@ impl Facts {
                 g.commits.resize(parts, Vec::new());
                 g.start.resize(parts, None);
                 g.resets.resize(parts, Vec::new());
+                g.out_of_range_resets.resize(parts, Vec::new());
                 g.seeks.resize(parts, Vec::new());
                 g.processed.resize(parts, Vec::new());
             }
@@ -363,6 +370,9 @@ impl Facts {
                 let g = &mut self.groups[t.member_group(actor)];
                 g.start[part.ix()].get_or_insert(offset);
                 g.resets[part.ix()].push((at, offset, actor, out_of_range));
+                if out_of_range.is_some() {
+                    g.out_of_range_resets[part.ix()].push((at, offset, actor, out_of_range));
+                }
             }
             Kind::Seek {
                 actor,
