@@ -857,8 +857,8 @@ mod tests {
     /// Event e has key e % 5 (e % 7 == 0: a null key); e % 4 == 0 is a tombstone.
     fn key5(e: EventIx) -> CleanerKey {
         CleanerKey {
-            key: (e.0 % 7 != 0).then_some(e.0 % 5),
-            tombstone: e.0 % 4 == 0,
+            key: (!e.0.is_multiple_of(7)).then_some(e.0 % 5),
+            tombstone: e.0.is_multiple_of(4),
         }
     }
 
@@ -881,7 +881,7 @@ mod tests {
                 segment_bytes: (1 + rng.below(6)) * crate::scenario::RECORD_BYTES,
                 ..LogConfig::default()
             };
-            let (mut a, mut b) = (PartitionLog::new(config.clone()), PartitionLog::new(config));
+            let (mut a, mut b) = (PartitionLog::new(config), PartitionLog::new(config));
             let mut kept = 0;
             let (mut now, mut event) = (0u64, 0u32);
             for step in 0..400 {
