@@ -101,6 +101,9 @@ pub struct Facts {
     pub first_append: Vec<(PartId, Offset)>,
     /// Per event: how many times it was appended.
     pub appends: Vec<u32>,
+    /// The events a truncation took out of the log (a new leader lacked them), with when
+    /// and where their last copy was: (time, partition, offset). Few, so a map.
+    pub truncated_away: BTreeMap<EventIx, (Time, PartId, Offset)>,
     pub acked: Vec<bool>,
     /// Per event: sent with acks=0 (its `ack` record has no offset: counted as sent, never
     /// answered).
@@ -332,10 +335,12 @@ impl Facts {
                 let keep = (to.value() as usize).min(log.len());
                 self.truncated.clear();
                 self.truncated.extend(log.drain(keep..));
-                for &e in &self.truncated {
+                for (i, &e) in self.truncated.iter().enumerate() {
                     self.appends[e.ix()] -= 1;
                     if self.appends[e.ix()] == 0 {
                         self.first_append[e.ix()] = (PartId::NONE, Offset::ZERO);
+                        self.truncated_away
+                            .insert(e, (at, part, Offset((keep + i) as u64)));
                     }
                 }
                 self.compacted[part.ix()].split_off(&Offset(keep as u64));
