@@ -1746,8 +1746,10 @@ fn a_record_truncated_after_a_give_up_is_named_where_it_was() {
     let v = run(&text);
     let gave_up = causes(&v, AnomalyKind::SendFailed);
     assert!(
-        gave_up.iter().any(|c| c.starts_with("orders-relay-1 gave up on e-2 at t=4081ms")
-            && c.ends_with("another send had already put the record in the log, at p0@4")),
+        gave_up.iter().any(
+            |c| c.starts_with("orders-relay-1 gave up on e-2 at t=4081ms")
+                && c.ends_with("another send had already put the record in the log, at p0@4")
+        ),
         "{gave_up:#?}"
     );
     let orders = causes(&v, AnomalyKind::CommittedWithoutEvent);
