@@ -61,7 +61,7 @@ counters! {
     IdleMembers => "idle_members", Group: "members left without partitions, summed over generations (a member idle through three rebalances counts three)",
     DuplicatesAbsorbed => "duplicates_absorbed", Group: "redeliveries an idempotent consumer recognised and skipped",
     OrdersCommitted => "orders_committed", Service: "orders committed in a service's database",
-    CommittedWithoutEvent => "committed_without_event", Service: "committed orders whose event never reached the log",
+    CommittedWithoutEvent => "committed_without_event", Service: "committed orders whose event is not in the log when the run ends: it never reached it, or a truncation took it out",
     PublishedDuplicates => "published_duplicates", Service: "extra copies of an eventId in the log",
     OrdersNotApplied => "orders_not_applied", Service: "published orders whose effect some group subscribed to the topic never applied",
     OrdersAppliedTwice => "orders_applied_twice", Service: "committed orders whose effect some group applied more than once",

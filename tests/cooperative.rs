@@ -4,15 +4,18 @@
 //! group at once, whatever their generations), and once the members are stable every
 //! partition is assigned to exactly one of them.
 //!
-//! Ownership is read from the trace: a member owns what its last `assigned` record lists,
+//! Ownership is read from the trace by `common::Owners` (shared with tests/operations.rs,
+//! which checks eager groups too): a member owns what its last `assigned` record lists,
 //! minus what it revoked since (`revoke_moved`), and nothing after an eager-style
 //! revocation, a crash or a close.
 
-use kafkasim::trace::{ActorId, Kind, PartId, Tables, TraceEvent, TraceSink};
+use common::Owners;
+use kafkasim::trace::PartId;
 use kafkasim::{scenario, simulate_with};
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, RngSeed};
-use std::collections::{BTreeMap, BTreeSet};
+
+mod common;
 
 const PARTITIONS: u32 = 6;
 
@@ -77,79 +80,6 @@ fn header(slow: bool) -> String {
     )
 }
 
-/// Follows who owns what, in which generation, and records the first double ownership.
-#[derive(Default)]
-struct Owners {
-    owned: BTreeMap<ActorId, (u32, BTreeSet<PartId>)>,
-    violation: Option<String>,
-    last_generation: Option<(u32, Vec<Vec<PartId>>)>,
-    withheld_after_last: bool,
-}
-
-impl TraceSink for Owners {
-    fn record(&mut self, t: &Tables, ev: &TraceEvent) {
-        match ev.kind {
-            Kind::Assigned {
-                actor,
-                generation,
-                assignment,
-            } => {
-                let parts: BTreeSet<PartId> = t.assignments[assignment as usize]
-                    .iter()
-                    .flat_map(|s| s.parts.iter().copied())
-                    .collect();
-                // Stronger than "not in one generation": while the old owner is still in the
-                // group, whatever its generation, nobody else gets the partition.
-                for (other, (g, theirs)) in &self.owned {
-                    if *other != actor && !theirs.is_disjoint(&parts) {
-                        self.violation.get_or_insert(format!(
-                            "t={}: {} (generation {generation}) and {} (generation {g}) both own {:?}",
-                            ev.at.ms(),
-                            t.actor_name(actor),
-                            t.actor_name(*other),
-                            theirs.intersection(&parts).collect::<Vec<_>>()
-                        ));
-                    }
-                }
-                self.owned.insert(actor, (generation, parts));
-            }
-            Kind::RevokeMoved { actor, assignment } => {
-                if let Some((_, mine)) = self.owned.get_mut(&actor) {
-                    for s in &t.assignments[assignment as usize] {
-                        for p in &s.parts {
-                            mine.remove(p);
-                        }
-                    }
-                }
-            }
-            // A member the group dropped (a poll timeout, an expired session) is no longer
-            // an owner the protocol protects: its partitions are lost to it.
-            Kind::Revoke { actor, .. }
-            | Kind::PollTimeout { actor, .. }
-            | Kind::SessionExpired { actor }
-            | Kind::Crash { actor, .. }
-            | Kind::Leave { actor }
-            | Kind::CloseInterrupted { actor, .. } => {
-                self.owned.remove(&actor);
-            }
-            Kind::Generation {
-                generation,
-                assignment,
-                ..
-            } => {
-                let shares = t.assignments[assignment as usize]
-                    .iter()
-                    .map(|s| s.parts.clone())
-                    .collect();
-                self.last_generation = Some((generation, shares));
-                self.withheld_after_last = false;
-            }
-            Kind::Withheld { .. } => self.withheld_after_last = true,
-            _ => {}
-        }
-    }
-}
-
 fn config() -> ProptestConfig {
     let mut c = ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
@@ -181,8 +111,8 @@ proptest! {
         simulate_with(&sc, 1, &mut owners);
         prop_assert!(!owners.owned.is_empty() || !ops.is_empty(), "nothing was assigned\n{text}");
         prop_assert!(owners.violation.is_none(), "{}\n{text}", owners.violation.unwrap());
-        let (generation, shares) = owners.last_generation.expect("the group formed");
-        prop_assert!(!owners.withheld_after_last, "the run ended mid-move\n{text}");
+        let (generation, shares) = owners.last_generation.remove(&0).expect("the group formed");
+        prop_assert!(owners.withheld_after_last.is_empty(), "the run ended mid-move\n{text}");
         if !shares.is_empty() {
             let mut all: Vec<PartId> = shares.into_iter().flatten().collect();
             all.sort();

@@ -258,13 +258,13 @@ fn more_than_five_in_flight_switches_default_idempotence_off() {
     assert_eq!(report::notes(&again), report::notes(&sc));
 }
 
-/// Every regression in tests/regressions/ (a shrunk failure with its post-mortem at the
+/// Every regression in scenarios/regressions/ (a shrunk failure with its post-mortem at the
 /// top of the file) still meets its expectations.
 #[test]
 fn every_regression_scenario_meets_its_expectations() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/regressions");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/regressions/ exists")
+        .expect("scenarios/regressions/ exists")
         .map(|e| e.expect("readable entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();

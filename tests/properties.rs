@@ -481,18 +481,11 @@ fn lost_acks_are_named(trace: &Recorder, v: &Verdict, text: &str) -> Result<u64,
 /// The events in the partitions' logs when the run ended, rebuilt from the trace's
 /// appends and truncations.
 fn final_logs(trace: &Recorder) -> std::collections::BTreeSet<u32> {
-    let mut logs: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
-    for ev in &trace.events {
-        match ev.kind {
-            Kind::Append { event, part, .. } => logs.entry(part.0).or_default().push(event.0),
-            Kind::LogTruncated { part, to } => logs
-                .entry(part.0)
-                .or_default()
-                .truncate(to.value() as usize),
-            _ => {}
-        }
-    }
-    logs.values().flatten().copied().collect()
+    common::final_logs(&trace.events)
+        .values()
+        .flatten()
+        .map(|&(_, e)| e.0)
+        .collect()
 }
 
 proptest! {

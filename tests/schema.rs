@@ -109,7 +109,7 @@ fn every_lesson_names_the_schema_on_its_first_line_and_is_valid_under_it() {
 #[test]
 fn every_regression_and_verdict_scenario_is_valid_under_the_schema() {
     let v = validator();
-    for dir in ["tests/regressions", "tests/verdicts"] {
+    for dir in ["scenarios/regressions", "tests/verdicts"] {
         for path in yaml_files(dir) {
             let text = std::fs::read_to_string(&path).unwrap();
             assert!(scenario::parse(&text).is_ok(), "{path:?} loads");

@@ -42,7 +42,7 @@ fn recorded_runs() -> impl Iterator<
         Vec<kafkasim::trace::TraceEvent>,
     ),
 > {
-    scenario_files(&["scenarios", "tests/regressions", "tests/verdicts"])
+    scenario_files(&["scenarios", "scenarios/regressions", "tests/verdicts"])
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path).expect("readable");
@@ -212,7 +212,7 @@ run: { until_ms: 5000 }
 
 #[test]
 fn the_record_counters_add_up_for_every_lesson_and_regression() {
-    let files = scenario_files(&["scenarios", "tests/regressions", "tests/verdicts"]);
+    let files = scenario_files(&["scenarios", "scenarios/regressions", "tests/verdicts"]);
     assert!(files.len() >= 17, "the lessons and regressions were found");
     for path in files {
         let text = std::fs::read_to_string(&path).expect("readable");
@@ -1729,5 +1729,40 @@ fn every_causal_link_is_a_record_of_the_trace() {
     assert!(
         checked >= 50,
         "the chains cited records ({checked} checked)"
+    );
+}
+
+/// A give-up whose record another send had put in the log, which a new leader then
+/// truncated: the give-up names where the record was when the client gave up (this once
+/// panicked), and the order says its event was in the log until the truncation, not that it
+/// never reached it.
+#[test]
+fn a_record_truncated_after_a_give_up_is_named_where_it_was() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/regressions/give-up-then-truncated.yaml"),
+    )
+    .expect("the regression exists");
+    let v = run(&text);
+    let gave_up = causes(&v, AnomalyKind::SendFailed);
+    assert!(
+        gave_up.iter().any(
+            |c| c.starts_with("orders-relay-1 gave up on e-2 at t=4081ms")
+                && c.ends_with("another send had already put the record in the log, at p0@4")
+        ),
+        "{gave_up:#?}"
+    );
+    let orders = causes(&v, AnomalyKind::CommittedWithoutEvent);
+    assert!(
+        orders[0].starts_with(
+            "order order-1 (e-2) committed by orders at t=1ms but its event is not in the log: it was at p0@4 until a new leader that lacked it truncated the log at t=4082ms; "
+        ),
+        "{}",
+        orders[0]
+    );
+    assert!(
+        orders[1].contains("(e-10)") && orders[1].contains("never reached the log"),
+        "{}",
+        orders[1]
     );
 }

@@ -337,7 +337,7 @@ fn deleted_cause(
         group.name
     );
     // The group's first reset after the deletion whose position was below the log start.
-    let reset = cx.f.groups[g].resets[part.ix()]
+    let reset = cx.f.groups[g].out_of_range_resets[part.ix()]
         .iter()
         .find(|&&(tr, r, _, from)| tr >= t && from.is_some_and(|f| f < r));
     if let Some(&(tr, r, a, Some(from))) = reset {

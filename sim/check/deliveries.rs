@@ -139,13 +139,12 @@ fn cause(
     }
     // A reset for a position past the log end (an election truncated the log) moved the
     // member back over records it had read.
-    if let Some(&(t, r, _, _)) =
-        cx.f.groups[g].resets[part.ix()]
-            .iter()
-            .rev()
-            .find(|&&(t, r, a, from)| {
-                from.is_some_and(|from| from > r) && a == actor && t <= at && r <= offset
-            })
+    if let Some(&(t, r, _, _)) = cx.f.groups[g].out_of_range_resets[part.ix()]
+        .iter()
+        .rev()
+        .find(|&&(t, r, a, from)| {
+            from.is_some_and(|from| from > r) && a == actor && t <= at && r <= offset
+        })
     {
         let reset = cx.sc.groups[g].config.auto_offset_reset.name();
         chain.push(Link::new(

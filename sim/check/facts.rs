@@ -70,6 +70,11 @@ pub struct GroupFacts {
     /// Per PartId: (time, offset, member, the position found out of range if that is
     /// why) of every offset reset, in order.
     pub resets: Vec<Vec<Reset>>,
+    /// Per PartId: the resets whose position a fetch found out of range (past the log end
+    /// after a truncation, or below the log start after retention), in order: the few
+    /// that causes look for, kept apart so that finding one does not read every reset
+    /// (a rebalance livelock resets at every assignment).
+    pub out_of_range_resets: Vec<Vec<Reset>>,
     /// Per PartId: every seek of a member of the group, in order (bounded by the seek
     /// faults times the members).
     pub seeks: Vec<Vec<Seek>>,
@@ -98,6 +103,9 @@ pub struct Facts {
     pub first_append: Vec<(PartId, Offset)>,
     /// Per event: how many times it was appended.
     pub appends: Vec<u32>,
+    /// The events a truncation took out of the log (a new leader lacked them), with when
+    /// and where their last copy was: (time, partition, offset). Few, so a map.
+    pub truncated_away: BTreeMap<EventIx, (Time, PartId, Offset)>,
     pub acked: Vec<bool>,
     /// Per event: sent with acks=0 (its `ack` record has no offset: counted as sent, never
     /// answered).
@@ -195,6 +203,7 @@ impl Facts {
             commits: vec![Vec::new(); partitions],
             start: vec![None; partitions],
             resets: vec![Vec::new(); partitions],
+            out_of_range_resets: vec![Vec::new(); partitions],
             seeks: vec![Vec::new(); partitions],
             processed: vec![Vec::new(); partitions],
             ..GroupFacts::default()
@@ -239,6 +248,7 @@ impl Facts {
                 g.commits.resize(parts, Vec::new());
                 g.start.resize(parts, None);
                 g.resets.resize(parts, Vec::new());
+                g.out_of_range_resets.resize(parts, Vec::new());
                 g.seeks.resize(parts, Vec::new());
                 g.processed.resize(parts, Vec::new());
             }
@@ -346,10 +356,12 @@ impl Facts {
                 let keep = (to.value() as usize).min(log.len());
                 self.truncated.clear();
                 self.truncated.extend(log.drain(keep..));
-                for &e in &self.truncated {
+                for (i, &e) in self.truncated.iter().enumerate() {
                     self.appends[e.ix()] -= 1;
                     if self.appends[e.ix()] == 0 {
                         self.first_append[e.ix()] = (PartId::NONE, Offset::ZERO);
+                        self.truncated_away
+                            .insert(e, (at, part, Offset((keep + i) as u64)));
                     }
                 }
                 self.compacted[part.ix()].split_off(&Offset(keep as u64));
@@ -384,6 +396,9 @@ impl Facts {
                 let g = &mut self.groups[t.member_group(actor)];
                 g.start[part.ix()].get_or_insert(offset);
                 g.resets[part.ix()].push((at, offset, actor, out_of_range));
+                if out_of_range.is_some() {
+                    g.out_of_range_resets[part.ix()].push((at, offset, actor, out_of_range));
+                }
             }
             Kind::Seek {
                 actor,

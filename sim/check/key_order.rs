@@ -7,7 +7,7 @@
 use super::{AnomalyKind, Context, Findings, Link, Property};
 use crate::check::facts::Update;
 use crate::counters::Counter;
-use crate::trace::{ActorId, EventIx, Kind, TraceEvent, NO_KEY};
+use crate::trace::{ActorId, EventIx, Kind, PartId, TraceEvent, NO_KEY};
 
 pub struct KeyOrder {
     /// Per group, per key: (source, topic, highest event first processed so far), one entry
@@ -78,6 +78,12 @@ impl Property for KeyOrder {
                 cx.t.part_name(ep),
                 cx.t.part_name(hp),
                 landed_late(cx, event, high)
+            )
+        } else if hp == PartId::NONE {
+            // An unclean election can truncate a record a consumer had already read.
+            format!(
+                "{} has since been truncated out of the log",
+                cx.t.event_id(high)
             )
         } else if ep != hp {
             "they sit on different partitions".to_string()

@@ -32,9 +32,10 @@ pub struct Producers {
 }
 
 struct Failed {
-    /// Whether the record was already in the log when the client gave up, as the history
-    /// said at that moment (an earlier attempt, or another sender, got it there).
-    appended_before: bool,
+    /// Where the record already was in the log when the client gave up, as the history
+    /// said at that moment (an earlier attempt, or another sender, got it there). Kept
+    /// from that moment: a later truncation can take the record out of the log again.
+    appended_before: Option<(PartId, crate::model::log::Offset)>,
     /// Whether one of this send's own attempts had put it in the log (its answer was
     /// late or lost), rather than another sender's publish.
     own_landed: bool,
@@ -165,8 +166,9 @@ impl Property for Producers {
             } => {
                 found.totals.bump(Counter::SendFailed);
                 let own = cx.f.give_ups.get(&event).and_then(|g| g.last());
-                let appended_before = cx.f.appends[event.ix()] > 0;
-                if !appended_before {
+                let appended_before =
+                    (cx.f.appends[event.ix()] > 0).then(|| cx.f.first_append[event.ix()]);
+                if appended_before.is_none() {
                     if self.watching.len() <= event.ix() {
                         self.watching
                             .resize(cx.t.envelopes.len().max(event.ix() + 1), 0);
@@ -273,11 +275,10 @@ impl Property for Producers {
         }
         for f in &self.failed {
             let why = crate::report::gave_up(cx.sc, cx.t, f.actor, f.limit, f.elapsed_ms);
-            let (p, o) = cx.f.first_append[f.event.ix()];
             let mut landed_link = None;
             let landed = if f.own_landed {
                 "; an attempt of its own had already reached the log when it gave up: its answer was late or lost".to_string()
-            } else if f.appended_before {
+            } else if let Some((p, o)) = f.appended_before {
                 format!(
                     "; another send had already put the record in the log, at {}@{o}",
                     cx.t.part_name(p)

@@ -1,4 +1,4 @@
-//! Services: committed orders whose event never reached the log, eventIds published more
+//! Services: committed orders whose event is not in the log at the end, eventIds published more
 //! than once, and orders whose effect a subscribed group never applied or applied twice.
 //! State: each service's committed orders (time, event) and the relays that published
 //! each event; judged when the run ends.
@@ -73,10 +73,18 @@ impl Property for Services {
                 if appends == 0 {
                     found.services[s].bump(Counter::CommittedWithoutEvent);
                     let why = self.unpublished_cause(cx, spec, s, event, at);
-                    let cause = format!(
-                        "order {key} ({id}) committed by {} at t={at}ms but its event never reached the log: {why}",
-                        spec.name
-                    );
+                    // It may have reached the log and been taken out again.
+                    let cause = match cx.f.truncated_away.get(&event) {
+                        Some(&(t, p, o)) => format!(
+                            "order {key} ({id}) committed by {} at t={at}ms but its event is not in the log: it was at {}@{o} until a new leader that lacked it truncated the log at t={t}ms; {why}",
+                            spec.name,
+                            cx.t.part_name(p)
+                        ),
+                        None => format!(
+                            "order {key} ({id}) committed by {} at t={at}ms but its event never reached the log: {why}",
+                            spec.name
+                        ),
+                    };
                     push(
                         cx,
                         found,

@@ -47,6 +47,7 @@ use crate::scenario::{
     ClientProfile, CommitMode, CrashPoint, GroupSpec, OffsetReset, SeekTo, StoreUnavailable,
 };
 use crate::trace::{ActorId, Kind, PartId};
+use std::collections::{BTreeMap, BTreeSet};
 
 const PROCESS_DONE: TimerKey = 1;
 const STORE_RETRY: TimerKey = 2;
@@ -92,7 +93,7 @@ pub struct Member {
     generation: u32,
     assignment: Vec<PartId>,
     /// Next offset to fetch, per assigned partition.
-    positions: Vec<(PartId, Offset)>,
+    positions: PartOffsets,
     /// Partitions whose position waits for ListOffsets (`auto.offset.reset`): they have
     /// no valid position yet, so nothing of theirs is committed
     /// (`SubscriptionState.allConsumed` skips them).
@@ -156,12 +157,12 @@ pub struct Member {
     auto_offset_store: bool,
     /// librdkafka's offset store: the next offset to (auto-)commit, per assigned partition
     /// that has one (`rktp_stored_offset`).
-    stored: Vec<(PartId, Offset)>,
+    stored: PartOffsets,
     /// Per partition, the highest offset this member committed since its assignment (by
     /// the background timer or by a manual commit): the timer commits a stored offset only
     /// past it, as librdkafka skips a stored offset that is not newer than the committed
     /// one (`rd_kafka_cgrp_assigned_offsets_commit`), so commits never go backwards.
-    stored_sent: Vec<(PartId, Offset)>,
+    stored_sent: PartOffsets,
     /// Seeks asked for (a `seek` fault) and not yet carried out: the application's poll
     /// loop calls `seek` before its next `poll()`, never while it handles records
     /// (`KafkaConsumer` is not safe for use from another thread).
@@ -181,7 +182,7 @@ impl Member {
             phase: Phase::Down,
             generation: 0,
             assignment: Vec::new(),
-            positions: Vec::new(),
+            positions: PartOffsets::default(),
             resetting: Vec::new(),
             batch: Vec::new(),
             cursor: 0,
@@ -213,8 +214,8 @@ impl Member {
             fetch_max_wait_ms: spec.config.fetch_max_wait_ms,
             librdkafka: spec.config.client == ClientProfile::Librdkafka,
             auto_offset_store: spec.config.enable_auto_offset_store,
-            stored: Vec::new(),
-            stored_sent: Vec::new(),
+            stored: PartOffsets::default(),
+            stored_sent: PartOffsets::default(),
             seeks: Vec::new(),
             seeking: Vec::new(),
         }
@@ -406,16 +407,14 @@ impl Member {
                 self.resetting.clear();
                 let out_of_range = std::mem::take(&mut self.reset_out_of_range);
                 for (part, offset) in offsets {
-                    let position = self.positions.iter().find(|(p, _)| *p == part);
+                    let position = self.positions.get(part);
                     out.trace(Kind::OffsetReset {
                         actor: self.actor,
                         part,
                         offset,
-                        out_of_range: position.map(|p| p.1).filter(|_| out_of_range),
+                        out_of_range: position.filter(|_| out_of_range),
                     });
-                    if let Some(p) = self.positions.iter_mut().find(|(p, _)| *p == part) {
-                        p.1 = offset;
-                    }
+                    self.positions.set(part, offset);
                 }
                 self.poll(out);
             }
@@ -512,7 +511,7 @@ impl Member {
         // Start at a rotating partition so one busy partition cannot starve the others.
         let n = self.positions.len();
         let first = self.request_id as usize % n;
-        let positions = (0..n).map(|k| self.positions[(k + first) % n]).collect();
+        let positions = (0..n).map(|k| self.positions.at((k + first) % n)).collect();
         out.send(
             Endpoint::Cluster,
             Msg::Fetch(Box::new(FetchRequest {
@@ -612,13 +611,11 @@ impl Member {
     /// a record the application is still processing: the store took it when the record
     /// was handed over.
     fn commit_stored(&mut self, out: &mut Out) {
+        let assigned: BTreeSet<PartId> = self.assignment.iter().copied().collect();
         for i in 0..self.stored.len() {
-            let (part, offset) = self.stored[i];
-            let committed = self
-                .stored_sent
-                .iter()
-                .any(|&(p, o)| p == part && o >= offset);
-            if !self.assignment.contains(&part) || committed {
+            let (part, offset) = self.stored.at(i);
+            let committed = self.stored_sent.get(part).is_some_and(|o| o >= offset);
+            if !assigned.contains(&part) || committed {
                 continue;
             }
             self.send_commit(part, offset, true, false, true, out);
@@ -627,9 +624,8 @@ impl Member {
 
     /// librdkafka's `rd_kafka_offset_store`: the next offset to commit for `part`.
     fn store_offset(&mut self, part: PartId, offset: Offset) {
-        match self.stored.iter_mut().find(|(p, _)| *p == part) {
-            Some(s) => s.1 = offset,
-            None => self.stored.push((part, offset)),
+        if !self.stored.set(part, offset) {
+            self.stored.push(part, offset);
         }
     }
 
@@ -660,7 +656,7 @@ impl Member {
             self.assignment.clear();
             self.positions.clear();
         }
-        let assigned: Vec<PartId> = sync.assignment.iter().map(|&(p, _)| p).collect();
+        let assigned: BTreeSet<PartId> = sync.assignment.iter().map(|&(p, _)| p).collect();
         let revoked: Vec<PartId> = (self.assignment.iter())
             .filter(|p| !assigned.contains(p))
             .copied()
@@ -669,8 +665,9 @@ impl Member {
             self.revoke_moved(&revoked, out);
         }
         let mut unknown = Vec::new();
+        let mut owned: BTreeSet<PartId> = self.assignment.iter().copied().collect();
         for (part, committed) in sync.assignment {
-            if self.assignment.contains(&part) {
+            if !owned.insert(part) {
                 continue;
             }
             self.assignment.push(part);
@@ -681,11 +678,11 @@ impl Member {
                         part,
                         offset,
                     });
-                    self.positions.push((part, offset));
+                    self.positions.push(part, offset);
                 }
                 None => {
                     unknown.push(part);
-                    self.positions.push((part, Offset::ZERO));
+                    self.positions.push(part, Offset::ZERO);
                 }
             }
         }
@@ -709,7 +706,9 @@ impl Member {
     /// (nothing of theirs is in hand: a join completes inside `poll()`), then they are
     /// revoked, and the member asks to rejoin (`requestRejoin`) so that the next rebalance
     /// hands them to their new owners; their pause runs until then.
-    fn revoke_moved(&mut self, revoked: &[PartId], out: &mut Out) {
+    fn revoke_moved(&mut self, revoked_parts: &[PartId], out: &mut Out) {
+        let revoked: BTreeSet<PartId> = revoked_parts.iter().copied().collect();
+        let resetting: BTreeSet<PartId> = self.resetting.iter().copied().collect();
         if self.auto_commit {
             // librdkafka commits what it stored for them; Java their positions.
             let commits: Vec<(PartId, Offset)> = if self.librdkafka {
@@ -721,7 +720,7 @@ impl Member {
             } else {
                 self.positions
                     .iter()
-                    .filter(|(p, _)| revoked.contains(p) && !self.resetting.contains(p))
+                    .filter(|(p, _)| revoked.contains(p) && !resetting.contains(p))
                     .copied()
                     .collect()
             };
@@ -731,7 +730,7 @@ impl Member {
         }
         let share = vec![crate::trace::Share {
             actor: self.actor,
-            parts: revoked.to_vec(),
+            parts: revoked_parts.to_vec(),
         }];
         let assignment = out.new_assignment(share);
         out.trace(Kind::RevokeMoved {
@@ -739,9 +738,9 @@ impl Member {
             assignment,
         });
         self.assignment.retain(|p| !revoked.contains(p));
-        self.positions.retain(|(p, _)| !revoked.contains(p));
+        self.positions.retain(|p| !revoked.contains(&p));
         self.seeks.retain(|(p, _)| !revoked.contains(p));
-        self.paused = Some((out.now, revoked.len() as u32));
+        self.paused = Some((out.now, revoked_parts.len() as u32));
         self.rejoin = true;
     }
 
@@ -793,13 +792,12 @@ impl Member {
     fn apply_seeks(&mut self, out: &mut Out) -> bool {
         let mut ask = Vec::new();
         for (part, to) in std::mem::take(&mut self.seeks) {
-            let Some(i) = self.positions.iter().position(|(p, _)| *p == part) else {
+            let Some(from) = self.positions.get(part) else {
                 continue;
             };
-            let from = self.positions[i].1;
             let spec = match to {
                 SeekTo::Offset(o) => {
-                    self.positions[i].1 = Offset(o);
+                    self.positions.set(part, Offset(o));
                     out.trace(Kind::Seek {
                         actor: self.actor,
                         part,
@@ -841,8 +839,7 @@ impl Member {
             let Some(&(_, offset)) = offsets.iter().find(|(p, _)| *p == part) else {
                 continue;
             };
-            if let Some(p) = self.positions.iter_mut().find(|(p, _)| *p == part) {
-                p.1 = offset;
+            if self.positions.set(part, offset) {
                 out.trace(Kind::Seek {
                     actor: self.actor,
                     part,
@@ -864,11 +861,11 @@ impl Member {
     fn no_offset(&mut self, parts: Vec<PartId>, out: &mut Out) {
         let out_of_range = std::mem::take(&mut self.reset_out_of_range);
         for part in parts {
-            let position = self.positions.iter().find(|(p, _)| *p == part);
+            let position = self.positions.get(part);
             out.trace(Kind::NoOffset {
                 actor: self.actor,
                 part,
-                out_of_range: position.map(|p| p.1).filter(|_| out_of_range),
+                out_of_range: position.filter(|_| out_of_range),
             });
         }
         self.close(out);
@@ -895,9 +892,7 @@ impl Member {
                 offset: r.offset,
                 event: r.event,
             });
-            if let Some(p) = self.positions.iter_mut().find(|(p, _)| *p == r.part) {
-                p.1 = r.offset.next();
-            }
+            self.positions.set(r.part, r.offset.next());
         }
         self.batch = records;
         self.cursor = 0;
@@ -1081,9 +1076,13 @@ impl Member {
     }
 
     fn commit_positions(&mut self, auto: bool, sync: bool, out: &mut Out) {
+        let resetting: BTreeSet<PartId> = match self.phase {
+            Phase::Resetting => self.resetting.iter().copied().collect(),
+            _ => BTreeSet::new(),
+        };
         for i in 0..self.positions.len() {
-            let (part, offset) = self.positions[i];
-            if self.phase == Phase::Resetting && self.resetting.contains(&part) {
+            let (part, offset) = self.positions.at(i);
+            if resetting.contains(&part) {
                 continue;
             }
             if self.send_commit(part, offset, auto, sync, false, out) && sync {
@@ -1131,9 +1130,11 @@ impl Member {
             },
         );
         if self.librdkafka {
-            match self.stored_sent.iter_mut().find(|(p, _)| *p == part) {
-                Some(s) => s.1 = s.1.max(offset),
-                None => self.stored_sent.push((part, offset)),
+            match self.stored_sent.get(part) {
+                Some(o) => {
+                    self.stored_sent.set(part, o.max(offset));
+                }
+                None => self.stored_sent.push(part, offset),
             }
         }
         true
@@ -1209,6 +1210,72 @@ impl Member {
         self.batch.clear();
         self.seeks.clear();
         self.seeking.clear();
+    }
+}
+
+/// An offset per partition, in the order the partitions were added (a fetch rotates through
+/// the positions in that order; commits go out in it), with an index by partition. A
+/// member can be assigned thousands of partitions: each record it is handed moves one
+/// position, which a scan would find in O(partitions) (a member of 10000 partitions spent
+/// half a run's time there); the index finds it in O(log partitions).
+#[derive(Clone, Debug, Default)]
+struct PartOffsets {
+    order: Vec<(PartId, Offset)>,
+    index: BTreeMap<PartId, usize>,
+}
+
+impl PartOffsets {
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The `i`-th partition added and its offset.
+    fn at(&self, i: usize) -> (PartId, Offset) {
+        self.order[i]
+    }
+
+    fn get(&self, part: PartId) -> Option<Offset> {
+        self.index.get(&part).map(|&i| self.order[i].1)
+    }
+
+    /// Sets `part`'s offset if it has one; false if it has none.
+    fn set(&mut self, part: PartId, offset: Offset) -> bool {
+        match self.index.get(&part) {
+            Some(&i) => {
+                self.order[i].1 = offset;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds `part`, which has no offset yet, last.
+    fn push(&mut self, part: PartId, offset: Offset) {
+        let old = self.index.insert(part, self.order.len());
+        debug_assert!(old.is_none(), "{part:?} added twice");
+        self.order.push((part, offset));
+    }
+
+    fn clear(&mut self) {
+        self.order.clear();
+        self.index.clear();
+    }
+
+    /// Keeps the partitions `keep` accepts, in their order.
+    fn retain(&mut self, keep: impl Fn(PartId) -> bool) {
+        self.order.retain(|&(p, _)| keep(p));
+        self.index = (self.order.iter().enumerate())
+            .map(|(i, &(p, _))| (p, i))
+            .collect();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(PartId, Offset)> {
+        self.order.iter()
     }
 }
 

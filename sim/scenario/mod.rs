@@ -56,6 +56,16 @@ pub mod limits {
     pub const CHAOS_FAULTS: u64 = 100;
     /// Names one chaos fault may choose among (`crash: [a, b, …]`, `point: […]`).
     pub const CHAOS_CHOICES: usize = 1_000;
+    /// Records the replicas hold: every record sent to a topic counts once per replica
+    /// (`replication_factor`). A replica keeps 8 bytes a record, so 100M are about 0.9 GB
+    /// (one partition with 100 replicas and 1M records: 0.88 GB, measured).
+    pub const REPLICA_RECORDS: u64 = 100_000_000;
+    /// Replicas the brokers' periodic tasks visit over a run: every replica at each
+    /// retention check (`log.retention.check.interval.ms`) and, when a topic compacts, at
+    /// each cleaner pass (`log.cleaner.backoff.ms`), each one a step even when it has
+    /// nothing to do. A million replicas checked every ms took 108 s of CPU in 5 s of
+    /// simulated time, within every other limit.
+    pub const HOUSEKEEPING_WORK: u64 = 1_000_000_000;
 }
 
 pub const DEFAULT_UNTIL_MS: u64 = 60_000;
@@ -1212,6 +1222,7 @@ impl Validator {
         }
         sc.faults.sort_by_key(|f| f.at_ms);
         self.partition_growth(&mut sc, &raw);
+        self.replica_limits(&sc, &raw);
         self.seek_partitions(&sc, &raw);
         sc.chaos = self.chaos(&sc, raw.chaos.as_ref());
         sc.expect = self.expect(raw.expect.as_ref(), &sc.groups, &sc.services);
@@ -2225,6 +2236,48 @@ impl Validator {
                 raw.topics,
                 "idle polling would scan partitions {idle_work} times (partitions subscribed × until_ms / fetch.max.wait.ms, over all groups); at most {} are allowed: raise fetch.max.wait.ms, or subscribe to fewer partitions",
                 limits::IDLE_POLL_WORK
+            );
+        }
+    }
+
+    /// What the replicas cost (README, Limits): the records they hold, and the replicas
+    /// the brokers' retention checks and cleaner passes visit. Counted with each topic's
+    /// partitions after every `add_partitions`.
+    fn replica_limits(&mut self, sc: &Scenario, raw: &RawScenario) {
+        let mut sent = vec![0u64; sc.topics.len()];
+        let sends = sc.producers.iter().map(|p| (p.topic, p.send.count));
+        for (topic, count) in sends.chain(sc.services.iter().map(|s| (s.topic, s.commands.count))) {
+            sent[topic] = sent[topic].saturating_add(count);
+        }
+        let copies: u64 = (sc.topics.iter().zip(&sent))
+            .map(|(t, &n)| n.saturating_mul(u64::from(t.replication_factor)))
+            .fold(0, u64::saturating_add);
+        if copies > limits::REPLICA_RECORDS {
+            bad!(
+                self,
+                raw.topics,
+                "the replicas would hold {copies} records (records sent to each topic × its replication_factor); at most {} are allowed: send fewer records, or lower replication_factor",
+                limits::REPLICA_RECORDS
+            );
+        }
+        let replicas: u64 = sc
+            .topics
+            .iter()
+            .map(|t| u64::from(t.max_partitions) * u64::from(t.replication_factor))
+            .sum();
+        let c = &sc.cluster;
+        let ticks = |every_ms: u64| (sc.run.until_ms / every_ms.max(1)).min(sc.run.max_events);
+        let mut visits = ticks(c.log_retention_check_interval_ms);
+        if sc.topics.iter().any(|t| t.log.compact) {
+            visits = visits.saturating_add(ticks(c.log_cleaner_backoff_ms));
+        }
+        let work = replicas.saturating_mul(visits);
+        if work > limits::HOUSEKEEPING_WORK {
+            bad!(
+                self,
+                raw.topics,
+                "the brokers' retention checks and cleaner passes would visit replicas {work} times ({replicas} replicas × until_ms / log.retention.check.interval.ms, plus / log.cleaner.backoff.ms when a topic compacts); at most {} are allowed: raise those intervals, or use fewer partitions or replicas",
+                limits::HOUSEKEEPING_WORK
             );
         }
     }

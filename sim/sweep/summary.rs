@@ -803,10 +803,12 @@ fn check_seeds(s: &Summary) -> Result<(), String> {
     for (&c, first) in Counter::ALL.iter().zip(&s.tally.first_with) {
         let above = s.tally.stats(c).is_some_and(|st| st.seeds_with > 0);
         match *first {
-            Some(seed) if !above || !covered(seed) => return Err(format!(
+            Some(seed) if !above || !covered(seed) => {
+                return Err(format!(
                 "counters: {}'s first_seed {seed} is not a seed this sweep ran with it above zero",
                 c.name()
-            )),
+            ))
+            }
             None if above => {
                 return Err(format!("counters: {} has no first_seed", c.name()));
             }

@@ -588,8 +588,8 @@ impl Cluster {
     /// own segments and high watermark, so followers reach what their leader has; then the
     /// next pass in `log.cleaner.backoff.ms`. `envelopes` gives each event's key and
     /// tombstone flag. The partition's log (its leader's, or last leader's) is traced: one
-    /// `RecordCompacted` per removed record, then `LogCleaned`. Cost: O(records in the
-    /// cleaned parts × log keys).
+    /// `RecordCompacted` per removed record, then `LogCleaned`. Cost: O(replicas), plus
+    /// O(log keys) for each record that is new in a cleanable part or removed.
     pub fn clean_logs(&mut self, envelopes: &[crate::trace::Envelope], out: &mut Out) {
         let now = out.now;
         let key_of = |e: crate::trace::EventIx| {
