@@ -1091,6 +1091,21 @@ fn report_command(file: &str, output: &Path, seed: Option<u64>) -> ExitCode {
     }
 }
 
+/// A scenario file as `check` takes it: its name as printed (control characters as `�`),
+/// and the validated scenario or the one line `check` prints for it (`FILE:LINE:COL:
+/// message`, the first problem).
+fn check_load(f: &Path) -> (String, Result<scenario::Scenario, String>) {
+    let path = f.display().to_string();
+    let name = diag::visible(&path);
+    let loaded = load(&path).and_then(|(_, text)| {
+        scenario::parse(&text).map_err(|p| {
+            let first = diag::render(&name, &text, &p[..1]);
+            first.lines().next().unwrap_or("").to_string()
+        })
+    });
+    (name, loaded)
+}
+
 fn scenario_files(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for p in paths {
@@ -1138,35 +1153,27 @@ fn check(paths: &[PathBuf]) -> ExitCode {
     }
     let mut failed = 0;
     for f in &files {
-        let path = f.display().to_string();
-        let name = diag::visible(&path);
-        let line = match load(&path) {
+        let (name, loaded) = check_load(f);
+        let line = match loaded {
             Err(e) => {
                 failed += 1;
                 format!("ERROR {e}")
             }
-            Ok((_, text)) => match scenario::parse(&text) {
-                Err(problems) => {
+            Ok(sc) => {
+                let (_, v) = simulate(&sc, sc.seed);
+                let missed: Vec<String> = v
+                    .expectations
+                    .iter()
+                    .filter(|e| !e.holds)
+                    .map(|e| e.describe())
+                    .collect();
+                if missed.is_empty() {
+                    format!("PASS  {name}  ({} expectations)", v.expectations.len())
+                } else {
                     failed += 1;
-                    let first = diag::render(&name, &text, &problems[..1]);
-                    format!("ERROR {}", first.lines().next().unwrap_or(""))
+                    format!("FAIL  {name}  {}", missed.join("; "))
                 }
-                Ok(sc) => {
-                    let (_, v) = simulate(&sc, sc.seed);
-                    let missed: Vec<String> = v
-                        .expectations
-                        .iter()
-                        .filter(|e| !e.holds)
-                        .map(|e| e.describe())
-                        .collect();
-                    if missed.is_empty() {
-                        format!("PASS  {name}  ({} expectations)", v.expectations.len())
-                    } else {
-                        failed += 1;
-                        format!("FAIL  {name}  {}", missed.join("; "))
-                    }
-                }
-            },
+            }
         };
         sayln!("{line}");
     }
@@ -1201,14 +1208,8 @@ fn check_golden(paths: &[PathBuf], dir: &Path, update: bool) -> ExitCode {
     }
     let (mut failed, mut written, mut unchanged) = (0, 0, 0);
     for (f, golden_name) in files.iter().zip(&names) {
-        let path = f.display().to_string();
-        let name = diag::visible(&path);
-        let sc = match load(&path).and_then(|(_, text)| {
-            scenario::parse(&text).map_err(|p| {
-                let first = diag::render(&name, &text, &p[..1]);
-                first.lines().next().unwrap_or("").to_string()
-            })
-        }) {
+        let (name, loaded) = check_load(f);
+        let sc = match loaded {
             Ok(sc) => sc,
             Err(e) => {
                 failed += 1;
@@ -1660,13 +1661,8 @@ fn check_seeds(paths: &[PathBuf], seeds: &str, jobs: Option<u64>) -> ExitCode {
     let jobs = jobs_for(jobs, all.len());
     let mut failed = 0;
     for f in &files {
-        let name = f.display().to_string();
-        let sc = match load(&name).and_then(|(_, text)| {
-            scenario::parse(&text).map_err(|p| {
-                let first = diag::render(&name, &text, &p[..1]);
-                first.lines().next().unwrap_or("").to_string()
-            })
-        }) {
+        let (name, loaded) = check_load(f);
+        let sc = match loaded {
             Ok(sc) => sc,
             Err(e) => {
                 failed += 1;
