@@ -720,6 +720,15 @@ fn writes_over(output: &Path, input: &str) -> bool {
     }
 }
 
+/// `load_scenario`, with its diagnostics printed on stderr and exit code 2 on failure: how
+/// every command that runs one scenario starts.
+fn scenario_or_exit(file: &str) -> Result<(String, scenario::Scenario), ExitCode> {
+    load_scenario(file).map_err(|e| {
+        eprint!("{}", if e.ends_with('\n') { e } else { e + "\n" });
+        ExitCode::from(2)
+    })
+}
+
 /// Where the first byte that is not UTF-8 sits, with its line shown as best it can be.
 fn not_utf8(file: &str, bytes: &[u8], at: usize) -> String {
     let before = &bytes[..at];
@@ -792,12 +801,9 @@ fn run(
     trace: Option<&Path>,
     shown: &Presentation,
 ) -> ExitCode {
-    let (name, sc) = match load_scenario(file) {
+    let (name, sc) = match scenario_or_exit(file) {
         Ok(x) => x,
-        Err(e) => {
-            eprint!("{}", if e.ends_with('\n') { e } else { e + "\n" });
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let seed = seed.unwrap_or(sc.seed);
     let reproduce = format!("kafkasim run {name} --seed {seed}");
@@ -930,12 +936,9 @@ fn run(
 
 /// `kafkasim explain`: the run's anomalies as stories; exit code as `run`'s.
 fn explain(file: &str, seed: Option<u64>, format: Format, all: bool) -> ExitCode {
-    let (name, sc) = match load_scenario(file) {
+    let (name, sc) = match scenario_or_exit(file) {
         Ok(x) => x,
-        Err(e) => {
-            eprint!("{}", if e.ends_with('\n') { e } else { e + "\n" });
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let seed = seed.unwrap_or(sc.seed);
     let reproduce = format!("kafkasim explain {name} --seed {seed}");
@@ -1025,12 +1028,9 @@ fn show_text(input: &report::terminal::Input, shown: &Presentation) -> Result<Sh
 /// the page needs, and writes the page. Exit codes as `run`'s; an output that cannot be
 /// written is 2.
 fn report_command(file: &str, output: &Path, seed: Option<u64>) -> ExitCode {
-    let (name, sc) = match load_scenario(file) {
+    let (name, sc) = match scenario_or_exit(file) {
         Ok(x) => x,
-        Err(e) => {
-            eprint!("{}", if e.ends_with('\n') { e } else { e + "\n" });
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let seed = seed.unwrap_or(sc.seed);
     let reproduce = format!("kafkasim run {name} --seed {seed}");
